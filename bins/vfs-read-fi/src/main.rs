@@ -1,0 +1,1 @@
+fn main() -> std::process::ExitCode { kvmfi::run::main("vfs-read-fi", || Ok(())) }
