@@ -4,8 +4,23 @@
 //! need lives here so that behaviour (exit codes, option spelling, the
 //! kernel ABI) cannot drift between tools.
 
+pub mod abi;
+pub mod cli;
+pub mod device;
+pub mod errno;
+pub mod filefault;
 pub mod error;
+pub mod kallsyms;
+pub mod kmod;
 pub mod run;
+pub mod symbols;
+pub mod tool;
 pub mod units;
+pub mod cliparse;
+pub mod exec;
+pub mod journal;
+pub mod mounts;
+pub mod netfault;
+pub mod procs;
 
 pub use error::{Error, Result};

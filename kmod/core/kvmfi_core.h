@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmfi module core: what every kvmfi fault module shares.
+ *
+ * A module describes its hooks and knobs in a struct kvmfi_ops and calls
+ * kvmfi_init()/kvmfi_exit(). The core owns the misc device and its ioctls,
+ * the scope filter (pid, tgid, comm, cgroup, path), the fault_attr bounds
+ * (probability, interval, times, space), the lease that disarms a fault by
+ * itself, the status counters, the legacy /proc control files of the
+ * original tools, and the primitive that skips a probed function.
+ *
+ * Each module #includes kvmfi_core.c into its own translation unit, so that
+ * every .ko is self-contained (a plain `insmod X.ko` works, as the original
+ * tools did) and KBUILD_MODNAME is right in every message.
+ */
+#ifndef KVMFI_CORE_H
+#define KVMFI_CORE_H
+
+#include <linux/kprobes.h>
+#include <linux/types.h>
+#include "uapi/kvmfi.h"
+
+#define KVMFI_MAX_HOOKS 4
+#define KVMFI_MAX_KNOBS 8
+
+struct cgroup;
+struct file;
+
+/* One probe point. `symbol` points at the module's parameter buffer. */
+struct kvmfi_hook {
+	char *symbol;
+	unsigned int offset;		/* bytes past the symbol (0 = entry) */
+	bool ret_probe;			/* kretprobe instead of kprobe */
+	bool optional;			/* missing symbol is not fatal */
+	kprobe_pre_handler_t pre;	/* kprobe */
+	kretprobe_handler_t entry;	/* kretprobe entry */
+	kretprobe_handler_t handler;	/* kretprobe return */
+	size_t data_size;		/* kretprobe per-instance data */
+	int maxactive;			/* kretprobe instances (sleeping functions) */
+	/* owned by the core */
+	struct kprobe kp;
+	struct kretprobe krp;
+	bool registered;
+};
+
+/* The armed fault, as the hot path sees it. Published with RCU. */
+struct kvmfi_fault {
+	struct kvmfi_arm arm;		/* the request; fds cleared */
+	pid_t pid;			/* global pid numbers */
+	pid_t tgid;
+	struct cgroup *cgrp;		/* referenced while armed */
+	dev_t path_dev;
+	unsigned long path_ino;
+	bool path_dir;
+	unsigned long deadline;		/* jiffies; 0 = no lease */
+	void *priv;			/* module-specific resolved state */
+	struct rcu_head rcu;
+};
+
+/* A legacy /proc knob of the original tools: an integer with bounds. */
+struct kvmfi_knob {
+	const char *name;
+	long long min, max;
+	long long value;
+};
+
+struct kvmfi_ops {
+	const char *tag;		/* dmesg prefix of the original, e.g. "[ARM-Fi-Read]" */
+	struct kvmfi_hook *hooks;
+	unsigned int nr_hooks;
+	int default_error;		/* errno used when the request leaves it 0 */
+	/* Checks and resolves module-specific fields of a request (process context). */
+	int (*validate)(struct kvmfi_fault *f);
+	/* Releases what validate() took. */
+	void (*release)(struct kvmfi_fault *f);
+	/* Legacy /proc interface: directory, knobs, and how `signal` maps to a request. */
+	const char *legacy_dir;
+	struct kvmfi_knob *knobs;	/* excluding `signal`, which the core provides */
+	unsigned int nr_knobs;
+	int (*legacy_request)(struct kvmfi_arm *req);
+};
+
+#endif /* KVMFI_CORE_H */

@@ -1,0 +1,183 @@
+//! What every kernel tool does the same way: load its module on demand,
+//! arm, disarm, report status, unload. A tool supplies its [`ModuleSpec`]
+//! and fills the module-specific part of the request.
+
+use crate::abi::{self, Arm, Status};
+use crate::cli::{Bounds, Held, Scope};
+use crate::device::Device;
+use crate::error::{require_root, Error, Result};
+use crate::symbols::ModuleSpec;
+use crate::{kallsyms, kmod, run};
+use clap::Args;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Where the module comes from; shared by `arm` of every kernel tool.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Module")]
+pub struct ModuleOpts {
+    /// Use this module file instead of searching for it
+    #[arg(long, value_name = "PATH")]
+    pub module: Option<PathBuf>,
+    /// Probe this kernel function instead of the first candidate this kernel has
+    #[arg(long, value_name = "FUNCTION")]
+    pub symbol: Option<String>,
+}
+
+/// Opens the module's device, loading the module first when needed.
+pub fn ensure_loaded(spec: &ModuleSpec, opts: &ModuleOpts) -> Result<Device> {
+    let name = kmod::kernel_name(spec.module);
+    if kmod::is_loaded(spec.module) {
+        if opts.symbol.is_some() {
+            return Err(Error::usage(format!(
+                "--symbol: {name} is already loaded with its own symbol; run `{} unload` first",
+                spec.tool
+            )));
+        }
+        return Device::open(&name);
+    }
+    let mut params = Vec::new();
+    let all: Vec<&str> = spec.hooks.iter().flat_map(|h| h.candidates.iter().copied()).collect();
+    let present = kallsyms::present(&all)?;
+    for (i, hook) in spec.hooks.iter().enumerate() {
+        let symbol = match (&opts.symbol, i) {
+            (Some(s), 0) => s.clone(),
+            _ => kallsyms::choose(hook.role, hook.candidates, &present)?,
+        };
+        params.push((hook.param.to_string(), symbol));
+    }
+    let path = kmod::find(spec.module, opts.module.as_deref())?;
+    kmod::load(&path, &params)?;
+    Device::open(&name)
+}
+
+/// Builds the request from scope and bounds, lets the tool fill its own
+/// fields, arms it, and prints the experiment id on stdout.
+pub fn arm(
+    spec: &ModuleSpec,
+    opts: &ModuleOpts,
+    scope: &Scope,
+    bounds: &Bounds,
+    extra_scope: bool,
+    fill: impl FnOnce(&mut Arm, &mut Held) -> Result<()>,
+) -> Result<()> {
+    let mut req = Arm::default();
+    let mut held = Held::default();
+    scope.apply(&mut req, &mut held, extra_scope)?;
+    bounds.apply(&mut req);
+    fill(&mut req, &mut held)?;
+    require_root(spec.tool)?;
+    let dev = ensure_loaded(spec, opts)?;
+    let id = dev.arm(&mut req)?;
+    drop(held);
+    run::out(format!("{id:016x}"))
+}
+
+/// Disarms; a module that is not loaded has nothing armed.
+pub fn off(spec: &ModuleSpec) -> Result<()> {
+    require_root(spec.tool)?;
+    if !kmod::is_loaded(spec.module) {
+        return Ok(());
+    }
+    Device::open(&kmod::kernel_name(spec.module))?.disarm()
+}
+
+/// Disarms and removes the module.
+pub fn unload(spec: &ModuleSpec) -> Result<()> {
+    require_root(spec.tool)?;
+    if !kmod::is_loaded(spec.module) {
+        return Ok(());
+    }
+    if let Ok(dev) = Device::open(&kmod::kernel_name(spec.module)) {
+        dev.disarm()?;
+    }
+    kmod::unload(spec.module).map(|_| ())
+}
+
+/// Status as printed by `status --json`: one object, stable field names.
+#[derive(Serialize, Debug)]
+pub struct StatusReport {
+    pub tool: String,
+    pub module: String,
+    pub loaded: bool,
+    pub state: String,
+    pub experiment: Option<String>,
+    pub symbol: Option<String>,
+    pub hits: u64,
+    pub matched: u64,
+    pub injected: u64,
+    pub remaining: i64,
+    pub time_left_ms: u64,
+    pub nmissed: u64,
+    pub last_end: String,
+}
+
+impl StatusReport {
+    fn from_status(spec: &ModuleSpec, st: Option<&Status>) -> Self {
+        let base = StatusReport {
+            tool: spec.tool.into(),
+            module: kmod::kernel_name(spec.module),
+            loaded: st.is_some(),
+            state: "not-loaded".into(),
+            experiment: None,
+            symbol: None,
+            hits: 0,
+            matched: 0,
+            injected: 0,
+            remaining: 0,
+            time_left_ms: 0,
+            nmissed: 0,
+            last_end: "-".into(),
+        };
+        let Some(st) = st else { return base };
+        StatusReport {
+            state: if st.state == abi::STATE_ARMED { "armed" } else { "disarmed" }.into(),
+            experiment: (st.experiment_id != 0).then(|| format!("{:016x}", st.experiment_id)),
+            symbol: Some(abi::c_str(&st.symbol)),
+            hits: st.hits,
+            matched: st.matched,
+            injected: st.injected,
+            remaining: st.remaining,
+            time_left_ms: st.time_left_ms,
+            nmissed: st.nmissed,
+            last_end: abi::end_reason(st.last_end).into(),
+            ..base
+        }
+    }
+}
+
+/// Reads the module's status (None when the module is not loaded).
+pub fn read_status(spec: &ModuleSpec) -> Result<Option<Status>> {
+    if !kmod::is_loaded(spec.module) {
+        return Ok(None);
+    }
+    require_root(spec.tool)?;
+    Device::open(&kmod::kernel_name(spec.module))?.status().map(Some)
+}
+
+/// Prints status: `key value` lines for people and `grep`/`awk`, or JSON.
+pub fn status(spec: &ModuleSpec, json: bool) -> Result<()> {
+    let st = read_status(spec)?;
+    let r = StatusReport::from_status(spec, st.as_ref());
+    if json {
+        return run::out_json(&r);
+    }
+    let dash = || "-".to_string();
+    let lines = [
+        ("module", r.module.clone()),
+        ("state", r.state.clone()),
+        ("experiment", r.experiment.clone().unwrap_or_else(dash)),
+        ("symbol", r.symbol.clone().unwrap_or_else(dash)),
+        ("hits", r.hits.to_string()),
+        ("matched", r.matched.to_string()),
+        ("injected", r.injected.to_string()),
+        ("remaining", if r.remaining < 0 { "unlimited".into() } else { r.remaining.to_string() }),
+        ("time-left-ms", r.time_left_ms.to_string()),
+        ("nmissed", r.nmissed.to_string()),
+        ("last-end", r.last_end.clone()),
+    ];
+    for (k, v) in lines {
+        run::out(format!("{k:<12} {v}"))?;
+    }
+    Ok(())
+}
