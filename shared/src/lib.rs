@@ -22,5 +22,6 @@ pub mod journal;
 pub mod mounts;
 pub mod netfault;
 pub mod procs;
+pub mod injector;
 
 pub use error::{Error, Result};

@@ -1,0 +1,62 @@
+//! Argument parsing for the user-space injectors: clap errors become one
+//! line and exit status 2 through the shared [`crate::run::main`], while
+//! `--help` and `--version` print and succeed.
+
+use crate::error::{Error, Result};
+use clap::{ArgMatches, Command};
+use std::ffi::OsString;
+
+/// Parses `args` (argv[0] included) with `cmd`. `Ok(None)` means help or
+/// version text was printed and the tool should exit 0.
+pub fn parse<I, T>(cmd: Command, args: I) -> Result<Option<ArgMatches>>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    match cmd.try_get_matches_from(args) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            match e.kind() {
+                DisplayHelp | DisplayVersion => {
+                    e.print().map_err(|io| Error::io("writing help", io))?;
+                    Ok(None)
+                }
+                DisplayHelpOnMissingArgumentOrSubcommand => {
+                    Err(Error::usage("a subcommand is required; see --help for the list"))
+                }
+                _ => Err(Error::usage(one_line(&e.render().to_string()))),
+            }
+        }
+    }
+}
+
+/// Folds clap's multi-line error into one line: the message, the list of
+/// possible values or the tip, and the pointer to `--help`.
+pub fn one_line(text: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        if line.starts_with("Usage:") {
+            continue;
+        }
+        parts.push(line.trim_matches(|c| c == '[' || c == ']').to_string());
+    }
+    let mut s = parts.join("; ");
+    if !s.contains("--help") {
+        s.push_str("; try --help");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn folds() {
+        let t = "error: invalid value 'xx' for '<COMPONENT>'\n  [possible values: nn, dn]\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::one_line(t),
+            "invalid value 'xx' for '<COMPONENT>'; possible values: nn, dn; For more information, try '--help'."
+        );
+    }
+}
