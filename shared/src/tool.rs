@@ -38,7 +38,20 @@ pub fn ensure_loaded(spec: &ModuleSpec, opts: &ModuleOpts) -> Result<Device> {
     }
     let mut params = Vec::new();
     let all: Vec<&str> = spec.hooks.iter().flat_map(|h| h.candidates.iter().copied()).collect();
-    let present = kallsyms::present(&all)?;
+    let mut wanted = all.clone();
+    if let Some(s) = &opts.symbol {
+        wanted.push(s.as_str());
+    }
+    let present = kallsyms::present(&wanted)?;
+    if let Some(s) = &opts.symbol {
+        if !present.contains(s) {
+            return Err(Error::unsupported(format!(
+                "--symbol {s}: this kernel has no function of that name in /proc/kallsyms \
+                 (the default candidates for this tool are: {})",
+                all.join(", ")
+            )));
+        }
+    }
     for (i, hook) in spec.hooks.iter().enumerate() {
         let symbol = match (&opts.symbol, i) {
             (Some(s), 0) => s.clone(),
