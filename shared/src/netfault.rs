@@ -153,7 +153,8 @@ pub fn nft_delete_tagged(nft: &str, tag: &str) -> Result<()> {
     let mut chain = String::new();
     for line in list.stdout.lines().map(str::trim) {
         if let Some(rest) = line.strip_prefix("chain ") {
-            chain = rest.trim_end_matches('{').trim().to_string();
+            // "chain input { # handle 1"
+            chain = rest.split_whitespace().next().unwrap_or("").to_string();
         } else if line.contains(&needle) {
             if let Some(handle) = line.rsplit("# handle ").next().filter(|_| line.contains("# handle ")) {
                 exec::run_ok(
