@@ -18,16 +18,28 @@ pub struct Component {
     pub name: String,
     /// Any of these recognises the daemon.
     pub matchers: Vec<Matcher>,
+    /// For daemons that are kernel threads (no command line to record, e.g.
+    /// nfsd): the command that starts them again after `crash`, with
+    /// `{count}` replaced by the number of threads that were killed.
+    pub restart_command: Option<Vec<String>>,
 }
 
 impl Component {
     /// A component recognised by exact Java main class(es).
     pub fn java(name: &str, classes: &[&str]) -> Component {
-        Component { name: name.into(), matchers: classes.iter().map(|c| Matcher::JavaMain(c.to_string())).collect() }
+        Component {
+            name: name.into(),
+            matchers: classes.iter().map(|c| Matcher::JavaMain(c.to_string())).collect(),
+            restart_command: None,
+        }
     }
     /// A component recognised by command name(s).
     pub fn command(name: &str, names: &[&str]) -> Component {
-        Component { name: name.into(), matchers: vec![Matcher::Command(names.iter().map(|s| s.to_string()).collect())] }
+        Component {
+            name: name.into(),
+            matchers: vec![Matcher::Command(names.iter().map(|s| s.to_string()).collect())],
+            restart_command: None,
+        }
     }
     /// Its live processes.
     pub fn processes(&self) -> Vec<Proc> {
@@ -205,9 +217,13 @@ impl Ctx {
         self.inject(|_| {
             let mut apply = Vec::new();
             let mut undo = Vec::new();
+            let threads = ps.iter().filter(|p| p.cmdline.is_empty()).count();
             for p in &ps {
                 let what = format!("{} {}", c.name, c.identity(p));
                 apply.push(Step::Signal { pid: p.pid, starttime: p.starttime, signal: "KILL".into(), what: what.clone() });
+                if p.cmdline.is_empty() {
+                    continue; // kernel threads: one restart_command below
+                }
                 match procs::snapshot(p) {
                     Ok(snapshot) => undo.push(Step::Restart { snapshot, what }),
                     Err(e) if self.dry_run => eprintln!("note: pid {}: {e}; it could not be restarted", p.pid),
@@ -217,6 +233,18 @@ impl Ctx {
                             p.pid
                         )))
                     }
+                }
+            }
+            if threads > 0 {
+                match &c.restart_command {
+                    Some(cmd) => {
+                        let argv: Vec<String> = cmd.iter().map(|w| w.replace("{count}", &threads.to_string())).collect();
+                        let prog = crate::exec::which(&argv[0], &[])
+                            .map(|p| p.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| argv[0].clone());
+                        undo.push(Step::Run { argv: std::iter::once(prog).chain(argv[1..].iter().cloned()).collect(), stdin: None });
+                    }
+                    None => eprintln!("note: {threads} kernel thread(s) of '{}' cannot be restarted by recover", c.name),
                 }
             }
             Ok(Fault {

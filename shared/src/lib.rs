@@ -23,5 +23,6 @@ pub mod mounts;
 pub mod netfault;
 pub mod procs;
 pub mod injector;
+pub mod sqldb;
 
 pub use error::{Error, Result};

@@ -100,8 +100,47 @@ pub fn set_readonly(path: &Path, ro: bool) -> Result<()> {
     Ok(())
 }
 
+/// The kernel NFS server's current exports table.
+pub const NFS_ETAB: &str = "/var/lib/nfs/etab";
+
+/// The NFS exports of directory `path` as (client, options) pairs, read
+/// from `etab` (normally [`NFS_ETAB`]); empty when it is not exported.
+pub fn nfs_exports(etab: &Path, path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(etab).unwrap_or_default();
+    let want = path.to_string_lossy();
+    text.lines()
+        .filter_map(|l| {
+            let (dir, rest) = l.split_once(char::is_whitespace)?;
+            if unescape(dir) != want {
+                return None;
+            }
+            let rest = rest.trim();
+            let open = rest.find('(')?;
+            let opts = rest.get(open + 1..rest.rfind(')')?)?;
+            Some((rest[..open].to_string(), opts.to_string()))
+        })
+        .collect()
+}
+
+/// `opts` with `rw` replaced by `ro` (added when neither is there).
+pub fn readonly_options(opts: &str) -> String {
+    let mut v: Vec<&str> = opts.split(',').filter(|o| *o != "rw" && *o != "ro" && !o.is_empty()).collect();
+    v.insert(0, "ro");
+    v.join(",")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn exports() {
+        let d = std::env::temp_dir().join(format!("etab-{}", std::process::id()));
+        std::fs::write(&d, "/srv/primary\t*(rw,sync,wdelay,no_root_squash)\n/other\t10.0.0.0/8(rw)\n").unwrap();
+        let e = nfs_exports(&d, Path::new("/srv/primary"));
+        assert_eq!(e, vec![("*".to_string(), "rw,sync,wdelay,no_root_squash".to_string())]);
+        assert_eq!(readonly_options(&e[0].1), "ro,sync,wdelay,no_root_squash");
+        let _ = std::fs::remove_file(d);
+    }
+
     use super::*;
 
     #[test]

@@ -1,0 +1,429 @@
+//! cloudstack_injector: faults for the CloudStack daemons of this node,
+//! every one journaled before it is applied and undone by `recover`.
+//!
+//! The clap definition is [`command()`] (the man page is generated from
+//! it); [`run`] is the whole tool, called by the one-line `main.rs`.
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use kvmfi::injector::{self, Common, Component, Ctx, RecoverArgs, StatusArgs};
+use kvmfi::journal::{self, Fault, Step};
+use kvmfi::netfault::{self, Target};
+use kvmfi::sqldb::{self, Db, DbOpts};
+use kvmfi::{exec, mounts};
+use kvmfi::{Error, Result};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// The tool's name in messages and in the journal.
+pub const TOOL: &str = "cloudstack_injector";
+
+const AFTER_LONG_HELP: &str = "\
+COMPONENTS:
+  ms       management server  org.apache.cloudstack.ServerDaemon
+  agent    KVM agent          com.cloud.agent.AgentShell
+  usage    usage server       com.cloud.usage.UsageServer
+  mysql    database           mysqld or mariadbd
+  nfs      NFS server         nfsd (kernel threads; recover runs rpc.nfsd N)
+  libvirt  libvirt daemon     libvirtd
+  JVMs are found in /proc by their exact main class (--main-class COMP=CLASS
+  changes the table), the others by command name.
+
+UNDO:
+  Every change is written to the journal, with how to undo it, before it is
+  made; 'recover' undoes everything still in force, newest first, even after
+  the injector was killed half-way; a second 'recover' does nothing.
+  crash: the journal keeps the daemon's argv, working directory, environment,
+  uid and gid; 'recover' starts it again the same way (unless a process with
+  the same command line already runs). hang: SIGCONT goes only to the very
+  process that was stopped (pid and start time must match).
+  api-delay: kvmfi's own root qdisc (prio, handle 4b46:) with netem on one
+  band and u32 filters on the source port; refused if the device already has
+  a root qdisc of someone else. Undo deletes the root qdisc only while its
+  handle is still 4b46:.
+  db-limit: reads the current values first (GLOBAL max_connections, each
+  account's MAX_USER_CONNECTIONS) and db-restore/recover sets exactly those
+  back; only what db-limit changed is touched.
+  storage-ro: a mount point is made read-only by a bind remount of that mount
+  point only (other mounts of the same file system stay writable); a
+  directory that is an NFS export is re-exported with 'ro' (exportfs), and
+  storage-rw puts the previous export options back.
+  agent-disconnect: DROP of TCP port 8250 (both directions) in nftables table
+  'inet kvmfi' (iptables chain KVMFI when nft is absent); nothing else is
+  touched.
+
+EXIT STATUS:
+  0  success (also when the output pipe was closed by the reader)
+  1  the operation failed (a command, the server or the kernel refused it)
+  2  usage error: bad command, component, number or path; nothing changed
+  3  not root (every command but list, status and --dry-run needs root)
+  4  a host tool or kernel module is missing (nft or iptables, tc, sch_netem,
+     mariadb/mysql client, exportfs)
+  5  the daemon or database server is not running/reachable, or no such fault id
+
+ENVIRONMENT:
+  KVMFI_STATE_DIR  journal directory (default /var/lib/kvmfi/journal)
+  KVMFI_FIREWALL   'iptables' forces the iptables fallback
+  KVMFI_TEST_DIE_AFTER_APPLY  TEST ONLY: =1 makes the tool SIGKILL itself
+                   right after applying a change (to prove 'recover')
+
+FILES:
+  /var/lib/kvmfi/journal/journal.jsonl  the journal (JSON lines, fsync'ed)
+  /var/lib/kvmfi/journal/lock           serializes concurrent invocations
+  /var/lib/kvmfi/journal/logs/          output of daemons restarted by recover
+  /var/lib/nfs/etab                     NFS exports, read by storage-ro";
+
+/// Inject faults into the CloudStack daemons of this node, always undoably.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cloudstack_injector",
+    version,
+    about = "Inject faults into the CloudStack daemons of this node; journaled, undone by 'recover'",
+    long_about = "Inject faults into the CloudStack daemons of this node: crash, hang and resume a \
+daemon, delay the management server's API, limit the cloud database's connections, make primary \
+storage read-only, cut the agent's link to the management server. Every change is journaled \
+before it is made, so 'recover' can always undo it, even after the injector itself was killed.",
+    after_long_help = AFTER_LONG_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    /// Recognise component COMP by this Java main class instead (repeatable;
+    /// several classes separated by commas), e.g. ms=org.example.Server
+    #[arg(long, value_name = "COMP=CLASS", global = true)]
+    pub main_class: Vec<String>,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// List the CloudStack daemons running on this node: component, pid, state, main class or command
+    List {
+        /// One JSON object per line instead of tab-separated fields
+        #[arg(long)]
+        json: bool,
+    },
+    /// Kill a daemon with SIGKILL ('recover' starts it again)
+    Crash {
+        /// The daemon
+        #[arg(value_enum)]
+        component: Comp,
+    },
+    /// Freeze a daemon with SIGSTOP
+    Hang {
+        /// The daemon
+        #[arg(value_enum)]
+        component: Comp,
+    },
+    /// Resume a frozen daemon with SIGCONT
+    Resume {
+        /// The daemon
+        #[arg(value_enum)]
+        component: Comp,
+    },
+    /// Delay the API's answers: netem on traffic leaving from the API port
+    ApiDelay {
+        /// Delay in milliseconds (1 to 60000)
+        #[arg(value_name = "MS", value_parser = clap::value_parser!(u32).range(1..=60000))]
+        ms: u32,
+        /// Network device the answers leave by (default: the default route's)
+        #[arg(long, value_name = "DEV")]
+        dev: Option<String>,
+        /// The management server's API port
+        #[arg(long, value_name = "PORT", default_value_t = 8080, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
+    },
+    /// Undo 'api-delay'
+    ApiDelayClear,
+    /// Limit the cloud database's connections (default: at most 1 per cloud account)
+    DbLimit {
+        /// MAX_USER_CONNECTIONS for every account of --db-user (1 to 100000)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100000))]
+        user_connections: Option<u32>,
+        /// Also SET GLOBAL max_connections (MariaDB raises values below 10 to 10);
+        /// 5 is what the original tool set
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100000))]
+        max_connections: Option<u32>,
+        /// The database account CloudStack uses
+        #[arg(long, value_name = "USER", default_value = "cloud", value_parser = sqldb::parse_user)]
+        db_user: String,
+        #[command(flatten)]
+        db: DbOpts,
+    },
+    /// Undo 'db-limit': exactly the previous values come back (through the
+    /// connection db-limit used; the options here are accepted for compatibility)
+    DbRestore {
+        #[command(flatten)]
+        db: DbOpts,
+    },
+    /// Make primary storage read-only: a mount point, or an NFS export
+    StorageRo {
+        /// Mount point or exported directory
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
+    /// Undo 'storage-ro PATH'
+    StorageRw {
+        /// The path given to storage-ro
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
+    /// Cut the agent's link to the management server: drop TCP port 8250
+    AgentDisconnect {
+        /// The management server's agent port
+        #[arg(long, value_name = "PORT", default_value_t = 8250, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
+    },
+    /// Undo 'agent-disconnect'
+    AgentReconnect {
+        /// The port given to agent-disconnect
+        #[arg(long, value_name = "PORT", default_value_t = 8250, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
+    },
+    /// Show the faults in force: id, tool, kind, target, state, since (unix time), description
+    Status(StatusArgs),
+    /// Undo every fault in force (newest first), or only fault ID
+    Recover(RecoverArgs),
+}
+
+/// CloudStack daemons.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comp {
+    /// Management server
+    Ms,
+    /// KVM agent
+    Agent,
+    /// Usage server
+    Usage,
+    /// MySQL / MariaDB server
+    Mysql,
+    /// NFS server threads
+    Nfs,
+    /// libvirt daemon
+    Libvirt,
+}
+
+impl Comp {
+    /// The short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Comp::Ms => "ms",
+            Comp::Agent => "agent",
+            Comp::Usage => "usage",
+            Comp::Mysql => "mysql",
+            Comp::Nfs => "nfs",
+            Comp::Libvirt => "libvirt",
+        }
+    }
+}
+
+/// The default component table.
+pub fn components() -> Vec<Component> {
+    let mut nfs = Component::command("nfs", &["nfsd"]);
+    nfs.restart_command = Some(vec!["rpc.nfsd".into(), "{count}".into()]);
+    vec![
+        Component::java("ms", &["org.apache.cloudstack.ServerDaemon"]),
+        Component::java("agent", &["com.cloud.agent.AgentShell"]),
+        Component::java("usage", &["com.cloud.usage.UsageServer"]),
+        Component::command("mysql", &["mysqld", "mariadbd"]),
+        nfs,
+        Component::command("libvirt", &["libvirtd"]),
+    ]
+}
+
+/// The clap command (for man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Runs the tool on `args` (argv[0] included).
+pub fn run<I, T>(args: I) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
+    let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
+    let mut table = components();
+    injector::override_classes(&mut table, &cli.main_class)?;
+    let ctx = Ctx { tool: TOOL, dry_run: cli.common.dry_run };
+    let comp = |c: Comp| -> &Component { table.iter().find(|t| t.name == c.name()).expect("every Comp is in the table") };
+    match cli.cmd {
+        Cmd::List { json } => ctx.list(&table, json),
+        Cmd::Crash { component } => ctx.crash(comp(component)),
+        Cmd::Hang { component } => ctx.hang(comp(component)),
+        Cmd::Resume { component } => ctx.resume(comp(component)),
+        Cmd::ApiDelay { ms, dev, port } => api_delay(&ctx, ms, dev, port),
+        Cmd::ApiDelayClear => ctx.clear("api-delay", "*"),
+        Cmd::DbLimit { user_connections, max_connections, db_user, db } => {
+            db_limit(&ctx, user_connections, max_connections, &db_user, &db)
+        }
+        Cmd::DbRestore { db: _ } => ctx.clear("db-limit", "cloud-db"),
+        Cmd::StorageRo { path } => storage_ro(&ctx, &path),
+        Cmd::StorageRw { path } => ctx.clear("storage-ro", &canonical(&path)?.display().to_string()),
+        Cmd::AgentDisconnect { port } => ctx.block(
+            "agent-disconnect",
+            &format!("tcp/{port}"),
+            Target::TcpPort(port),
+            format!("drop TCP to and from port {port} (agent <-> management server)"),
+        ),
+        Cmd::AgentReconnect { port } => ctx.clear("agent-disconnect", &format!("tcp/{port}")),
+        Cmd::Status(a) => ctx.status(&a),
+        Cmd::Recover(a) => ctx.recover(&a),
+    }
+}
+
+fn api_delay(ctx: &Ctx, ms: u32, dev: Option<String>, port: u16) -> Result<()> {
+    let dev = match dev {
+        Some(d) if !d.is_empty() && d.len() < 16 && !d.contains(['/', ' ']) => d,
+        Some(d) => return Err(Error::usage(format!("'{d}' is not a network device name; see 'ip link'"))),
+        None => netfault::default_route_dev()
+            .ok_or_else(|| Error::usage("there is no default route to take the device from; give --dev DEV"))?,
+    };
+    ctx.require_root()?;
+    let tc = exec::require_tool("tc", "apt-get install iproute2")?;
+    let tc = tc.to_string_lossy().into_owned();
+    let (apply, undo) = netfault::delay_from_port(&tc, &dev, port, ms)?;
+    ctx.inject(|_| {
+        Ok(Fault {
+            kind: "api-delay".into(),
+            target: "*".into(),
+            desc: format!("delay traffic from port {port} on {dev} by {ms}ms (netem)"),
+            apply,
+            undo,
+        })
+    })
+}
+
+/// The value of `rows[0][0]` as a number.
+fn first_number(rows: &[Vec<String>], what: &str) -> Result<u64> {
+    rows.first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| Error::failed(format!("cannot read {what} from the server")))
+}
+
+fn db_limit(ctx: &Ctx, user_conns: Option<u32>, max_conns: Option<u32>, user: &str, o: &DbOpts) -> Result<()> {
+    let user_conns = match (user_conns, max_conns) {
+        (None, None) => Some(1),
+        (u, _) => u,
+    };
+    ctx.require_root()?;
+    let db = Db::new(o)?;
+    if !ctx.dry_run {
+        if let Some(e) = journal::read_entries(&journal::dir())?
+            .into_iter()
+            .find(|e| e.tool == TOOL && e.kind == "db-limit")
+        {
+            return Err(Error::failed(format!(
+                "a database limit is already in force (fault {}); run db-restore first, so the original values stay known",
+                e.id
+            )));
+        }
+    }
+    // Read what is there now: that is exactly what the undo puts back.
+    let mut apply = Vec::new();
+    let mut undo = Vec::new();
+    let mut desc = Vec::new();
+    if let Some(n) = max_conns {
+        let old = first_number(&db.query("SELECT @@GLOBAL.max_connections")?, "max_connections")?;
+        apply.push(Step::Run { argv: db.argv(&format!("SET GLOBAL max_connections = {n}")), stdin: None });
+        undo.push(Step::Run { argv: db.argv(&format!("SET GLOBAL max_connections = {old}")), stdin: None });
+        desc.push(format!("GLOBAL max_connections {old} -> {n}"));
+    }
+    if let Some(n) = user_conns {
+        let rows = db.query(&format!(
+            "SELECT Host, max_user_connections FROM mysql.user WHERE User = {}",
+            sqldb::quote(user)
+        ))?;
+        if rows.is_empty() {
+            return Err(Error::not_found(format!(
+                "the database has no account '{user}'; give the account CloudStack uses with --db-user"
+            )));
+        }
+        for row in rows {
+            let (host, old) = match row.as_slice() {
+                [h, v] => (h.clone(), v.trim().parse::<u64>().map_err(|_| Error::failed(format!("bad limit '{v}' for {user}@{h}")))?),
+                _ => return Err(Error::failed("unexpected answer from mysql.user")),
+            };
+            let account = format!("{}@{}", sqldb::quote(user), sqldb::quote(&host));
+            apply.push(Step::Run { argv: db.argv(&format!("ALTER USER {account} WITH MAX_USER_CONNECTIONS {n}")), stdin: None });
+            undo.push(Step::Run { argv: db.argv(&format!("ALTER USER {account} WITH MAX_USER_CONNECTIONS {old}")), stdin: None });
+            desc.push(format!("{user}@{host} MAX_USER_CONNECTIONS {old} -> {n}"));
+        }
+    }
+    // Undo in reverse order of the changes.
+    undo.reverse();
+    ctx.inject(|_| {
+        Ok(Fault { kind: "db-limit".into(), target: "cloud-db".into(), desc: desc.join(", "), apply, undo })
+    })
+}
+
+/// `path` made absolute and free of symlinks; a missing path is a usage error.
+fn canonical(path: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(path)
+        .map_err(|e| Error::usage(format!("{}: {e}; give the primary storage mount point or export", path.display())))
+}
+
+fn storage_ro(ctx: &Ctx, path: &Path) -> Result<()> {
+    let path = canonical(path)?;
+    if !path.is_dir() {
+        return Err(Error::usage(format!("{} is not a directory; give the primary storage mount point or export", path.display())));
+    }
+    let target = path.display().to_string();
+    if !ctx.dry_run {
+        if let Some(e) = journal::read_entries(&journal::dir())?
+            .into_iter()
+            .find(|e| e.tool == TOOL && e.kind == "storage-ro" && e.target == target)
+        {
+            eprintln!("{TOOL}: already in force as fault {}; nothing changed", e.id);
+            return Ok(());
+        }
+    }
+    if let Some(m) = mounts::at(&path)? {
+        if m.readonly() {
+            return Err(Error::failed(format!("{target} is already read-only (not by kvmfi); nothing changed")));
+        }
+        ctx.require_root()?;
+        return ctx.inject(|_| {
+            Ok(Fault {
+                kind: "storage-ro".into(),
+                target: target.clone(),
+                desc: format!("mount point {target} ({} {}) read-only", m.fstype, m.source),
+                apply: vec![Step::MountReadonly { path: target.clone(), readonly: true }],
+                undo: vec![Step::MountReadonly { path: target.clone(), readonly: false }],
+            })
+        });
+    }
+    // Not a mount point: an NFS export?
+    let exportfs = exec::which("exportfs", &[]).ok_or_else(|| {
+        Error::unsupported(format!(
+            "{target} is not a mount point, and 'exportfs' is missing to treat it as an NFS export; install nfs-kernel-server"
+        ))
+    })?;
+    let exportfs = exportfs.to_string_lossy().into_owned();
+    let exports = mounts::nfs_exports(Path::new(mounts::NFS_ETAB), &path);
+    if exports.is_empty() {
+        return Err(Error::usage(format!(
+            "{target} is neither a mount point nor an NFS export (see 'exportfs -v'); give the primary storage path"
+        )));
+    }
+    ctx.require_root()?;
+    let mut apply = Vec::new();
+    let mut undo = Vec::new();
+    for (client, opts) in &exports {
+        let spec = format!("{client}:{target}");
+        apply.push(Step::Run { argv: exec::argv([exportfs.as_str(), "-o", &mounts::readonly_options(opts), &spec]), stdin: None });
+        undo.push(Step::Run { argv: exec::argv([exportfs.as_str(), "-o", opts.as_str(), &spec]), stdin: None });
+    }
+    ctx.inject(|_| {
+        Ok(Fault {
+            kind: "storage-ro".into(),
+            target: target.clone(),
+            desc: format!("NFS export {target} read-only for {}", exports.iter().map(|e| e.0.as_str()).collect::<Vec<_>>().join(",")),
+            apply,
+            undo,
+        })
+    })
+}
