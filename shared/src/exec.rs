@@ -154,9 +154,16 @@ pub fn run_ok(argv: &[String], stdin: Option<&str>, timeout: Duration) -> Result
     if !out.ok() {
         let text = format!("{}{}", out.stderr, out.stdout);
         if text.contains("qdisc kind is unknown") || text.contains("Unknown qdisc") {
+            // tc ... handle H KIND ...: name the missing module.
+            let kind = argv
+                .iter()
+                .position(|w| w == "handle")
+                .and_then(|i| argv.get(i + 2))
+                .map(String::as_str)
+                .unwrap_or("netem");
             return Err(Error::unsupported(format!(
-                "'{}' failed: {}; the kernel lacks that qdisc module (for netem: modprobe sch_netem, \
-                 shipped with the distribution kernel's modules package)",
+                "'{}' failed: {}; this kernel lacks the '{kind}' qdisc: modprobe sch_{kind} \
+                 (api-delay needs sch_prio and sch_netem, shipped with the distribution kernel's modules)",
                 display_argv(argv),
                 out.first_error_line()
             )));

@@ -319,6 +319,7 @@ impl Ctx {
         }
         self.inject(|id| {
             let (apply, undo) = netfault::block(&fw, target, id);
+            let undo = journal::in_this_netns(undo);
             Ok(Fault { kind: kind.into(), target: target_name.into(), desc, apply, undo })
         })
     }

@@ -82,6 +82,66 @@ pub enum Step {
     TcDeleteRoot { tc: String, dev: String, handle: String },
     /// Make mount point `path` read-only or read-write (per-mount flag).
     MountReadonly { path: String, readonly: bool },
+    /// Run `steps` inside the network namespace they were applied in
+    /// (identified by the inode of /proc/self/ns/net; `name` is its
+    /// /run/netns name if it had one). A namespace that is gone took its
+    /// rules and qdiscs with it: nothing is left to undo.
+    InNetns { inode: u64, name: Option<String>, steps: Vec<Step> },
+    /// Run `steps` only in the mount namespace they were applied in;
+    /// from another one the undo fails (and stays in the journal).
+    InMountNs { inode: u64, steps: Vec<Step> },
+}
+
+/// The inode of this process's namespace of `kind` (`net`, `mnt`).
+pub fn ns_inode(kind: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(format!("/proc/self/ns/{kind}")).ok().map(|m| m.ino())
+}
+
+/// Wraps undo steps so that they run in the current network namespace.
+pub fn in_this_netns(steps: Vec<Step>) -> Vec<Step> {
+    match ns_inode("net") {
+        Some(inode) => vec![Step::InNetns { inode, name: netns_named(inode).map(|p| p.display().to_string()), steps }],
+        None => steps,
+    }
+}
+
+/// Wraps undo steps so that they run in the current mount namespace.
+pub fn in_this_mountns(steps: Vec<Step>) -> Vec<Step> {
+    match ns_inode("mnt") {
+        Some(inode) => vec![Step::InMountNs { inode, steps }],
+        None => steps,
+    }
+}
+
+/// The /run/netns entry (`ip netns` name) of the network namespace with
+/// this inode, if it has one.
+fn netns_named(inode: u64) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| fs::metadata(p).map(|m| m.ino() == inode).unwrap_or(false))
+}
+
+/// A file naming the network namespace with this inode: a /run/netns
+/// entry, else /proc/PID/ns/net of a process in it.
+fn netns_path(inode: u64) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let named = fs::read_dir("/run/netns").into_iter().flatten().filter_map(|e| e.ok()).map(|e| e.path());
+    let procs = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .map(|e| e.path().join("ns/net"));
+    named.chain(procs).find(|p| fs::metadata(p).map(|m| m.ino() == inode).unwrap_or(false))
+}
+
+fn run_steps(steps: &[Step], phase: Phase, state_dir: &Path) -> Result<()> {
+    steps.iter().try_for_each(|s| s.execute(phase, state_dir))
 }
 
 /// Whether a step runs to make a change or to undo one.
@@ -134,6 +194,15 @@ impl Step {
                 if *readonly { "ro" } else { "rw" },
                 exec::shell_quote(path)
             ),
+            Step::InNetns { inode, name, steps } => format!(
+                "in network namespace {} (inode {inode}): {}",
+                name.as_deref().unwrap_or("-"),
+                steps.iter().map(Step::describe).collect::<Vec<_>>().join("; ")
+            ),
+            Step::InMountNs { inode, steps } => format!(
+                "in mount namespace inode {inode}: {}",
+                steps.iter().map(Step::describe).collect::<Vec<_>>().join("; ")
+            ),
         }
     }
 
@@ -178,6 +247,46 @@ impl Step {
             Step::IptDeleteTagged { bin, tag } => netfault::ipt_delete_tagged(bin, tag),
             Step::TcDeleteRoot { tc, dev, handle } => netfault::tc_delete_root(tc, dev, handle),
             Step::MountReadonly { path, readonly } => mounts::set_readonly(Path::new(path), *readonly),
+            Step::InNetns { inode, name, steps } => {
+                if ns_inode("net") == Some(*inode) {
+                    return run_steps(steps, phase, state_dir);
+                }
+                let found = name
+                    .as_ref()
+                    .map(PathBuf::from)
+                    .filter(|p| {
+                        use std::os::unix::fs::MetadataExt;
+                        fs::metadata(p).map(|m| m.ino() == *inode).unwrap_or(false)
+                    })
+                    .or_else(|| netns_path(*inode));
+                let Some(path) = found else {
+                    eprintln!("note: network namespace {inode} is gone, and its rules with it");
+                    return Ok(());
+                };
+                let steps = steps.clone();
+                let dir = state_dir.to_path_buf();
+                // setns changes only the calling thread: do it on a fresh
+                // one, whose children (nft, tc) are then born inside.
+                std::thread::spawn(move || -> Result<()> {
+                    use std::os::fd::AsRawFd;
+                    let f = File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+                    // SAFETY: setns with an fd we own, on this thread only.
+                    let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+                    crate::error::cvt(r, format!("entering network namespace {}", path.display()))?;
+                    run_steps(&steps, phase, &dir)
+                })
+                .join()
+                .map_err(|_| Error::failed("undo thread panicked"))?
+            }
+            Step::InMountNs { inode, steps } => {
+                if ns_inode("mnt") == Some(*inode) {
+                    run_steps(steps, phase, state_dir)
+                } else {
+                    Err(Error::failed(format!(
+                        "this was changed in mount namespace {inode}; run recover from inside it"
+                    )))
+                }
+            }
         }
     }
 }

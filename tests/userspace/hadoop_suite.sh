@@ -129,12 +129,12 @@ test_list_hdfs() {
 }
 
 test_safe_mode() {
-  "$HI" hdfs-safe enter
+  "$HI" hdfs-safe enter || return 1
   grep -q "hdfs-safe" <<<"$("$HI" status)" || { fail "status does not show hdfs-safe"; return 1; }
   local err
   err="$(put_file a 2>&1)" && { fail "put succeeded in safe mode"; return 1; }
   grep -q "Name node is in safe mode" <<<"$err" || { fail "put failed without the safe-mode error: $err"; return 1; }
-  "$HI" hdfs-safe leave
+  "$HI" hdfs-safe leave || return 1
   put_file b || { fail "put fails after leave"; return 1; }
   journal_empty || { fail "journal not empty after leave"; return 1; }
 }
@@ -142,10 +142,10 @@ test_safe_mode() {
 test_hang_resume_nn() {
   local pid
   pid="$(pid_of_component hadoop_injector nn)"
-  "$HI" hang nn
+  "$HI" hang nn || return 1
   [[ "$(pid_state "$pid")" == T ]] || { fail "NameNode not stopped"; return 1; }
   if timeout 12 "$WORK/bin/hdfs" dfsadmin -report >/dev/null 2>&1; then fail "dfsadmin answered while nn hung"; return 1; fi
-  "$HI" resume nn
+  "$HI" resume nn || return 1
   [[ "$(pid_state "$pid")" != T ]] || { fail "NameNode still stopped"; return 1; }
   wait_until 30 live_dn || { fail "dfsadmin does not answer after resume"; return 1; }
   journal_empty || { fail "journal not empty after resume"; return 1; }
@@ -154,10 +154,10 @@ test_hang_resume_nn() {
 test_crash_dn_recover() {
   local pid new
   pid="$(pid_of_component hadoop_injector dn)"
-  "$HI" crash dn
+  "$HI" crash dn || return 1
   [[ ! -e /proc/$pid ]] || [[ "$(pid_state "$pid")" == Z ]] || { fail "DataNode still alive"; return 1; }
   wait_until 60 dead_dn || { fail "NameNode never reported a dead DataNode"; return 1; }
-  "$HI" recover
+  "$HI" recover || return 1
   new="$(pid_of_component hadoop_injector dn)"
   [[ -n "$new" && "$new" != "$pid" ]] || { fail "recover did not start the DataNode again"; return 1; }
   wait_until 60 live_dn || { fail "restarted DataNode never became live"; return 1; }
@@ -176,15 +176,15 @@ test_standins() {
   [[ "$(pid_of_component hadoop_injector rm)" == "$rm" ]] || { fail "rm not found as pid $rm"; return 1; }
   [[ "$(pid_of_component hadoop_injector nm)" == "$nm" ]] || { fail "nm not found as pid $nm"; return 1; }
   [[ "$(pid_of_component hadoop_injector jhs)" == "$jhs" ]] || { fail "jhs not found as pid $jhs"; return 1; }
-  "$HI" hang rm
+  "$HI" hang rm || return 1
   [[ "$(pid_state "$rm")" == T ]] || { fail "rm not stopped"; return 1; }
   grep -qP "^rm\t$rm\tstopped\t" <<<"$("$HI" list)" || { fail "list does not say stopped"; return 1; }
-  "$HI" resume rm
+  "$HI" resume rm || return 1
   [[ "$(pid_state "$rm")" != T ]] || { fail "rm not resumed"; return 1; }
-  "$HI" crash nm
+  "$HI" crash nm || return 1
   wait_until 5 test ! -e "/proc/$nm/cmdline" -o "$(pid_state "$nm")" == Z
   [[ -z "$(pid_of_component hadoop_injector nm)" ]] || { fail "nm still listed after crash"; return 1; }
-  "$HI" recover
+  "$HI" recover || return 1
   [[ -n "$(pid_of_component hadoop_injector nm)" ]] || { fail "nm not restarted by recover"; return 1; }
   # A main-class override: jhs looked for under another class name.
   grep -q '^jhs' <<<"$("$HI" --main-class jhs=org.example.Nothing list)" && { fail "override ignored"; return 1; }
@@ -194,12 +194,12 @@ test_standins() {
 
 test_yarn_refresh() {
   rm -f "$WORK/yarn-calls"
-  PATH="$WORK/bin:$PATH" "$HI" yarn-refresh
+  PATH="$WORK/bin:$PATH" "$HI" yarn-refresh || return 1
   [[ "$(cat "$WORK/yarn-calls")" == $'rmadmin -refreshNodes\nrmadmin -refreshQueues' ]] || { fail "yarn got: $(cat "$WORK/yarn-calls")"; return 1; }
   # Through HADOOP_HOME when yarn is not on PATH.
   mkdir -p "$WORK/hh/bin" && cp "$WORK/bin/yarn" "$WORK/hh/bin/yarn"
   rm -f "$WORK/yarn-calls"
-  PATH=/usr/bin:/bin HADOOP_HOME="$WORK/hh" "$HI" yarn-refresh
+  PATH=/usr/bin:/bin HADOOP_HOME="$WORK/hh" "$HI" yarn-refresh || return 1
   [[ $(wc -l <"$WORK/yarn-calls") == 2 ]] || { fail "yarn via HADOOP_HOME not called"; return 1; }
   expect_rc 4 env PATH=/usr/bin:/bin HADOOP_HOME=/nonexistent "$HI" yarn-refresh || return 1
   grep -q "HADOOP_HOME" <<<"$ERR" || { fail "no hint in: $ERR"; return 1; }
@@ -212,40 +212,39 @@ test_yarn_health() {
   chmod +x "$script"
   echo "OK-before" >"$m"
   [[ "$("$script")" == OK ]] || { fail "healthy node not OK"; return 1; }
-  "$HI" yarn-health fail --marker "$m"
+  "$HI" yarn-health fail --marker "$m" || return 1
   [[ "$(cat "$m")" == ERROR ]] || { fail "marker not ERROR"; return 1; }
   grep -q '^ERROR' <<<"$("$script")" || { fail "health script does not print ERROR"; return 1; }
-  "$HI" yarn-health ok --marker "$m"
+  "$HI" yarn-health ok --marker "$m" || return 1
   [[ "$(cat "$m")" == OK-before ]] || { fail "marker not restored: $(cat "$m")"; return 1; }
   [[ "$("$script")" == OK ]] || { fail "script not OK after ok"; return 1; }
   # A marker that did not exist is removed again.
   rm -f "$m"
-  "$HI" yarn-health fail --marker "$m"
-  "$HI" recover
+  "$HI" yarn-health fail --marker "$m" || return 1
+  "$HI" recover || return 1
   [[ ! -e "$m" ]] || { fail "marker left behind"; return 1; }
   journal_empty || { fail "journal not empty"; return 1; }
 }
 
 # Crash safety: the injector dies (SIGKILL) right after applying; recover
 # must restore everything, and a second recover must do nothing.
-die_apply() { KVMFI_TEST_DIE_AFTER_APPLY=1 "$@" && { fail "injector did not die"; return 1; }; [[ $? == 137 ]] || true; }
 
 test_killed_hang() {
   local pid
   pid="$(pid_of_component hadoop_injector snn)"
-  die_apply "$HI" hang snn
+  die_apply "$HI" hang snn || return 1
   [[ "$(pid_state "$pid")" == T ]] || { fail "snn not stopped"; return 1; }
   grep -qP "\thang\tsnn\tpending\t" <<<"$("$HI" status)" || { fail "status does not show the pending hang: $("$HI" status)"; return 1; }
-  "$HI" recover
+  "$HI" recover || return 1
   [[ "$(pid_state "$pid")" != T ]] || { fail "snn still stopped after recover"; return 1; }
   [[ -z "$("$HI" recover)" ]] || { fail "second recover not a no-op"; return 1; }
   journal_empty
 }
 
 test_killed_safe_mode() {
-  die_apply "$HI" hdfs-safe enter
+  die_apply "$HI" hdfs-safe enter || return 1
   grep -q "Safe mode is ON" <<<"$(hdfs dfsadmin -safemode get)" || { fail "safe mode not on"; return 1; }
-  "$HI" recover
+  "$HI" recover || return 1
   grep -q "Safe mode is OFF" <<<"$(hdfs dfsadmin -safemode get)" || { fail "safe mode still on after recover"; return 1; }
   put_file c || { fail "writes fail after recover"; return 1; }
   journal_empty
@@ -254,9 +253,9 @@ test_killed_safe_mode() {
 test_killed_crash() {
   local pid
   pid="$(pid_of_component hadoop_injector dn)"
-  die_apply "$HI" crash dn
+  die_apply "$HI" crash dn || return 1
   wait_until 5 test -z "$(pid_of_component hadoop_injector dn)" || { fail "dn not killed"; return 1; }
-  "$HI" recover
+  "$HI" recover || return 1
   [[ -n "$(pid_of_component hadoop_injector dn)" ]] || { fail "dn not restarted"; return 1; }
   wait_until 60 live_dn || { fail "restarted DataNode not live"; return 1; }
   journal_empty
@@ -265,17 +264,17 @@ test_killed_crash() {
 test_killed_yarn_health() {
   local m="$WORK/nm-health2"
   echo "fine" >"$m"
-  die_apply "$HI" yarn-health fail --marker "$m"
+  die_apply "$HI" yarn-health fail --marker "$m" || return 1
   [[ "$(cat "$m")" == ERROR ]] || { fail "marker not ERROR"; return 1; }
-  "$HI" recover
+  "$HI" recover || return 1
   [[ "$(cat "$m")" == fine ]] || { fail "marker not restored"; return 1; }
   journal_empty
 }
 
 test_killed_network() {
-  die_apply "$HI" network 10.99.0.7
+  die_apply "$HI" network 10.99.0.7 || return 1
   grep -q "10.99.0.7" <<<"$(nft list table inet kvmfi)" || { fail "no rule after apply"; return 1; }
-  "$HI" recover
+  "$HI" recover || return 1
   nft list table inet kvmfi >/dev/null 2>&1 && { fail "kvmfi table left after recover"; return 1; }
   journal_empty
 }
@@ -284,19 +283,19 @@ test_torn_journal() {
   # A torn last line (kill -9 during a write) must not break anything.
   printf '{"op":"begin","id":99,"tool":"hadoop_injector","ki' >>"$KVMFI_STATE_DIR/journal.jsonl"
   "$HI" status >/dev/null || { fail "status fails on a torn line"; return 1; }
-  "$HI" yarn-health fail --marker "$WORK/m3"
+  "$HI" yarn-health fail --marker "$WORK/m3" || return 1
   [[ $("$HI" status | wc -l) == 1 ]] || { fail "status after torn line: $("$HI" status)"; return 1; }
-  "$HI" recover >/dev/null
+  "$HI" recover >/dev/null || return 1
   journal_empty
 }
 
 test_concurrent() {
   # Two injectors at once are serialized by the lock: both faults journaled.
-  "$HI" yarn-health fail --marker "$WORK/c1" & local a=$!
-  "$HI" yarn-health fail --marker "$WORK/c2" & local b=$!
+  "$HI" yarn-health fail --marker "$WORK/c1" & local a=$! || return 1
+  "$HI" yarn-health fail --marker "$WORK/c2" & local b=$! || return 1
   wait $a && wait $b || { fail "a concurrent run failed"; return 1; }
   [[ $("$HI" status | wc -l) == 2 ]] || { fail "not both journaled"; return 1; }
-  "$HI" recover 
+  "$HI" recover  || return 1
   [[ ! -e "$WORK/c1" && ! -e "$WORK/c2" ]] || { fail "markers left"; return 1; }
   journal_empty
 }
@@ -305,12 +304,12 @@ test_recover_one() {
   local id1 id2
   id1="$("$HI" yarn-health fail --marker "$WORK/r1" | cut -f1)"
   id2="$("$HI" yarn-health fail --marker "$WORK/r2" | cut -f1)"
-  "$HI" recover "$id1"
+  "$HI" recover "$id1" || return 1
   [[ ! -e "$WORK/r1" && -e "$WORK/r2" ]] || { fail "recover $id1 undid the wrong thing"; return 1; }
   expect_rc 5 "$HI" recover "$id1" || return 1
   "$HI" status --json | python3 -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; assert [e['id'] for e in d]==[$id2], d" \
     || { fail "status --json wrong"; return 1; }
-  "$HI" recover "$id2"
+  "$HI" recover "$id2" || return 1
   journal_empty
 }
 

@@ -51,7 +51,17 @@ expect_rc() {
 
 # journal_empty: nothing in force for any tool.
 journal_empty() {
-  [[ -z "$("$BIN_DIR/hadoop_injector" status --all)" ]]
+  local s
+  s="$("$BIN_DIR/hadoop_injector" status --all)"
+  [[ -z "$s" ]] || { fail "still in force: $s"; return 1; }
+}
+
+# die_apply CMD...: runs an injector with the test hook that makes it
+# SIGKILL itself right after applying; it must die (status 137).
+die_apply() {
+  local rc=0
+  KVMFI_TEST_DIE_AFTER_APPLY=1 "$@" || rc=$?
+  [[ $rc == 137 ]] || { fail "'$*' with the die hook exited $rc, wanted 137 (killed)"; return 1; }
 }
 
 # pid_state PID: the state letter of /proc/PID/stat.

@@ -285,6 +285,7 @@ fn api_delay(ctx: &Ctx, ms: u32, dev: Option<String>, port: u16) -> Result<()> {
     let tc = exec::require_tool("tc", "apt-get install iproute2")?;
     let tc = tc.to_string_lossy().into_owned();
     let (apply, undo) = netfault::delay_from_port(&tc, &dev, port, ms)?;
+    let undo = journal::in_this_netns(undo);
     ctx.inject(|_| {
         Ok(Fault {
             kind: "api-delay".into(),
@@ -392,7 +393,7 @@ fn storage_ro(ctx: &Ctx, path: &Path) -> Result<()> {
                 target: target.clone(),
                 desc: format!("mount point {target} ({} {}) read-only", m.fstype, m.source),
                 apply: vec![Step::MountReadonly { path: target.clone(), readonly: true }],
-                undo: vec![Step::MountReadonly { path: target.clone(), readonly: false }],
+                undo: journal::in_this_mountns(vec![Step::MountReadonly { path: target.clone(), readonly: false }]),
             })
         });
     }
