@@ -11,7 +11,8 @@ printf 'hello world\n' >$F
 printf 'another file\n' >$G
 
 # target ARM_ARGS -- PROBE_ARGS: starts fi-probe stopped, arms the fault for
-# it (--tgid), lets it run, prints its result line. ARM rc in $ARM_RC.
+# it (--tgid), lets it run, prints its result line. The arm's exit code is
+# left in /tmp/arm.rc (the function runs in a command substitution).
 target() {
     _arm=$1; shift
     sh -c 'kill -STOP $$; exec fi-probe "$@"' fi-probe "$@" >/tmp/target.out &
@@ -19,7 +20,7 @@ target() {
     wait_stopped $_pid || { echo "target never stopped"; return 1; }
     # shellcheck disable=SC2086
     $T arm --tgid $_pid $_arm >/tmp/arm.out 2>&1
-    ARM_RC=$?
+    echo $? >/tmp/arm.rc
     kill -CONT $_pid
     wait $_pid
     cat /tmp/target.out
@@ -29,7 +30,7 @@ st() { $T status | awk -v k="$1" '$1 == k { print $2 }'; }
 # 1. the target's reads fail with the chosen errno, a second reader succeeds
 out=$(target "--path $F --errno EIO --replace" read $F --count 5 --size 1)
 other=$(fi-probe read $F --count 5 --size 1)
-expect_eq read.arm-rc "$ARM_RC" 0
+expect_eq read.arm-rc "$(cat /tmp/arm.rc)" 0
 expect_eq read.target-fails-eio "$(kv err "$out"),$(kv first_errno "$out")" "5,EIO"
 expect_eq read.other-reader-ok "$(kv ok "$other"),$(kv err "$other")" "5,0"
 expect_eq read.counters-agree "$(st injected)" 5

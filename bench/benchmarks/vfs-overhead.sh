@@ -1,0 +1,44 @@
+#!/bin/sh
+# bench-timeout: 900
+# Cost per call of a tight 1-byte pread loop on vfs_read, side by side in one
+# boot: (a) no module, (b) armed for another process, (c) armed for this
+# process with probability 0, (d) a plain empty kprobe (reference),
+# (e) armed for this process at probability 0 with --verbose 1.
+# Rounds are interleaved so that noise hits every configuration alike; the
+# median of the rounds is reported. Prints BENCH-RESULT lines for the host.
+. /bench/lib.sh
+export KVMFI_MODULE_DIR=/kmods
+N=${BENCH_CALLS:-200000}
+ROUNDS=${BENCH_ROUNDS:-5}
+F=/tmp/bench.data
+printf 'x' >$F
+sleep 1000 &
+other=$!
+
+ns() { fi-probe loop-read $F --count "$N" --alarm 600 | tr ' ' '\n' | sed -n 's/^ns_per_call=//p'; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+A="" B="" C="" D="" E=""
+vfs-read-fi arm --tgid $other --duration 0 >/dev/null && vfs-read-fi off
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+    A="$A $(ns)"
+    vfs-read-fi arm --tgid $other --duration 0 --replace >/dev/null
+    B="$B $(ns)"
+    vfs-read-fi arm --comm fi-probe --probability 0 --duration 0 --replace >/dev/null
+    C="$C $(ns)"
+    vfs-read-fi arm --comm fi-probe --probability 0 --verbose 1 --duration 0 --replace >/dev/null
+    E="$E $(ns)"
+    vfs-read-fi off
+    insmod /kmods/kvmfi-empty-kprobe.ko symbol=vfs_read
+    D="$D $(ns)"
+    rmmod kvmfi_empty_kprobe
+    r=$((r + 1))
+done
+a=$(echo "$A" | median) b=$(echo "$B" | median) c=$(echo "$C" | median)
+d=$(echo "$D" | median) e=$(echo "$E" | median)
+echo "BENCH-RESULT vfs-read calls=$N rounds=$ROUNDS a_none=$a b_other=$b c_prob0=$c d_empty_kprobe=$d e_prob0_verbose1=$e"
+echo "BENCH-RAW a:$A | b:$B | c:$C | d:$D | e:$E"
+vfs-read-fi unload
+kill $other
+pass bench.vfs-overhead
