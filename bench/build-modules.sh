@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Build the out-of-tree kvmfi kernel modules against one bench kernel.
+set -o errexit -o nounset -o pipefail
+
+# shellcheck source=bench/lib-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-common.sh"
+LOG_TAG=build-modules
+
+usage() {
+    cat <<'USAGE'
+Usage: bench/build-modules.sh <kernel-id>
+
+Copies $KMOD_SRC (default: <repo>/kmod) to ${KVMFI_CACHE}/build/<id>/kmod and runs
+  make -C <copy> KERNEL_DIR=<headers dir> ARCH=<x86|arm64> CROSS_COMPILE=<prefix>
+       [CONFIG_DEBUG_INFO_BTF_MODULES=]   (6.12 and newer: no pahole/BTF needed)
+Every *.ko found in the copy afterwards is collected into
+${KVMFI_CACHE}/build/<id>/ko/ (flat; names must be unique) and listed in
+${KVMFI_CACHE}/build/<id>/ko.list. The kernel must be fetched first
+(bench/fetch-kernels.sh <id>). A missing KMOD_SRC or a source tree with
+no Makefile yields an empty module set (warning), not an error.
+
+Environment:
+  KVMFI_CACHE   cache root (default /var/cache/kvmfi)
+  KMOD_SRC      module source tree (default <repo>/kmod)
+  KMOD_MAKE_ARGS  extra make arguments (word-split)
+USAGE
+}
+
+main() {
+    case "${1:-}" in
+        -h | --help) usage; return 0 ;;
+        "") usage >&2; return 2 ;;
+    esac
+    local id=$1 t0
+    t0=$(now_s)
+    kid_parse "$id"
+    local kdir="${KVMFI_CACHE}/kernels/$id"
+    [[ -f "$kdir/kernel.env" ]] || die "$id: not fetched (run bench/fetch-kernels.sh $id)"
+    local KREL HEADERS_DIR
+    # shellcheck disable=SC1091
+    source "$kdir/kernel.env"
+    local src=${KMOD_SRC:-${REPO_DIR}/kmod}
+    local out="${KVMFI_CACHE}/build/$id"
+    rm -rf "$out/kmod" "$out/ko"
+    mkdir -p "$out/ko"
+    : >"$out/ko.list"
+    if [[ ! -f "$src/Makefile" ]]; then
+        log "$id: warning: no Makefile in KMOD_SRC=$src: no modules built"
+        return 0
+    fi
+    cp -a "$src" "$out/kmod"
+    local -a args=(KERNEL_DIR="$HEADERS_DIR" ARCH="$KID_KARCH")
+    [[ -n "$KID_CROSS" ]] && args+=(CROSS_COMPILE="$KID_CROSS")
+    case "$KID_SERIES" in
+        6.1) ;;
+        *) args+=(CONFIG_DEBUG_INFO_BTF_MODULES=) ;;
+    esac
+    local -a extra=()
+    # shellcheck disable=SC2206 # word splitting intended
+    [[ -n "${KMOD_MAKE_ARGS:-}" ]] && extra=(${KMOD_MAKE_ARGS})
+    log "$id: make -C $out/kmod ${args[*]} ${extra[*]}"
+    if ! make -s -j"$(nproc)" -C "$out/kmod" "${args[@]}" "${extra[@]}" >"$out/make.log" 2>&1; then
+        cat "$out/make.log" >&2
+        die "$id: module build failed (log: $out/make.log)"
+    fi
+    local ko name n=0
+    while IFS= read -r -d '' ko; do
+        name=$(basename "$ko")
+        [[ -e "$out/ko/$name" ]] && die "$id: duplicate module name $name"
+        cp "$ko" "$out/ko/$name"
+        printf '%s\n' "$name" >>"$out/ko.list"
+        n=$((n + 1))
+    done < <(find "$out/kmod" -name '*.ko' -type f -print0 | sort -z)
+    if ((n)); then
+        local vm
+        vm=$(modinfo -F vermagic "$out/ko/$(head -n1 "$out/ko.list")" 2>/dev/null || true)
+        [[ "$vm" == "$KREL "* ]] || die "$id: vermagic '$vm' does not match $KREL"
+    fi
+    log "$id: $n module(s) in $out/ko: $(tr '\n' ' ' <"$out/ko.list")($(elapsed "$t0") s)"
+}
+
+main "$@"

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Build static musl release binaries of the kvmfi workspace for a bench guest.
+set -o errexit -o nounset -o pipefail
+
+# shellcheck source=bench/lib-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-common.sh"
+LOG_TAG=build-userspace
+
+usage() {
+    cat <<'USAGE'
+Usage: bench/build-userspace.sh <x86_64|aarch64|arm64>
+
+Runs cargo build --release --target <arch>-unknown-linux-musl --bins -p <pkg>...
+with CARGO_TARGET_DIR=${KVMFI_CACHE}/target (outside the repo, so other
+builds' locks do not block it) and copies every binary built into
+${KVMFI_CACHE}/userspace/<arch>/bin/ (listed in bin.list). Every binary
+must be statically linked.
+
+Environment:
+  KVMFI_CACHE       cache root (default /var/cache/kvmfi)
+  BENCH_STRICT=1    fail when any selected package does not build (default:
+                    build the packages one by one, skip the failing ones
+                    with a warning; kvmfi-guest-tools must always build)
+  BENCH_PACKAGES    space/comma separated workspace packages to build
+                    (default: every package whose name ends in -fi or -main,
+                    plus kvmfi-guest-tools); "all" = --workspace
+  CARGO_TARGET_DIR  default ${KVMFI_CACHE}/target
+  aarch64 links with aarch64-linux-gnu-gcc
+  (CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER, overridable).
+USAGE
+}
+
+default_packages() {
+    local meta
+    meta=$(cargo metadata --no-deps --format-version 1 --manifest-path "$REPO_DIR/Cargo.toml")
+    grep -o '"name":"[^"]*","version"' <<<"$meta" | cut -d'"' -f4 |
+        awk '/-fi$|-main$|^kvmfi-guest-tools$/' | sort -u
+}
+
+# cargo_build TARGET MSGS LOG PKG-ARGS...
+cargo_build() {
+    local target=$1 msgs=$2 logf=$3
+    shift 3
+    cargo build --release --target "$target" --bins "$@" \
+        --manifest-path "$REPO_DIR/Cargo.toml" --message-format=json-render-diagnostics \
+        >"$msgs" 2>"$logf"
+}
+
+main() {
+    local arch=${1:-}
+    case "$arch" in
+        -h | --help) usage; return 0 ;;
+        x86_64) ;;
+        aarch64 | arm64) arch=aarch64 ;;
+        *) usage >&2; return 2 ;;
+    esac
+    cargo_path
+    local t0 target="${arch}-unknown-linux-musl"
+    t0=$(now_s)
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${KVMFI_CACHE}/target}
+    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER:-aarch64-linux-gnu-gcc}
+    local -a sel=()
+    local pkgs=${BENCH_PACKAGES:-}
+    if [[ "$pkgs" == all ]]; then
+        sel=(--workspace)
+    else
+        [[ -n "$pkgs" ]] || pkgs=$(default_packages)
+        local p
+        for p in ${pkgs//,/ }; do sel+=(-p "$p"); done
+    fi
+    ((${#sel[@]})) || die "no packages selected"
+    local out="${KVMFI_CACHE}/userspace/${arch}"
+    mkdir -p "$out"
+    log "$arch: cargo build --release --target $target --bins ${sel[*]}"
+    local msgs="$out/cargo-messages.json"
+    : >"$out/failed.list"
+    if ! cargo_build "$target" "$msgs" "$out/cargo.log" "${sel[@]}"; then
+        if [[ "${BENCH_STRICT:-0}" == 1 || "${sel[0]}" == --workspace ]]; then
+            cat "$out/cargo.log" >&2
+            die "$arch: cargo build failed (log: $out/cargo.log)"
+        fi
+        # One broken or non-portable crate must not break the bench: build
+        # the packages one by one and keep what builds.
+        log "$arch: combined build failed; building packages one by one"
+        : >"$msgs"
+        local i pkg
+        for ((i = 1; i < ${#sel[@]}; i += 2)); do
+            pkg=${sel[i]}
+            if cargo_build "$target" "$msgs.one" "$out/cargo-$pkg.log" -p "$pkg"; then
+                cat "$msgs.one" >>"$msgs"
+            else
+                [[ "$pkg" != kvmfi-guest-tools ]] ||
+                    { cat "$out/cargo-$pkg.log" >&2; die "$arch: kvmfi-guest-tools does not build"; }
+                log "$arch: WARNING: package $pkg does not build for $target, skipped (log: $out/cargo-$pkg.log)"
+                printf '%s\n' "$pkg" >>"$out/failed.list"
+            fi
+        done
+        rm -f "$msgs.one"
+    fi
+    rm -rf "$out/bin"
+    mkdir -p "$out/bin"
+    : >"$out/bin.list"
+    local exe name
+    while IFS= read -r exe; do
+        [[ -n "$exe" ]] || continue
+        name=$(basename "$exe")
+        cp "$exe" "$out/bin/$name"
+        if ! file -b "$out/bin/$name" | grep -Eq 'statically linked|static-pie linked'; then
+            die "$arch: $name is not static: $(file -b "$out/bin/$name")"
+        fi
+        printf '%s\n' "$name" >>"$out/bin.list"
+    done < <(grep -o '"executable":"[^"]*"' "$msgs" | cut -d'"' -f4 | sort -u)
+    [[ -s "$out/bin.list" ]] || die "$arch: no binaries built"
+    log "$arch: $(wc -l <"$out/bin.list") binaries in $out/bin: $(tr '\n' ' ' <"$out/bin.list")($(elapsed "$t0") s)"
+}
+
+main "$@"

@@ -1,0 +1,107 @@
+# shellcheck shell=sh
+# Helpers for kvmfi bench scenario scripts (busybox sh). Source it:
+#   . /bench/lib.sh
+# Result protocol: one line per check on the console, exactly
+#   RESULT PASS <name>
+#   RESULT FAIL <name> <reason>
+#   RESULT SKIP <name> <reason>
+# <name> has no spaces ([A-Za-z0-9._-]); the host prefixes it with the kernel id.
+# A scenario must print at least one RESULT line and exit 0; a non-zero exit,
+# a timeout or no RESULT line at all is reported as a failure by /init.
+
+: "${BENCH_RESULTS:=/run/bench-results}"
+KMODS=/kmods
+IMAGE_MODULES=/lib/modules/$(uname -r)/image
+
+_result() {
+    # $1 = PASS|FAIL|SKIP, $2 = name, rest = reason (one line)
+    _r=$1 _n=$(echo "$2" | tr -c 'A-Za-z0-9._/\n-' '_')
+    shift 2
+    _why=$(echo "$*" | tr '\n' ' ' | sed 's/ *$//')
+    if [ -n "$_why" ]; then
+        echo "RESULT $_r $_n $_why"
+    else
+        echo "RESULT $_r $_n"
+    fi
+    echo "$_r $_n" >>"$BENCH_RESULTS"
+}
+
+# pass NAME
+pass() { _result PASS "$1"; }
+# fail NAME REASON...
+fail() { _n=$1; shift; _result FAIL "$_n" "${*:-failed}"; }
+# skip NAME REASON...
+skip() { _n=$1; shift; _result SKIP "$_n" "${*:-skipped}"; }
+
+# expect_eq NAME GOT WANT: pass when equal, else fail with both values.
+expect_eq() {
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2' want '$3'"; fi
+}
+
+# expect_match NAME STRING PATTERN (grep -E pattern)
+expect_match() {
+    if printf '%s\n' "$2" | grep -Eq -- "$3"; then pass "$1"; else fail "$1" "'$2' does not match /$3/"; fi
+}
+
+# expect_ge NAME GOT MIN (integers)
+expect_ge() {
+    if [ "$2" -ge "$3" ] 2>/dev/null; then pass "$1"; else fail "$1" "got '$2' want >= $3"; fi
+}
+
+# kv KEY LINE: value of KEY in a "k=v k=v" line (fi-probe output).
+kv() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+
+# dmesg snapshot: dmesg_mark, then dmesg_since prints the lines logged after it.
+dmesg_mark() { _DMESG_MARK=$(dmesg | wc -l); }
+dmesg_since() { dmesg | tail -n +"$((${_DMESG_MARK:-0} + 1))"; }
+# dmesg_snapshot FILE: save the whole log (for diffing or attaching).
+dmesg_snapshot() { dmesg >"${1:-/tmp/dmesg.$$}"; }
+# dmesg_bad: prints kernel-log lines that mean a kernel bug, returns 0 if any.
+dmesg_bad() { dmesg_since | grep -E 'BUG:|Oops|WARNING:|Call Trace|Kernel panic|general protection'; }
+
+# Modules: the project's modules are flat in /kmods; image modules (with deps
+# resolved on the host) in /lib/modules/<release>/image.
+mod_name() { basename "$1" | sed -e 's/\.ko$//' | tr '-' '_'; }
+mod_loaded() { [ -d "/sys/module/$(mod_name "$1")" ]; }
+has_kmod() { [ -f "$KMODS/$1.ko" ]; }
+
+# kmod_load NAME [PARAMS...]: insmod /kmods/NAME.ko
+kmod_load() {
+    _m=$1; shift
+    [ -f "$KMODS/$_m.ko" ] || { echo "kmod_load: no $KMODS/$_m.ko" >&2; return 1; }
+    insmod "$KMODS/$_m.ko" "$@"
+}
+# kmod_unload NAME
+kmod_unload() { rmmod "$(mod_name "$1")"; }
+
+# load_image_module NAME: insmod an image module and its dependencies.
+load_image_module() {
+    _line=$(grep "^$1:" "$IMAGE_MODULES/image.deps" 2>/dev/null) ||
+        { echo "load_image_module: $1 not in the initramfs (add it to BENCH_IMAGE_MODULES)" >&2; return 1; }
+    for _d in ${_line#*:} "$1"; do
+        mod_loaded "$_d" && continue
+        insmod "$IMAGE_MODULES/$_d.ko" || return 1
+    done
+}
+
+# kallsyms_has SYMBOL: /proc/kallsyms is read once (slow under TCG).
+kallsyms_has() {
+    [ -s /tmp/.kallsyms ] || awk '{ print $3 }' /proc/kallsyms >/tmp/.kallsyms
+    grep -qx "$1" /tmp/.kallsyms
+}
+
+# wait_stopped PID [TRIES]: wait until the process is stopped (State: T).
+wait_stopped() {
+    _i=0
+    while [ "$_i" -lt "${2:-100}" ]; do
+        grep -q '^State:[[:space:]]*T' "/proc/$1/status" 2>/dev/null && return 0
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    return 1
+}
+
+# trace_kprobe_hits NAME: hit count of a tracefs kprobe event (kprobe_profile).
+trace_kprobe_hits() {
+    awk -v n="$1" '$1 == n { print $2 }' /sys/kernel/tracing/kprobe_profile
+}

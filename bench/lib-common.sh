@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# Shared helpers for the kvmfi bench host scripts (sourced, not executed).
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "${BENCH_DIR}/.." && pwd)
+KVMFI_CACHE=${KVMFI_CACHE:-/var/cache/kvmfi}
+export KVMFI_CACHE
+ALL_KERNEL_IDS=(x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12)
+
+log() { printf '[%s] %s\n' "${LOG_TAG:-bench}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# kid_parse ID: sets KID_ARCH (x86_64|arm64), KID_SERIES (6.1|6.12),
+# KID_DEBARCH (amd64|arm64), KID_KARCH (x86|arm64), KID_SUITE, KID_CROSS,
+# KID_RUST_TARGET.
+kid_parse() {
+    local id=$1
+    case "$id" in
+        x86_64-*) KID_ARCH=x86_64 KID_DEBARCH=amd64 KID_KARCH=x86 KID_CROSS="" ;;
+        arm64-*) KID_ARCH=arm64 KID_DEBARCH=arm64 KID_KARCH=arm64 KID_CROSS=aarch64-linux-gnu- ;;
+        *) die "unknown kernel id '$id' (known: ${ALL_KERNEL_IDS[*]})" ;;
+    esac
+    KID_SERIES=${id#*-}
+    case "$KID_SERIES" in
+        6.1) KID_SUITE=bookworm ;;
+        6.12) KID_SUITE=bookworm-backports ;;
+        *) die "unknown kernel series '$KID_SERIES' in '$id' (known: 6.1, 6.12)" ;;
+    esac
+    if [[ "$KID_ARCH" == x86_64 ]]; then
+        KID_RUST_TARGET=x86_64-unknown-linux-musl
+    else
+        KID_RUST_TARGET=aarch64-unknown-linux-musl
+    fi
+}
+
+# Elapsed seconds since $1 (from now_s), one decimal.
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Make sure cargo/rustup installed under ~/.cargo are reachable.
+cargo_path() {
+    if ! command -v cargo >/dev/null 2>&1 && [[ -x "${HOME}/.cargo/bin/cargo" ]]; then
+        PATH="${HOME}/.cargo/bin:${PATH}"
+        export PATH
+    fi
+}

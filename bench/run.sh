@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# The kvmfi VM bench: boot Debian kernels under QEMU (TCG) with the project's
+# modules, binaries and scenario scripts, and report the results.
+set -o errexit -o nounset -o pipefail
+
+# shellcheck source=bench/lib-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-common.sh"
+LOG_TAG=run
+
+usage() {
+    cat <<'USAGE'
+Usage: bench/run.sh [--kernels id,id] [--scenarios DIR|FILE|GLOB] [--bench] [--keep-going]
+
+For each kernel id (default: x86_64-6.1,x86_64-6.12,arm64-6.1,arm64-6.12):
+fetch it (cached), build the modules (bench/build-modules.sh), build the static
+binaries for its arch (once per arch), make an initramfs and boot it under
+QEMU TCG. The guest runs every scenario script and prints RESULT lines; this
+script prints them as
+  PASS <id>/<name>      FAIL <id>/<name> <reason>      SKIP <id>/<name> <reason>
+and, last, exactly one line "N passed, N failed". A kernel whose console shows
+BUG:, Oops, WARNING:, Call Trace or Kernel panic, or that never prints
+BENCH-DONE (hang, crash, timeout), adds a failure "<id>/kernel". Exit status
+is 1 when anything failed.
+
+Options:
+  --kernels LIST     comma separated kernel ids
+  --scenarios SPEC   a directory (its *.sh), a file, or a quoted glob
+                     (default: bench/scenarios/*.sh)
+  --bench            set BENCH_MODE=1 in the guest (scenarios run benchmarks)
+
+Environment:
+  KVMFI_CACHE            cache root (default /var/cache/kvmfi): kernels/,
+                         build/<id>/ko, userspace/<arch>/bin, run/<id>/, logs/
+  KMOD_SRC               module sources (default <repo>/kmod)
+  BENCH_PACKAGES         cargo packages for the guest (see build-userspace.sh)
+  BENCH_IMAGE_MODULES    extra Debian image modules to ship, space separated
+                         names (e.g. "sch_netem nfs"); deps are added. x86_64
+                         always ships ccp kvm kvm-amd (loaded by /init).
+  BENCH_TIMEOUT          seconds per kernel boot (default 1200)
+  BENCH_SCENARIO_TIMEOUT default seconds per scenario in the guest (300);
+                         a script can set its own with "# bench-timeout: N"
+  BENCH_ACCEL            tcg (default) or kvm (opt-in, real VMX/SVM hosts only)
+  BENCH_MEM, BENCH_SMP   guest memory (MiB, default 1024) and CPUs (default 2)
+  BENCH_APPEND           extra kernel command line
+  BENCH_SKIP_BUILD=1     reuse the modules and binaries already in the cache
+USAGE
+}
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+declare -A USERSPACE_DONE=()
+TIMINGS=()
+
+report() { # KIND id/name [reason]
+    local kind=$1 name=$2
+    shift 2
+    printf '%s %s%s\n' "$kind" "$name" "${*:+ $*}"
+    case "$kind" in
+        PASS) PASSED=$((PASSED + 1)) ;;
+        FAIL) FAILED=$((FAILED + 1)) ;;
+        SKIP) SKIPPED=$((SKIPPED + 1)) ;;
+    esac
+}
+
+# image_module_deps MODDIR NAME: prints NAME's dependencies (load order,
+# deepest first), one per line, using modinfo (works for any arch).
+declare -A MOD_PATH=()
+index_image_modules() {
+    local moddir=$1 f n
+    MOD_PATH=()
+    while IFS= read -r -d '' f; do
+        n=${f##*/}
+        n=${n%%.ko*}
+        MOD_PATH[${n//-/_}]=$f
+    done < <(find "$moddir/kernel" -name '*.ko*' -print0)
+}
+declare -A DEP_SEEN=()
+DEP_ORDER=()
+dep_walk() {
+    local n=${1//-/_} d deps
+    [[ -n "${DEP_SEEN[$n]:-}" ]] && return 0
+    DEP_SEEN[$n]=1
+    [[ -n "${MOD_PATH[$n]:-}" ]] || die "image module $1 not found (or built in)"
+    deps=$(modinfo -F depends "${MOD_PATH[$n]}" 2>/dev/null || true)
+    for d in ${deps//,/ }; do dep_walk "$d"; done
+    DEP_ORDER+=("$n")
+}
+
+# copy_module SRC DST: decompresses .ko.xz/.ko.zst/.ko.gz.
+copy_module() {
+    case "$1" in
+        *.ko.xz) xz -dc "$1" >"$2" ;;
+        *.ko.zst) zstd -qdc "$1" >"$2" ;;
+        *.ko.gz) gzip -dc "$1" >"$2" ;;
+        *) cp "$1" "$2" ;;
+    esac
+}
+
+make_initramfs() { # id scenario-files...
+    local id=$1
+    shift
+    local kdir="${KVMFI_CACHE}/kernels/$id" rdir="${KVMFI_CACHE}/run/$id"
+    local KREL MODULES_DIR BUSYBOX
+    # shellcheck disable=SC1091
+    source "$kdir/kernel.env"
+    kid_parse "$id"
+    local uarch=$KID_ARCH
+    [[ "$uarch" == arm64 ]] && uarch=aarch64
+    local root="$rdir/root"
+    rm -rf "$root"
+    mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,root,kmods,bench,scenarios}
+    cp "$BUSYBOX" "$root/bin/busybox"
+    ln -s busybox "$root/bin/sh"
+    install -m 0755 "$BENCH_DIR/guest/init" "$root/init"
+    install -m 0644 "$BENCH_DIR/guest/lib.sh" "$root/bench/lib.sh"
+    local f
+    for f in "${KVMFI_CACHE}/build/$id/ko/"*.ko; do
+        [[ -f "$f" ]] && cp "$f" "$root/kmods/"
+    done
+    for f in "${KVMFI_CACHE}/userspace/$uarch/bin/"*; do
+        [[ -f "$f" ]] && install -m 0755 "$f" "$root/usr/bin/"
+    done
+    for f in "$@"; do
+        install -m 0755 "$f" "$root/scenarios/$(basename "$f")"
+    done
+    # Image modules + dependencies.
+    local -a want=()
+    [[ "$KID_ARCH" == x86_64 ]] && want+=(ccp kvm kvm-amd)
+    # shellcheck disable=SC2206 # word splitting intended
+    want+=(${BENCH_IMAGE_MODULES:-})
+    local imgdir="$root/lib/modules/$KREL/image" m
+    mkdir -p "$imgdir"
+    : >"$imgdir/image.deps"
+    if ((${#want[@]})); then
+        index_image_modules "$MODULES_DIR"
+        for m in "${want[@]}"; do
+            DEP_SEEN=()
+            DEP_ORDER=()
+            dep_walk "$m"
+            local -a deps=("${DEP_ORDER[@]:0:${#DEP_ORDER[@]}-1}")
+            printf '%s: %s\n' "$m" "${deps[*]}" >>"$imgdir/image.deps"
+            [[ "${m//-/_}" != "$m" ]] && printf '%s: %s\n' "${m//-/_}" "${deps[*]}" >>"$imgdir/image.deps"
+            local n
+            for n in "${DEP_ORDER[@]}"; do
+                [[ -f "$imgdir/$n.ko" ]] || copy_module "${MOD_PATH[$n]}" "$imgdir/$n.ko"
+            done
+        done
+        # names with '-' (kvm-amd) are stored with '_'; keep both spellings loadable
+        for m in "$imgdir"/*.ko; do
+            [[ -f "$m" ]] || continue
+            n=$(basename "$m" .ko)
+            [[ "$n" == *_* && ! -e "$imgdir/${n//_/-}.ko" ]] && ln -s "$n.ko" "$imgdir/${n//_/-}.ko"
+        done
+    fi
+    cat >"$root/etc/bench.env" <<ENV
+BENCH_KID='$id'
+BENCH_ARCH='$KID_ARCH'
+BENCH_SERIES='$KID_SERIES'
+BENCH_KREL='$KREL'
+BENCH_MODE='${BENCH_MODE:-0}'
+BENCH_SCENARIO_TIMEOUT='${BENCH_SCENARIO_TIMEOUT:-300}'
+ENV
+    (cd "$root" && find . -print0 | LC_ALL=C sort -z |
+        cpio --quiet -o -0 -H newc -R 0:0 | gzip -1 >"$rdir/initrd.cpio.gz")
+}
+
+rotate_log() {
+    local f=$1 i
+    for i in 4 3 2 1; do
+        [[ -f "$f.$i" ]] && mv -f "$f.$i" "$f.$((i + 1))"
+    done
+    [[ -f "$f" ]] && mv -f "$f" "$f.1"
+    return 0
+}
+
+boot() { # id log
+    local id=$1 logf=$2
+    local kdir="${KVMFI_CACHE}/kernels/$id" rdir="${KVMFI_CACHE}/run/$id"
+    local KERNEL_IMAGE
+    # shellcheck disable=SC1091
+    source "$kdir/kernel.env"
+    kid_parse "$id"
+    local accel=${BENCH_ACCEL:-tcg} mem=${BENCH_MEM:-1024} smp=${BENCH_SMP:-2}
+    local append="panic=-1 oops=panic quiet ${BENCH_APPEND:-}"
+    local -a qemu
+    if [[ "$KID_ARCH" == x86_64 ]]; then
+        local acc="tcg,thread=multi" cpu=max
+        [[ "$accel" == kvm ]] && acc=kvm cpu=host
+        qemu=(qemu-system-x86_64 -accel "$acc" -cpu "$cpu" -m "$mem" -smp "$smp"
+            -append "console=ttyS0 $append")
+    else
+        local acc="tcg,thread=multi" mach="virt,virtualization=on,gic-version=3" cpu="max,pauth-impdef=on"
+        [[ "$accel" == kvm ]] && acc=kvm mach="virt,gic-version=3" cpu=host
+        qemu=(qemu-system-aarch64 -M "$mach" -cpu "$cpu" -smp "$smp" -m "$mem" -accel "$acc"
+            -append "console=ttyAMA0 rdinit=/init $append")
+    fi
+    qemu+=(-display none -serial stdio -monitor none -no-reboot -nic none
+        -kernel "$KERNEL_IMAGE" -initrd "$rdir/initrd.cpio.gz")
+    printf '# %s\n' "${qemu[*]}" >"$logf"
+    local rc=0
+    timeout -k 10 "${BENCH_TIMEOUT:-1200}" "${qemu[@]}" </dev/null >>"$logf" 2>&1 || rc=$?
+    return "$rc"
+}
+
+parse_log() { # id log qemu-rc
+    local id=$1 logf=$2 rc=$3 line kind name reason
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        [[ "$line" =~ ^RESULT\ (PASS|FAIL|SKIP)\ ([^ ]+)( (.*))?$ ]] || continue
+        kind=${BASH_REMATCH[1]} name=${BASH_REMATCH[2]} reason=${BASH_REMATCH[4]:-}
+        report "$kind" "$id/$name" "$reason"
+    done < <(grep -a '^RESULT ' "$logf" || true)
+    local bad
+    bad=$(grep -anE 'BUG:|Oops|WARNING:|Call Trace|Kernel panic' "$logf" | head -n 3 | tr -d '\r' || true)
+    if [[ -n "$bad" ]]; then
+        report FAIL "$id/kernel" "console shows a kernel error: $(head -n 1 <<<"$bad") (log: $logf)"
+    fi
+    if ! grep -aq '^BENCH-DONE' "$logf"; then
+        local why="no BENCH-DONE"
+        [[ "$rc" == 124 || "$rc" == 137 ]] && why="timed out after ${BENCH_TIMEOUT:-1200}s, no BENCH-DONE"
+        report FAIL "$id/kernel" "$why (qemu rc=$rc, last line: $(grep -av '^$' "$logf" | tail -n 1 | tr -d '\r' | cut -c1-120)) (log: $logf)"
+    fi
+}
+
+run_kernel() { # id scenario-files...
+    local id=$1
+    shift
+    kid_parse "$id"
+    local uarch=$KID_ARCH t logf="${KVMFI_CACHE}/logs/$id.log"
+    [[ "$uarch" == arm64 ]] && uarch=aarch64
+    local tf tm tu=0 ti tb
+    t=$(now_s)
+    if ! "$BENCH_DIR/fetch-kernels.sh" "$id"; then
+        report FAIL "$id/setup" "fetch-kernels.sh failed"
+        return 0
+    fi
+    tf=$(elapsed "$t")
+    t=$(now_s)
+    if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]] && ! "$BENCH_DIR/build-modules.sh" "$id"; then
+        report FAIL "$id/setup" "build-modules.sh failed"
+        return 0
+    fi
+    tm=$(elapsed "$t")
+    if [[ "${BENCH_SKIP_BUILD:-0}" != 1 && -z "${USERSPACE_DONE[$uarch]:-}" ]]; then
+        t=$(now_s)
+        if ! "$BENCH_DIR/build-userspace.sh" "$uarch"; then
+            report FAIL "$id/setup" "build-userspace.sh $uarch failed"
+            return 0
+        fi
+        USERSPACE_DONE[$uarch]=1
+        tu=$(elapsed "$t")
+    fi
+    t=$(now_s)
+    make_initramfs "$id" "$@"
+    ti=$(elapsed "$t")
+    mkdir -p "${KVMFI_CACHE}/logs"
+    rotate_log "$logf"
+    log "$id: booting ($(du -h "${KVMFI_CACHE}/run/$id/initrd.cpio.gz" | cut -f1) initramfs), console log $logf"
+    t=$(now_s)
+    local rc=0
+    boot "$id" "$logf" || rc=$?
+    tb=$(elapsed "$t")
+    parse_log "$id" "$logf" "$rc"
+    TIMINGS+=("$id: fetch ${tf}s, modules ${tm}s, userspace ${tu}s, initramfs ${ti}s, boot+scenarios ${tb}s")
+}
+
+main() {
+    local kernels="" spec="" id
+    while (($#)); do
+        case "$1" in
+            -h | --help) usage; return 0 ;;
+            --kernels) kernels=${2:?--kernels needs a value}; shift ;;
+            --kernels=*) kernels=${1#*=} ;;
+            --scenarios) spec=${2:?--scenarios needs a value}; shift ;;
+            --scenarios=*) spec=${1#*=} ;;
+            --bench) export BENCH_MODE=1 ;;
+            *) usage >&2; return 2 ;;
+        esac
+        shift
+    done
+    local -a ids=()
+    if [[ -n "$kernels" ]]; then
+        IFS=, read -r -a ids <<<"$kernels"
+    else
+        ids=("${ALL_KERNEL_IDS[@]}")
+    fi
+    for id in "${ids[@]}"; do kid_parse "$id"; done
+    local -a scen=()
+    [[ -n "$spec" ]] || spec="$BENCH_DIR/scenarios"
+    if [[ -d "$spec" ]]; then
+        for f in "$spec"/*.sh; do [[ -f "$f" ]] && scen+=("$f"); done
+    else
+        # shellcheck disable=SC2206 # glob expansion intended
+        local -a g=($spec)
+        for f in "${g[@]}"; do [[ -f "$f" ]] && scen+=("$f"); done
+    fi
+    ((${#scen[@]})) || die "no scenario scripts match '$spec'"
+    local names=()
+    for f in "${scen[@]}"; do names+=("$(basename "$f")"); done
+    [[ "$(printf '%s\n' "${names[@]}" | sort | uniq -d)" == "" ]] || die "duplicate scenario file names"
+    command -v "qemu-system-x86_64" >/dev/null || die "qemu missing: run bench/setup-host.sh"
+    log "kernels: ${ids[*]}; scenarios: ${names[*]}"
+    local t0
+    t0=$(now_s)
+    for id in "${ids[@]}"; do
+        run_kernel "$id" "${scen[@]}"
+    done
+    local l
+    for l in "${TIMINGS[@]}"; do log "timing $l"; done
+    log "total $(elapsed "$t0")s"
+    ((SKIPPED == 0)) || echo "$SKIPPED skipped"
+    echo "$PASSED passed, $FAILED failed"
+    ((FAILED == 0))
+}
+
+main "$@"
