@@ -9,7 +9,8 @@ LOG_TAG=run
 
 usage() {
     cat <<'USAGE'
-Usage: bench/run.sh [--kernels id,id] [--scenarios DIR|FILE|GLOB] [--bench] [--keep-going]
+Usage: bench/run.sh [--kernels id,id] [--scenarios DIR|FILE|GLOB] [--bench]
+                    [--keep-going|--fail-fast]
 
 For each kernel id (default: x86_64-6.1,x86_64-6.12,arm64-6.1,arm64-6.12):
 fetch it (cached), build the modules (bench/build-modules.sh), build the static
@@ -27,6 +28,8 @@ Options:
   --scenarios SPEC   a directory (its *.sh), a file, or a quoted glob
                      (default: bench/scenarios/*.sh)
   --bench            set BENCH_MODE=1 in the guest (scenarios run benchmarks)
+  --keep-going       run every kernel even after failures (the default)
+  --fail-fast        stop after the first kernel with a failure
 
 Environment:
   KVMFI_CACHE            cache root (default /var/cache/kvmfi): kernels/,
@@ -266,7 +269,7 @@ run_kernel() { # id scenario-files...
 }
 
 main() {
-    local kernels="" spec="" id
+    local kernels="" spec="" id fail_fast=0
     while (($#)); do
         case "$1" in
             -h | --help) usage; return 0 ;;
@@ -275,6 +278,8 @@ main() {
             --scenarios) spec=${2:?--scenarios needs a value}; shift ;;
             --scenarios=*) spec=${1#*=} ;;
             --bench) export BENCH_MODE=1 ;;
+            --keep-going) fail_fast=0 ;;
+            --fail-fast) fail_fast=1 ;;
             *) usage >&2; return 2 ;;
         esac
         shift
@@ -305,6 +310,10 @@ main() {
     t0=$(now_s)
     for id in "${ids[@]}"; do
         run_kernel "$id" "${scen[@]}"
+        if ((fail_fast && FAILED)); then
+            log "--fail-fast: stopping after $id"
+            break
+        fi
     done
     local l
     for l in "${TIMINGS[@]}"; do log "timing $l"; done
