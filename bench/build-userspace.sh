@@ -23,18 +23,27 @@ Environment:
                     with a warning; kvmfi-guest-tools must always build)
   BENCH_PACKAGES    space/comma separated workspace packages to build
                     (default: every package whose name ends in -fi or -main,
-                    plus kvmfi-guest-tools); "all" = --workspace
+                    plus every package under bench/, e.g. kvmfi-guest-tools);
+                    "all" = --workspace
   CARGO_TARGET_DIR  default ${KVMFI_CACHE}/target
   aarch64 links with aarch64-linux-gnu-gcc
   (CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER, overridable).
 USAGE
 }
 
+# Default selection: every workspace package whose name ends in -fi or -main,
+# and every package that lives under bench/ (kvmfi-guest-tools, test VMMs...).
 default_packages() {
     local meta
     meta=$(cargo metadata --no-deps --format-version 1 --manifest-path "$REPO_DIR/Cargo.toml")
-    grep -o '"name":"[^"]*","version"' <<<"$meta" | cut -d'"' -f4 |
-        awk '/-fi$|-main$|^kvmfi-guest-tools$/' | sort -u
+    sed 's/{"name":"/\n&/g' <<<"$meta" |
+        awk -F'"' -v bench="$REPO_DIR/bench/" '
+            /^\{"name":"[^"]*","version"/ { pkg = $4 }
+            /"manifest_path":"/ {
+                match($0, /"manifest_path":"[^"]*"/)
+                mp = substr($0, RSTART + 17, RLENGTH - 18)
+                if (pkg ~ /-fi$|-main$/ || index(mp, bench) == 1) print pkg
+            }' | sort -u
 }
 
 # cargo_build TARGET MSGS LOG PKG-ARGS...
