@@ -95,7 +95,8 @@ pub enum Step {
 /// The inode of this process's namespace of `kind` (`net`, `mnt`).
 pub fn ns_inode(kind: &str) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
-    fs::metadata(format!("/proc/self/ns/{kind}")).ok().map(|m| m.ino())
+    // thread-self: setns() moves only the calling thread.
+    fs::metadata(format!("/proc/thread-self/ns/{kind}")).ok().map(|m| m.ino())
 }
 
 /// Wraps undo steps so that they run in the current network namespace.
@@ -243,8 +244,8 @@ impl Step {
                 },
             },
             Step::NftDeleteTagged { nft, tag } => netfault::nft_delete_tagged(nft, tag),
-            Step::IptEnsureChain { bin } => netfault::ipt_ensure_chain(bin),
-            Step::IptDeleteTagged { bin, tag } => netfault::ipt_delete_tagged(bin, tag),
+            Step::IptEnsureChain { bin } => netfault::ipt_ensure_chain(bin, state_dir),
+            Step::IptDeleteTagged { bin, tag } => netfault::ipt_delete_tagged(bin, tag, state_dir),
             Step::TcDeleteRoot { tc, dev, handle } => netfault::tc_delete_root(tc, dev, handle),
             Step::MountReadonly { path, readonly } => mounts::set_readonly(Path::new(path), *readonly),
             Step::InNetns { inode, name, steps } => {

@@ -172,9 +172,52 @@ pub fn nft_delete_tagged(nft: &str, tag: &str) -> Result<()> {
     Ok(())
 }
 
+/// With iptables-nft, `nft` and the family (`ip`/`ip6`) to inspect the
+/// nftables objects iptables creates lazily; `None` for iptables-legacy or
+/// when nft is not installed.
+fn nft_view(bin: &str) -> Option<(String, &'static str)> {
+    let nft = which_str("nft")?;
+    let v = exec::run(&argv([bin, "-V"]), None, TOOL_TIMEOUT).ok()?;
+    v.stdout.contains("nf_tables").then(|| (nft, if bin.contains("ip6tables") { "ip6" } else { "ip" }))
+}
+
+fn which_str(name: &str) -> Option<String> {
+    exec::which(name, &[]).map(|p| p.to_string_lossy().into_owned())
+}
+
+/// The file that remembers which nftables objects kvmfi's iptables use
+/// created in this network namespace (so the last undo removes them).
+fn created_file(state_dir: &std::path::Path) -> std::path::PathBuf {
+    let ns = crate::journal::ns_inode("net").unwrap_or(0);
+    state_dir.join(format!("iptables-created.{ns}"))
+}
+
 /// Creates the KVMFI chain and the jumps to it from INPUT and OUTPUT, if
-/// not there yet.
-pub fn ipt_ensure_chain(bin: &str) -> Result<()> {
+/// not there yet. With iptables-nft, the table and base chains it is about
+/// to create are first recorded, so the last undo can remove them again.
+pub fn ipt_ensure_chain(bin: &str, state_dir: &std::path::Path) -> Result<()> {
+    if let Some((nft, fam)) = nft_view(bin) {
+        let mut missing = Vec::new();
+        if !exec::run(&argv([nft.as_str(), "list", "table", fam, "filter"]), None, TOOL_TIMEOUT)?.ok() {
+            missing.push(format!("{fam} table"));
+        }
+        for chain in ["INPUT", "OUTPUT"] {
+            if !exec::run(&argv([nft.as_str(), "list", "chain", fam, "filter", chain]), None, TOOL_TIMEOUT)?.ok() {
+                missing.push(format!("{fam} {chain}"));
+            }
+        }
+        if !missing.is_empty() {
+            let f = created_file(state_dir);
+            let mut text = std::fs::read_to_string(&f).unwrap_or_default();
+            for m in missing {
+                if !text.lines().any(|l| l == m) {
+                    text.push_str(&m);
+                    text.push('\n');
+                }
+            }
+            crate::journal::write_file_durably(&f, text.as_bytes(), 0o600)?;
+        }
+    }
     let have = exec::run(&argv([bin, "-w", "-S", IPT_CHAIN]), None, TOOL_TIMEOUT)?;
     if !have.ok() {
         exec::run_ok(&argv([bin, "-w", "-N", IPT_CHAIN]), None, TOOL_TIMEOUT)?;
@@ -189,11 +232,13 @@ pub fn ipt_ensure_chain(bin: &str) -> Result<()> {
 }
 
 /// Undo of an iptables block: deletes the rules commented `tag` from the
-/// KVMFI chain; once the chain is empty, removes the jumps and the chain.
-pub fn ipt_delete_tagged(bin: &str, tag: &str) -> Result<()> {
+/// KVMFI chain; once the chain is empty, removes the jumps and the chain,
+/// and (iptables-nft) the base chains and table that kvmfi's use created,
+/// if they are still empty with policy accept.
+pub fn ipt_delete_tagged(bin: &str, tag: &str, state_dir: &std::path::Path) -> Result<()> {
     let list = exec::run(&argv([bin, "-w", "-S", IPT_CHAIN]), None, TOOL_TIMEOUT)?;
     if !list.ok() {
-        return Ok(());
+        return ipt_cleanup_created(bin, state_dir);
     }
     let mut left = 0;
     for line in list.stdout.lines() {
@@ -212,9 +257,53 @@ pub fn ipt_delete_tagged(bin: &str, tag: &str) -> Result<()> {
     }
     if left == 0 {
         for hook in ["INPUT", "OUTPUT"] {
-            while exec::run(&argv([bin, "-w", "-D", hook, "-j", IPT_CHAIN]), None, TOOL_TIMEOUT)?.ok() {}
+            let mut n = 0;
+            while n < 16 && exec::run(&argv([bin, "-w", "-D", hook, "-j", IPT_CHAIN]), None, TOOL_TIMEOUT)?.ok() {
+                n += 1;
+            }
         }
         exec::run(&argv([bin, "-w", "-X", IPT_CHAIN]), None, TOOL_TIMEOUT)?;
+        ipt_cleanup_created(bin, state_dir)?;
+    }
+    Ok(())
+}
+
+/// Removes what [`ipt_ensure_chain`] recorded as created, if still empty.
+fn ipt_cleanup_created(bin: &str, state_dir: &std::path::Path) -> Result<()> {
+    let Some((nft, fam)) = nft_view(bin) else { return Ok(()) };
+    let f = created_file(state_dir);
+    let Ok(text) = std::fs::read_to_string(&f) else { return Ok(()) };
+    let is_rule = |l: &str| {
+        let l = l.trim();
+        !(l.is_empty() || l.starts_with("table ") || l.starts_with("chain ") || l.starts_with("type ") || l == "}")
+    };
+    let mut keep = String::new();
+    let mut table_created = false;
+    for line in text.lines() {
+        match line.strip_prefix(fam).map(str::trim) {
+            Some("table") => table_created = true,
+            Some(chain) if chain == "INPUT" || chain == "OUTPUT" => {
+                let l = exec::run(&argv([nft.as_str(), "list", "chain", fam, "filter", chain]), None, TOOL_TIMEOUT)?;
+                if l.ok() && !l.stdout.lines().any(is_rule) && l.stdout.contains("policy accept") {
+                    exec::run_ok(&argv([nft.as_str(), "delete", "chain", fam, "filter", chain]), None, TOOL_TIMEOUT)?;
+                }
+            }
+            _ => {
+                keep.push_str(line);
+                keep.push('\n');
+            }
+        }
+    }
+    if table_created {
+        let t = exec::run(&argv([nft.as_str(), "list", "table", fam, "filter"]), None, TOOL_TIMEOUT)?;
+        if t.ok() && !t.stdout.contains("chain ") {
+            exec::run_ok(&argv([nft.as_str(), "delete", "table", fam, "filter"]), None, TOOL_TIMEOUT)?;
+        }
+    }
+    if keep.is_empty() {
+        let _ = std::fs::remove_file(&f);
+    } else {
+        crate::journal::write_file_durably(&f, keep.as_bytes(), 0o600)?;
     }
     Ok(())
 }
