@@ -34,6 +34,7 @@ main() {
     local id=$1 t0
     t0=$(now_s)
     kid_parse "$id"
+    bench_lock
     local kdir="${KVMFI_CACHE}/kernels/$id"
     [[ -f "$kdir/kernel.env" ]] || die "$id: not fetched (run bench/fetch-kernels.sh $id)"
     local KREL HEADERS_DIR

@@ -36,6 +36,7 @@ USAGE
 default_packages() {
     local meta
     meta=$(cargo metadata --no-deps --format-version 1 --manifest-path "$REPO_DIR/Cargo.toml")
+    # shellcheck disable=SC2001 # a newline in the replacement
     sed 's/{"name":"/\n&/g' <<<"$meta" |
         awk -F'"' -v bench="$REPO_DIR/bench/" '
             /^\{"name":"[^"]*","version"/ { pkg = $4 }
@@ -64,6 +65,7 @@ main() {
         *) usage >&2; return 2 ;;
     esac
     cargo_path
+    bench_lock
     local t0 target="${arch}-unknown-linux-musl"
     t0=$(now_s)
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${KVMFI_CACHE}/target}
@@ -106,7 +108,7 @@ main() {
         done
         rm -f "$msgs.one"
     fi
-    rm -rf "$out/bin"
+    rm -rf "${out:?}/bin"
     mkdir -p "$out/bin"
     : >"$out/bin.list"
     local exe name

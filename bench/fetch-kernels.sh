@@ -276,6 +276,7 @@ main() {
     for id in "${ids[@]}"; do
         kid_parse "$id"
     done
+    bench_lock
     for id in "${ids[@]}"; do
         fetch_one "$id" "$refresh"
     done

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the KID_* and path variables are for the sourcing scripts
 # Shared helpers for the kvmfi bench host scripts (sourced, not executed).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,4 +43,20 @@ cargo_path() {
         PATH="${HOME}/.cargo/bin:${PATH}"
         export PATH
     fi
+}
+
+# bench_lock: one bench pipeline at a time per cache (runs share build/,
+# run/, logs/ and userspace/ dirs, and 2 cores do not fit two TCG guests).
+# Taken by run.sh and by each script run on its own; children of a holder
+# inherit it (KVMFI_BENCH_LOCKED=1). Waits up to BENCH_LOCK_TIMEOUT s (3600).
+bench_lock() {
+    [[ "${KVMFI_BENCH_LOCKED:-0}" == 1 ]] && return 0
+    mkdir -p "$KVMFI_CACHE"
+    local f="$KVMFI_CACHE/bench.lock"
+    exec 9>>"$f"
+    if ! flock -n 9; then
+        log "waiting for another bench run to finish (lock $f)"
+        flock -w "${BENCH_LOCK_TIMEOUT:-3600}" 9 || die "timed out waiting for $f"
+    fi
+    export KVMFI_BENCH_LOCKED=1
 }

@@ -46,6 +46,8 @@ Environment:
   BENCH_MEM, BENCH_SMP   guest memory (MiB, default 1024) and CPUs (default 2)
   BENCH_APPEND           extra kernel command line
   BENCH_SKIP_BUILD=1     reuse the modules and binaries already in the cache
+  BENCH_LOCK_TIMEOUT     seconds to wait for another bench run using the same
+                         KVMFI_CACHE (default 3600; runs are serialized)
 USAGE
 }
 
@@ -305,6 +307,7 @@ main() {
     for f in "${scen[@]}"; do names+=("$(basename "$f")"); done
     [[ "$(printf '%s\n' "${names[@]}" | sort | uniq -d)" == "" ]] || die "duplicate scenario file names"
     command -v "qemu-system-x86_64" >/dev/null || die "qemu missing: run bench/setup-host.sh"
+    bench_lock
     log "kernels: ${ids[*]}; scenarios: ${names[*]}"
     local t0
     t0=$(now_s)

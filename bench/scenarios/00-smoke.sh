@@ -2,6 +2,7 @@
 # bench-timeout: 120
 # Smoke test of the bench itself: right kernel, KVM inside the guest, kprobes
 # on and firing, out-of-tree modules matching the kernel, fi-probe working.
+# shellcheck source=bench/guest/lib.sh
 . /bench/lib.sh
 
 # 1. The kernel is the one asked for.
