@@ -120,7 +120,7 @@ main() {
             die "$arch: $name is not static: $(file -b "$out/bin/$name")"
         fi
         printf '%s\n' "$name" >>"$out/bin.list"
-    done < <(grep -o '"executable":"[^"]*"' "$msgs" | cut -d'"' -f4 | sort -u)
+    done < <(grep -ao '"executable":"[^"]*"' "$msgs" | cut -d'"' -f4 | sort -u)
     [[ -s "$out/bin.list" ]] || die "$arch: no binaries built"
     log "$arch: $(wc -l <"$out/bin.list") binaries in $out/bin: $(tr '\n' ' ' <"$out/bin.list")($(elapsed "$t0") s)"
 }
