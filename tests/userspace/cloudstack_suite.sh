@@ -8,6 +8,7 @@ set -o errexit -o nounset -o pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK="$(mktemp -d /tmp/kvmfi-cs.XXXXXX)"
 export WORK
+SUITE=cloudstack
 mkdir -p "$WORK/logs"
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"

@@ -9,6 +9,7 @@ set -o errexit -o nounset -o pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK="$(mktemp -d /tmp/kvmfi-hadoop.XXXXXX)"
 export WORK
+SUITE=hadoop
 mkdir -p "$WORK/logs" "$WORK/bin" "$WORK/conf"
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"

@@ -19,10 +19,10 @@ run_test() {
   start=$(date +%s.%N)
   if "test_$name" >"$WORK/logs/test_$name.out" 2>&1; then
     end=$(date +%s.%N)
-    printf 'RESULT PASS %s (%.1fs)\n' "$name" "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')"
+    printf 'RESULT PASS %s (%.1fs)\n' "${SUITE:+$SUITE/}$name" "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')"
   else
     [[ -n "$REASON" ]] || REASON="$(tail -n 1 "$WORK/logs/test_$name.out")"
-    echo "RESULT FAIL $name $REASON"
+    echo "RESULT FAIL ${SUITE:+$SUITE/}$name $REASON"
     sed 's/^/#   /' "$WORK/logs/test_$name.out" | tail -n 15 >&2
   fi
 }

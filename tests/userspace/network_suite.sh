@@ -9,6 +9,7 @@ set -o errexit -o nounset -o pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK="$(mktemp -d /tmp/kvmfi-net.XXXXXX)"
 export WORK
+SUITE=network
 mkdir -p "$WORK/logs"
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"

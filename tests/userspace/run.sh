@@ -9,7 +9,8 @@ set -o errexit -o nounset -o pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/tmp/target-userspace}"
+# The workspace target dir by default, so make check reuses what cargo test built.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export BIN_DIR="$CARGO_TARGET_DIR/debug"
 RESULTS="$(mktemp /tmp/kvmfi-results.XXXXXX)"
 
