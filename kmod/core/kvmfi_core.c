@@ -28,6 +28,8 @@
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/vmalloc.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
@@ -41,6 +43,8 @@ static_assert(sizeof(struct kvmfi_status) == 352);
 static_assert(sizeof(struct kvmfi_version) == 88);
 static_assert(offsetof(struct kvmfi_arm, arg) == 88);
 static_assert(offsetof(struct kvmfi_status, armed) == 136);
+static_assert(sizeof(struct kvmfi_event) == 96);
+static_assert(sizeof(struct kvmfi_events) == 64);
 
 /* Walk at most this many directory levels when matching a path tree. */
 #define KVMFI_PATH_DEPTH 64
@@ -63,6 +67,8 @@ static struct {
 	char devname[KVMFI_NAME_LEN + 8];
 	struct proc_dir_entry *proc;
 	bool enabled;			/* probes enabled */
+	struct kvmfi_event *ring;	/* the last KVMFI_EVENT_RING events */
+	atomic64_t ev_head;		/* sequence number of the next event */
 } kvmfi;
 
 /* ------------------------------------------------------------------ */
@@ -218,13 +224,50 @@ static bool kvmfi_decide(struct kvmfi_fault *f, u64 size)
 }
 NOKPROBE_SYMBOL(kvmfi_decide);
 
+/* An in-progress slot: readers skip it. */
+#define KVMFI_SEQ_BUSY (~0ULL)
+
 /*
- * Account one injection and, at verbose >= 1, say what was done in the
- * original tools' dmesg style. @what describes the fault, e.g. "errno -5".
+ * Appends an event to the ring. Lock-free and safe in probe handlers: a
+ * writer claims a sequence number, fills its slot, then publishes the
+ * number; readers check it before and after copying (a seqcount per slot).
  */
-static void kvmfi_injected(const struct kvmfi_fault *f, const char *what, long long value)
+static void kvmfi_event(u32 type, u64 experiment_id, u32 hook, const char *what,
+			s64 value, u64 d0, u64 d1)
+{
+	u64 seq = atomic64_inc_return(&kvmfi.ev_head) - 1;
+	struct kvmfi_event *e = &kvmfi.ring[seq % KVMFI_EVENT_RING];
+
+	WRITE_ONCE(e->seq, KVMFI_SEQ_BUSY);
+	smp_wmb();
+	e->time_ns = ktime_get_boottime_ns();
+	e->experiment_id = experiment_id;
+	e->pid = current->pid;
+	e->tgid = current->tgid;
+	memcpy(e->comm, current->comm, KVMFI_COMM_LEN);
+	e->comm[KVMFI_COMM_LEN - 1] = '\0';
+	e->type = type;
+	e->hook = hook;
+	e->value = value;
+	e->detail[0] = d0;
+	e->detail[1] = d1;
+	strscpy(e->what, what, sizeof(e->what));
+	smp_wmb();
+	WRITE_ONCE(e->seq, seq);
+}
+NOKPROBE_SYMBOL(kvmfi_event);
+
+/*
+ * Account one injection, record it in the event ring and, at verbose >= 1,
+ * say what was done in the original tools' dmesg style. @what names the
+ * fault ("return", "flip-pc", ...), @value is what was injected, @d0/@d1
+ * module-specific details (register and bit, bits dropped, address, ...).
+ */
+static void kvmfi_injected_detail(const struct kvmfi_fault *f, u32 hook, const char *what,
+				  long long value, u64 d0, u64 d1)
 {
 	atomic64_inc(&kvmfi.injected);
+	kvmfi_event(KVMFI_EVENT_INJECT, f->arm.experiment_id, hook, what, value, d0, d1);
 	if (f->arm.verbose >= 1)
 		pr_info_ratelimited("%s exp %016llx injected %s %lld into pid %d tgid %d comm %s\n",
 				    kvmfi.ops->tag, f->arm.experiment_id, what, value,
@@ -232,7 +275,10 @@ static void kvmfi_injected(const struct kvmfi_fault *f, const char *what, long l
 	if (f->arm.verbose >= 2)
 		dump_stack();
 }
-NOKPROBE_SYMBOL(kvmfi_injected);
+NOKPROBE_SYMBOL(kvmfi_injected_detail);
+
+/* The common case: no hook index, no details. */
+#define kvmfi_injected(f, what, value) kvmfi_injected_detail(f, 0, what, value, 0, 0)
 
 /* The errno of the armed fault as a negative return value. */
 static __always_inline long kvmfi_error(const struct kvmfi_fault *f)
@@ -376,6 +422,8 @@ static void kvmfi_disarm_locked(u32 why)
 	kvmfi_enable_hooks(false);
 	synchronize_rcu();	/* no handler still looks at @old */
 	kvmfi.last_end = why;
+	kvmfi_event(KVMFI_EVENT_END, old->arm.experiment_id, 0, "end",
+		    atomic64_read(&kvmfi.injected), why, atomic64_read(&kvmfi.matched));
 	pr_info("%s exp %016llx ended (%s): matched %lld injected %lld\n",
 		kvmfi.ops->tag, old->arm.experiment_id,
 		why == KVMFI_END_LEASE ? "lease expired" :
@@ -553,6 +601,8 @@ static int kvmfi_arm_locked(struct kvmfi_arm *req)
 			f->deadline = 1;
 		mod_delayed_work(system_wq, &kvmfi.expire, delay);
 	}
+	kvmfi_event(KVMFI_EVENT_ARM, f->arm.experiment_id, 0, "arm", f->arm.times,
+		    f->arm.filter, f->arm.duration_ms);
 	rcu_assign_pointer(kvmfi.fault, f);
 	kvmfi_enable_hooks(true);
 	pr_info("%s exp %016llx armed on %s: filter %#x probability %u interval %u times %lld duration %llums error %d mode %u\n",
@@ -594,6 +644,51 @@ static void kvmfi_fill_status(struct kvmfi_status *st)
 	}
 	strscpy(st->symbol, kvmfi.ops->hooks[0].symbol, sizeof(st->symbol));
 	st->armed = kvmfi.last_arm;
+}
+
+/*
+ * Copies events with seq >= req->from_seq to user space. Never blocks
+ * writers: a slot overwritten while being copied counts as lost, a slot
+ * still being written ends this batch (the caller asks again).
+ */
+static int kvmfi_read_events(struct kvmfi_events *req)
+{
+	struct kvmfi_event __user *ubuf = u64_to_user_ptr(req->buf);
+	u64 head = atomic64_read(&kvmfi.ev_head);
+	u64 seq = req->from_seq;
+	struct kvmfi_event tmp;
+
+	req->count = 0;
+	req->lost = 0;
+	if (seq > head)
+		seq = head;
+	if (head - seq > KVMFI_EVENT_RING) {
+		req->lost = head - seq - KVMFI_EVENT_RING;
+		seq = head - KVMFI_EVENT_RING;
+	}
+	while (seq < head && req->count < req->max) {
+		struct kvmfi_event *e = &kvmfi.ring[seq % KVMFI_EVENT_RING];
+		u64 before = READ_ONCE(e->seq), after;
+
+		smp_rmb();
+		memcpy(&tmp, e, sizeof(tmp));
+		smp_rmb();
+		after = READ_ONCE(e->seq);
+		if (before == KVMFI_SEQ_BUSY && after == KVMFI_SEQ_BUSY)
+			break;		/* being written: read it next time */
+		if (before != seq || after != seq) {
+			req->lost++;	/* overwritten by a newer event */
+			seq++;
+			continue;
+		}
+		tmp.seq = seq;
+		if (copy_to_user(&ubuf[req->count], &tmp, sizeof(tmp)))
+			return -EFAULT;
+		req->count++;
+		seq++;
+	}
+	req->next_seq = seq;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -669,6 +764,25 @@ static long kvmfi_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 		kvmfi_fill_status(&st);
 		mutex_unlock(&kvmfi.lock);
 		if (copy_to_user(argp, &st, min_t(size_t, sizeof(st), _IOC_SIZE(cmd))))
+			return -EFAULT;
+		return 0;
+	}
+	case _IOC_NR(KVMFI_IOC_EVENTS): {
+		struct kvmfi_events req;
+		size_t usize = _IOC_SIZE(cmd);
+
+		if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
+		    usize < offsetofend(struct kvmfi_events, lost))
+			return -EINVAL;
+		ret = copy_struct_from_user(&req, sizeof(req), argp, usize);
+		if (ret)
+			return ret;
+		if (req.size != usize || req.reserved0 || req.reserved[0] || req.reserved[1])
+			return -EINVAL;
+		ret = kvmfi_read_events(&req);
+		if (ret)
+			return ret;
+		if (copy_to_user(argp, &req, min_t(size_t, sizeof(req), usize)))
 			return -EFAULT;
 		return 0;
 	}
@@ -813,6 +927,11 @@ static int kvmfi_init(const struct kvmfi_ops *ops)
 	kvmfi.hits = alloc_percpu(u64);
 	if (!kvmfi.hits)
 		return -ENOMEM;
+	kvmfi.ring = vzalloc(array_size(KVMFI_EVENT_RING, sizeof(*kvmfi.ring)));
+	if (!kvmfi.ring) {
+		err = -ENOMEM;
+		goto err_free;
+	}
 
 	err = kvmfi_register_hooks();
 	if (err)
@@ -841,6 +960,7 @@ err_misc:
 err_unregister:
 	kvmfi_unregister_hooks();
 err_free:
+	vfree(kvmfi.ring);
 	free_percpu(kvmfi.hits);
 	return err;
 }
@@ -861,6 +981,7 @@ static void kvmfi_exit(void)
 	/* A task preempted on kvmfi_ret_stub must leave it before the text goes. */
 	synchronize_rcu_tasks();
 #endif
+	vfree(kvmfi.ring);
 	free_percpu(kvmfi.hits);
 	pr_info("%s unloaded\n", kvmfi.ops->tag);
 }

@@ -8,7 +8,7 @@
 use std::mem::{offset_of, size_of};
 
 pub const ABI_MAJOR: u32 = 1;
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 pub const IOC_MAGIC: u8 = 0xF1;
 
 pub const COMM_LEN: usize = 16;
@@ -165,6 +165,65 @@ impl Default for Version {
     }
 }
 
+pub const EVENT_INJECT: u32 = 1;
+pub const EVENT_ARM: u32 = 2;
+pub const EVENT_END: u32 = 3;
+pub const WHAT_LEN: usize = 16;
+pub const EVENT_RING: usize = 1024;
+
+/// `struct kvmfi_event`: one entry of a module's event ring.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Event {
+    pub seq: u64,
+    pub time_ns: u64,
+    pub experiment_id: u64,
+    pub pid: i32,
+    pub tgid: i32,
+    pub comm: [u8; COMM_LEN],
+    pub r#type: u32,
+    pub hook: u32,
+    pub value: i64,
+    pub detail: [u64; 2],
+    pub what: [u8; WHAT_LEN],
+}
+
+/// `struct kvmfi_events`: an events read request.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Events {
+    pub size: u32,
+    pub max: u32,
+    pub from_seq: u64,
+    pub buf: u64,
+    pub count: u32,
+    pub reserved0: u32,
+    pub next_seq: u64,
+    pub lost: u64,
+    pub reserved: [u64; 2],
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events { size: size_of::<Events>() as u32, max: 0, from_seq: 0, buf: 0, count: 0, reserved0: 0, next_seq: 0, lost: 0, reserved: [0; 2] }
+    }
+}
+
+const _: () = assert!(size_of::<Event>() == 96);
+const _: () = assert!(size_of::<Events>() == 64);
+const _: () = assert!(offset_of!(Event, r#type) == 48);
+const _: () = assert!(offset_of!(Event, value) == 56);
+
+/// An event type in words.
+pub fn event_type(code: u32) -> &'static str {
+    match code {
+        EVENT_INJECT => "inject",
+        EVENT_ARM => "arm",
+        EVENT_END => "end",
+        _ => "unknown",
+    }
+}
+
 /// A NUL-terminated byte array as a string (lossy, up to the first NUL).
 pub fn c_str(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
@@ -195,3 +254,4 @@ nix::ioctl_read!(ioc_version, IOC_MAGIC, 0x00, Version);
 nix::ioctl_readwrite!(ioc_arm, IOC_MAGIC, 0x01, Arm);
 nix::ioctl_none!(ioc_disarm, IOC_MAGIC, 0x02);
 nix::ioctl_read!(ioc_status, IOC_MAGIC, 0x03, Status);
+nix::ioctl_readwrite!(ioc_events, IOC_MAGIC, 0x04, Events);

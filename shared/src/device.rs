@@ -4,7 +4,7 @@
 //! KVM_GET_API_VERSION does, so a binary never talks to a module of an
 //! incompatible ABI.
 
-use crate::abi::{self, Arm, Status, Version};
+use crate::abi::{self, Arm, Event, Events, Status, Version};
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -117,6 +117,19 @@ impl Device {
         unsafe { abi::ioc_disarm(self.file.as_raw_fd()) }
             .map(|_| ())
             .map_err(|e| errno_error(format!("disarming {}", self.path.display()), e))
+    }
+
+    /// Reads events with sequence numbers from `from_seq` on (at most one
+    /// batch); returns them with the next sequence number and the count lost.
+    pub fn events(&self, from_seq: u64) -> Result<(Vec<Event>, u64, u64)> {
+        let mut buf = vec![Event::default(); 256];
+        let mut req = Events { max: buf.len() as u32, from_seq, buf: buf.as_mut_ptr() as u64, ..Events::default() };
+        // SAFETY: `req` is a valid Events of the encoded size; `buf` points at
+        // `max` writable Events that outlive the call.
+        unsafe { abi::ioc_events(self.file.as_raw_fd(), &mut req) }
+            .map_err(|e| errno_error(format!("reading events of {}", self.path.display()), e))?;
+        buf.truncate(req.count as usize);
+        Ok((buf, req.next_seq, req.lost))
     }
 
     /// Reads the status counters.

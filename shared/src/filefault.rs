@@ -49,6 +49,8 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print the recorded injection events (time, experiment, pid, comm, value)
+    Events(tool::EventsOpts),
     /// Disarm and remove the module
     Unload,
 }
@@ -137,6 +139,7 @@ pub fn run(kind: Kind, args: impl IntoIterator<Item = std::ffi::OsString>) -> Re
         }),
         Cmd::Off => tool::off(spec),
         Cmd::Status { json } => tool::status(spec, json),
+        Cmd::Events(opts) => tool::events(spec, &opts),
         Cmd::Unload => tool::unload(spec),
     }
 }

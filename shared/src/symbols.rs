@@ -37,8 +37,90 @@ pub const FILE_WRITE: ModuleSpec = ModuleSpec {
     hooks: &[HookSpec { param: "symbol", role: "write path", candidates: &["vfs_write"] }],
 };
 
+/// kvm-ioctl-fi: VM ioctls at kvm_vm_ioctl, vCPU ioctls at kvm_vcpu_ioctl.
+pub const KVM_IOCTL: ModuleSpec = ModuleSpec {
+    tool: "kvm-ioctl-fi",
+    module: "resource",
+    hooks: &[
+        HookSpec { param: "symbol", role: "VM ioctl", candidates: &["kvm_vm_ioctl"] },
+        HookSpec { param: "vcpu_symbol", role: "vCPU ioctl", candidates: &["kvm_vcpu_ioctl"] },
+    ],
+};
+
+/// memslot-fi: kvm_set_memory_region is inlined into the ioctl on 6.1/6.12
+/// (it registers but never fires), __kvm_set_memory_region does fire;
+/// gfn_to_hva_many is inlined everywhere: its out-of-line relatives are used.
+pub const MEMSLOT: ModuleSpec = ModuleSpec {
+    tool: "memslot-fi",
+    module: "memory",
+    hooks: &[
+        HookSpec {
+            param: "symbol",
+            role: "memory region",
+            candidates: &["__kvm_set_memory_region", "kvm_set_memory_region"],
+        },
+        HookSpec { param: "gfn_symbol", role: "guest frame translation", candidates: GFN_CANDIDATES },
+    ],
+};
+
+#[cfg(target_arch = "aarch64")]
+const GFN_CANDIDATES: &[&str] = &["gfn_to_hva_memslot_prot", "__gfn_to_hva_many", "gfn_to_hva_memslot"];
+#[cfg(not(target_arch = "aarch64"))]
+const GFN_CANDIDATES: &[&str] = &["__gfn_to_hva_many", "gfn_to_hva_memslot_prot", "gfn_to_hva_memslot"];
+
+/// vcpu-state-fi: the function whose result user space reads as registers.
+pub const VCPU_STATE: ModuleSpec = ModuleSpec {
+    tool: "vcpu-state-fi",
+    module: "kvm-state-fi",
+    hooks: &[HookSpec { param: "symbol", role: "register read", candidates: STATE_CANDIDATES }],
+};
+
+/// x86_64: KVM_GET_REGS fills a kernel struct; arm64: KVM_GET_ONE_REG.
+#[cfg(target_arch = "aarch64")]
+const STATE_CANDIDATES: &[&str] = &["kvm_arm_get_reg"];
+#[cfg(not(target_arch = "aarch64"))]
+const STATE_CANDIDATES: &[&str] = &["kvm_arch_vcpu_ioctl_get_regs"];
+
+/// kvm-version-fi: /dev/kvm ioctls.
+pub const KVM_VERSION: ModuleSpec = ModuleSpec {
+    tool: "kvm-version-fi",
+    module: "kvm-version-fi",
+    hooks: &[HookSpec { param: "symbol", role: "/dev/kvm ioctl", candidates: &["kvm_dev_ioctl"] }],
+};
+
+/// dirty-log-fi: kvm_vm_ioctl_get_dirty_log is inlined on Debian kernels;
+/// the VM ioctl itself, filtered on KVM_GET_DIRTY_LOG, is hooked.
+pub const DIRTY_LOG: ModuleSpec = ModuleSpec {
+    tool: "dirty-log-fi",
+    module: "vm-migration-fi",
+    hooks: &[HookSpec { param: "symbol", role: "dirty log", candidates: &["kvm_vm_ioctl"] }],
+};
+
+/// cpu-reg-main: the new task's registers are edited at wake_up_new_task,
+/// which kernel_clone (older: _do_fork) calls before the child can run; at
+/// kernel_clone's return the child may already be running.
+pub const CPU_REG: ModuleSpec = ModuleSpec {
+    tool: "cpu-reg-main",
+    module: "cpu-reg",
+    hooks: &[HookSpec { param: "symbol", role: "new task before its first run", candidates: &["wake_up_new_task"] }],
+};
+
+/// mm-fault-fi: page faults, skipped at handle_mm_fault's entry.
+pub const MM_FAULT: ModuleSpec = ModuleSpec {
+    tool: "mm-fault-fi",
+    module: "pt-load-fi",
+    hooks: &[HookSpec { param: "symbol", role: "page fault", candidates: &["handle_mm_fault"] }],
+};
+
+/// kswapd-fi: memory reclaim of one node, by kswapd or a direct reclaimer.
+pub const KSWAPD: ModuleSpec = ModuleSpec {
+    tool: "kswapd-fi",
+    module: "kswapd-fi",
+    hooks: &[HookSpec { param: "symbol", role: "node reclaim", candidates: &["shrink_node"] }],
+};
+
 /// Every kernel tool, for kvmfi-check and documentation.
-pub const ALL: &[ModuleSpec] = &[FILE_READ, FILE_WRITE];
+pub const ALL: &[ModuleSpec] = &[FILE_READ, FILE_WRITE, KVM_IOCTL, MEMSLOT, VCPU_STATE, KVM_VERSION, DIRTY_LOG, CPU_REG, MM_FAULT, KSWAPD];
 
 /// The spec of a tool by binary or module name.
 pub fn lookup(name: &str) -> Option<&'static ModuleSpec> {

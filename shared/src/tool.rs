@@ -107,6 +107,115 @@ pub fn unload(spec: &ModuleSpec) -> Result<()> {
     kmod::unload(spec.module).map(|_| ())
 }
 
+/// The `events` subcommand's options, shared by every kernel tool.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EventsOpts {
+    /// Keep reading and print new events as they happen (until interrupted)
+    #[arg(long)]
+    pub follow: bool,
+    /// One JSON object per line (for jq and log shippers)
+    #[arg(long)]
+    pub json: bool,
+    /// Only events of this experiment id (as printed by `arm`)
+    #[arg(long, value_name = "ID")]
+    pub experiment: Option<String>,
+}
+
+/// One event as printed by `events --json`.
+#[derive(Serialize, Debug)]
+pub struct EventReport {
+    pub seq: u64,
+    pub time_ns: u64,
+    pub experiment: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub pid: i32,
+    pub tgid: i32,
+    pub comm: String,
+    pub hook: u32,
+    pub what: String,
+    pub value: i64,
+    pub detail: [u64; 2],
+}
+
+impl EventReport {
+    fn new(e: &abi::Event) -> Self {
+        EventReport {
+            seq: e.seq,
+            time_ns: e.time_ns,
+            experiment: format!("{:016x}", e.experiment_id),
+            kind: abi::event_type(e.r#type).into(),
+            pid: e.pid,
+            tgid: e.tgid,
+            comm: abi::c_str(&e.comm),
+            hook: e.hook,
+            what: abi::c_str(&e.what),
+            value: e.value,
+            detail: e.detail,
+        }
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "{}.{:09} exp={} {} pid={} tgid={} comm={} what={} value={} detail={},{}",
+            self.time_ns / 1_000_000_000,
+            self.time_ns % 1_000_000_000,
+            self.experiment,
+            self.kind,
+            self.pid,
+            self.tgid,
+            self.comm,
+            self.what,
+            self.value,
+            self.detail[0],
+            self.detail[1]
+        )
+    }
+}
+
+/// Prints the module's recorded events (the last 1024), then with `--follow`
+/// polls for new ones every 100 ms. Lost events are reported on stderr.
+pub fn events(spec: &ModuleSpec, opts: &EventsOpts) -> Result<()> {
+    require_root(spec.tool)?;
+    let experiment = match &opts.experiment {
+        Some(id) => Some(u64::from_str_radix(id.trim_start_matches("0x"), 16).map_err(|_| {
+            Error::usage(format!("--experiment {id}: not an experiment id (16 hex digits, as printed by `arm`)"))
+        })?),
+        None => None,
+    };
+    if !kmod::is_loaded(spec.module) {
+        return if opts.follow {
+            Err(Error::not_found(format!("{} is not loaded: arm a fault first", kmod::kernel_name(spec.module))))
+        } else {
+            Ok(())
+        };
+    }
+    let dev = Device::open(&kmod::kernel_name(spec.module))?;
+    let mut seq = 0;
+    loop {
+        let (batch, next, lost) = dev.events(seq)?;
+        if lost > 0 {
+            eprintln!("{}: {lost} event(s) lost (overwritten before they were read)", spec.tool);
+        }
+        for e in batch.iter().filter(|e| experiment.is_none_or(|id| e.experiment_id == id)) {
+            let r = EventReport::new(e);
+            if opts.json {
+                run::out_json(&r)?;
+            } else {
+                run::out(r.line())?;
+            }
+        }
+        let caught_up = next == seq || batch.is_empty();
+        seq = next;
+        if caught_up {
+            if !opts.follow {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
 /// Status as printed by `status --json`: one object, stable field names.
 #[derive(Serialize, Debug)]
 pub struct StatusReport {

@@ -2,7 +2,7 @@
 //! for field: compile a C program against kmod/include/uapi/kvmfi.h that
 //! prints every size and offset, and compare with Rust's view.
 
-use kvmfi::abi::{Arm, Status, Version};
+use kvmfi::abi::{Arm, Event, Events, Status, Version};
 use std::mem::{offset_of, size_of};
 use std::path::Path;
 use std::process::Command;
@@ -10,7 +10,7 @@ use std::process::Command;
 macro_rules! fields {
     ($ty:ty, $cty:literal, [$($f:ident),* $(,)?]) => {{
         let mut v: Vec<(String, usize)> = vec![(format!("sizeof {}", $cty), size_of::<$ty>())];
-        $( v.push((format!("{}.{}", $cty, stringify!($f)), offset_of!($ty, $f))); )*
+        $( v.push((format!("{}.{}", $cty, stringify!($f).trim_start_matches("r#")), offset_of!($ty, $f))); )*
         v
     }};
 }
@@ -24,6 +24,10 @@ fn rust_layout_matches_c_header() {
         injected, remaining, time_left_ms, nmissed, last_end, nr_hooks, symbol, armed, reserved]));
     expected.extend(fields!(Version, "kvmfi_version", [size, abi_major, abi_minor, arm_size,
         status_size, reserved0, module, reserved]));
+    expected.extend(fields!(Event, "kvmfi_event", [seq, time_ns, experiment_id, pid, tgid, comm,
+        r#type, hook, value, detail, what]));
+    expected.extend(fields!(Events, "kvmfi_events", [size, max, from_seq, buf, count, reserved0,
+        next_seq, lost, reserved]));
 
     let mut c = String::from("#include <stdio.h>\n#include <stddef.h>\n#include \"uapi/kvmfi.h\"\nint main(void){\n");
     for (name, _) in &expected {

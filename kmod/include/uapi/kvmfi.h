@@ -21,7 +21,7 @@
 #include <linux/ioctl.h>
 
 #define KVMFI_ABI_MAJOR 1	/* incompatible changes */
-#define KVMFI_ABI_MINOR 0	/* compatible additions */
+#define KVMFI_ABI_MINOR 1	/* compatible additions: 1 = events */
 
 #define KVMFI_IOC_MAGIC 0xF1
 
@@ -108,10 +108,51 @@ struct kvmfi_version {
 	__u64 reserved[4];
 };
 
+/* struct kvmfi_event.type */
+#define KVMFI_EVENT_INJECT	1	/* a fault was injected */
+#define KVMFI_EVENT_ARM		2	/* an experiment was armed */
+#define KVMFI_EVENT_END		3	/* it ended; detail[0] = KVMFI_END_*, value = injected */
+
+#define KVMFI_WHAT_LEN 16
+
+/*
+ * One entry of a module's event ring: who was hit, when, with what. The ring
+ * keeps the last KVMFI_EVENT_RING entries; older ones are counted as lost.
+ */
+struct kvmfi_event {
+	__u64 seq;		/* 0, 1, 2, ... per module load */
+	__u64 time_ns;		/* CLOCK_BOOTTIME, ns */
+	__u64 experiment_id;
+	__s32 pid;		/* global thread id */
+	__s32 tgid;
+	char comm[KVMFI_COMM_LEN];
+	__u32 type;		/* KVMFI_EVENT_* */
+	__u32 hook;		/* index of the module's hook that fired */
+	__s64 value;		/* what was injected: return value, new register value, ... */
+	__u64 detail[2];	/* module-specific: register and bit, bits dropped, address, ... */
+	char what[KVMFI_WHAT_LEN];	/* short description, e.g. "return", "flip-pc" */
+};
+
+#define KVMFI_EVENT_RING 1024
+
+/* Reads events with seq >= from_seq into buf (user pointer to max events). */
+struct kvmfi_events {
+	__u32 size;		/* sizeof(struct kvmfi_events) */
+	__u32 max;		/* in: capacity of buf, in events */
+	__u64 from_seq;		/* in: first sequence number wanted */
+	__u64 buf;		/* in: user address of struct kvmfi_event[max] */
+	__u32 count;		/* out: events copied */
+	__u32 reserved0;
+	__u64 next_seq;		/* out: from_seq for the next call */
+	__u64 lost;		/* out: events overwritten before they could be read */
+	__u64 reserved[2];
+};
+
 /* First call after open: check abi_major before anything else. */
 #define KVMFI_IOC_VERSION	_IOR(KVMFI_IOC_MAGIC, 0x00, struct kvmfi_version)
 #define KVMFI_IOC_ARM		_IOWR(KVMFI_IOC_MAGIC, 0x01, struct kvmfi_arm)
 #define KVMFI_IOC_DISARM	_IO(KVMFI_IOC_MAGIC, 0x02)
 #define KVMFI_IOC_STATUS	_IOR(KVMFI_IOC_MAGIC, 0x03, struct kvmfi_status)
+#define KVMFI_IOC_EVENTS	_IOWR(KVMFI_IOC_MAGIC, 0x04, struct kvmfi_events)
 
 #endif /* _UAPI_KVMFI_H */
