@@ -4,7 +4,7 @@
 use crate::cli::{Bounds, Scope};
 use crate::symbols::{ModuleSpec, FILE_READ, FILE_WRITE};
 use crate::tool::{self, ModuleOpts};
-use crate::{errno, Result};
+use crate::{errno, legacy, Result};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -119,8 +119,36 @@ vfs-read-fi status --json | jq .injected\n  \
 vfs-write-fi arm --comm dd --errno ENOSPC --probability 50 --duration 30s\n  \
 vfs-read-fi off";
 
-/// Runs one tool with the process arguments.
+/// The original control programs of the two modules (prompt order as in the original).
+pub static LEGACY: [legacy::Program; 2] = [
+    legacy::Program {
+        name: "file-read-fi-main",
+        spec: &FILE_READ,
+        proc_dir: "file-read-fi",
+        prompts: &[
+            legacy::Prompt { knob: "type", question: "type (0: reads return nothing, 1: reads fail with EFAULT)", min: 0, max: 1 },
+            legacy::Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+        ],
+    },
+    legacy::Program {
+        name: "file-write-fi-main",
+        spec: &FILE_WRITE,
+        proc_dir: "file-write-fi",
+        prompts: &[
+            legacy::Prompt { knob: "type", question: "type (0: writes write nothing, 1: writes fail with EFAULT)", min: 0, max: 1 },
+            legacy::Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+        ],
+    },
+];
+
+/// Runs one tool with the process arguments (or, invoked under an original
+/// program name, the original program).
 pub fn run(kind: Kind, args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(prog) = args.first().and_then(|a0| legacy::invoked_as(a0, &LEGACY)) {
+        let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        return legacy::run(prog, &rest);
+    }
     let matches = command(kind).get_matches_from(args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = kind.spec();

@@ -8,13 +8,18 @@ use crate::error::Error;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Runs a tool body and converts its outcome into an exit code.
+/// Runs a tool body and converts its outcome into an exit code. Messages
+/// name the program as invoked (a legacy link says its own name).
 pub fn main(tool: &str, body: impl FnOnce() -> Result<(), Error>) -> ExitCode {
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "{tool}: {e}");
+            let invoked = std::env::args_os()
+                .next()
+                .and_then(|a| std::path::Path::new(&a).file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| tool.to_string());
+            let _ = writeln!(std::io::stderr(), "{invoked}: {e}");
             ExitCode::from(e.code())
         }
     }
