@@ -54,8 +54,7 @@ fn parse_value(p: &Prompt, text: &str) -> Result<i64> {
 fn collect(prog: &Program, args: &[String]) -> Result<Vec<Option<i64>>> {
     if args.len() > prog.prompts.len() {
         return Err(Error::usage(format!(
-            "{}: at most {} values ({}), got {}",
-            prog.name,
+            "at most {} values ({}), got {}",
             prog.prompts.len(),
             prog.prompts.iter().map(|p| p.knob).collect::<Vec<_>>().join(", "),
             args.len()
@@ -76,7 +75,7 @@ fn collect(prog: &Program, args: &[String]) -> Result<Vec<Option<i64>>> {
         std::io::stdout().flush().ok();
         let line = match lines.next() {
             Some(Ok(l)) => l,
-            _ => return Err(Error::usage(format!("{}: no value given for {} on standard input", prog.name, p.knob))),
+            _ => return Err(Error::usage(format!("no value given for {} on standard input", p.knob))),
         };
         values.push(Some(parse_value(p, &line)?));
     }
