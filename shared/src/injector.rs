@@ -138,11 +138,23 @@ impl Ctx {
     /// journal hands out an id, `build` makes the fault for that id, and it
     /// is journaled and applied. Prints `ID<TAB>kind<TAB>target<TAB>desc`.
     pub fn inject(&self, build: impl FnOnce(u64) -> Result<Fault>) -> Result<()> {
+        self.inject_once(|_| false, build)
+    }
+
+    /// Like [`Ctx::inject`], but when a fault of this tool that `same`
+    /// picks is already in force (checked under the journal lock, so two
+    /// concurrent runs cannot both apply), nothing is done and that fault
+    /// is printed.
+    pub fn inject_once(&self, same: impl Fn(&Entry) -> bool, build: impl FnOnce(u64) -> Result<Fault>) -> Result<()> {
         if self.dry_run {
             return build(0)?.print_dry_run();
         }
         self.require_root()?;
         let mut j = self.journal()?;
+        if let Some(e) = j.entries()?.into_iter().find(|e| e.tool == self.tool && same(e)) {
+            eprintln!("{}: already in force as fault {}; nothing changed", self.tool, e.id);
+            return out(format!("{}\t{}\t{}\t{}", e.id, e.kind, e.target, e.desc));
+        }
         let id = j.next_id()?;
         let fault = build(id)?;
         let (kind, target, desc) = (fault.kind.clone(), fault.target.clone(), fault.desc.clone());
@@ -156,10 +168,7 @@ impl Ctx {
     pub fn undo_where(&self, select: impl Fn(&Entry) -> bool) -> Result<usize> {
         if self.dry_run {
             let dir = journal::dir();
-            let entries = match journal::read_entries(&dir) {
-                Ok(e) => e,
-                Err(_) => Vec::new(),
-            };
+            let entries = journal::read_entries(&dir).unwrap_or_default();
             let mut n = 0;
             for e in entries.iter().rev().filter(|e| e.tool == self.tool && select(e)) {
                 out(format!("# undo fault {} ({} {})", e.id, e.kind, e.target))?;
@@ -308,16 +317,7 @@ impl Ctx {
             self.require_root()?;
         }
         let fw = netfault::firewall()?;
-        if !self.dry_run {
-            if let Some(e) = journal::read_entries(&journal::dir())?
-                .into_iter()
-                .find(|e| e.tool == self.tool && e.kind == kind && e.target == target_name)
-            {
-                eprintln!("{}: already in force as fault {}; nothing changed", self.tool, e.id);
-                return out(format!("{}\t{}\t{}\t{}", e.id, e.kind, e.target, e.desc));
-            }
-        }
-        self.inject(|id| {
+        self.inject_once(|e| e.kind == kind && e.target == target_name, |id| {
             let (apply, undo) = netfault::block(&fw, target, id);
             let undo = journal::in_this_netns(undo);
             Ok(Fault { kind: kind.into(), target: target_name.into(), desc, apply, undo })
@@ -357,6 +357,12 @@ impl Ctx {
         }
         if a.all {
             if self.dry_run {
+                for e in journal::read_entries(&journal::dir()).unwrap_or_default().iter().rev() {
+                    out(format!("# undo fault {} ({} {} {})", e.id, e.tool, e.kind, e.target))?;
+                    for s in &e.undo {
+                        out(s.describe())?;
+                    }
+                }
                 return Ok(());
             }
             self.require_root()?;

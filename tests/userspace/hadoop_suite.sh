@@ -95,6 +95,8 @@ FAKE
 }
 
 hdfs() { "$WORK/bin/hdfs" "$@"; }
+component_gone() { [[ -z "$(pid_of_component hadoop_injector "$1")" ]]; }
+pid_gone() { [[ ! -e "/proc/$1" || "$(pid_state "$1")" == Z ]]; }
 live_dn() { grep -q "Live datanodes (1)" <<<"$(hdfs dfsadmin -report 2>/dev/null)"; }
 dead_dn() { grep -q "Dead datanodes (1)" <<<"$(hdfs dfsadmin -report 2>/dev/null)"; }
 
@@ -183,7 +185,7 @@ test_standins() {
   "$HI" resume rm || return 1
   [[ "$(pid_state "$rm")" != T ]] || { fail "rm not resumed"; return 1; }
   "$HI" crash nm || return 1
-  wait_until 5 test ! -e "/proc/$nm/cmdline" -o "$(pid_state "$nm")" == Z
+  wait_until 5 pid_gone "$nm" || { fail "nm still alive"; return 1; }
   [[ -z "$(pid_of_component hadoop_injector nm)" ]] || { fail "nm still listed after crash"; return 1; }
   "$HI" recover || return 1
   [[ -n "$(pid_of_component hadoop_injector nm)" ]] || { fail "nm not restarted by recover"; return 1; }
@@ -255,7 +257,7 @@ test_killed_crash() {
   local pid
   pid="$(pid_of_component hadoop_injector dn)"
   die_apply "$HI" crash dn || return 1
-  wait_until 5 test -z "$(pid_of_component hadoop_injector dn)" || { fail "dn not killed"; return 1; }
+  wait_until 5 component_gone dn || { fail "dn not killed"; return 1; }
   "$HI" recover || return 1
   [[ -n "$(pid_of_component hadoop_injector dn)" ]] || { fail "dn not restarted"; return 1; }
   wait_until 60 live_dn || { fail "restarted DataNode not live"; return 1; }

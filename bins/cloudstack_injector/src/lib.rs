@@ -312,16 +312,11 @@ fn db_limit(ctx: &Ctx, user_conns: Option<u32>, max_conns: Option<u32>, user: &s
     };
     ctx.require_root()?;
     let db = Db::new(o)?;
-    if !ctx.dry_run {
-        if let Some(e) = journal::read_entries(&journal::dir())?
-            .into_iter()
-            .find(|e| e.tool == TOOL && e.kind == "db-limit")
-        {
-            return Err(Error::failed(format!(
-                "a database limit is already in force (fault {}); run db-restore first, so the original values stay known",
-                e.id
-            )));
-        }
+    // A second limit would remember the first one's values as "original".
+    if journal::read_entries(&journal::dir()).unwrap_or_default().iter().any(|e| e.tool == TOOL && e.kind == "db-limit") {
+        return Err(Error::failed(
+            "a database limit is already in force; run db-restore first, so the original values stay known",
+        ));
     }
     // Read what is there now: that is exactly what the undo puts back.
     let mut apply = Vec::new();
@@ -356,7 +351,7 @@ fn db_limit(ctx: &Ctx, user_conns: Option<u32>, max_conns: Option<u32>, user: &s
     }
     // Undo in reverse order of the changes.
     undo.reverse();
-    ctx.inject(|_| {
+    ctx.inject_once(|e| e.kind == "db-limit", |_| {
         Ok(Fault { kind: "db-limit".into(), target: "cloud-db".into(), desc: desc.join(", "), apply, undo })
     })
 }
@@ -373,21 +368,16 @@ fn storage_ro(ctx: &Ctx, path: &Path) -> Result<()> {
         return Err(Error::usage(format!("{} is not a directory; give the primary storage mount point or export", path.display())));
     }
     let target = path.display().to_string();
-    if !ctx.dry_run {
-        if let Some(e) = journal::read_entries(&journal::dir())?
-            .into_iter()
-            .find(|e| e.tool == TOOL && e.kind == "storage-ro" && e.target == target)
-        {
-            eprintln!("{TOOL}: already in force as fault {}; nothing changed", e.id);
-            return Ok(());
-        }
-    }
     if let Some(m) = mounts::at(&path)? {
-        if m.readonly() {
+        let ours = journal::read_entries(&journal::dir())
+            .unwrap_or_default()
+            .into_iter()
+            .any(|e| e.tool == TOOL && e.kind == "storage-ro" && e.target == target);
+        if m.readonly() && !ours {
             return Err(Error::failed(format!("{target} is already read-only (not by kvmfi); nothing changed")));
         }
         ctx.require_root()?;
-        return ctx.inject(|_| {
+        return ctx.inject_once(|e| e.kind == "storage-ro" && e.target == target, |_| {
             Ok(Fault {
                 kind: "storage-ro".into(),
                 target: target.clone(),
@@ -411,6 +401,10 @@ fn storage_ro(ctx: &Ctx, path: &Path) -> Result<()> {
         )));
     }
     ctx.require_root()?;
+    if journal::read_entries(&journal::dir()).unwrap_or_default().iter().any(|e| e.tool == TOOL && e.kind == "storage-ro" && e.target == target) {
+        eprintln!("{TOOL}: {target} is already read-only by kvmfi; nothing changed");
+        return Ok(());
+    }
     let mut apply = Vec::new();
     let mut undo = Vec::new();
     for (client, opts) in &exports {
