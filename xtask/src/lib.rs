@@ -11,7 +11,13 @@ use std::fmt::Write;
 
 /// Every tool: its name and clap definition.
 pub fn tools() -> Vec<Command> {
-    vec![vfs_read_fi::command(), vfs_write_fi::command()]
+    vec![
+        vfs_read_fi::command(),
+        vfs_write_fi::command(),
+        kvmfi_check::command(),
+        hadoop_injector::command(),
+        cloudstack_injector::command(),
+    ]
 }
 
 /// Man section of every kvmfi tool: system administration (needs root).

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    kvmfi::run::main("kvmfi-check", || kvmfi_check::run(std::env::args_os()))
+}

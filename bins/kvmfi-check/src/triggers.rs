@@ -1,0 +1,164 @@
+//! Harmless actions that make a hooked function run, so that kvmfi-check
+//! can tell whether a probe really fires, not only whether it registers.
+
+use std::io::{Read, Write};
+
+/// What makes the hook of a tool run, if anything harmless does.
+pub fn for_symbol(symbol: &str) -> Option<(&'static str, fn() -> Result<(), String>)> {
+    match symbol {
+        "vfs_read" => Some(("read of a temporary file", read_tmp)),
+        "vfs_write" => Some(("write of a temporary file", write_tmp)),
+        "wake_up_new_task" | "kernel_clone" | "_do_fork" => Some(("a new thread", new_thread)),
+        "handle_mm_fault" => Some(("touching a fresh page", touch_page)),
+        "flush_tlb_mm_range" | "tlb_finish_mmu" => Some(("unmapping a touched page", unmap_page)),
+        s if s.starts_with("kvm_") || s.starts_with("__kvm_") => Some(("a throw-away KVM VM", kvm::throwaway_vm)),
+        _ => None,
+    }
+}
+
+fn tmp_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("kvmfi-check.{}", std::process::id()))
+}
+
+fn read_tmp() -> Result<(), String> {
+    let p = tmp_path();
+    std::fs::write(&p, b"kvmfi-check").map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let r = std::fs::File::open(&p).and_then(|mut f| f.read_to_end(&mut buf));
+    std::fs::remove_file(&p).ok();
+    r.map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn write_tmp() -> Result<(), String> {
+    let p = tmp_path();
+    let r = std::fs::File::create(&p).and_then(|mut f| f.write_all(b"kvmfi-check"));
+    std::fs::remove_file(&p).ok();
+    r.map_err(|e| e.to_string())
+}
+
+fn new_thread() -> Result<(), String> {
+    std::thread::spawn(|| ()).join().map_err(|_| "thread panicked".to_string())
+}
+
+fn map_page() -> Result<*mut u8, String> {
+    // SAFETY: an anonymous private mapping with no address hint; the result
+    // is checked before use.
+    let p = unsafe {
+        libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+    };
+    if p == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    let p = p.cast::<u8>();
+    // SAFETY: p points at a fresh, writable 4096-byte mapping.
+    unsafe { std::ptr::write_volatile(p, 1) };
+    Ok(p)
+}
+
+fn touch_page() -> Result<(), String> {
+    let p = map_page()?;
+    // SAFETY: unmapping the page mapped above, not used afterwards.
+    unsafe { libc::munmap(p.cast(), 4096) };
+    Ok(())
+}
+
+fn unmap_page() -> Result<(), String> {
+    touch_page()
+}
+
+/// A VM that is created, given one memory slot with dirty logging and one
+/// vCPU, asked for its registers and dirty log, and closed: every KVM hook
+/// of the toolbox runs, and nothing is left behind.
+mod kvm {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    const KVMIO: u64 = 0xAE;
+    const fn io(nr: u64) -> u64 {
+        (KVMIO << 8) | nr
+    }
+    const fn iow(nr: u64, size: u64) -> u64 {
+        (1 << 30) | (size << 16) | (KVMIO << 8) | nr
+    }
+    const fn ior(nr: u64, size: u64) -> u64 {
+        (2 << 30) | (size << 16) | (KVMIO << 8) | nr
+    }
+    const KVM_GET_API_VERSION: u64 = io(0x00);
+    const KVM_CREATE_VM: u64 = io(0x01);
+    const KVM_CHECK_EXTENSION: u64 = io(0x03);
+    const KVM_CREATE_VCPU: u64 = io(0x41);
+    const KVM_GET_DIRTY_LOG: u64 = iow(0x42, 16);
+    const KVM_SET_USER_MEMORY_REGION: u64 = iow(0x46, 32);
+    #[cfg(target_arch = "x86_64")]
+    const KVM_GET_REGS: u64 = ior(0x81, 144);
+    #[cfg(target_arch = "aarch64")]
+    const KVM_ARM_PREFERRED_TARGET: u64 = ior(0xaf, 32);
+    #[cfg(target_arch = "aarch64")]
+    const KVM_ARM_VCPU_INIT: u64 = iow(0xae, 32);
+    #[cfg(target_arch = "aarch64")]
+    const KVM_GET_ONE_REG: u64 = iow(0xab, 16);
+    const KVM_MEM_LOG_DIRTY_PAGES: u32 = 1;
+
+    fn ioctl(fd: i32, req: u64, arg: u64) -> Result<i32, String> {
+        // SAFETY: every request used here takes either no argument or a
+        // pointer to a live, correctly sized buffer owned by the caller.
+        let r = unsafe { libc::ioctl(fd, req as _, arg) };
+        if r < 0 {
+            Err(std::io::Error::last_os_error().to_string())
+        } else {
+            Ok(r)
+        }
+    }
+
+    fn own(fd: i32) -> OwnedFd {
+        // SAFETY: fd was just returned by the kernel and is owned by nobody else.
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    }
+
+    pub fn throwaway_vm() -> Result<(), String> {
+        let dev = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").map_err(|e| format!("/dev/kvm: {e}"))?;
+        ioctl(dev.as_raw_fd(), KVM_GET_API_VERSION, 0)?;
+        ioctl(dev.as_raw_fd(), KVM_CHECK_EXTENSION, 0)?;
+        let vm = own(ioctl(dev.as_raw_fd(), KVM_CREATE_VM, 0)?);
+        ioctl(vm.as_raw_fd(), KVM_CHECK_EXTENSION, 0)?;
+        let size = 16 * 4096usize;
+        // SAFETY: anonymous mapping for guest memory, checked before use.
+        let mem = unsafe {
+            libc::mmap(std::ptr::null_mut(), size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        if mem == libc::MAP_FAILED {
+            return Err("mmap failed".into());
+        }
+        // struct kvm_userspace_memory_region { u32 slot, flags; u64 gpa, size, uaddr }
+        let region: [u64; 4] = [(KVM_MEM_LOG_DIRTY_PAGES as u64) << 32, 0x10_0000, size as u64, mem as u64];
+        let r = ioctl(vm.as_raw_fd(), KVM_SET_USER_MEMORY_REGION, region.as_ptr() as u64);
+        let mut bitmap = [0u64; 1];
+        // struct kvm_dirty_log { u32 slot, pad; u64 bitmap }
+        let log: [u64; 2] = [0, bitmap.as_mut_ptr() as u64];
+        let _ = ioctl(vm.as_raw_fd(), KVM_GET_DIRTY_LOG, log.as_ptr() as u64);
+        let vcpu = own(ioctl(vm.as_raw_fd(), KVM_CREATE_VCPU, 0)?);
+        read_regs(&vm, &vcpu)?;
+        drop(vcpu);
+        drop(vm);
+        // SAFETY: unmapping the guest memory mapped above; the VM is closed.
+        unsafe { libc::munmap(mem, size) };
+        r.map(|_| ())
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn read_regs(_vm: &OwnedFd, vcpu: &OwnedFd) -> Result<(), String> {
+        let mut regs = [0u64; 18];
+        ioctl(vcpu.as_raw_fd(), KVM_GET_REGS, regs.as_mut_ptr() as u64).map(|_| ())
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    fn read_regs(vm: &OwnedFd, vcpu: &OwnedFd) -> Result<(), String> {
+        let mut init = [0u32; 8];
+        ioctl(vm.as_raw_fd(), KVM_ARM_PREFERRED_TARGET, init.as_mut_ptr() as u64)?;
+        ioctl(vcpu.as_raw_fd(), KVM_ARM_VCPU_INIT, init.as_ptr() as u64)?;
+        // KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | offset of pc / 4
+        let pc_id: u64 = 0x6000_0000_0000_0000 | 0x0030_0000_0000_0000 | 0x0010_0000 | (32 * 8 / 4);
+        let mut value = 0u64;
+        let one: [u64; 2] = [pc_id, &mut value as *mut u64 as u64];
+        ioctl(vcpu.as_raw_fd(), KVM_GET_ONE_REG, one.as_ptr() as u64).map(|_| ())
+    }
+}
