@@ -23,54 +23,42 @@ COMPONENTS:
   agent    KVM agent          com.cloud.agent.AgentShell
   usage    usage server       com.cloud.usage.UsageServer
   mysql    database           mysqld or mariadbd
-  nfs      NFS server         nfsd (kernel threads; recover runs rpc.nfsd N)
+  nfs      NFS server         nfsd kernel threads (recover runs rpc.nfsd N)
   libvirt  libvirt daemon     libvirtd
-  JVMs are found in /proc by their exact main class (--main-class COMP=CLASS
-  changes the table), the others by command name.
+JVMs are found in /proc by their exact main class (--main-class COMP=CLASS changes the table), the others by command name.
 
 UNDO:
-  Every change is written to the journal, with how to undo it, before it is
-  made; 'recover' undoes everything still in force, newest first, even after
-  the injector was killed half-way; a second 'recover' does nothing.
-  crash: the journal keeps the daemon's argv, working directory, environment,
-  uid and gid; 'recover' starts it again the same way (unless a process with
-  the same command line already runs). hang: SIGCONT goes only to the very
-  process that was stopped (pid and start time must match).
-  api-delay: kvmfi's own root qdisc (prio, handle 4b46:) with netem on one
-  band and u32 filters on the source port; refused if the device already has
-  a root qdisc of someone else. Undo deletes the root qdisc only while its
-  handle is still 4b46:.
-  db-limit: reads the current values first (GLOBAL max_connections, each
-  account's MAX_USER_CONNECTIONS) and db-restore/recover sets exactly those
-  back; only what db-limit changed is touched.
-  storage-ro: a mount point is made read-only by a bind remount of that mount
-  point only (other mounts of the same file system stay writable); a
-  directory that is an NFS export is re-exported with 'ro' (exportfs), and
-  storage-rw puts the previous export options back.
-  agent-disconnect: DROP of TCP port 8250 (both directions) in nftables table
-  'inet kvmfi' (iptables chain KVMFI when nft is absent); nothing else is
-  touched.
+Every change is written to the journal, with how to undo it, before it is made (fsync'ed). 'recover' undoes everything still in force, newest first, even after the injector was killed half-way; undo steps are idempotent, so a second 'recover' does nothing. 'status' shows what is in force; 'recover ID' undoes one fault.
+crash: the journal keeps the daemon's argv, working directory, environment, uid and gid; 'recover' starts it again the same way (unless a process with the same command line already runs). hang: SIGCONT goes only to the very process that was stopped (pid and start time must match).
+api-delay: kvmfi's own root qdisc (prio, handle 4b46:) with netem on its own band and u32 filters on the source port; refused if the device already has someone else's root qdisc. The undo deletes the root qdisc only while its handle is still 4b46:. Needs the sch_prio and sch_netem kernel modules.
+db-limit: reads the current values first (GLOBAL max_connections, each account's MAX_USER_CONNECTIONS) and db-restore or recover sets exactly those back; only what db-limit changed is touched. The default is MAX_USER_CONNECTIONS 1 for every account of the cloud user; --max-connections 5 does what the original tool did.
+storage-ro: a mount point is made read-only by a bind remount of that mount point only (other mounts of the same file system stay writable; its other flags are kept); a directory that is an NFS export is re-exported 'ro' with exportfs, and storage-rw puts the previous export options back.
+agent-disconnect: DROP of TCP port 8250, both directions, in nftables table 'inet kvmfi' (iptables chain KVMFI when nft is absent); nothing else is touched.
 
 EXIT STATUS:
   0  success (also when the output pipe was closed by the reader)
   1  the operation failed (a command, the server or the kernel refused it)
   2  usage error: bad command, component, number or path; nothing changed
   3  not root (every command but list, status and --dry-run needs root)
-  4  a host tool or kernel module is missing (nft or iptables, tc, sch_netem,
-     mariadb/mysql client, exportfs)
-  5  the daemon or database server is not running/reachable, or no such fault id
+  4  a host tool or kernel module is missing (nft or iptables, tc, sch_netem, mariadb/mysql client, exportfs)
+  5  the daemon or database server is not running or not reachable, or no such fault id
 
 ENVIRONMENT:
-  KVMFI_STATE_DIR  journal directory (default /var/lib/kvmfi/journal)
-  KVMFI_FIREWALL   'iptables' forces the iptables fallback
-  KVMFI_TEST_DIE_AFTER_APPLY  TEST ONLY: =1 makes the tool SIGKILL itself
-                   right after applying a change (to prove 'recover')
+  KVMFI_STATE_DIR             journal directory (default /var/lib/kvmfi/journal)
+  KVMFI_FIREWALL=iptables     use the iptables fallback even where nft exists
+  KVMFI_TEST_DIE_AFTER_APPLY  TEST ONLY: 1 makes the tool SIGKILL itself right after applying a change
 
 FILES:
-  /var/lib/kvmfi/journal/journal.jsonl  the journal (JSON lines, fsync'ed)
-  /var/lib/kvmfi/journal/lock           serializes concurrent invocations
+  /var/lib/kvmfi/journal/journal.jsonl  the journal: JSON lines, mode 0600 (it may hold a daemon's environment)
+  /var/lib/kvmfi/journal/lock           flock that serializes concurrent invocations
   /var/lib/kvmfi/journal/logs/          output of daemons restarted by recover
-  /var/lib/nfs/etab                     NFS exports, read by storage-ro";
+  /var/lib/nfs/etab                     NFS exports, read by storage-ro
+
+EXAMPLES:
+  cloudstack_injector db-limit --db-socket /run/mysqld/mysqld.sock; cloudstack_injector db-restore
+  cloudstack_injector storage-ro /mnt/primary && sleep 60 && cloudstack_injector storage-rw /mnt/primary
+  cloudstack_injector --dry-run api-delay 200 --dev eth0
+";
 
 /// Inject faults into the CloudStack daemons of this node, always undoably.
 #[derive(Parser, Debug)]

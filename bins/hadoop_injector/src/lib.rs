@@ -24,27 +24,19 @@ pub const DEFAULT_MARKER: &str = "/var/lib/kvmfi/nm-health";
 const AFTER_LONG_HELP: &str = "\
 COMPONENTS:
   nn   NameNode            org.apache.hadoop.hdfs.server.namenode.NameNode
-  dn   DataNode            org.apache.hadoop.hdfs.server.datanode.DataNode
-                           (or ...datanode.SecureDataNodeStarter)
+  dn   DataNode            org.apache.hadoop.hdfs.server.datanode.DataNode (or ...SecureDataNodeStarter)
   snn  SecondaryNameNode   org.apache.hadoop.hdfs.server.namenode.SecondaryNameNode
   rm   ResourceManager     org.apache.hadoop.yarn.server.resourcemanager.ResourceManager
   nm   NodeManager         org.apache.hadoop.yarn.server.nodemanager.NodeManager
   jhs  JobHistoryServer    org.apache.hadoop.mapreduce.v2.hs.JobHistoryServer
-  Daemons are found in /proc by their exact Java main class (NameNode never
-  matches SecondaryNameNode); --main-class COMP=CLASS changes the table.
+Daemons are found in /proc by their exact Java main class, so NameNode never matches SecondaryNameNode; --main-class COMP=CLASS changes the table. The hdfs and yarn launchers are the cluster's own, from PATH or $HADOOP_HOME/bin.
 
 UNDO:
-  Every change is written to the journal, with how to undo it, before it is
-  made. 'recover' undoes everything still in force, newest first, even after
-  the injector was killed half-way; a second 'recover' does nothing.
-  crash: the journal keeps the daemon's argv, working directory, environment,
-  uid and gid, and 'recover' starts it again the same way (unless a process
-  with the same command line already runs); its output goes to
-  <journal dir>/logs/. hang: 'recover' or 'resume' sends SIGCONT, only to the
-  very process that was stopped (pid and start time must both match).
-  network: rules live only in nftables table 'inet kvmfi' (iptables chain
-  KVMFI when nft is absent), each commented kvmfi-ID; nothing else is touched.
-  hdfs-safe enter: journaled only if safe mode was off before.
+Every change is written to the journal, with how to undo it, before it is made (fsync'ed). 'recover' undoes everything still in force, newest first, even after the injector was killed half-way; undo steps are idempotent, so a second 'recover' does nothing. 'status' shows what is in force; 'recover ID' undoes one fault.
+crash: the journal keeps the daemon's argv, working directory, environment, uid and gid, and 'recover' starts it again the same way (unless a process with the same command line already runs), so a crash never leaves the node without its daemon; the output of a restarted daemon goes to <journal dir>/logs/.
+hang: 'resume' or 'recover' sends SIGCONT only to the very process that was stopped (pid and start time must both match).
+network: DROP rules live only in nftables table 'inet kvmfi' (iptables chain KVMFI when nft is absent), each commented kvmfi-ID; nothing else is touched. 'recover' run from another network namespace undoes them in the one they were made in.
+hdfs-safe enter: journaled only if safe mode was off before; yarn-health ok/recover put the marker's previous content back (or remove it if it did not exist).
 
 EXIT STATUS:
   0  success (also when the output pipe was closed by the reader)
@@ -55,18 +47,22 @@ EXIT STATUS:
   5  the daemon is not running on this node, or no such fault id
 
 ENVIRONMENT:
-  KVMFI_STATE_DIR  journal directory (default /var/lib/kvmfi/journal)
-  HADOOP_HOME      the hdfs and yarn launchers are looked for on PATH, then in
-                   $HADOOP_HOME/bin
-  KVMFI_FIREWALL   'iptables' forces the iptables fallback
-  KVMFI_TEST_DIE_AFTER_APPLY  TEST ONLY: =1 makes the tool SIGKILL itself
-                   right after applying a change (to prove 'recover')
+  KVMFI_STATE_DIR             journal directory (default /var/lib/kvmfi/journal)
+  HADOOP_HOME                 where bin/hdfs and bin/yarn are, when not on PATH
+  KVMFI_FIREWALL=iptables     use the iptables fallback even where nft exists
+  KVMFI_TEST_DIE_AFTER_APPLY  TEST ONLY: 1 makes the tool SIGKILL itself right after applying a change
 
 FILES:
-  /var/lib/kvmfi/journal/journal.jsonl  the journal (JSON lines, fsync'ed)
-  /var/lib/kvmfi/journal/lock           serializes concurrent invocations
+  /var/lib/kvmfi/journal/journal.jsonl  the journal: JSON lines, mode 0600 (it may hold a daemon's environment)
+  /var/lib/kvmfi/journal/lock           flock that serializes concurrent invocations
   /var/lib/kvmfi/journal/logs/          output of daemons restarted by recover
-  /var/lib/kvmfi/nm-health              default NodeManager health marker";
+  /var/lib/kvmfi/nm-health              default NodeManager health marker (yarn-health --marker)
+
+EXAMPLES:
+  hadoop_injector hang nn && sleep 30 && hadoop_injector resume nn
+  hadoop_injector network 10.0.0.12; hadoop_injector status; hadoop_injector recover
+  hadoop_injector --dry-run crash dn
+";
 
 /// Inject faults into the Hadoop daemons of this node, always undoably.
 #[derive(Parser, Debug)]
