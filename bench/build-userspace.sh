@@ -32,6 +32,7 @@ USAGE
 }
 
 # Default selection: every workspace package whose name ends in -fi or -main,
+# kvmfi-check, the *_injector tools (netem and NFS faults are proven in the guest),
 # and every package that lives under bench/ (kvmfi-guest-tools, test VMMs...).
 default_packages() {
     local meta
@@ -43,7 +44,7 @@ default_packages() {
             /"manifest_path":"/ {
                 match($0, /"manifest_path":"[^"]*"/)
                 mp = substr($0, RSTART + 17, RLENGTH - 18)
-                if (pkg ~ /-fi$|-main$/ || index(mp, bench) == 1) print pkg
+                if (pkg ~ /-fi$|-main$|^kvmfi-check$|_injector$/ || index(mp, bench) == 1) print pkg
             }' | sort -u
 }
 

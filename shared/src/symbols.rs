@@ -122,6 +122,24 @@ pub const KSWAPD: ModuleSpec = ModuleSpec {
 /// Every kernel tool, for kvmfi-check and documentation.
 pub const ALL: &[ModuleSpec] = &[FILE_READ, FILE_WRITE, KVM_IOCTL, MEMSLOT, VCPU_STATE, KVM_VERSION, DIRTY_LOG, CPU_REG, MM_FAULT, KSWAPD];
 
+/// The candidates of a hook: the table's, unless the environment variable
+/// `KVMFI_CANDIDATES` overrides them, as `TOOL.PARAM=fn1,fn2;TOOL.PARAM=...`
+/// (e.g. `vfs-read-fi.symbol=vfs_read,ksys_read`): users of a kernel that
+/// renamed a function list the new name without editing any source.
+pub fn candidates(spec: &ModuleSpec, hook: &HookSpec) -> Vec<String> {
+    if let Ok(text) = std::env::var("KVMFI_CANDIDATES") {
+        let key = format!("{}.{}", spec.tool, hook.param);
+        for entry in text.split(';') {
+            if let Some((k, v)) = entry.split_once('=') {
+                if k.trim() == key {
+                    return v.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+                }
+            }
+        }
+    }
+    hook.candidates.iter().map(|c| c.to_string()).collect()
+}
+
 /// The spec of a tool by binary or module name.
 pub fn lookup(name: &str) -> Option<&'static ModuleSpec> {
     ALL.iter().find(|s| s.tool == name || s.module == name)

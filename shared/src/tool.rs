@@ -6,7 +6,7 @@ use crate::abi::{self, Arm, Status};
 use crate::cli::{Bounds, Held, Scope};
 use crate::device::Device;
 use crate::error::{require_root, Error, Result};
-use crate::symbols::ModuleSpec;
+use crate::symbols::{self, ModuleSpec};
 use crate::{kallsyms, kmod, run};
 use clap::Args;
 use serde::Serialize;
@@ -37,7 +37,8 @@ pub fn ensure_loaded(spec: &ModuleSpec, opts: &ModuleOpts) -> Result<Device> {
         return Device::open(&name);
     }
     let mut params = Vec::new();
-    let all: Vec<&str> = spec.hooks.iter().flat_map(|h| h.candidates.iter().copied()).collect();
+    let per_hook: Vec<Vec<String>> = spec.hooks.iter().map(|h| symbols::candidates(spec, h)).collect();
+    let all: Vec<&str> = per_hook.iter().flatten().map(String::as_str).collect();
     let mut wanted = all.clone();
     if let Some(s) = &opts.symbol {
         wanted.push(s.as_str());
@@ -52,10 +53,11 @@ pub fn ensure_loaded(spec: &ModuleSpec, opts: &ModuleOpts) -> Result<Device> {
             )));
         }
     }
-    for (i, hook) in spec.hooks.iter().enumerate() {
+    for (i, (hook, cands)) in spec.hooks.iter().zip(&per_hook).enumerate() {
+        let cands: Vec<&str> = cands.iter().map(String::as_str).collect();
         let symbol = match (&opts.symbol, i) {
             (Some(s), 0) => s.clone(),
-            _ => kallsyms::choose(hook.role, hook.candidates, &present)?,
+            _ => kallsyms::choose(hook.role, &cands, &present)?,
         };
         params.push((hook.param.to_string(), symbol));
     }
@@ -235,7 +237,7 @@ pub struct StatusReport {
 }
 
 impl StatusReport {
-    fn from_status(spec: &ModuleSpec, st: Option<&Status>) -> Self {
+    pub fn from_status(spec: &ModuleSpec, st: Option<&Status>) -> Self {
         let base = StatusReport {
             tool: spec.tool.into(),
             module: kmod::kernel_name(spec.module),

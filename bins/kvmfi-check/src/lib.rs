@@ -29,7 +29,8 @@ pub fn command() -> Command {
              file, a new thread, a fresh page, or a throw-away KVM VM when /dev/kvm is there. Firing is \
              observed through a temporary tracefs kprobe event. Then the kernel facts that matter: \
              kprobes, module loading, signature enforcement, lockdown, kernel headers, /dev/kvm, \
-             nftables, tc and netem.",
+             nftables, tc and netem. KVMFI_CANDIDATES overrides a hook's candidates \
+             (TOOL.PARAM=fn1,fn2;...), as it does for every tool.",
         )
         .arg(Arg::new("tools").value_name("TOOL").num_args(0..).help("Only these tools (binary or module names); exit 4 if one cannot work"))
         .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("One JSON object instead of the table"))
@@ -201,15 +202,17 @@ fn check_fires(symbol: &str, n: usize) -> String {
 }
 
 fn check_tool(spec: &ModuleSpec, load: bool, trigger: bool, n: &mut usize) -> Result<ToolReport> {
-    let all: Vec<&str> = spec.hooks.iter().flat_map(|h| h.candidates.iter().copied()).collect();
+    let per_hook: Vec<Vec<String>> = spec.hooks.iter().map(|h| symbols::candidates(spec, h)).collect();
+    let all: Vec<&str> = per_hook.iter().flatten().map(String::as_str).collect();
     let present = kallsyms::present(&all)?;
     let mut hooks: Vec<HookReport> = spec
         .hooks
         .iter()
-        .map(|h| HookReport {
+        .zip(&per_hook)
+        .map(|(h, cands)| HookReport {
             role: h.role.into(),
-            candidates: h.candidates.iter().map(|c| c.to_string()).collect(),
-            function: h.candidates.iter().find(|c| present.contains(**c)).map(|c| c.to_string()),
+            candidates: cands.clone(),
+            function: cands.iter().find(|c| present.contains(c.as_str())).cloned(),
             registers: "not checked".into(),
             fires: "not checked".into(),
         })
