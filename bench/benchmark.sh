@@ -30,7 +30,7 @@ main() {
     local table="" id line
     IFS=, read -r -a ids <<<"$kernels"
     for id in "${ids[@]}"; do
-        line=$(grep -a 'BENCH-RESULT vfs-read' "$CACHE/logs/$id.log" | tail -n 1 | tr -d '\r' || true)
+        line=$(grep -a 'BENCH-RESULT vfs-read ' "$CACHE/logs/$id.log" | tail -n 1 | tr -d '\r' || true)
         [[ -n "$line" ]] || continue
         table+=$(awk -v id="$id" '{
             for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -46,8 +46,8 @@ path, table = sys.argv[1], sys.argv[2]
 text = open(path).read()
 begin, end = "<!-- vfs-read results begin -->", "<!-- vfs-read results end -->"
 head = ("| kernel | (a) no module | (b) armed, other process | (c) armed, this process, p=0 "
-        "| (d) empty kprobe | (e) as (c), verbose 1 | (b-a)/(d-a) |\n|---|---|---|---|---|---|---|\n")
-body = f"{begin}\nMeasured {datetime.date.today()} (ns per 1-byte pread, median of rounds; +N = added cost over (a)).\n\n{head}{table}{end}"
+        "| (d) empty kprobe | (e) as (b), verbose 1 | (b-a)/(d-a) |\n|---|---|---|---|---|---|---|\n")
+body = f"{begin}\nMeasured {datetime.date.today()} (ns per 1-byte pread, minimum of the interleaved rounds; +N = added cost over (a); medians are in the console logs).\n\n{head}{table}{end}"
 i, j = text.index(begin), text.index(end) + len(end)
 open(path, "w").write(text[:i] + body + text[j:])
 PY
