@@ -17,3 +17,13 @@ fn committed_man_pages_are_up_to_date() {
     }
     assert!(stale.is_empty(), "stale or missing man pages (run `make man`): {stale:?}");
 }
+
+/// kmod/dkms.conf is generated from kmod/Kbuild (`make -C kmod dkms.conf`).
+#[test]
+fn dkms_conf_lists_every_module() {
+    let kmod = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kmod");
+    let out = std::process::Command::new("sh").arg(kmod.join("gen-dkms-conf.sh")).output().expect("running gen-dkms-conf.sh");
+    assert!(out.status.success());
+    let have = std::fs::read_to_string(kmod.join("dkms.conf")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), have, "kmod/dkms.conf is stale: run `make -C kmod dkms.conf`");
+}
