@@ -26,10 +26,15 @@
 //!   `KVM_GET_API_VERSION` and creates (and closes) one VM with
 //!   `KVM_CREATE_VM`. Prints `api=N vm=ok` or `api=N vm=ERRNO` /
 //!   `open=ERRNO`; exits 0 only when the VM was created.
+//! * `fi-probe ioctl-fuzz DEV [--count N] [--threads T] [--seed S]` sends
+//!   hostile ioctls to a kvmfi device (see fuzz.rs); prints
+//!   `calls=N ok=N refused=N unexpected=N unexpected_errno=E`.
 //! * `fi-probe errno NAME_OR_NUMBER` prints `NUMBER NAME`, handy in scripts.
 //!
 //! Exit status: 0 when the workload ran (whatever the errors), 2 on a usage
 //! error. Defaults: `--count 1`, `--size 4096` (1 for loop-read), `--offset 0`.
+
+mod fuzz;
 
 use std::ffi::CString;
 use std::io::Write;
@@ -128,6 +133,8 @@ struct Opts {
     fsync: bool,
     alarm: u32,
     dev: String,
+    threads: u64,
+    seed: u64,
 }
 
 fn usage() -> ExitCode {
@@ -143,7 +150,17 @@ fn usage() -> ExitCode {
 }
 
 fn parse_opts(args: &[String], default_size: usize) -> Result<Opts, String> {
-    let mut o = Opts { file: None, count: 1, size: default_size, offset: 0, fsync: false, alarm: 60, dev: "/dev/kvm".into() };
+    let mut o = Opts {
+        file: None,
+        count: 1,
+        size: default_size,
+        offset: 0,
+        fsync: false,
+        alarm: 60,
+        dev: "/dev/kvm".into(),
+        threads: 4,
+        seed: 1,
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |name: &str| -> Result<String, String> {
@@ -156,6 +173,8 @@ fn parse_opts(args: &[String], default_size: usize) -> Result<Opts, String> {
             "--alarm" => o.alarm = num(&value(a)?)?,
             "--fsync" => o.fsync = true,
             "--dev" => o.dev = value(a)?,
+            "--threads" => o.threads = num(&value(a)?)?,
+            "--seed" => o.seed = num(&value(a)?)?,
             "--ns" => {}
             s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
             s => {
@@ -387,6 +406,7 @@ fn main() -> ExitCode {
         "write" => cmd_write(&o, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC),
         "append" => cmd_write(&o, libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND),
         "loop-read" => cmd_loop_read(&o),
+        "ioctl-fuzz" => fuzz::run(o.file.as_deref().unwrap_or(""), o.count, o.threads, o.seed),
         "kvm-check" => {
             let (line, ok) = cmd_kvm_check(&o);
             println!("{line}");

@@ -1,0 +1,113 @@
+#!/bin/sh
+# bench-timeout: 900
+# Reliability (issue 8), short variants (BENCH_MODE=1 / make soak: long ones):
+# hostile ioctls on every module device, arm/disarm and insmod/rmmod cycles
+# under load without leaks, lease lateness, two tools at once, two arming
+# processes. RELIABILITY lines carry the figures.
+. /bench/lib.sh
+export KVMFI_MODULE_DIR=/kmods
+if [ "${BENCH_MODE:-0}" = 1 ]; then FUZZ=1000000 CYCLES=1000 LOADS=50; else FUZZ=100000 CYCLES=200 LOADS=10; fi
+F=/tmp/rel.data
+printf 'reliability\n' >$F
+dmesg_mark
+
+# 1. hostile ioctls on every module device, 4 threads
+for ko in /kmods/*.ko; do
+    m=$(basename "$ko" .ko)
+    [ "$m" = kvmfi-empty-kprobe ] && continue
+    name=$(mod_name "$ko")
+    if ! insmod "$ko" 2>/tmp/ins.err; then
+        skip "rel.fuzz.$m" "insmod with default parameters failed here: $(cat /tmp/ins.err)"
+        continue
+    fi
+    start=$(date +%s)
+    out=$(fi-probe ioctl-fuzz /dev/kvmfi/$name --count $FUZZ --threads 4 --seed $$ --alarm 600)
+    secs=$(($(date +%s) - start))
+    echo "RELIABILITY fuzz $BENCH_KID $m $out seconds=$secs"
+    expect_eq "rel.fuzz.$m.calls" "$(kv calls "$out")" "$FUZZ"
+    expect_eq "rel.fuzz.$m.no-unexpected-errno" "$(kv unexpected "$out")" 0
+    # still answers after the storm: version and status ioctls
+    st=$(cat /sys/module/$name/initstate 2>/dev/null)
+    if rmmod "$name"; then pass "rel.fuzz.$m.unloads-after"; else fail "rel.fuzz.$m.unloads-after" "rmmod failed (state $st)"; fi
+done
+# the file fault still works after its device was fuzzed
+vfs-read-fi arm --comm fi-probe --path $F --times 2 >/dev/null
+out=$(fi-probe read $F --count 3 --size 1)
+expect_eq rel.works-after-fuzz "$(kv err "$out")" 2
+vfs-read-fi unload
+
+# 2. arm/disarm cycles and insmod/rmmod cycles under 4 readers, no leak
+slab() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
+fi-probe read $F --count 100000000 --size 1 --alarm 600 >/dev/null &
+r1=$!
+fi-probe read $F --count 100000000 --size 1 --alarm 600 >/dev/null &
+r2=$!
+fi-probe read $F --count 100000000 --size 1 --alarm 600 >/dev/null &
+r3=$!
+fi-probe read $F --count 100000000 --size 1 --alarm 600 >/dev/null &
+r4=$!
+insmod /kmods/file-read-fi.ko
+vfs-read-fi arm --comm nobody-matches --duration 0 >/dev/null && vfs-read-fi off
+sync; echo 3 >/proc/sys/vm/drop_caches
+before=$(slab)
+i=0 bad=0
+while [ $i -lt $CYCLES ]; do
+    vfs-read-fi arm --comm fi-probe --path $F --probability 30 --duration 0 --replace >/dev/null || bad=$((bad + 1))
+    vfs-read-fi off || bad=$((bad + 1))
+    i=$((i + 1))
+done
+sync; echo 3 >/proc/sys/vm/drop_caches
+after=$(slab)
+echo "RELIABILITY arm-cycles $BENCH_KID cycles=$CYCLES slab_before_kb=$before slab_after_kb=$after"
+expect_eq rel.arm-disarm-cycles-ok "$bad" 0
+grow=$((after - before))
+if [ "$grow" -lt 512 ]; then pass rel.arm-disarm-no-leak; else fail rel.arm-disarm-no-leak "slab grew ${grow} kB over $CYCLES cycles"; fi
+rmmod file_read_fi
+i=0 bad=0
+while [ $i -lt $LOADS ]; do
+    insmod /kmods/file-read-fi.ko || bad=$((bad + 1))
+    vfs-read-fi arm --comm fi-probe --path $F --probability 50 --duration 0 >/dev/null || bad=$((bad + 1))
+    sleep 0.1
+    rmmod file_read_fi || bad=$((bad + 1))
+    i=$((i + 1))
+done
+kill -0 $r1 && kill -0 $r2 && kill -0 $r3 && kill -0 $r4
+alive=$?
+kill $r1 $r2 $r3 $r4 2>/dev/null
+wait $r1 $r2 $r3 $r4 2>/dev/null
+echo "RELIABILITY load-cycles $BENCH_KID insmod_rmmod=$LOADS failures=$bad readers_alive=$alive"
+expect_eq rel.insmod-rmmod-armed-under-load "$bad,$alive" "0,0"
+
+# 3. leases end on time: lateness of a 1 s lease, observed by polling
+worst=0
+for n in 1 2 3; do
+    vfs-read-fi arm --comm fi-probe --duration 1s --replace >/dev/null
+    t0=$(date +%s%N)
+    while vfs-read-fi status | grep -q '^state *armed'; do sleep 0.01; done
+    late=$((($(date +%s%N) - t0) / 1000000 - 1000))
+    [ $late -gt $worst ] && worst=$late
+done
+echo "RELIABILITY lease $BENCH_KID worst_lateness_ms=$worst"
+if [ $worst -lt 100 ]; then pass rel.lease-on-time; else fail rel.lease-on-time "worst lateness ${worst} ms (target < 100)"; fi
+vfs-read-fi arm --comm fi-probe --duration 0 --replace >/dev/null
+vfs-read-fi unload
+expect_eq rel.no-lease-ends-on-rmmod "$(mod_loaded file-read-fi && echo loaded || echo gone)" gone
+
+# 4. two tools armed at once on different hooks; two processes arming one tool
+vfs-read-fi arm --comm fi-probe --path $F >/dev/null
+vfs-write-fi arm --comm fi-probe --path $F >/dev/null
+r=$(fi-probe read $F --count 2 --size 1)
+w=$(fi-probe append $F --count 2 --size 1)
+expect_eq rel.two-tools-at-once "$(kv err "$r"),$(kv first_errno "$r"),$(kv err "$w"),$(kv first_errno "$w")" "2,EIO,2,ENOSPC"
+vfs-read-fi arm --comm other --path $F >/tmp/busy.out 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q 'already armed' /tmp/busy.out; then pass rel.second-arm-refused; else fail rel.second-arm-refused "rc=$rc $(cat /tmp/busy.out)"; fi
+r=$(fi-probe read $F --count 1 --size 1)
+expect_eq rel.refused-arm-left-first-intact "$(kv err "$r")" 1
+vfs-read-fi arm --comm other --path $F --replace >/dev/null
+r=$(fi-probe read $F --count 1 --size 1)
+expect_eq rel.replace-takes-over "$(kv err "$r")" 0
+vfs-read-fi unload; vfs-write-fi unload
+
+bad=$(dmesg_bad)
+if [ -z "$bad" ]; then pass rel.no-oops; else fail rel.no-oops "$bad"; fi
