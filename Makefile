@@ -17,6 +17,13 @@ RELEASE = target/release
 # Every binary the toolbox installs (one crate each under bins/).
 BINS = $(notdir $(wildcard bins/*))
 
+# The original C tools' control programs, as links to the binaries that
+# replace them (each binary acts as the original when invoked by that name).
+LEGACY_LINKS = file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi \
+	pt-load-fi-main:mm-fault-fi pt-update-fi-main:tlb-flush-fi memory-main:memslot-fi \
+	kswapd-fi-main:kswapd-fi resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi \
+	kvm-version-fi-main:kvm-version-fi vm-migration-fi-main:dirty-log-fi
+
 .PHONY: all binaries modules install uninstall man completions check check-quick demo bench clean
 
 all: binaries modules
@@ -36,6 +43,8 @@ completions:
 install: binaries completions
 	install -d $(BINDIR) $(MANDIR)
 	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(BINDIR)/$$b; done
+	for l in $(LEGACY_LINKS); do name=$${l%%:*}; target=$${l#*:}; \
+		if [ -e $(BINDIR)/$$target ]; then ln -sf $$target $(BINDIR)/$$name; fi; done
 	install -m 0644 man/*.8 $(MANDIR)/
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
@@ -50,6 +59,7 @@ install: binaries completions
 
 uninstall:
 	for b in $(BINS); do rm -f $(BINDIR)/$$b; done
+	for l in $(LEGACY_LINKS); do rm -f $(BINDIR)/$${l%%:*}; done
 	for m in man/*.8; do rm -f $(MANDIR)/$$(basename $$m); done
 	for k in kmod/*.ko; do rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/$$(basename $$k); done
 
