@@ -17,6 +17,7 @@ pub fn tools() -> Vec<Command> {
         kvmfi_check::command(),
         hadoop_injector::command(),
         cloudstack_injector::command(),
+        cpu_reg_main::command(),
     ]
 }
 
