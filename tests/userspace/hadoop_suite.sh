@@ -158,7 +158,7 @@ test_crash_dn_recover() {
   local pid new
   pid="$(pid_of_component hadoop_injector dn)"
   "$HI" crash dn || return 1
-  [[ ! -e /proc/$pid ]] || [[ "$(pid_state "$pid")" == Z ]] || { fail "DataNode still alive"; return 1; }
+  wait_until 10 pid_gone "$pid" || { fail "DataNode still alive"; return 1; }
   wait_until 60 dead_dn || { fail "NameNode never reported a dead DataNode"; return 1; }
   "$HI" recover || return 1
   new="$(pid_of_component hadoop_injector dn)"

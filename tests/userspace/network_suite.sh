@@ -123,6 +123,16 @@ test_killed_network_recover_elsewhere() {
   journal_empty
 }
 
+test_killed_network_iptables() {
+  die_apply env KVMFI_FIREWALL=iptables ip netns exec "$A" "$HI" network 10.77.0.2 || return 1
+  isolated || return 1
+  in_ns "$A" "$HI" recover || return 1
+  connected || return 1
+  in_ns "$A" iptables -w -S KVMFI >/dev/null 2>&1 && { fail "KVMFI chain left"; return 1; }
+  foreign_intact || return 1
+  journal_empty
+}
+
 test_agent_disconnect() {
   in_ns "$A" "$CI_" agent-disconnect || return 1
   reach "$A" 10.77.0.2 8250 && { fail "8250 still reachable"; return 1; }
@@ -157,7 +167,7 @@ main() {
   setup_net
   BEFORE="$(in_ns "$A" nft list ruleset)"
   local t
-  for t in network_nft network_iptables killed_network_recover_elsewhere agent_disconnect two_tools_one_table; do
+  for t in network_nft network_iptables killed_network_recover_elsewhere killed_network_iptables agent_disconnect two_tools_one_table; do
     run_test "$t"
   done
 }
