@@ -178,7 +178,7 @@ static void cpu_reg_corrupt(struct kvmfi_fault *f, struct task_struct *child)
 	unsigned int reg = f->arm.arg[0];
 	unsigned int bit = f->arm.arg[1];
 	unsigned long *slot, old, mask = ~0UL;
-	char what[96];
+	char what[KVMFI_WHAT_LEN];
 	u64 r = cpu_reg_draw(f);
 
 	if (reg == CPU_REG_RANDOM)
@@ -196,8 +196,7 @@ static void cpu_reg_corrupt(struct kvmfi_fault *f, struct task_struct *child)
 	old = *slot;
 	if (f->arm.mode == CPU_REG_MODE_SET) {
 		*slot = (old & ~mask) | (f->arm.arg[2] & mask);
-		snprintf(what, sizeof(what), "%s := %#lx (was %#lx) of new task",
-			 cpu_reg_name(reg), *slot, old);
+		snprintf(what, sizeof(what), "set-%s", cpu_reg_name(reg));
 	} else {
 		if (bit == CPU_REG_BIT_RANDOM) {
 			if (reg == CPU_REG_FLAGS)
@@ -206,10 +205,15 @@ static void cpu_reg_corrupt(struct kvmfi_fault *f, struct task_struct *child)
 				bit = (u32)r % BITS_PER_LONG;
 		}
 		*slot = old ^ (1UL << bit);
-		snprintf(what, sizeof(what), "%s bit %u flip %#lx -> %#lx of new task",
-			 cpu_reg_name(reg), bit, old, *slot);
+		snprintf(what, sizeof(what), "flip-%s", cpu_reg_name(reg));
 	}
-	kvmfi_injected(f, what, task_pid_nr(child));
+	/* Event: value = new register value, detail = register | bit << 8, old value. */
+	kvmfi_injected_detail(f, 0, what, *slot, reg | (u64)bit << 8, old);
+	if (f->arm.verbose >= 1)
+		pr_info_ratelimited("%s new task %d of pid %d: %s bit %u: %#lx -> %#lx\n",
+				    kvmfi.ops->tag, task_pid_nr(child), current->pid,
+				    what, f->arm.mode == CPU_REG_MODE_SET ? 0 : bit,
+				    old, *slot);
 }
 NOKPROBE_SYMBOL(cpu_reg_corrupt);
 
