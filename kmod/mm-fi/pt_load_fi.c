@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pt-load-fi: page faults of a scoped target fail.
+ *
+ * Where: handle_mm_fault(vma, address, flags, regs), entry. For a fault in
+ * scope (the faulting task, optionally only addresses in [arg[0], arg[1]))
+ * the function is skipped and returns VM_FAULT_SIGSEGV, VM_FAULT_SIGBUS or
+ * VM_FAULT_OOM, as if the kernel had failed to map the page. Skipping at
+ * entry is lock-neutral: handle_mm_fault releases the mmap or per-VMA lock
+ * only when it returns VM_FAULT_RETRY or VM_FAULT_COMPLETED, never for an
+ * error, so the caller unlocks exactly as for a real failure.
+ *
+ * What the target sees:
+ *   mode 0 (sigsegv): a user-mode access gets SIGSEGV (SEGV_MAPERR);
+ *   mode 1 (sigbus):  a user-mode access gets SIGBUS (BUS_ADRERR);
+ *   mode 2 (oom):     since Linux 5.16 the #PF handler no longer invokes the
+ *                     OOM killer for a leaked VM_FAULT_OOM: it logs "Huh
+ *                     VM_FAULT_OOM leaked out to the #PF handler. Retrying
+ *                     PF" (rate-limited) and returns to user space, which
+ *                     faults again: the target spins on the faulting
+ *                     instruction while the fault lasts (each retry is one
+ *                     injection, so --times N lets it go on after N).
+ * A kernel-mode access to user memory (copy_to_user of read(2), say) gets
+ * the exception-table fixup: the system call fails with EFAULT. Faults
+ * taken on behalf of the target by get_user_pages() fail with EFAULT
+ * (sigsegv, sigbus) or ENOMEM (oom).
+ *
+ * Never hit: kernel threads, and the global init (a fatal signal there
+ * would panic the kernel).
+ *
+ * Legacy /proc/pt-load-fi/{signal,times,type}: type 0 = oom, other = sigbus
+ * (the original's VM_FAULT_OOM / VM_FAULT_SIGBUS), every process, with a
+ * 10-minute lease.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include "kvmfi_core.c"
+
+#define PT_LOAD_MODE_SIGSEGV	0
+#define PT_LOAD_MODE_SIGBUS	1
+#define PT_LOAD_MODE_OOM	2
+
+static char symbol[KSYM_NAME_LEN] = "handle_mm_fault";
+module_param_string(symbol, symbol, sizeof(symbol), 0444);
+MODULE_PARM_DESC(symbol, "function to probe, taking (vma, address, flags, regs) and returning vm_fault_t "
+		 "(default handle_mm_fault)");
+
+static const struct {
+	const char *what;
+	vm_fault_t ret;
+} pt_load_results[] = {
+	[PT_LOAD_MODE_SIGSEGV] = { "sigsegv", VM_FAULT_SIGSEGV },
+	[PT_LOAD_MODE_SIGBUS] = { "sigbus", VM_FAULT_SIGBUS },
+	[PT_LOAD_MODE_OOM] = { "oom", VM_FAULT_OOM },
+};
+
+static int pt_load_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	unsigned long address = regs_get_kernel_argument(regs, 1);
+	struct kvmfi_fault *f;
+	int skipped = 0;
+
+	if ((current->flags & PF_KTHREAD) || is_global_init(current))
+		return 0;
+	rcu_read_lock();
+	f = kvmfi_enter();
+	if (f && (!f->arm.arg[1] || (address >= f->arm.arg[0] && address < f->arm.arg[1])) &&
+	    kvmfi_decide(f, 1)) {
+		unsigned int flags = regs_get_kernel_argument(regs, 2);
+
+		/* Event: value = the vm_fault_t returned, detail = address, fault flags. */
+		kvmfi_injected_detail(f, 0, pt_load_results[f->arm.mode].what,
+				      (__force long long)pt_load_results[f->arm.mode].ret, address, flags);
+		if (f->arm.verbose >= 1)
+			pr_info_ratelimited("%s fault at %#lx (flags %#x, %s mode) fails with %s\n",
+					    kvmfi.ops->tag, address, flags,
+					    (flags & FAULT_FLAG_USER) ? "user" : "kernel",
+					    pt_load_results[f->arm.mode].what);
+		kvmfi_skip(regs, (__force long)pt_load_results[f->arm.mode].ret);
+		skipped = 1;
+	}
+	rcu_read_unlock();
+	return skipped;
+}
+NOKPROBE_SYMBOL(pt_load_pre);
+
+static int pt_load_validate(struct kvmfi_fault *f)
+{
+	unsigned int i;
+
+	if (f->arm.mode >= ARRAY_SIZE(pt_load_results))
+		return -EINVAL;
+	/* arg[0]..arg[1]: address range, end exclusive; 0..0 = every address. */
+	if (f->arm.arg[1] && f->arm.arg[0] >= f->arm.arg[1])
+		return -EINVAL;
+	if (!f->arm.arg[1] && f->arm.arg[0])
+		return -EINVAL;
+	for (i = 2; i < KVMFI_NR_ARGS; i++)
+		if (f->arm.arg[i])
+			return -EINVAL;
+	return 0;
+}
+
+static struct kvmfi_knob pt_load_knobs[] = {
+	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
+	{ .name = "type", .min = 0, .max = INT_MAX, .value = 1 },
+};
+
+static int pt_load_legacy_request(struct kvmfi_arm *req)
+{
+	req->times = kvmfi_knob("times");
+	req->mode = kvmfi_knob("type") == 0 ? PT_LOAD_MODE_OOM : PT_LOAD_MODE_SIGBUS;
+	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
+	return 0;
+}
+
+static struct kvmfi_hook pt_load_hooks[] = {
+	{ .symbol = symbol, .pre = pt_load_pre },
+};
+
+static const struct kvmfi_ops pt_load_ops = {
+	.tag = "[ARM-Mem-Fi]",
+	.hooks = pt_load_hooks,
+	.nr_hooks = ARRAY_SIZE(pt_load_hooks),
+	.validate = pt_load_validate,
+	.legacy_dir = "pt-load-fi",
+	.knobs = pt_load_knobs,
+	.nr_knobs = ARRAY_SIZE(pt_load_knobs),
+	.legacy_request = pt_load_legacy_request,
+};
+
+static int __init pt_load_init(void)
+{
+	return kvmfi_init(&pt_load_ops);
+}
+
+static void __exit pt_load_exit(void)
+{
+	kvmfi_exit();
+}
+
+module_init(pt_load_init);
+module_exit(pt_load_exit);
+MODULE_DESCRIPTION("kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)");
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("kvmfi developers");
