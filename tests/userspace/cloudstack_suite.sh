@@ -69,7 +69,7 @@ cloud_sessions_at_least() { (($(cloud_sessions) >= $1)); }
 no_cloud_sessions() { (($(cloud_sessions) == 0)); }
 release_cloud() {
   local id
-  ((${#HOLDERS[@]})) && kill "${HOLDERS[@]}" 2>/dev/null || true
+  if ((${#HOLDERS[@]})); then kill "${HOLDERS[@]}" 2>/dev/null || true; fi
   HOLDERS=()
   # A sleeping query outlives its client: end the sessions on the server.
   for id in $(db "SELECT ID FROM information_schema.processlist WHERE User='cloud'"); do

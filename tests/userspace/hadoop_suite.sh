@@ -26,7 +26,6 @@ trap cleanup EXIT INT TERM
 ip link set lo up
 
 write_conf() {
-  local prop
   prop() { printf '  <property><name>%s</name><value>%s</value></property>\n' "$1" "$2"; }
   {
     echo '<configuration>'
@@ -294,9 +293,13 @@ test_torn_journal() {
 
 test_concurrent() {
   # Two injectors at once are serialized by the lock: both faults journaled.
-  "$HI" yarn-health fail --marker "$WORK/c1" & local a=$! || return 1
-  "$HI" yarn-health fail --marker "$WORK/c2" & local b=$! || return 1
-  wait $a && wait $b || { fail "a concurrent run failed"; return 1; }
+  local a b
+  "$HI" yarn-health fail --marker "$WORK/c1" &
+  a=$!
+  "$HI" yarn-health fail --marker "$WORK/c2" &
+  b=$!
+  wait "$a" || { fail "the first concurrent run failed"; return 1; }
+  wait "$b" || { fail "the second concurrent run failed"; return 1; }
   [[ $("$HI" status | wc -l) == 2 ]] || { fail "not both journaled"; return 1; }
   "$HI" recover  || return 1
   [[ ! -e "$WORK/c1" && ! -e "$WORK/c2" ]] || { fail "markers left"; return 1; }

@@ -4,6 +4,7 @@
 # Results go to stdout as `RESULT PASS name` / `RESULT FAIL name reason`.
 
 CACHE="${KVMFI_CACHE:-/var/cache/kvmfi}"
+# shellcheck disable=SC2034 # JARS and STANDIN are used by the suites that source this file
 JARS="$CACHE/hadoop/pyspark-2.4.8/deps/jars"
 STANDIN="$CACHE/standin/classes"
 : "${BIN_DIR:?BIN_DIR must name the directory of the built tools}"

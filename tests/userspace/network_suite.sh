@@ -20,7 +20,7 @@ A="kvmfi-a-$$" B="kvmfi-b-$$" C="kvmfi-c-$$"
 SERVERS=()
 
 cleanup() {
-  ((${#SERVERS[@]})) && kill "${SERVERS[@]}" 2>/dev/null || true
+  if ((${#SERVERS[@]})); then kill "${SERVERS[@]}" 2>/dev/null || true; fi
   ip netns del "$A" 2>/dev/null || true
   ip netns del "$B" 2>/dev/null || true
   ip netns del "$C" 2>/dev/null || true

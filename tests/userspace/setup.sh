@@ -67,7 +67,9 @@ build_standins() {
     mkdir -p "$(dirname "$src")"
     sed -e "s/@PKG@/$pkg/" -e "s/@CLASS@/$simple/" "$HERE/java/Standin.java.in" > "$src"
   done
-  javac -d "$out/classes" $(find "$out/src" -name '*.java')
+  local srcs
+  mapfile -t srcs < <(find "$out/src" -name '*.java')
+  javac -d "$out/classes" "${srcs[@]}"
   touch "$out/stamp"
 }
 
