@@ -18,6 +18,7 @@ pub fn tools() -> Vec<Command> {
         hadoop_injector::command(),
         cloudstack_injector::command(),
         cpu_reg_main::command(),
+        mm_fault_fi::command(),
     ]
 }
 

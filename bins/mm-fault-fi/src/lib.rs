@@ -1,0 +1,214 @@
+//! mm-fault-fi: make the page faults of a chosen process fail (see
+//! `man mm-fault-fi`). Invoked as `pt-load-fi-main`, it is the original
+//! control program (prompts for type and times, system-wide).
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use kvmfi::cli::{Bounds, Scope};
+use kvmfi::symbols::MM_FAULT;
+use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::{legacy, Result};
+
+/// What a failed fault returns (the module's `mode`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultResult {
+    /// VM_FAULT_SIGSEGV: the access gets SIGSEGV
+    Sigsegv,
+    /// VM_FAULT_SIGBUS: the access gets SIGBUS
+    Sigbus,
+    /// VM_FAULT_OOM: the fault is retried while armed (no OOM kill since Linux 5.16)
+    Oom,
+}
+
+impl FaultResult {
+    /// The module's mode number.
+    pub fn mode(self) -> u32 {
+        match self {
+            FaultResult::Sigsegv => 0,
+            FaultResult::Sigbus => 1,
+            FaultResult::Oom => 2,
+        }
+    }
+}
+
+/// An address range, end exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub start: u64,
+    pub end: u64,
+}
+
+fn parse_addr(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim().replace('_', "");
+    let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => t.parse(),
+    };
+    r.map_err(|_| format!("'{text}' is not an address (decimal or 0x hex)"))
+}
+
+/// Parses `START-END` (end exclusive) or `START+LENGTH`.
+pub fn parse_range(text: &str) -> std::result::Result<Range, String> {
+    let (start, end) = if let Some((a, b)) = text.split_once('+') {
+        let start = parse_addr(a)?;
+        let len = kvmfi::units::parse_size(b).or_else(|_| parse_addr(b))?;
+        (start, start.checked_add(len).ok_or_else(|| format!("'{text}': range overflows"))?)
+    } else if let Some((a, b)) = text.split_once('-') {
+        (parse_addr(a)?, parse_addr(b)?)
+    } else {
+        return Err(format!("'{text}': use START-END (end exclusive) or START+LENGTH, e.g. 0x7f0000000000+1G"));
+    };
+    if start >= end {
+        return Err(format!("'{text}': the range is empty (start must be below end)"));
+    }
+    Ok(Range { start, end })
+}
+
+#[derive(Parser, Debug)]
+#[command(version, propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Arm the fault (loads the module when needed); prints the experiment id
+    Arm(Box<ArmArgs>),
+    /// Disarm the fault at once
+    Off,
+    /// Show state and counters (hits = page faults, matched = of the target in range, injected)
+    Status {
+        /// One JSON object instead of `key value` lines
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disarm and remove the module
+    Unload,
+}
+
+#[derive(Args, Debug)]
+struct ArmArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Only faults at addresses in START-END (end exclusive) or START+LENGTH, e.g. a guest's RAM mapping
+    #[arg(long, value_name = "RANGE", value_parser = parse_range, help_heading = "Scope (all given filters must match)")]
+    addr_range: Option<Range>,
+    /// What the failed fault returns
+    #[arg(long, value_name = "RESULT", value_enum, default_value = "sigsegv", help_heading = "Fault")]
+    result: FaultResult,
+    #[command(flatten)]
+    bounds: Bounds,
+    #[command(flatten)]
+    module: ModuleOpts,
+}
+
+const LONG_ABOUT: &str = "\
+Make the page faults of a chosen process fail with SIGSEGV, SIGBUS or OOM.
+
+The module pt-load-fi.ko (kernel name pt_load_fi) probes handle_mm_fault and, for a fault of a task \
+in scope (and, with --addr-range, at an address in the range), skips the function and returns the \
+chosen vm_fault_t, as if the kernel had failed to provide the page. Faults of other processes, and \
+outside the range, are untouched.
+
+What the target sees. sigsegv: a user-mode access is killed with SIGSEGV (SEGV_MAPERR). sigbus: \
+SIGBUS (BUS_ADRERR). oom: since Linux 5.16 a VM_FAULT_OOM that reaches the page-fault handler no \
+longer invokes the OOM killer; the kernel logs \"Huh VM_FAULT_OOM leaked out to the #PF handler. \
+Retrying PF\" (rate-limited) and lets the task fault again, so the target spins on the faulting \
+instruction while the fault lasts; every retry is one injection, so --times N lets it continue after N \
+retries (an unlimited oom fault holds the target until the lease ends or `off`). A kernel-mode access to \
+the target's memory, such as read(2) copying into a not yet populated buffer, takes the kernel's \
+exception fixup instead: the system call fails with EFAULT and nothing crashes. Faults that \
+get_user_pages() takes for the target fail with EFAULT (sigsegv, sigbus) or ENOMEM (oom).
+
+Never hit: kernel threads and the global init (pid 1), for which a fatal signal would panic the \
+kernel. Every fault is bounded by --times, --probability, --interval and a lease (--duration, 10 \
+minutes unless given); `off`, `unload` and rmmod disarm at once.
+
+Hook candidates (first present is used): handle_mm_fault (x86_64 and arm64, 6.1 and 6.12). \
+Legacy control files: /proc/pt-load-fi/{signal,times,type} (type 0 = oom, other = sigbus; system-wide, \
+10-minute lease). Invoked as pt-load-fi-main (a link made by `make install`), the program is the \
+original one: `pt-load-fi-main [TYPE [TIMES]]`, or with no arguments the original prompts (type, times).";
+
+const AFTER_HELP: &str = "\
+EXIT STATUS: 0 success; 1 failed at run time; 2 usage error (nothing changed); 3 needs root; \
+4 unsupported on this kernel (module or function missing); 5 target not found.
+FILES: /dev/kvmfi/pt_load_fi (control device, root only); /proc/pt-load-fi/{signal,times,type} (original control files).
+EXAMPLES:
+  mm-fault-fi arm --tgid $(pidof qemu-system-x86_64) --addr-range 0x7f0000000000+2G --result sigbus --times 1
+  mm-fault-fi arm --comm stress-ng --result sigsegv --probability 10 --duration 30s
+  mm-fault-fi status --json
+  pt-load-fi-main 1 3
+  mm-fault-fi off";
+
+/// The original control program.
+pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
+    name: "pt-load-fi-main",
+    spec: &MM_FAULT,
+    proc_dir: "pt-load-fi",
+    prompts: &[
+        legacy::Prompt { knob: "type", question: "type (0: VM_FAULT_OOM, other: VM_FAULT_SIGBUS)", min: 0, max: i32::MAX as i64 },
+        legacy::Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+    ],
+}];
+
+/// The clap command (also used to generate the man page).
+pub fn command() -> clap::Command {
+    Cli::command()
+        .name(MM_FAULT.tool)
+        .bin_name(MM_FAULT.tool)
+        .about("Make the page faults of a chosen process fail with SIGSEGV, SIGBUS or OOM")
+        .long_about(LONG_ABOUT)
+        .after_long_help(AFTER_HELP)
+}
+
+/// Runs the tool with the process arguments (or, invoked as
+/// pt-load-fi-main, the original program).
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(prog) = args.first().and_then(|a0| legacy::invoked_as(a0, &LEGACY)) {
+        let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        return legacy::run(prog, &rest);
+    }
+    let matches = command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let spec = &MM_FAULT;
+    match cli.cmd {
+        Cmd::Arm(a) => tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
+            req.mode = a.result.mode();
+            if let Some(r) = a.addr_range {
+                req.arg[0] = r.start;
+                req.arg[1] = r.end;
+            }
+            Ok(())
+        }),
+        Cmd::Off => tool::off(spec),
+        Cmd::Status { json } => tool::status(spec, json),
+        Cmd::Unload => tool::unload(spec),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("0x1000-0x2000").unwrap(), Range { start: 0x1000, end: 0x2000 });
+        assert_eq!(parse_range("0x10000000+64k").unwrap(), Range { start: 0x1000_0000, end: 0x1001_0000 });
+        assert_eq!(parse_range("4096+0x1000").unwrap(), Range { start: 4096, end: 8192 });
+        assert!(parse_range("0x2000-0x1000").is_err());
+        assert!(parse_range("0x2000").is_err());
+        assert!(parse_range("zz-0x10").is_err());
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(FaultResult::Oom.mode(), 2);
+        assert_eq!(FaultResult::Sigbus.mode(), 1);
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        command().debug_assert();
+    }
+}
