@@ -41,18 +41,8 @@ struct Cli {
 enum Cmd {
     /// Arm the fault (loads the module when needed); prints the experiment id
     Arm(ArmArgs),
-    /// Disarm the fault at once
-    Off,
-    /// Show state and counters (hits, matched, injected, remaining, time left)
-    Status {
-        /// One JSON object instead of `key value` lines
-        #[arg(long)]
-        json: bool,
-    },
-    /// Print the recorded injection events (time, experiment, pid, comm, value)
-    Events(tool::EventsOpts),
-    /// Disarm and remove the module
-    Unload,
+    #[command(flatten)]
+    Common(tool::CommonCmd),
 }
 
 #[derive(Args, Debug)]
@@ -165,9 +155,6 @@ pub fn run(kind: Kind, args: impl IntoIterator<Item = std::ffi::OsString>) -> Re
             }
             Ok(())
         }),
-        Cmd::Off => tool::off(spec),
-        Cmd::Status { json } => tool::status(spec, json),
-        Cmd::Events(opts) => tool::events(spec, &opts),
-        Cmd::Unload => tool::unload(spec),
+        Cmd::Common(c) => c.run(spec),
     }
 }

@@ -88,6 +88,36 @@ pub fn arm(
     run::out(format!("{id:016x}"))
 }
 
+/// The subcommands every kernel tool has besides its own `arm`; flatten it
+/// into a tool's subcommand enum with `#[command(flatten)]`.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum CommonCmd {
+    /// Disarm the fault at once
+    Off,
+    /// Show state and counters (hits, matched, injected, remaining, time left)
+    Status {
+        /// One JSON object instead of `key value` lines
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the recorded injection events (time, experiment, pid, comm, value)
+    Events(EventsOpts),
+    /// Disarm and remove the module
+    Unload,
+}
+
+impl CommonCmd {
+    /// Runs `off`, `status`, `events` or `unload` for `spec`.
+    pub fn run(self, spec: &ModuleSpec) -> Result<()> {
+        match self {
+            CommonCmd::Off => off(spec),
+            CommonCmd::Status { json } => status(spec, json),
+            CommonCmd::Events(opts) => events(spec, &opts),
+            CommonCmd::Unload => unload(spec),
+        }
+    }
+}
+
 /// Disarms; a module that is not loaded has nothing armed.
 pub fn off(spec: &ModuleSpec) -> Result<()> {
     require_root(spec.tool)?;
