@@ -119,6 +119,14 @@ pub const KSWAPD: ModuleSpec = ModuleSpec {
     hooks: &[HookSpec { param: "symbol", role: "node reclaim", candidates: &["shrink_node"] }],
 };
 
+/// func-fail-fi: any function, named on the command line (no candidates;
+/// not in [`ALL`], since kvmfi-check has nothing to look up for it).
+pub const FUNC_FAIL: ModuleSpec = ModuleSpec {
+    tool: "func-fail-fi",
+    module: "func-fail-fi",
+    hooks: &[HookSpec { param: "symbol", role: "any function", candidates: &[] }],
+};
+
 /// Every kernel tool, for kvmfi-check and documentation.
 pub const ALL: &[ModuleSpec] = &[FILE_READ, FILE_WRITE, KVM_IOCTL, MEMSLOT, VCPU_STATE, KVM_VERSION, DIRTY_LOG, CPU_REG, MM_FAULT, KSWAPD];
 

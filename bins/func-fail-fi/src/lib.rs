@@ -1,0 +1,213 @@
+//! func-fail-fi: any probe-able kernel function returns a chosen errno, 0 or
+//! value for a scoped target, its body skipped (see `man func-fail-fi`).
+//! What the kernel's fail_function does, on kernels built without it.
+
+use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use kvmfi::cli::{Bounds, Scope};
+use kvmfi::symbols::FUNC_FAIL;
+use kvmfi::tool::{self, CommonCmd, ModuleOpts};
+use kvmfi::{errno, kmod, Error, Result};
+
+const MODE_ERRNO: u32 = 0;
+const MODE_ZERO: u32 = 1;
+const MODE_VALUE: u32 = 2;
+
+/// Functions whose body must run for the kernel to stay consistent: skipping
+/// them leaks memory or references, leaves locks held, stalls RCU or the
+/// scheduler, or breaks the probe machinery itself. Matched as exact names,
+/// prefixes (`name*`) and suffixes (`*name`).
+const DENY: &[&str] = &[
+    // scheduling, exit, panic, printing
+    "schedule", "__schedule", "schedule_timeout", "do_exit", "do_group_exit", "panic", "printk", "_printk",
+    "vprintk*", "finish_task_switch*", "wake_up*", "try_to_wake_up", "__wake_up*", "complete", "complete_all",
+    // locks and RCU
+    "_raw_*", "raw_spin*", "spin_*", "mutex_*", "down", "down_*", "up", "up_*", "rcu_*", "__rcu_*",
+    "call_rcu*", "synchronize_*", "*_lock", "*_unlock", "*_trylock", "lock_*", "queued_*", "osq_*",
+    // freeing and reference drops: the caller believes they happened
+    "kfree*", "kvfree*", "vfree*", "kmem_cache_free*", "free_*", "__free_*", "*_free", "put_*", "__put_*",
+    "*_put", "dput", "iput", "fput", "mntput", "release_*", "*_release", "*_destroy", "refcount_*",
+    // the machinery under every probe
+    "kprobe*", "kretprobe*", "*_kprobe*", "ftrace*", "*ftrace*", "arch_*", "native_*", "preempt_*",
+    "irq_*", "*_irq", "__irq*", "handle_irq*", "entry_*", "exc_*", "asm_*", "do_idle", "cpuidle*",
+    "tick_*", "hrtimer_*", "ktime_*", "timekeeping_*", "trace_*", "perf_*", "kvmfi*",
+    // memory copies: callers assume the bytes moved
+    "memcpy*", "memset*", "memmove*", "copy_*", "__copy_*", "_copy_*", "strncpy*",
+];
+
+/// Functions with a dedicated tool that injects a correctly typed fault.
+const DEDICATED: &[(&str, &str)] = &[
+    ("handle_mm_fault", "mm-fault-fi (returns a vm_fault_t, not an errno)"),
+    ("vfs_read", "vfs-read-fi"),
+    ("vfs_write", "vfs-write-fi"),
+    ("shrink_node", "kswapd-fi (returns nothing)"),
+    ("kernel_clone", "cpu-reg-main"),
+];
+
+fn deny_reason(function: &str) -> Option<String> {
+    if let Some((_, tool)) = DEDICATED.iter().find(|(f, _)| *f == function) {
+        return Some(format!("{function} has a dedicated tool: use {tool}"));
+    }
+    DENY.iter()
+        .find(|pat| match (pat.strip_suffix('*'), pat.strip_prefix('*')) {
+            (Some(prefix), _) if !prefix.starts_with('*') => function.starts_with(prefix),
+            (_, Some(suffix)) if suffix.ends_with('*') => function.contains(&suffix[..suffix.len() - 1]),
+            (_, Some(suffix)) => function.ends_with(suffix),
+            _ => function == **pat,
+        })
+        .map(|pat| {
+            format!(
+                "{function} is on the deny-list (pattern '{pat}'): skipping it is known to corrupt kernel state \
+                 (locks, references, freeing, RCU, scheduling or the probe machinery); pass --force to do it anyway"
+            )
+        })
+}
+
+#[derive(Parser, Debug)]
+#[command(version, propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Arm the fault (loads the module for FUNCTION); prints the experiment id
+    Arm(ArmArgs),
+    /// Print the deny-list (one pattern a line)
+    DenyList,
+    #[command(flatten)]
+    Common(CommonCmd),
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("result").args(["errno", "zero", "retval"])))]
+struct ArmArgs {
+    /// The kernel function to make fail (as in /proc/kallsyms)
+    #[arg(long, value_name = "FUNCTION", help_heading = "Fault")]
+    function: String,
+    /// Return this error (default ENOMEM): a name or a number
+    #[arg(long, value_name = "ERRNO", value_parser = errno::parse, help_heading = "Fault")]
+    errno: Option<i32>,
+    /// Return 0 (NULL for functions returning a pointer)
+    #[arg(long, help_heading = "Fault")]
+    zero: bool,
+    /// Return this exact value
+    #[arg(long, value_name = "N", allow_negative_numbers = true, help_heading = "Fault")]
+    retval: Option<i64>,
+    /// Arm even a function on the deny-list (you will likely crash or hang the kernel)
+    #[arg(long, help_heading = "Fault")]
+    force: bool,
+    #[command(flatten)]
+    scope: Scope,
+    #[command(flatten)]
+    bounds: Bounds,
+    /// Use this module file instead of searching for it
+    #[arg(long, value_name = "PATH", help_heading = "Module")]
+    module: Option<std::path::PathBuf>,
+}
+
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    Cli::command()
+        .name("func-fail-fi")
+        .bin_name("func-fail-fi")
+        .about("Make any probe-able kernel function return an error for a scoped target")
+        .long_about(
+            "Make any probe-able kernel function return an error (or 0, or a value) for a scoped target, \
+             skipping the function's body: what the kernel's fail_function does, on kernels built without \
+             CONFIG_FAIL_FUNCTION (Debian's) and without its allow-list of ALLOW_ERROR_INJECTION functions.\n\n\
+             The module func-fail-fi.ko is loaded for one function at a time (module parameter symbol=); \
+             arming another function reloads it when nothing is armed. Skipping is safe only where callers \
+             handle the error and the function has no effect they rely on: pick functions that validate, \
+             allocate or look something up and return an error (do_sys_openat2, vfs_mkdir, ...).\n\n\
+             The deny-list refuses functions where a skip is known to corrupt state. It is built from three \
+             rules: (1) the body must run for the kernel to stay consistent — locks, RCU, scheduling, exit, \
+             freeing memory and dropping references (the caller believes they happened); (2) the probe \
+             machinery under every probe (kprobes, ftrace, irq and entry code, timekeeping); (3) functions \
+             that have a dedicated kvmfi tool injecting a correctly typed fault (handle_mm_fault returns a \
+             vm_fault_t, not an errno). `func-fail-fi deny-list` prints it; --force overrides it with a warning.",
+        )
+        .after_long_help(
+            "EXIT STATUS: 0 success; 1 failed at run time; 2 usage error or a denied function (nothing changed); \
+             3 needs root; 4 unsupported (function or module missing); 5 target not found.\n\
+             FILES: /dev/kvmfi/func_fail_fi (control device, root only); /sys/module/func_fail_fi/parameters/symbol.\n\
+             EXAMPLES:\n  func-fail-fi arm --function do_sys_openat2 --errno EACCES --tgid 4242 --times 3\n  \
+             func-fail-fi arm --function vfs_mkdir --errno ENOSPC --comm mkdir --duration 30s\n  func-fail-fi events --follow",
+        )
+}
+
+fn loaded_symbol() -> Option<String> {
+    std::fs::read_to_string("/sys/module/func_fail_fi/parameters/symbol").ok().map(|s| s.trim().to_string())
+}
+
+/// Runs the tool with the given arguments.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let matches = command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let spec = &FUNC_FAIL;
+    match cli.cmd {
+        Cmd::Arm(a) => {
+            if let Some(reason) = deny_reason(&a.function) {
+                if !a.force {
+                    return Err(Error::usage(reason));
+                }
+                eprintln!("func-fail-fi: warning: --force: {reason}");
+            }
+            if kmod::is_loaded(spec.module) && loaded_symbol().as_deref() != Some(a.function.as_str()) {
+                // Loaded for another function: reload it, unless a fault is armed there.
+                let armed = tool::read_status(spec)?.is_some_and(|s| s.state == kvmfi::abi::STATE_ARMED);
+                if armed && !a.bounds.replace {
+                    return Err(Error::failed(format!(
+                        "func-fail-fi is armed on {}; disarm it with `func-fail-fi off` or pass --replace",
+                        loaded_symbol().unwrap_or_default()
+                    )));
+                }
+                tool::unload(spec)?;
+            }
+            let opts = ModuleOpts { module: a.module.clone(), symbol: Some(a.function.clone()) };
+            let load_opts = if kmod::is_loaded(spec.module) { ModuleOpts { symbol: None, ..opts } } else { opts };
+            tool::arm(spec, &load_opts, &a.scope, &a.bounds, false, |req, _| {
+                if a.zero {
+                    req.mode = MODE_ZERO;
+                } else if let Some(v) = a.retval {
+                    req.mode = MODE_VALUE;
+                    req.arg[0] = v as u64;
+                } else {
+                    req.mode = MODE_ERRNO;
+                    req.error = a.errno.unwrap_or(libc_enomem());
+                }
+                Ok(())
+            })
+        }
+        Cmd::DenyList => {
+            for p in DENY {
+                kvmfi::run::out(p)?;
+            }
+            for (f, tool) in DEDICATED {
+                kvmfi::run::out(format!("{f}\t(use {tool})"))?;
+            }
+            Ok(())
+        }
+        Cmd::Common(c) => c.run(spec),
+    }
+}
+
+const fn libc_enomem() -> i32 {
+    12
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deny_reason;
+
+    #[test]
+    fn deny_list_patterns() {
+        for f in ["mutex_lock", "_raw_spin_lock_irqsave", "kfree", "dput", "rcu_read_unlock", "schedule",
+                  "foo_unlock", "sock_release", "kprobe_ftrace_handler", "copy_from_user", "handle_mm_fault"] {
+            assert!(deny_reason(f).is_some(), "{f} should be denied");
+        }
+        for f in ["do_sys_openat2", "vfs_mkdir", "do_unlinkat", "kvm_vm_ioctl_create_vcpu", "__x64_sys_openat"] {
+            assert!(deny_reason(f).is_none(), "{f} should be allowed: {:?}", deny_reason(f));
+        }
+    }
+}
