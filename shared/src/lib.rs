@@ -20,6 +20,7 @@ pub mod symbols;
 pub mod tool;
 pub mod units;
 pub mod cliparse;
+pub mod clusterconf;
 pub mod exec;
 pub mod journal;
 pub mod mounts;

@@ -1,0 +1,325 @@
+//! `cluster.conf`: the nodes of a cluster, one a line, in the original
+//! tools' format `name,address,ssh_port,role[,role...]`.
+//!
+//! Blank lines and everything from a `#` on are ignored. Fields are
+//! trimmed. Every line is checked, and an error names its line number:
+//! - `name`: letters, digits, `.`, `_`, `-`; unique in the file;
+//! - `address`: an IPv4/IPv6 address or a host name; `address:port` unique;
+//! - `ssh_port`: 1 to 65535;
+//! - at least one role, each one of [`ROLES`] (any letter case; stored in
+//!   the canonical spelling; a role named twice counts once).
+//!
+//! Unlike the original controller, every role of a line is kept (it kept
+//! only the first).
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+/// The roles a node can have, in their canonical spelling.
+pub const ROLES: &[&str] = &[
+    // Hadoop (hadoop_injector)
+    "NameNode",
+    "DataNode",
+    "SecondaryNameNode",
+    "ResourceManager",
+    "NodeManager",
+    "JobHistoryServer",
+    // CloudStack (cloudstack_injector)
+    "ManagementServer",
+    "Agent",
+    "UsageServer",
+    "Database",
+    "NFS",
+    // KVM host (the kernel tools, e.g. kvm-ioctl-fi)
+    "KVMHost",
+];
+
+/// Roles served by hadoop_injector.
+pub const HADOOP_ROLES: &[&str] =
+    &["NameNode", "DataNode", "SecondaryNameNode", "ResourceManager", "NodeManager", "JobHistoryServer"];
+/// Roles served by cloudstack_injector.
+pub const CLOUDSTACK_ROLES: &[&str] = &["ManagementServer", "Agent", "UsageServer", "Database", "NFS"];
+
+/// The original controller's built-in cluster (used when no cluster.conf
+/// is found).
+pub const DEFAULT_CONF: &str = "\
+master,192.168.64.10,22,NameNode,ResourceManager,SecondaryNameNode
+slave1,192.168.64.11,22,DataNode,NodeManager
+slave2,192.168.64.12,22,DataNode,NodeManager
+";
+
+/// One node of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Node {
+    /// Its name, e.g. `slave1`.
+    pub name: String,
+    /// IP address or host name sshd listens on.
+    pub address: String,
+    /// sshd's port.
+    pub port: u16,
+    /// Its roles, canonical spelling, in file order.
+    pub roles: Vec<String>,
+    /// The line of the file it came from (1-based).
+    pub line: usize,
+}
+
+impl Node {
+    /// True when the node has `role` (any letter case).
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
+    }
+    /// True when it runs Hadoop daemons.
+    pub fn is_hadoop(&self) -> bool {
+        HADOOP_ROLES.iter().any(|r| self.has_role(r))
+    }
+    /// True when it runs CloudStack daemons.
+    pub fn is_cloudstack(&self) -> bool {
+        CLOUDSTACK_ROLES.iter().any(|r| self.has_role(r))
+    }
+}
+
+/// A line of the file that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong, and how to write it.
+    pub msg: String,
+}
+
+impl fmt::Display for ConfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.msg)
+    }
+}
+
+/// The canonical spelling of `role`, if it is one.
+pub fn canonical_role(role: &str) -> Option<&'static str> {
+    ROLES.iter().copied().find(|r| r.eq_ignore_ascii_case(role))
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+fn valid_host(s: &str) -> bool {
+    if s.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    // A host name (RFC 1123 labels); all-digit-and-dot strings that are not
+    // an address (e.g. 10.0.0.300) are refused.
+    if s.is_empty() || s.len() > 253 || s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return false;
+    }
+    s.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    })
+}
+
+/// Parses the text of a cluster.conf. Never panics, whatever the input.
+pub fn parse(text: &str) -> std::result::Result<Vec<Node>, ConfError> {
+    let mut nodes: Vec<Node> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let err = |msg: String| ConfError { line, msg };
+        let content = raw.split('#').next().unwrap_or("").trim();
+        if content.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = content.split(',').map(str::trim).collect();
+        if fields.len() < 4 {
+            return Err(err(format!(
+                "'{content}' has {} field(s); write name,address,ssh_port,role[,role...] \
+                 (e.g. slave1,192.168.64.11,22,DataNode,NodeManager)",
+                fields.len()
+            )));
+        }
+        let (name, address, port) = (fields[0], fields[1], fields[2]);
+        if !valid_name(name) {
+            return Err(err(format!(
+                "node name '{name}' is not valid; use letters, digits, '.', '_' and '-' (at most 64)"
+            )));
+        }
+        if let Some(other) = nodes.iter().find(|n| n.name == name) {
+            return Err(err(format!("node name '{name}' is already used on line {}", other.line)));
+        }
+        if !valid_host(address) {
+            return Err(err(format!("'{address}' is neither an IP address nor a host name")));
+        }
+        let port: u16 = match port.parse::<u32>() {
+            Ok(p) if (1..=65535).contains(&p) => p as u16,
+            _ => return Err(err(format!("ssh port '{port}' must be a number from 1 to 65535"))),
+        };
+        if let Some(other) = nodes.iter().find(|n| n.address == address && n.port == port) {
+            return Err(err(format!(
+                "{address} port {port} is already node '{}' (line {})",
+                other.name, other.line
+            )));
+        }
+        let mut roles: Vec<String> = Vec::new();
+        for r in &fields[3..] {
+            let Some(c) = canonical_role(r) else {
+                let shown = if r.is_empty() { "(empty)".to_string() } else { format!("'{r}'") };
+                return Err(err(format!("unknown role {shown}; roles are {}", ROLES.join(", "))));
+            };
+            if !roles.iter().any(|x| x == c) {
+                roles.push(c.to_string());
+            }
+        }
+        nodes.push(Node { name: name.to_string(), address: address.to_string(), port, roles, line });
+    }
+    Ok(nodes)
+}
+
+/// Reads and parses `path`; errors (exit 2) say `PATH: line N: ...`.
+/// A file with no node in it is an error too.
+pub fn load(path: &Path) -> Result<Vec<Node>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        Error::usage(format!("{}: line {line}: not UTF-8 text", path.display()))
+    })?;
+    let nodes = parse(&text).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+    if nodes.is_empty() {
+        return Err(Error::usage(format!(
+            "{}: no node in it; add lines name,address,ssh_port,role[,role...]",
+            path.display()
+        )));
+    }
+    Ok(nodes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn original_example() {
+        let n = parse(DEFAULT_CONF).unwrap();
+        assert_eq!(n.len(), 3);
+        assert_eq!(n[0].name, "master");
+        assert_eq!(n[0].roles, ["NameNode", "ResourceManager", "SecondaryNameNode"]);
+        assert_eq!(n[1].address, "192.168.64.11");
+        assert_eq!(n[2].port, 22);
+        assert!(n[1].is_hadoop() && !n[1].is_cloudstack());
+        assert_eq!(n[2].line, 3);
+    }
+
+    #[test]
+    fn comments_blanks_spaces_case() {
+        let t = "# the cluster\n\n  a , 10.77.0.1 , 2222 , datanode, NODEMANAGER  # workers\r\n#b,1.2.3.4,22,DataNode\nms,ms.example.org,22,ManagementServer,Database,kvmhost,KVMHost\n";
+        let n = parse(t).unwrap();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[0].roles, ["DataNode", "NodeManager"]);
+        assert_eq!(n[0].port, 2222);
+        assert_eq!(n[0].line, 3);
+        assert_eq!(n[1].roles, ["ManagementServer", "Database", "KVMHost"]);
+        assert!(n[1].has_role("kvmhost"));
+        assert!(parse("v6,fd00::1,22,Agent\n").is_ok());
+    }
+
+    #[test]
+    fn line_numbered_errors() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("a,10.0.0.1,22\n", 1, "has 3 field(s)"),
+            ("\n\na,10.0.0.1,22,Foo\n", 3, "unknown role 'Foo'"),
+            ("a,10.0.0.1,22,DataNode,\n", 1, "unknown role (empty)"),
+            ("a,10.0.0.1,0,DataNode\n", 1, "ssh port '0'"),
+            ("a,10.0.0.1,65536,DataNode\n", 1, "ssh port"),
+            ("a,10.0.0.1,x,DataNode\n", 1, "ssh port 'x'"),
+            ("a b,10.0.0.1,22,DataNode\n", 1, "node name 'a b'"),
+            (",10.0.0.1,22,DataNode\n", 1, "node name ''"),
+            ("a,10.0.0.300,22,DataNode\n", 1, "neither an IP"),
+            ("a,host_x,22,DataNode\n", 1, "neither an IP"),
+            ("a,10.0.0.1,22,DataNode\na,10.0.0.2,22,DataNode\n", 2, "already used on line 1"),
+            ("a,10.0.0.1,22,DataNode\nb,10.0.0.1,22,DataNode\n", 2, "already node 'a' (line 1)"),
+        ];
+        for (text, line, want) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.line, *line, "{text:?}: {e}");
+            assert!(e.to_string().contains(want), "{text:?}: {e}");
+        }
+        // Same address on another port is another node.
+        assert!(parse("a,10.0.0.1,2220,DataNode\nb,10.0.0.1,2221,DataNode\n").is_ok());
+    }
+
+    #[test]
+    fn shipped_file_parses() {
+        let text = include_str!("../../cluster.conf");
+        let n = parse(text).unwrap();
+        assert_eq!(n.len(), 3);
+        assert_eq!(n[0].name, "master");
+    }
+
+    /// xorshift64*: a deterministic generator for the fuzz test, so a
+    /// failure is reproducible from the seed it prints.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Fuzz-style: random bytes, random tokens, and mutations of valid
+    /// files must give Ok or a ConfError with a line inside the text, never
+    /// a panic; every node that parses satisfies the documented rules.
+    #[test]
+    fn no_input_panics() {
+        const TOKENS: &[&str] = &[
+            ",", "#", "\n", "\r\n", " ", "\t", "master", "a", "10.77.0.1", "fd00::1", "::", "host.example",
+            "-x", "22", "0", "65535", "65536", "99999999999999999999", "-1", "DataNode", "datanode",
+            "KVMHost", "Nope", "é", "\u{0}", "ü,", ",,", "#,", "1.2.3.4.5", "..",
+        ];
+        let valid = "master,10.77.0.1,22,NameNode\nslave1,10.77.0.2,2222,DataNode,NodeManager\n";
+        for seed in 1..=3000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let text: String = match seed % 3 {
+                0 => {
+                    let len = rng.below(200);
+                    let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+                1 => (0..rng.below(40)).map(|_| TOKENS[rng.below(TOKENS.len())]).collect(),
+                _ => {
+                    let mut s: Vec<char> = valid.chars().collect();
+                    for _ in 0..1 + rng.below(4) {
+                        let pos = rng.below(s.len() + 1);
+                        let tok: Vec<char> = TOKENS[rng.below(TOKENS.len())].chars().collect();
+                        if rng.below(2) == 0 && pos < s.len() {
+                            s.remove(pos);
+                        }
+                        for (k, c) in tok.into_iter().enumerate() {
+                            s.insert((pos + k).min(s.len()), c);
+                        }
+                    }
+                    s.into_iter().collect()
+                }
+            };
+            match parse(&text) {
+                Ok(nodes) => {
+                    for n in &nodes {
+                        assert!(valid_name(&n.name) && n.port >= 1 && !n.roles.is_empty(), "seed {seed}: {n:?}");
+                        assert!(n.roles.iter().all(|r| ROLES.contains(&r.as_str())), "seed {seed}");
+                    }
+                }
+                Err(e) => {
+                    let lines = text.lines().count().max(1);
+                    assert!(e.line >= 1 && e.line <= lines, "seed {seed}: line {} of {lines}", e.line);
+                }
+            }
+        }
+    }
+}
