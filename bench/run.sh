@@ -102,6 +102,28 @@ copy_module() {
     esac
 }
 
+# copy_host_tools ROOT ARCH TOOL...: the host's programs (and the shared
+# libraries and loader they need) into ROOT/usr/sbin, when ARCH is the
+# host's; a scenario checks for them and skips otherwise.
+copy_host_tools() {
+    local root=$1 arch=$2 t p lib
+    shift 2
+    (($#)) || return 0
+    if [[ "$arch" != "$(uname -m)" ]]; then
+        log "host tools ($*) not copied: the guest is $arch, the host $(uname -m)"
+        return 0
+    fi
+    for t in "$@"; do
+        p=$(PATH="$PATH:/usr/sbin:/sbin" command -v "$t") || { log "host tool $t not found; not copied"; continue; }
+        install -m 0755 "$p" "$root/usr/sbin/$t"
+        while read -r lib; do
+            [[ -f "$lib" ]] || continue
+            mkdir -p "$root$(dirname "$lib")"
+            [[ -e "$root$lib" ]] || cp -L "$lib" "$root$lib"
+        done < <(ldd "$p" 2>/dev/null | grep -o '/[^ ]*' || true)
+    done
+}
+
 make_initramfs() { # id scenario-files...
     local id=$1
     shift
@@ -134,6 +156,16 @@ make_initramfs() { # id scenario-files...
     [[ "$KID_ARCH" == x86_64 ]] && want+=(ccp kvm kvm-amd)
     # shellcheck disable=SC2206 # word splitting intended
     want+=(${BENCH_IMAGE_MODULES:-})
+    # A scenario declares what it needs: "# bench-image-modules: sch_netem ..."
+    # adds image modules; "# bench-host-tools: tc ..." copies those host
+    # programs with their shared libraries (same-arch guests only).
+    local sf tools=""
+    for sf in "$@"; do
+        # shellcheck disable=SC2207 # word splitting intended
+        want+=($(sed -n 's/^# *bench-image-modules: *//p' "$sf"))
+        tools+=" $(sed -n 's/^# *bench-host-tools: *//p' "$sf")"
+    done
+    copy_host_tools "$root" "$KID_ARCH" $tools
     local imgdir="$root/lib/modules/$KREL/image" m
     mkdir -p "$imgdir"
     : >"$imgdir/image.deps"

@@ -11,6 +11,10 @@ use crate::run::{out, out_json};
 use clap::Args;
 use serde::Serialize;
 
+pub mod compat;
+pub mod netem;
+pub mod steps;
+
 /// A daemon kind an injector can target, e.g. `nn` = NameNode.
 #[derive(Debug, Clone)]
 pub struct Component {

@@ -90,6 +90,33 @@ pub enum Step {
     /// Run `steps` only in the mount namespace they were applied in;
     /// from another one the undo fails (and stays in the journal).
     InMountNs { inode: u64, steps: Vec<Step> },
+    /// Give `dev` kvmfi's root prio qdisc (handle 4b46:, 16 bands) unless
+    /// it already has it; refused when the root is someone else's.
+    TcEnsureRoot { tc: String, dev: String },
+    /// Remove one fault's band from kvmfi's root qdisc on `dev`: its
+    /// filters (preference `band`) and its netem qdisc; then the root qdisc
+    /// itself once no band is left. Idempotent.
+    TcDeleteBand { tc: String, dev: String, band: u32 },
+    /// Start `argv` detached (own session, output to logs/TAG.log) and wait
+    /// until it prints `ready` on stdout; `tag` is in its argv, so
+    /// [`Step::KillTagged`] finds it again even after the tool was killed.
+    Spawn { argv: Vec<String>, tag: String },
+    /// SIGKILL every process whose argv holds `--kvmfi-tag=TAG` (and wait
+    /// for it to be gone). Idempotent.
+    KillTagged { tag: String },
+    /// Create `path` (must not exist) holding `bytes` bytes of allocated
+    /// space (fallocate, else zeros written).
+    FillFile { path: String, bytes: u64 },
+    /// Run `argv` only if the output of `check` contains `has` (e.g. start
+    /// a domain only while `virsh domstate` says "shut off").
+    RunIf { check: Vec<String>, has: String, argv: Vec<String> },
+    /// Move the processes (pid + start time) listed into cgroup v2 `to`
+    /// (those gone are skipped), then remove cgroup `remove` if given and
+    /// empty. Idempotent.
+    CgroupMove { procs: Vec<(i32, u64)>, to: String, remove: Option<String> },
+    /// Enable `controller` in the parent's cgroup.subtree_control, create
+    /// cgroup v2 directory `dir` and write each (file, value) in it.
+    CgroupSetup { dir: String, controller: String, settings: Vec<(String, String)> },
 }
 
 /// The inode of this process's namespace of `kind` (`net`, `mnt`).
@@ -204,6 +231,7 @@ impl Step {
                 "in mount namespace inode {inode}: {}",
                 steps.iter().map(Step::describe).collect::<Vec<_>>().join("; ")
             ),
+            other => crate::injector::steps::describe(other),
         }
     }
 
@@ -288,6 +316,7 @@ impl Step {
                     )))
                 }
             }
+            other => crate::injector::steps::execute(other, phase, state_dir),
         }
     }
 }

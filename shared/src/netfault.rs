@@ -61,6 +61,10 @@ pub enum Target {
     Host(IpAddr),
     /// TCP to or from this port, both directions, in and out.
     TcpPort(u16),
+    /// TCP to or from this port of this address (either end's port).
+    HostTcpPort(IpAddr, u16),
+    /// TCP to or from any port of this inclusive range, both directions.
+    TcpPortRange(u16, u16),
 }
 
 /// Parses an IP address for `network IP`, refusing the unspecified address
@@ -97,6 +101,21 @@ pub fn block(fw: &Firewall, t: Target, id: u64) -> (Vec<Step>, Vec<Step>) {
                     ("output", format!("tcp dport {p}")),
                     ("output", format!("tcp sport {p}")),
                 ],
+                Target::HostTcpPort(ip, p) => {
+                    let fam = if ip.is_ipv4() { "ip" } else { "ip6" };
+                    vec![
+                        ("input", format!("{fam} saddr {ip} tcp dport {p}")),
+                        ("input", format!("{fam} saddr {ip} tcp sport {p}")),
+                        ("output", format!("{fam} daddr {ip} tcp dport {p}")),
+                        ("output", format!("{fam} daddr {ip} tcp sport {p}")),
+                    ]
+                }
+                Target::TcpPortRange(lo, hi) => vec![
+                    ("input", format!("tcp dport {lo}-{hi}")),
+                    ("input", format!("tcp sport {lo}-{hi}")),
+                    ("output", format!("tcp dport {lo}-{hi}")),
+                    ("output", format!("tcp sport {lo}-{hi}")),
+                ],
             };
             let mut script = format!("add table inet {NFT_TABLE}\n");
             for chain in ["input", "output"] {
@@ -116,7 +135,7 @@ pub fn block(fw: &Firewall, t: Target, id: u64) -> (Vec<Step>, Vec<Step>) {
         }
         Firewall::Iptables { v4, v6 } => {
             let bin = match t {
-                Target::Host(IpAddr::V6(_)) => match v6 {
+                Target::Host(IpAddr::V6(_)) | Target::HostTcpPort(IpAddr::V6(_), _) => match v6 {
                     Some(b) => b.clone(),
                     None => v4.clone(), // fails with a clear message from iptables
                 },
@@ -127,6 +146,19 @@ pub fn block(fw: &Firewall, t: Target, id: u64) -> (Vec<Step>, Vec<Step>) {
                 Target::TcpPort(p) => vec![
                     argv(["-p", "tcp", "--dport", &p.to_string()]),
                     argv(["-p", "tcp", "--sport", &p.to_string()]),
+                ],
+                Target::HostTcpPort(ip, p) => {
+                    let (ip, p) = (ip.to_string(), p.to_string());
+                    vec![
+                        argv(["-s", &ip, "-p", "tcp", "--dport", &p]),
+                        argv(["-s", &ip, "-p", "tcp", "--sport", &p]),
+                        argv(["-d", &ip, "-p", "tcp", "--dport", &p]),
+                        argv(["-d", &ip, "-p", "tcp", "--sport", &p]),
+                    ]
+                }
+                Target::TcpPortRange(lo, hi) => vec![
+                    argv(["-p", "tcp", "--dport", &format!("{lo}:{hi}")]),
+                    argv(["-p", "tcp", "--sport", &format!("{lo}:{hi}")]),
                 ],
             };
             let mut apply = vec![Step::IptEnsureChain { bin: bin.clone() }];

@@ -149,6 +149,10 @@ pub enum Matcher {
     /// A process whose command name (/proc/PID/comm) or argv[0] basename is
     /// one of these, e.g. `mariadbd`, `mysqld`, `nfsd`.
     Command(Vec<String>),
+    /// A JVM with this exact main class and an argument after it that
+    /// contains this text (MapReduce task attempts: `YarnChild ...
+    /// attempt_..._m_...` is a map, `_r_` a reduce).
+    JavaMainArg(String, String),
 }
 
 impl Matcher {
@@ -159,6 +163,10 @@ impl Matcher {
         }
         match self {
             Matcher::JavaMain(class) => p.java_main().as_deref() == Some(class.as_str()),
+            Matcher::JavaMainArg(class, text) => {
+                p.java_main().as_deref() == Some(class.as_str())
+                    && p.cmdline.iter().skip_while(|a| *a != class).skip(1).any(|a| a.contains(text.as_str()))
+            }
             Matcher::Command(names) => {
                 let argv0 = p
                     .cmdline
@@ -176,6 +184,7 @@ impl Matcher {
         match self {
             Matcher::JavaMain(c) => c.clone(),
             Matcher::Command(n) => n.join("|"),
+            Matcher::JavaMainArg(c, t) => format!("{c} with an argument holding {t}"),
         }
     }
 }

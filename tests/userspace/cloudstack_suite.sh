@@ -250,7 +250,7 @@ test_not_root() {
 test_bad_input() {
   local args
   local -a table=(
-    "crash vr" "hang" "api-delay" "api-delay -5" "api-delay 0" "api-delay 60001" "api-delay 1e3"
+    "crash vx" "hang" "api-delay" "api-delay -5" "api-delay 0" "api-delay 60001" "api-delay 1e3"
     "api-delay 99999999999999999999" "api-delay 100 --dev bad/dev" "api-delay 100 --port 0"
     "db-limit --user-connections 0" "db-limit --max-connections -1" "db-limit --user-connections 100001"
     "db-limit --db-user x'y" "db-limit --db-port 70000" "storage-ro" "storage-ro /nonexistent/x"

@@ -79,6 +79,9 @@ pub struct Cli {
     /// several classes separated by commas), e.g. ms=org.example.Server
     #[arg(long, value_name = "COMP=CLASS", global = true)]
     pub main_class: Vec<String>,
+    /// libvirt connection URI for the system VM commands (default: virsh's own, $LIBVIRT_DEFAULT_URI)
+    #[arg(long, value_name = "URI", global = true)]
+    pub virsh_uri: Option<String>,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -157,18 +160,121 @@ pub enum Cmd {
         #[arg(value_name = "PATH")]
         path: PathBuf,
     },
-    /// Cut the agent's link to the management server: drop TCP port 8250
+    /// Cut the agent's link to the management server: drop TCP port 8250 (to IP only, if given)
     AgentDisconnect {
+        /// The management server's address (default: every peer)
+        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        ip: Option<std::net::IpAddr>,
         /// The management server's agent port
         #[arg(long, value_name = "PORT", default_value_t = 8250, value_parser = clap::value_parser!(u16).range(1..))]
         port: u16,
     },
-    /// Undo 'agent-disconnect'
+    /// Undo 'agent-disconnect' (the one for IP, or all)
     AgentReconnect {
+        /// The address given to agent-disconnect (default: all)
+        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        ip: Option<std::net::IpAddr>,
         /// The port given to agent-disconnect
         #[arg(long, value_name = "PORT", default_value_t = 8250, value_parser = clap::value_parser!(u16).range(1..))]
         port: u16,
     },
+    /// Stop the system VMs of TYPE at once (virsh destroy); recover starts them again
+    SysvmCrash {
+        /// ssvm (s-N-VM), cpvm (v-N-VM) or vr (r-N-VM)
+        #[arg(value_enum, value_name = "TYPE")]
+        sysvm: more::Sysvm,
+    },
+    /// Pause the system VMs of TYPE (virsh suspend)
+    SysvmHang {
+        /// ssvm, cpvm or vr
+        #[arg(value_enum, value_name = "TYPE")]
+        sysvm: more::Sysvm,
+    },
+    /// Resume the paused system VMs of TYPE (virsh resume)
+    SysvmResume {
+        /// ssvm, cpvm or vr
+        #[arg(value_enum, value_name = "TYPE")]
+        sysvm: more::Sysvm,
+    },
+    /// Cut this node off from IP: drop all traffic to and from it (or only TCP PORT)
+    Network {
+        /// The peer's address
+        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        ip: std::net::IpAddr,
+        /// Only TCP traffic with this port at either end
+        #[arg(value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+        port: Option<u16>,
+    },
+    /// Undo 'network IP' (with or without a port)
+    NetworkClear {
+        /// The address given to 'network'
+        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        ip: std::net::IpAddr,
+    },
+    /// Lock the vm_instance table (LOCK TABLES ... WRITE) from a session that stays open until db-unlock
+    DbLock {
+        /// The CloudStack database
+        #[arg(long, value_name = "NAME", default_value = "cloud", value_parser = sqldb::parse_user)]
+        db_name: String,
+        /// The table to lock
+        #[arg(long, value_name = "TABLE", default_value = "vm_instance", value_parser = sqldb::parse_user)]
+        table: String,
+        #[command(flatten)]
+        db: DbOpts,
+    },
+    /// Undo 'db-lock': end the session that holds the lock
+    DbUnlock,
+    /// Unmount primary storage at MP (recover mounts it again with the same source and options)
+    StorageUmount {
+        /// The mount point
+        #[arg(value_name = "MP")]
+        mp: PathBuf,
+    },
+    /// Fill the file system of MP with a file (all free space but --keep-free, or --size)
+    StorageFill {
+        /// The mount point (or any directory on that file system)
+        #[arg(value_name = "MP")]
+        mp: PathBuf,
+        /// Megabytes to take (default: all free space but --keep-free)
+        #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
+        size: Option<u64>,
+        /// Megabytes that must stay free
+        #[arg(long, value_name = "MB", default_value_t = 1)]
+        keep_free: u64,
+    },
+    /// Undo 'storage-fill MP': delete the fill file
+    StorageClean {
+        /// The path given to storage-fill
+        #[arg(value_name = "MP")]
+        mp: PathBuf,
+    },
+    /// Keep THR CPUs busy for SEC seconds (default: one thread per CPU)
+    CpuStress {
+        /// Seconds (1 to 86400)
+        #[arg(value_name = "SEC", value_parser = clap::value_parser!(u64).range(1..=86400))]
+        secs: u64,
+        /// Busy threads (1 to 8 per CPU)
+        #[arg(value_name = "THR", value_parser = clap::value_parser!(u32).range(1..=4096))]
+        threads: Option<u32>,
+    },
+    /// Stop a cpu-stress early
+    CpuStressClear,
+    /// Hold MB megabytes of memory (touched and locked) until mem-stress-clear
+    MemStress {
+        /// Megabytes (at most 90% of what is available)
+        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
+        mb: u64,
+    },
+    /// Undo 'mem-stress'
+    MemStressClear,
+    /// Make VM live migrations fail: drop libvirt's migration ports (TCP 49152-49215)
+    VmMigrateFail {
+        /// The port range, LO-HI
+        #[arg(long, value_name = "LO-HI", default_value = "49152-49215", value_parser = more::parse_range)]
+        ports: (u16, u16),
+    },
+    /// Undo the VM operation faults (vm-migrate-fail)
+    VmOpClear,
     /// Show the faults in force: id, tool, kind, target, state, since (unix time), description
     Status(StatusArgs),
     /// Undo every fault in force (newest first), or only fault ID
@@ -190,6 +296,12 @@ pub enum Comp {
     Nfs,
     /// libvirt daemon
     Libvirt,
+    /// Secondary storage system VM (libvirt domain s-N-VM)
+    Ssvm,
+    /// Console proxy system VM (v-N-VM)
+    Cpvm,
+    /// Virtual router (r-N-VM)
+    Vr,
 }
 
 impl Comp {
@@ -202,6 +314,9 @@ impl Comp {
             Comp::Mysql => "mysql",
             Comp::Nfs => "nfs",
             Comp::Libvirt => "libvirt",
+            Comp::Ssvm => "ssvm",
+            Comp::Cpvm => "cpvm",
+            Comp::Vr => "vr",
         }
     }
 }
@@ -231,14 +346,29 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).and_then(|a| a.to_str()) == Some(kvmfi::injector::compat::HELPER_ARG) {
+        let rest: Vec<String> = args[2..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        return kvmfi::injector::compat::helper_main(&rest);
+    }
     let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
     let mut table = components();
     injector::override_classes(&mut table, &cli.main_class)?;
     let ctx = Ctx { tool: TOOL, dry_run: cli.common.dry_run };
     let comp = |c: Comp| -> &Component { table.iter().find(|t| t.name == c.name()).expect("every Comp is in the table") };
+    let virsh = more::Virsh { uri: cli.virsh_uri.clone() };
     match cli.cmd {
-        Cmd::List { json } => ctx.list(&table, json),
+        Cmd::List { json } => {
+            ctx.list(&table, json)?;
+            more::list_sysvms(&virsh, json)
+        }
+        Cmd::Crash { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => more::sysvm(&ctx, &virsh, more::Sysvm::of(c), more::VmOp::Crash),
+        Cmd::Hang { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => more::sysvm(&ctx, &virsh, more::Sysvm::of(c), more::VmOp::Hang),
+        Cmd::Resume { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => more::sysvm(&ctx, &virsh, more::Sysvm::of(c), more::VmOp::Resume),
+        Cmd::SysvmCrash { sysvm } => more::sysvm(&ctx, &virsh, sysvm, more::VmOp::Crash),
+        Cmd::SysvmHang { sysvm } => more::sysvm(&ctx, &virsh, sysvm, more::VmOp::Hang),
+        Cmd::SysvmResume { sysvm } => more::sysvm(&ctx, &virsh, sysvm, more::VmOp::Resume),
         Cmd::Crash { component } => ctx.crash(comp(component)),
         Cmd::Hang { component } => ctx.hang(comp(component)),
         Cmd::Resume { component } => ctx.resume(comp(component)),
@@ -250,40 +380,57 @@ where
         Cmd::DbRestore { db: _ } => ctx.clear("db-limit", "cloud-db"),
         Cmd::StorageRo { path } => storage_ro(&ctx, &path),
         Cmd::StorageRw { path } => ctx.clear("storage-ro", &canonical(&path)?.display().to_string()),
-        Cmd::AgentDisconnect { port } => ctx.block(
+        Cmd::AgentDisconnect { ip: None, port } => ctx.block(
             "agent-disconnect",
             &format!("tcp/{port}"),
             Target::TcpPort(port),
             format!("drop TCP to and from port {port} (agent <-> management server)"),
         ),
-        Cmd::AgentReconnect { port } => ctx.clear("agent-disconnect", &format!("tcp/{port}")),
+        Cmd::AgentDisconnect { ip: Some(ip), port } => ctx.block(
+            "agent-disconnect",
+            &format!("{ip}/tcp/{port}"),
+            Target::HostTcpPort(ip, port),
+            format!("drop TCP port {port} to and from {ip} (agent <-> management server)"),
+        ),
+        Cmd::AgentReconnect { ip: None, port } => {
+            let n = ctx.undo_where(|e| e.kind == "agent-disconnect" && e.target.ends_with(&format!("tcp/{port}")))?;
+            if n == 0 {
+                eprintln!("{TOOL}: no agent-disconnect fault on port {port} is in force; nothing changed");
+            }
+            Ok(())
+        }
+        Cmd::AgentReconnect { ip: Some(ip), port } => ctx.clear("agent-disconnect", &format!("{ip}/tcp/{port}")),
         Cmd::Status(a) => ctx.status(&a),
         Cmd::Recover(a) => ctx.recover(&a),
+        other => more::run(&ctx, other),
     }
 }
 
 fn api_delay(ctx: &Ctx, ms: u32, dev: Option<String>, port: u16) -> Result<()> {
     let dev = match dev {
-        Some(d) if !d.is_empty() && d.len() < 16 && !d.contains(['/', ' ']) => d,
-        Some(d) => return Err(Error::usage(format!("'{d}' is not a network device name; see 'ip link'"))),
+        Some(d) => kvmfi::injector::netem::check_dev(&d)?,
         None => netfault::default_route_dev()
             .ok_or_else(|| Error::usage("there is no default route to take the device from; give --dev DEV"))?,
     };
     ctx.require_root()?;
     let tc = exec::require_tool("tc", "apt-get install iproute2")?;
     let tc = tc.to_string_lossy().into_owned();
-    let (apply, undo) = netfault::delay_from_port(&tc, &dev, port, ms)?;
-    let undo = journal::in_this_netns(undo);
-    ctx.inject(|_| {
+    // A band of kvmfi's root qdisc of its own: other netem faults on the
+    // same device (hadoop_injector delay ...) stay as they are.
+    ctx.inject_once(|e| e.kind == "api-delay", |_| {
+        let matches = [kvmfi::injector::netem::Match::SrcPort(port)];
+        let (apply, undo, band) = kvmfi::injector::netem::plan(&tc, &dev, &matches, &["delay".into(), format!("{ms}ms")])?;
         Ok(Fault {
             kind: "api-delay".into(),
             target: "*".into(),
-            desc: format!("delay traffic from port {port} on {dev} by {ms}ms (netem)"),
+            desc: format!("delay traffic from port {port} on {dev} by {ms}ms (netem, band {band})"),
             apply,
             undo,
         })
     })
 }
+
+mod more;
 
 /// The value of `rows[0][0]` as a number.
 fn first_number(rows: &[Vec<String>], what: &str) -> Result<u64> {

@@ -47,7 +47,7 @@ fn help_and_command() {
 
 const BAD: &[&str] = &[
     "",
-    "crash vr",
+    "crash vx",
     "hang",
     "api-delay",
     "api-delay -5",

@@ -91,6 +91,13 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "60s", global = true,
           value_parser = parse_timeout)]
     pub timeout: Duration,
+    /// cluster.conf naming the nodes (name,ip,ssh_port,roles); default
+    /// $KVMFI_CLUSTER_CONF, else ./cluster.conf if present; names not in it
+    /// are looked up in /etc/hosts
+    #[arg(long, value_name = "FILE", global = true)]
+    pub cluster_conf: Option<PathBuf>,
+    #[command(flatten)]
+    pub ssh: more::SshOpts,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -152,6 +159,257 @@ pub enum Cmd {
     },
     /// Run 'yarn rmadmin -refreshNodes' and 'yarn rmadmin -refreshQueues'
     YarnRefresh,
+    /// Delay traffic from this node to TGT by MS milliseconds (netem; JITTER ms of variation)
+    Delay {
+        /// The peer: a node name (cluster.conf, /etc/hosts) or address
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// Delay in milliseconds (1 to 60000)
+        #[arg(value_name = "MS", value_parser = clap::value_parser!(u32).range(1..=60000))]
+        ms: u32,
+        /// Random variation in milliseconds (0 to 60000)
+        #[arg(value_name = "JITTER", value_parser = clap::value_parser!(u32).range(0..=60000))]
+        jitter: Option<u32>,
+        #[command(flatten)]
+        net: more::NetOpts,
+    },
+    /// Undo 'delay' (for TGT, or every delay)
+    DelayClear {
+        /// The peer given to 'delay' (default: all)
+        #[arg(value_name = "TGT")]
+        tgt: Option<String>,
+    },
+    /// Show the netem faults in force (delay, loss, reorder, heartbeat) and kvmfi's qdiscs
+    DelayShow,
+    /// Drop PCT percent of the packets from this node to TGT (netem)
+    Loss {
+        /// The peer: a node name or address
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// Percentage of packets lost (above 0, at most 100)
+        #[arg(value_name = "PCT", value_parser = more::parse_pct)]
+        pct: f64,
+        #[command(flatten)]
+        net: more::NetOpts,
+    },
+    /// Undo 'loss' (for TGT, or every loss)
+    LossClear {
+        /// The peer given to 'loss' (default: all)
+        #[arg(value_name = "TGT")]
+        tgt: Option<String>,
+    },
+    /// Reorder PCT percent of the packets to TGT (netem; CORR percent correlation)
+    Reorder {
+        /// The peer: a node name or address
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// Percentage of packets sent at once, ahead of the delayed others
+        #[arg(value_name = "PCT", value_parser = more::parse_pct)]
+        pct: f64,
+        /// Correlation in percent (0 to 100)
+        #[arg(value_name = "CORR", value_parser = more::parse_pct0)]
+        corr: Option<f64>,
+        /// The delay of the other packets (reordering needs one), in ms
+        #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=60000))]
+        reorder_delay: u32,
+        #[command(flatten)]
+        net: more::NetOpts,
+    },
+    /// Undo 'reorder' (for TGT, or every reorder)
+    ReorderClear {
+        /// The peer given to 'reorder' (default: all)
+        #[arg(value_name = "TGT")]
+        tgt: Option<String>,
+    },
+    /// Cut this node off from TGT: drop all traffic to and from it (or only TCP PORT)
+    Isolate {
+        /// The peer: a node name or address
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// Only TCP traffic with this port at either end
+        #[arg(value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+        port: Option<u16>,
+    },
+    /// Undo 'isolate' (for TGT, or every isolate); only kvmfi's own rules are removed
+    IsolateClear {
+        /// The peer given to 'isolate' (default: all)
+        #[arg(value_name = "TGT")]
+        tgt: Option<String>,
+    },
+    /// Delay the heartbeats between this node and TGT (TCP to the NameNode and ResourceManager ports) by MS
+    Heartbeat {
+        /// The master: a node name or address
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// Delay in milliseconds (1 to 60000)
+        #[arg(value_name = "MS", value_parser = clap::value_parser!(u32).range(1..=60000))]
+        ms: u32,
+        /// The heartbeat ports on TGT (NameNode RPC, ResourceManager resource tracker)
+        #[arg(long, value_name = "PORT,...", value_delimiter = ',', default_values_t = [8020u16, 8031u16])]
+        ports: Vec<u16>,
+        #[command(flatten)]
+        net: more::NetOpts,
+    },
+    /// Undo 'heartbeat' (for TGT, or every heartbeat delay)
+    HeartbeatClear {
+        /// The node given to 'heartbeat' (default: all)
+        #[arg(value_name = "TGT")]
+        tgt: Option<String>,
+    },
+    /// Keep THREADS CPUs busy on TGT for SEC seconds (default: one thread per CPU)
+    CpuStress {
+        /// The node (this one, or another over ssh)
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// Seconds (1 to 86400)
+        #[arg(value_name = "SEC", value_parser = clap::value_parser!(u64).range(1..=86400))]
+        secs: u64,
+        /// Busy threads (1 to 8 per CPU)
+        #[arg(value_name = "THREADS", value_parser = clap::value_parser!(u32).range(1..=4096))]
+        threads: Option<u32>,
+    },
+    /// Stop a cpu-stress early (for TGT, or every one)
+    CpuStressClear {
+        /// The node given to cpu-stress (default: all)
+        #[arg(value_name = "TGT")]
+        tgt: Option<String>,
+    },
+    /// Hold MB megabytes of memory on TGT (touched and locked) until mem-stress-clear
+    MemStress {
+        /// The node
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// Megabytes (at most 90% of what is available)
+        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
+        mb: u64,
+    },
+    /// Undo 'mem-stress' (for TGT, or every one)
+    MemStressClear {
+        /// The node given to mem-stress (default: all)
+        #[arg(value_name = "TGT")]
+        tgt: Option<String>,
+    },
+    /// Take MB megabytes of disk space on TGT with a fill file (in --dir)
+    DiskFill {
+        /// The node
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// Megabytes; refused if less than --keep-free would stay free
+        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+        mb: u64,
+        #[command(flatten)]
+        fill: more::FillOpts,
+    },
+    /// Undo 'disk-fill' and 'hdfs-disk': delete the fill files (for TGT, or all)
+    DiskFillClear {
+        /// The node given to disk-fill (default: all)
+        #[arg(value_name = "TGT")]
+        tgt: Option<String>,
+    },
+    /// Take MB megabytes in the DataNode's data directory on TGT (dfs.datanode.data.dir)
+    HdfsDisk {
+        /// The node
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// Megabytes; refused if less than --keep-free would stay free
+        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+        mb: u64,
+        #[command(flatten)]
+        fill: more::FillOpts,
+    },
+    /// Kill the MapReduce map tasks (YarnChild ..._m_...) running on SLAVE (YARN runs them again)
+    CrashMap {
+        /// The node
+        #[arg(value_name = "SLAVE")]
+        slave: String,
+    },
+    /// Kill the MapReduce reduce tasks (YarnChild ..._r_...) running on SLAVE
+    CrashReduce {
+        /// The node
+        #[arg(value_name = "SLAVE")]
+        slave: String,
+    },
+    /// Throttle the disk I/O of TGT's DataNode (cgroup v2 io.max) on, or off again
+    IoSlow {
+        /// The node
+        #[arg(value_name = "TGT")]
+        tgt: String,
+        /// on or off
+        #[arg(value_enum)]
+        state: more::OnOff,
+        #[command(flatten)]
+        io: more::IoOpts,
+    },
+    /// Mark SLAVE's NodeManager unhealthy (on) or healthy again (off), through its health marker
+    YarnUnhealthy {
+        /// The node
+        #[arg(value_name = "SLAVE")]
+        slave: String,
+        /// on or off
+        #[arg(value_enum)]
+        state: more::OnOff,
+        /// The marker file the NodeManager health script reads
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_MARKER)]
+        marker: PathBuf,
+    },
+    /// cpu-stress on this node (what the master runs here over ssh)
+    CpuStressLocal {
+        /// Seconds (1 to 86400)
+        #[arg(value_name = "SEC", value_parser = clap::value_parser!(u64).range(1..=86400))]
+        secs: u64,
+        /// Busy threads (1 to 8 per CPU)
+        #[arg(value_name = "THREADS", value_parser = clap::value_parser!(u32).range(1..=4096))]
+        threads: Option<u32>,
+    },
+    /// cpu-stress-clear on this node
+    CpuStressClearLocal,
+    /// mem-stress on this node
+    MemStressLocal {
+        /// Megabytes
+        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
+        mb: u64,
+    },
+    /// mem-stress-clear on this node
+    MemStressClearLocal,
+    /// disk-fill on this node
+    DiskFillLocal {
+        /// Megabytes
+        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+        mb: u64,
+        #[command(flatten)]
+        fill: more::FillOpts,
+    },
+    /// disk-fill-clear on this node
+    DiskFillClearLocal,
+    /// hdfs-disk on this node
+    HdfsDiskLocal {
+        /// Megabytes
+        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+        mb: u64,
+        #[command(flatten)]
+        fill: more::FillOpts,
+    },
+    /// crash-map on this node
+    CrashMapLocal,
+    /// crash-reduce on this node
+    CrashReduceLocal,
+    /// io-slow on this node
+    IoSlowLocal {
+        /// on or off
+        #[arg(value_enum)]
+        state: more::OnOff,
+        #[command(flatten)]
+        io: more::IoOpts,
+    },
+    /// yarn-unhealthy on this node
+    YarnUnhealthyLocal {
+        /// on or off
+        #[arg(value_enum)]
+        state: more::OnOff,
+        /// The marker file the NodeManager health script reads
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_MARKER)]
+        marker: PathBuf,
+    },
     /// Show the faults in force: id, tool, kind, target, state, since (unix time), description
     Status(StatusArgs),
     /// Undo every fault in force (newest first), or only fault ID
@@ -173,6 +431,12 @@ pub enum Comp {
     Snn,
     /// JobHistoryServer
     Jhs,
+    /// MapReduce map task attempts (YarnChild)
+    Map,
+    /// MapReduce reduce task attempts (YarnChild)
+    Reduce,
+    /// MapReduce ApplicationMaster (MRAppMaster)
+    Am,
 }
 
 impl Comp {
@@ -185,6 +449,9 @@ impl Comp {
             Comp::Nm => "nm",
             Comp::Snn => "snn",
             Comp::Jhs => "jhs",
+            Comp::Map => "map",
+            Comp::Reduce => "reduce",
+            Comp::Am => "am",
         }
     }
 }
@@ -231,6 +498,9 @@ pub fn components() -> Vec<Component> {
         Component::java("nm", &["org.apache.hadoop.yarn.server.nodemanager.NodeManager"]),
         Component::java("snn", &["org.apache.hadoop.hdfs.server.namenode.SecondaryNameNode"]),
         Component::java("jhs", &["org.apache.hadoop.mapreduce.v2.hs.JobHistoryServer"]),
+        more::task_component("map", "_m_"),
+        more::task_component("reduce", "_r_"),
+        Component::java("am", &["org.apache.hadoop.mapreduce.v2.app.MRAppMaster"]),
     ]
 }
 
@@ -245,6 +515,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).and_then(|a| a.to_str()) == Some(kvmfi::injector::compat::HELPER_ARG) {
+        let rest: Vec<String> = args[2..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        return kvmfi::injector::compat::helper_main(&rest);
+    }
     let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
     let mut table = components();
@@ -254,6 +529,7 @@ where
     let launchers = Launchers { home: cli.hadoop_home.clone().or_else(|| std::env::var_os("HADOOP_HOME").map(PathBuf::from)), timeout: cli.timeout };
     match cli.cmd {
         Cmd::List { json } => ctx.list(&table, json),
+        Cmd::Crash { component: c @ (Comp::Map | Comp::Reduce | Comp::Am) } => more::kill_tasks(&ctx, comp(c), true),
         Cmd::Crash { component } => ctx.crash(comp(component)),
         Cmd::Hang { component } => ctx.hang(comp(component)),
         Cmd::Resume { component } => ctx.resume(comp(component)),
@@ -264,8 +540,15 @@ where
         Cmd::YarnRefresh => yarn_refresh(&ctx, &launchers),
         Cmd::Status(a) => ctx.status(&a),
         Cmd::Recover(a) => ctx.recover(&a),
+        other => more::run(&ctx, &table, &launchers_more(&launchers), cli.cluster_conf.as_deref(), &cli.ssh, other),
     }
 }
+
+fn launchers_more(l: &Launchers) -> more::Launch {
+    more::Launch { home: l.home.clone(), timeout: l.timeout }
+}
+
+mod more;
 
 /// Where the cluster's own launchers are.
 struct Launchers {
@@ -324,7 +607,7 @@ fn hdfs_safe(ctx: &Ctx, l: &Launchers, action: SafeAction) -> Result<()> {
     }
 }
 
-fn yarn_health(ctx: &Ctx, action: HealthAction, marker: &std::path::Path) -> Result<()> {
+pub(crate) fn yarn_health(ctx: &Ctx, action: HealthAction, marker: &std::path::Path) -> Result<()> {
     let target = marker.display().to_string();
     let current = std::fs::read_to_string(marker).ok();
     let failing = current.as_deref().is_some_and(|c| c.trim_start().starts_with("ERROR"));
