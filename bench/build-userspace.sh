@@ -19,8 +19,9 @@ must be statically linked.
 Environment:
   KVMFI_CACHE       cache root (default /var/cache/kvmfi)
   BENCH_STRICT=1    fail when any selected package does not build (default:
-                    build the packages one by one, skip the failing ones
-                    with a warning; kvmfi-guest-tools must always build)
+                    cargo build --keep-going, and the packages that produced
+                    no binary are skipped with a warning and listed in
+                    failed.list; kvmfi-guest-tools must always build)
   BENCH_PACKAGES    space/comma separated workspace packages to build
                     (default: every package whose name ends in -fi or -main,
                     plus every package under bench/, e.g. kvmfi-guest-tools);
@@ -57,6 +58,25 @@ cargo_build() {
         >"$msgs" 2>"$logf"
 }
 
+# package_bins: "package bin" pairs of the workspace (target objects follow
+# their package's dependency objects in cargo metadata).
+package_bins() {
+    local meta
+    meta=$(cargo metadata --no-deps --format-version 1 --manifest-path "$REPO_DIR/Cargo.toml")
+    # shellcheck disable=SC2001 # a newline in the replacement
+    sed 's/{"name":"/\n&/g' <<<"$meta" |
+        awk -F'"' '
+            /^\{"name":"[^"]*","version"/ { pkg = $4 }
+            {
+                r = $0
+                while (match(r, /"kind":\["bin"\],"crate_types":\["bin"\],"name":"[^"]*"/)) {
+                    t = substr(r, RSTART, RLENGTH); sub(/.*"name":"/, "", t); sub(/"$/, "", t)
+                    print pkg, t
+                    r = substr(r, RSTART + RLENGTH)
+                }
+            }'
+}
+
 main() {
     local arch=${1:-}
     case "$arch" in
@@ -86,28 +106,35 @@ main() {
     log "$arch: cargo build --release --target $target --bins ${sel[*]}"
     local msgs="$out/cargo-messages.json"
     : >"$out/failed.list"
-    if ! cargo_build "$target" "$msgs" "$out/cargo.log" "${sel[@]}"; then
-        if [[ "${BENCH_STRICT:-0}" == 1 || "${sel[0]}" == --workspace ]]; then
+    local strict=0
+    [[ "${BENCH_STRICT:-0}" == 1 || "${sel[0]}" == --workspace ]] && strict=1
+    local -a kg=()
+    ((strict)) || kg=(--keep-going)
+    if ! cargo_build "$target" "$msgs" "$out/cargo.log" "${kg[@]}" "${sel[@]}"; then
+        if ((strict)); then
             cat "$out/cargo.log" >&2
             die "$arch: cargo build failed (log: $out/cargo.log)"
         fi
-        # One broken or non-portable crate must not break the bench: build
-        # the packages one by one and keep what builds.
-        log "$arch: combined build failed; building packages one by one"
-        : >"$msgs"
-        local i pkg
+        # One broken or non-portable crate must not break the bench: with
+        # --keep-going cargo built what it could; name the packages that
+        # produced none of their binaries.
+        local built pkg bin
+        built=$(grep -ao '"executable":"[^"]*"' "$msgs" | cut -d'"' -f4 | sed 's|.*/||' | sort -u)
+        local -A pkg_ok=() pkg_seen=()
+        while read -r pkg bin; do
+            pkg_seen[$pkg]=1
+            grep -qx "$bin" <<<"$built" && pkg_ok[$pkg]=1
+        done < <(package_bins)
+        local i
         for ((i = 1; i < ${#sel[@]}; i += 2)); do
             pkg=${sel[i]}
-            if cargo_build "$target" "$msgs.one" "$out/cargo-$pkg.log" -p "$pkg"; then
-                cat "$msgs.one" >>"$msgs"
-            else
-                [[ "$pkg" != kvmfi-guest-tools ]] ||
-                    { cat "$out/cargo-$pkg.log" >&2; die "$arch: kvmfi-guest-tools does not build"; }
-                log "$arch: WARNING: package $pkg does not build for $target, skipped (log: $out/cargo-$pkg.log)"
-                printf '%s\n' "$pkg" >>"$out/failed.list"
-            fi
+            [[ -n "${pkg_ok[$pkg]:-}" || -z "${pkg_seen[$pkg]:-}" ]] && continue
+            [[ "$pkg" != kvmfi-guest-tools ]] ||
+                { cat "$out/cargo.log" >&2; die "$arch: kvmfi-guest-tools does not build"; }
+            log "$arch: WARNING: package $pkg does not build for $target, skipped (log: $out/cargo.log)"
+            printf '%s\n' "$pkg" >>"$out/failed.list"
         done
-        rm -f "$msgs.one"
+        [[ -s "$out/failed.list" ]] || { cat "$out/cargo.log" >&2; die "$arch: cargo build failed (log: $out/cargo.log)"; }
     fi
     rm -rf "${out:?}/bin"
     mkdir -p "$out/bin"
