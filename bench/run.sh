@@ -165,6 +165,7 @@ make_initramfs() { # id scenario-files...
         want+=($(sed -n 's/^# *bench-image-modules: *//p' "$sf"))
         tools+=" $(sed -n 's/^# *bench-host-tools: *//p' "$sf")"
     done
+    # shellcheck disable=SC2086 # word splitting intended
     copy_host_tools "$root" "$KID_ARCH" $tools
     local imgdir="$root/lib/modules/$KREL/image" m
     mkdir -p "$imgdir"
