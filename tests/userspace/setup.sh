@@ -8,7 +8,8 @@ set -o errexit -o nounset -o pipefail
 
 CACHE="${KVMFI_CACHE:-/var/cache/kvmfi}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PACKAGES=(mariadb-server mariadb-client nftables iptables iproute2 procps util-linux curl python3 openjdk-17-jdk-headless)
+PACKAGES=(mariadb-server mariadb-client nftables iptables iproute2 procps util-linux curl python3 openjdk-17-jdk-headless
+  libvirt-clients e2fsprogs)
 
 err() { echo "setup.sh: $*" >&2; }
 die() { err "$*"; exit 1; }
@@ -58,8 +59,14 @@ build_standins() {
     org.apache.cloudstack.ServerDaemon
     com.cloud.agent.AgentShell
     com.cloud.usage.UsageServer
+    org.apache.hadoop.mapred.YarnChild
+    org.apache.hadoop.mapreduce.v2.app.MRAppMaster
+    org.apache.hadoop.hdfs.server.namenode.NameNode
+    org.apache.hadoop.hdfs.server.datanode.DataNode
+    org.apache.hadoop.hdfs.server.namenode.SecondaryNameNode
   )
-  [[ -f "$out/stamp" ]] && return 0
+  # Rebuilt when the list changes.
+  [[ -f "$out/stamp" && "$(cat "$out/stamp")" == "${classes[*]}" ]] && return 0
   rm -rf "$out" && mkdir -p "$out/src" "$out/classes"
   for class in "${classes[@]}"; do
     pkg="${class%.*}"; simple="${class##*.}"
@@ -70,7 +77,7 @@ build_standins() {
   local srcs
   mapfile -t srcs < <(find "$out/src" -name '*.java')
   javac -d "$out/classes" "${srcs[@]}"
-  touch "$out/stamp"
+  echo "${classes[*]}" >"$out/stamp"
 }
 
 main() {

@@ -176,8 +176,13 @@ pub fn sysvm(ctx: &Ctx, v: &Virsh, t: Sysvm, op: VmOp) -> Result<()> {
         }
         VmOp::Resume => {
             let n = ctx.undo_where(|e| e.kind == "sysvm-hang" && e.target == target)?;
-            for (d, st) in doms.iter().filter(|(_, s)| s == "paused") {
-                let _ = st;
+            // What the undo left paused (not ours, or paused by hand).
+            let doms: Vec<(String, String)> = if n > 0 && !ctx.dry_run {
+                v.domains()?.into_iter().filter(|(d, _)| t.owns(d)).collect()
+            } else {
+                doms
+            };
+            for (d, _) in doms.iter().filter(|(_, s)| s == "paused") {
                 if ctx.dry_run {
                     out(exec::display_argv(&v.argv(&["resume", d])?))?;
                 } else {

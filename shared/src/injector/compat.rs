@@ -274,11 +274,13 @@ pub fn resolve(tgt: &str, conf: Option<&Path>) -> Result<Resolved> {
         return Ok(Resolved { name: tgt.into(), ip: n.ip, ssh_port: Some(n.ssh_port) });
     }
     use std::net::ToSocketAddrs;
-    let ip = (tgt, 0)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .map(|a| a.ip())
+    // IPv4 first when the name has both (localhost: 127.0.0.1 and ::1).
+    let addrs: Vec<IpAddr> = (tgt, 0).to_socket_addrs().map(|a| a.map(|s| s.ip()).collect()).unwrap_or_default();
+    let ip = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
         .ok_or_else(|| Error::usage(format!("unknown node '{tgt}': not in cluster.conf nor /etc/hosts; give its address")))?;
     Ok(Resolved { name: tgt.into(), ip, ssh_port: None })
 }
