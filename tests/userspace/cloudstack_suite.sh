@@ -32,6 +32,7 @@ db() { mariadb --socket="$SOCK" --batch --skip-column-names -e "$1"; }
 cloud_sql() { mariadb --protocol=TCP -h 127.0.0.1 -P "$DBPORT" -u cloud -pcloudpw cloud --batch --skip-column-names -e "$1"; }
 db_up() { db "SELECT 1"; }
 component_gone() { [[ -z "$(pid_of_component cloudstack_injector "$1")" ]]; }
+is_stopped() { [[ "$(pid_state "$1")" == T ]]; }
 
 start_mariadb() {
   local t0=$SECONDS
@@ -169,7 +170,8 @@ test_standins() {
   "$CI_" resume agent || return 1
   [[ "$(pid_state "$agent")" != T ]] || { fail "agent not resumed"; return 1; }
   die_apply "$CI_" hang usage || return 1
-  [[ "$(pid_state "$usage")" == T ]] || { fail "usage not stopped"; return 1; }
+  # A JVM's group stop completes once all its threads stopped: poll.
+  wait_until 5 is_stopped "$usage" || { fail "usage not stopped"; return 1; }
   "$CI_" recover || return 1
   [[ "$(pid_state "$usage")" != T ]] || { fail "recover did not resume usage"; return 1; }
   die_apply "$CI_" crash ms || return 1

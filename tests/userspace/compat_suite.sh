@@ -131,7 +131,7 @@ test_hadoop_documented() {
   hadoop_injector recover || return 1
   [[ -n "$(pid_of_component hadoop_injector nn)" && "$(pid_of_component hadoop_injector nn)" != "$nn" ]] || { fail "nn not restarted"; return 1; }
   hadoop_injector hang dn || return 1
-  [[ "$(pid_state "$dn")" == T ]] || { fail "hang dn"; return 1; }
+  wait_until 5 is_stopped "$dn" || { fail "hang dn"; return 1; }
   hadoop_injector resume dn || return 1
   [[ "$(pid_state "$dn")" != T ]] || { fail "resume dn"; return 1; }
   hadoop_injector hang rm && hadoop_injector resume rm || return 1
@@ -163,7 +163,7 @@ test_cloudstack_documented() {
   cloudstack_injector recover || return 1
   [[ -n "$(pid_of_component cloudstack_injector ms)" ]] || { fail "ms not restarted"; return 1; }
   cloudstack_injector hang agent || return 1
-  [[ "$(pid_state "$agent")" == T ]] || { fail "hang agent"; return 1; }
+  wait_until 5 is_stopped "$agent" || { fail "hang agent"; return 1; }
   cloudstack_injector resume agent || return 1
   [[ "$(pid_state "$agent")" != T ]] || { fail "resume agent"; return 1; }
   # db-limit / db-restore exactly as documented (the client's default socket).
@@ -332,6 +332,7 @@ test_tasks() {
   journal_empty
 }
 pid_gone() { [[ ! -e "/proc/$1" || "$(pid_state "$1")" == Z ]]; }
+is_stopped() { [[ "$(pid_state "$1")" == T ]]; }
 
 test_yarn_unhealthy() {
   local m="$WORK/nm-marker"

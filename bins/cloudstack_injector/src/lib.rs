@@ -25,6 +25,9 @@ COMPONENTS:
   mysql    database           mysqld or mariadbd
   nfs      NFS server         nfsd kernel threads (recover runs rpc.nfsd N)
   libvirt  libvirt daemon     libvirtd
+  ssvm     secondary storage VM  libvirt domain s-N-VM  (crash/hang/resume = sysvm-crash/hang/resume ssvm)
+  cpvm     console proxy VM      libvirt domain v-N-VM
+  vr       virtual router        libvirt domain r-N-VM
 JVMs are found in /proc by their exact main class (--main-class COMP=CLASS changes the table), the others by command name.
 
 UNDO:
@@ -33,19 +36,27 @@ crash: the journal keeps the daemon's argv, working directory, environment, uid 
 api-delay: kvmfi's own root qdisc (prio, handle 4b46:) with netem on its own band and u32 filters on the source port; refused if the device already has someone else's root qdisc. The undo deletes the root qdisc only while its handle is still 4b46:. Needs the sch_prio and sch_netem kernel modules.
 db-limit: reads the current values first (GLOBAL max_connections, each account's MAX_USER_CONNECTIONS) and db-restore or recover sets exactly those back; only what db-limit changed is touched. The default is MAX_USER_CONNECTIONS 1 for every account of the cloud user; --max-connections 5 does what the original tool did.
 storage-ro: a mount point is made read-only by a bind remount of that mount point only (other mounts of the same file system stay writable; its other flags are kept); a directory that is an NFS export is re-exported 'ro' with exportfs, and storage-rw puts the previous export options back.
-agent-disconnect: DROP of TCP port 8250, both directions, in nftables table 'inet kvmfi' (iptables chain KVMFI when nft is absent); nothing else is touched.
+agent-disconnect: DROP of TCP port 8250, both directions, in nftables table 'inet kvmfi' (iptables chain KVMFI when nft is absent); nothing else is touched. With IP, only the port towards that address; agent-reconnect [IP] undoes those.
+api-delay now takes one band of kvmfi's root qdisc (16 bands), so it coexists with hadoop_injector's netem faults on the same device.
+sysvm-crash|sysvm-hang TYPE: virsh destroy|suspend of the running system VMs of that TYPE only (s-N-VM, v-N-VM, r-N-VM; the original ignored the type); recover starts a domain again only while it is shut off, resumes it only while it is paused.
+network IP [PORT]: DROP of everything to and from IP (or TCP PORT only); network-clear IP undoes both.
+db-lock: LOCK TABLES cloud.vm_instance WRITE from a client session held open by a detached helper (tagged --kvmfi-tag=kvmfi-ID) until db-unlock or recover kills it (the original's lock ended at once).
+storage-umount MP: umount; recover mounts the same source with the same type and options unless something is mounted there; refused for tmpfs-like and bind mounts, which could not be mounted again. storage-fill MP: one file kvmfi-fill-ID taking all free space but --keep-free MB (or --size MB); storage-clean or recover deletes it.
+cpu-stress, mem-stress: a detached helper busy-loops THR threads for SEC seconds, or holds MB of locked memory (at most 90% of MemAvailable); recover and mem-stress-clear kill it.
+vm-migrate-fail: DROP of TCP 49152-49215 (libvirt's migration data ports, --ports) both ways; vm-op-clear undoes it.
 
 EXIT STATUS:
   0  success (also when the output pipe was closed by the reader)
   1  the operation failed (a command, the server or the kernel refused it)
   2  usage error: bad command, component, number or path; nothing changed
   3  not root (every command but list, status and --dry-run needs root)
-  4  a host tool or kernel module is missing (nft or iptables, tc, sch_netem, mariadb/mysql client, exportfs)
+  4  a host tool or kernel module is missing (nft or iptables, tc, sch_netem, mariadb/mysql client, exportfs, virsh, mountpoint)
   5  the daemon or database server is not running or not reachable, or no such fault id
 
 ENVIRONMENT:
   KVMFI_STATE_DIR             journal directory (default /var/lib/kvmfi/journal)
   KVMFI_FIREWALL=iptables     use the iptables fallback even where nft exists
+  LIBVIRT_DEFAULT_URI         virsh's connection when --virsh-uri is not given
   KVMFI_TEST_DIE_AFTER_APPLY  TEST ONLY: 1 makes the tool SIGKILL itself right after applying a change
 
 FILES:
@@ -58,6 +69,9 @@ EXAMPLES:
   cloudstack_injector db-limit --db-socket /run/mysqld/mysqld.sock; cloudstack_injector db-restore
   cloudstack_injector storage-ro /mnt/primary && sleep 60 && cloudstack_injector storage-rw /mnt/primary
   cloudstack_injector --dry-run api-delay 200 --dev eth0
+  cloudstack_injector sysvm-crash cpvm; cloudstack_injector recover
+  cloudstack_injector db-lock && sleep 60 && cloudstack_injector db-unlock
+  cloudstack_injector network 10.0.0.5 8250; cloudstack_injector network-clear 10.0.0.5
 ";
 
 /// Inject faults into the CloudStack daemons of this node, always undoably.
@@ -68,7 +82,9 @@ EXAMPLES:
     about = "Inject faults into the CloudStack daemons of this node; journaled, undone by 'recover'",
     long_about = "Inject faults into the CloudStack daemons of this node: crash, hang and resume a \
 daemon, delay the management server's API, limit the cloud database's connections, make primary \
-storage read-only, cut the agent's link to the management server. Every change is journaled \
+storage read-only, cut the agent's link to the management server; crash, pause and resume system VMs \
+by type, block a peer, lock the vm_instance table, unmount or fill primary storage, stress CPU and \
+memory, make VM migrations fail. Every change is journaled \
 before it is made, so 'recover' can always undo it, even after the injector itself was killed.",
     after_long_help = AFTER_LONG_HELP
 )]
