@@ -4,7 +4,7 @@
 # `RESULT PASS name` or `RESULT FAIL name reason`, then `N passed, N failed`;
 # exits non-zero when anything failed. Needs root.
 #
-#   tests/userspace/run.sh [hadoop|cloudstack|network|compat|unit]...   (default: all)
+#   tests/userspace/run.sh [hadoop|cloudstack|network|compat|cluster|unit]...   (default: all)
 set -o errexit -o nounset -o pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,7 +16,7 @@ RESULTS="$(mktemp /tmp/kvmfi-results.XXXXXX)"
 
 usage() {
   cat >&2 <<USAGE
-usage: $0 [hadoop|cloudstack|network|compat|unit]...
+usage: $0 [hadoop|cloudstack|network|compat|cluster|unit]...
 Runs the user-space injector suites (default: all). Needs root and setup.sh.
 USAGE
 }
@@ -47,8 +47,8 @@ unit() {
 main() {
   [[ $(id -u) == 0 ]] || { echo "run.sh: needs root" >&2; exit 3; }
   local suites=("$@")
-  ((${#suites[@]})) || suites=(unit hadoop cloudstack network compat)
-  (cd "$ROOT" && nice cargo build -q -p hadoop_injector -p cloudstack_injector) || {
+  ((${#suites[@]})) || suites=(unit hadoop cloudstack network compat cluster)
+  (cd "$ROOT" && nice cargo build -q -p hadoop_injector -p cloudstack_injector -p cluster_controller) || {
     echo "RESULT FAIL build cargo build failed"; echo "0 passed, 1 failed"; exit 1; }
   local s
   for s in "${suites[@]}"; do
@@ -57,6 +57,7 @@ main() {
       hadoop) suite hadoop unshare --pid --fork --mount-proc --net --mount "$HERE/hadoop_suite.sh" ;;
       cloudstack) suite cloudstack unshare --pid --fork --mount-proc --net --mount "$HERE/cloudstack_suite.sh" ;;
       network) suite network "$HERE/network_suite.sh" ;;
+      cluster) suite cluster "$HERE/cluster_suite.sh" ;;
       compat) suite compat unshare --pid --fork --mount-proc --net --mount "$HERE/compat_suite.sh" ;;
       *) usage; exit 2 ;;
     esac

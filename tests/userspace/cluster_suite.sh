@@ -1,0 +1,435 @@
+#!/usr/bin/env bash
+# cluster_controller and cluster_manage.sh against a real cluster of
+# namespace nodes. Each node is a network namespace (10.77.9.1N on a bridge
+# in the controller's namespace "ctl", 10.77.9.1) plus its own pid and
+# mount namespace, running its own sshd (key-only login, generated keys)
+# and stand-in JVMs with the exact Hadoop main classes; the node's journal
+# is its own (sshd's SetEnv KVMFI_STATE_DIR). The injectors the nodes run
+# are the real hadoop_injector / cloudstack_injector built for this host.
+# A "dead" namespace (10.77.9.50) drops port 22, and 10.77.9.51 has no
+# sshd: both must be reported unreachable within the connect timeout.
+set -o errexit -o nounset -o pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+WORK="$(mktemp -d /tmp/kvmfi-cluster.XXXXXX)"
+export WORK
+SUITE=cluster
+mkdir -p "$WORK/logs"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+CC="$BIN_DIR/cluster_controller"
+CTL="kvmfi-ctl-$$"
+DEAD="kvmfi-dead-$$"
+TMUX_SOCK="kvmfi-cluster-$$"
+NAMES=(master slave1 slave2 slave3)
+declare -A NS ADDR ROLES CLASSES
+NODE_PIDS=()
+CL_STANDIN="$CACHE/cluster-standin/classes"
+
+cleanup() {
+  tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+  local p
+  # unshare ignores SIGTERM while it waits; SIGKILL takes pid 1 of the
+  # node (--kill-child), and with it every process of the node.
+  for p in "${NODE_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  local n
+  for n in "${NAMES[@]}"; do ip netns del "${NS[$n]:-none}" 2>/dev/null || true; done
+  ip netns del "$DEAD" 2>/dev/null || true
+  ip netns del "$CTL" 2>/dev/null || true
+  if [[ "${KEEP_WORK:-0}" != 1 ]]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT INT TERM
+
+in_ns() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
+# cc ARGS...: the controller, from the controller's namespace, on the test cluster.
+cc() { in_ns "$CTL" "$CC" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" --connect-timeout 3s --command-timeout 60s "$@"; }
+# tcp_open NS ADDR PORT: true when a TCP connect from NS to ADDR:PORT succeeds within 2 s.
+tcp_open() { in_ns "$1" timeout 2 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
+
+# Stand-in JVMs with the exact main classes of NameNode, DataNode and
+# ResourceManager (compiled once into the cache).
+build_standins() {
+  [[ -f "$CL_STANDIN/../stamp" ]] && return 0
+  local out="$CACHE/cluster-standin" class pkg simple src
+  rm -rf "$out" && mkdir -p "$out/src" "$out/classes"
+  for class in org.apache.hadoop.hdfs.server.namenode.NameNode \
+               org.apache.hadoop.hdfs.server.datanode.DataNode \
+               org.apache.hadoop.yarn.server.resourcemanager.ResourceManager; do
+    pkg="${class%.*}"; simple="${class##*.}"
+    src="$out/src/${class//./\/}.java"
+    mkdir -p "$(dirname "$src")"
+    sed -e "s/@PKG@/$pkg/" -e "s/@CLASS@/$simple/" "$HERE/java/Standin.java.in" > "$src"
+  done
+  local srcs
+  mapfile -t srcs < <(find "$out/src" -name '*.java')
+  javac -d "$out/classes" "${srcs[@]}"
+  touch "$out/stamp"
+}
+
+# node_config NAME: sshd_config and the init script of a node.
+node_config() {
+  local n="$1" d="$WORK/nodes/$1"
+  mkdir -p "$d/journal"
+  cat > "$d/sshd_config" <<CONF
+ListenAddress ${ADDR[$n]}
+Port 22
+HostKey $WORK/host_ed25519
+PidFile $d/sshd.pid
+AuthorizedKeysFile $WORK/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+MaxStartups 100:30:200
+SetEnv KVMFI_STATE_DIR=$d/journal PATH=$BIN_DIR:$WORK/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CONF
+  cat > "$d/init.sh" <<INIT
+#!/usr/bin/env bash
+# pid 1 of node $n: stand-in daemons, then sshd in the foreground.
+ip link set lo up
+for c in ${CLASSES[$n]}; do
+  java -Xmx16m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$CL_STANDIN" "\$c" >"$d/\${c##*.}.log" 2>&1 &
+done
+exec /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>"$d/sshd.log"
+INIT
+  chmod +x "$d/init.sh"
+}
+
+setup_cluster() {
+  build_standins
+  mkdir -p /run/sshd "$WORK/bin" "$WORK/nodes"
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_ed25519" -C kvmfi-cluster-test
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_ed25519" -C kvmfi-cluster-host
+  cp "$WORK/id_ed25519.pub" "$WORK/authorized_keys"
+  ip netns add "$CTL"
+  in_ns "$CTL" ip link set lo up
+  in_ns "$CTL" ip link add br0 type bridge
+  in_ns "$CTL" ip addr add 10.77.9.1/24 dev br0
+  in_ns "$CTL" ip link set br0 up
+  local i=0 n
+  MASTER_ROLES="NameNode,ResourceManager"
+  for n in "${NAMES[@]}" dead; do
+    i=$((i + 1))
+    local ns="kvmfi-n$i-$$"
+    [[ $n == dead ]] && ns="$DEAD"
+    NS[$n]="$ns"
+    ip netns add "$ns"
+    ip link add "kvc$i-$$" netns "$CTL" type veth peer name eth0 netns "$ns"
+    in_ns "$CTL" ip link set "kvc$i-$$" master br0 up
+    in_ns "$ns" ip link set lo up
+    in_ns "$ns" ip link set eth0 up
+  done
+  ADDR[master]=10.77.9.11 ADDR[slave1]=10.77.9.12 ADDR[slave2]=10.77.9.13 ADDR[slave3]=10.77.9.14
+  CLASSES[master]="org.apache.hadoop.hdfs.server.namenode.NameNode org.apache.hadoop.yarn.server.resourcemanager.ResourceManager"
+  ROLES[master]="$MASTER_ROLES"
+  for n in slave1 slave2 slave3; do
+    CLASSES[$n]="org.apache.hadoop.hdfs.server.datanode.DataNode"
+    ROLES[$n]="DataNode"
+  done
+  for n in "${NAMES[@]}"; do
+    in_ns "${NS[$n]}" ip addr add "${ADDR[$n]}/24" dev eth0
+    node_config "$n"
+    # Not through a function: $! must be unshare itself (ip netns exec execs it).
+    ip netns exec "${NS[$n]}" unshare --pid --fork --kill-child --mount-proc "$WORK/nodes/$n/init.sh" \
+      >"$WORK/logs/node-$n.log" 2>&1 &
+    NODE_PIDS+=($!)
+  done
+  # The dead node: port 22 of .50 drops everything; .51 answers but has no sshd.
+  in_ns "$DEAD" ip addr add 10.77.9.50/24 dev eth0
+  in_ns "$DEAD" ip addr add 10.77.9.51/24 dev eth0
+  in_ns "$DEAD" nft add table inet deadnode
+  in_ns "$DEAD" nft add chain inet deadnode in '{ type filter hook input priority 0; policy accept; }'
+  in_ns "$DEAD" nft add rule inet deadnode in ip daddr 10.77.9.50 tcp dport 22 drop
+  {
+    echo "# generated by cluster_suite.sh"
+    for n in "${NAMES[@]}"; do echo "$n,${ADDR[$n]},22,${ROLES[$n]}"; done
+  } > "$WORK/cluster.conf"
+  { cat "$WORK/cluster.conf"
+    echo "dropped,10.77.9.50,22,DataNode"
+    echo "nosshd,10.77.9.51,22,DataNode"
+  } > "$WORK/cluster-dead.conf"
+  for n in "${NAMES[@]}"; do
+    wait_until 20 tcp_open "$CTL" "${ADDR[$n]}" 22 || { echo "RESULT FAIL cluster-setup sshd of $n not up"; exit 1; }
+  done
+  # Every stand-in JVM up (they print "up").
+  local deadline=$((SECONDS + 60))
+  while (( SECONDS < deadline )); do
+    [[ $(grep -l '^up ' "$WORK"/nodes/*/*.log 2>/dev/null | wc -l) -ge 5 ]] && break
+    sleep 0.5
+  done
+  [[ $(grep -l '^up ' "$WORK"/nodes/*/*.log 2>/dev/null | wc -l) -ge 5 ]] || {
+    echo "RESULT FAIL cluster-setup stand-in JVMs not up"; exit 1; }
+  echo "RESULT PASS cluster/setup"
+}
+
+# st: status --json of the test cluster into $WORK/st.json (exit status kept in ST_RC).
+st() {
+  ST_RC=0
+  cc --json status > "$WORK/st.json" 2>"$WORK/st.err" || ST_RC=$?
+}
+# node_field NODE JQ: a field of a node in $WORK/st.json.
+node_field() { python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    if o["node"] == sys.argv[2]:
+        print(eval(sys.argv[3], {"o": o}))
+' "$WORK/st.json" "$1" "$2"; }
+# daemon_state NODE COMP: up (running or sleeping) / stopped / none.
+daemon_state() {
+  st
+  node_field "$1" 'next((("up" if d["state"] in ("running", "sleeping") else d["state"]) for d in o["daemons"] if d["component"] == "'"$2"'"), "none")'
+}
+daemon_is() { [[ "$(daemon_state "$1" "$2")" == "$3" ]]; }
+faults_total() {
+  st
+  python3 -c 'import json,sys; print(sum(len(json.loads(l)["faults"]) for l in open(sys.argv[1])))' "$WORK/st.json"
+}
+no_faults() {
+  local n
+  n="$(faults_total)"
+  [[ "$n" == 0 ]] || { fail "$n fault(s) still in force: $(cat "$WORK/st.json")"; return 1; }
+}
+# isolated NAME: NAME reaches no other node and none reaches it; the
+# controller still reaches it.
+isolated() {
+  local n="$1" o
+  for o in "${NAMES[@]}"; do
+    [[ $o == "$n" ]] && continue
+    tcp_open "${NS[$o]}" "${ADDR[$n]}" 22 && { fail "$o still reaches $n"; return 1; }
+    tcp_open "${NS[$n]}" "${ADDR[$o]}" 22 && { fail "$n still reaches $o"; return 1; }
+  done
+  tcp_open "$CTL" "${ADDR[$n]}" 22 || { fail "the controller lost $n"; return 1; }
+}
+all_connected() {
+  local a b
+  for a in "${NAMES[@]}"; do
+    for b in "${NAMES[@]}"; do
+      [[ $a == "$b" ]] && continue
+      tcp_open "${NS[$a]}" "${ADDR[$b]}" 22 || { fail "$a does not reach $b"; return 1; }
+    done
+  done
+}
+
+# --- tests -----------------------------------------------------------------
+
+test_nodes_and_bad_conf() {
+  cc nodes | grep -q $'^slave3\t10.77.9.14\t22\tDataNode$' || { fail "nodes: $(cc nodes)"; return 1; }
+  printf 'a,10.77.9.11,22,NameNode\nb,10.77.9.12,22\n' > "$WORK/bad.conf"
+  expect_rc 2 in_ns "$CTL" "$CC" -c "$WORK/bad.conf" nodes || return 1
+  [[ "$ERR" == *"bad.conf: line 2: "*"has 3 field(s)"* ]] || { fail "error: $ERR"; return 1; }
+  expect_rc 2 cc inject -t nosuch hadoop crash dn || return 1
+  [[ "$ERR" == *"no node named 'nosuch'"* ]] || { fail "error: $ERR"; return 1; }
+}
+
+test_status_every_node() {
+  st
+  [[ $ST_RC == 0 ]] || { fail "status exited $ST_RC: $(cat "$WORK/st.err")"; return 1; }
+  local n
+  for n in "${NAMES[@]}"; do
+    [[ "$(node_field "$n" 'o["reachable"]')" == True ]] || { fail "$n not reachable"; return 1; }
+  done
+  [[ "$(node_field master 'sorted(d["component"] for d in o["daemons"])')" == "['nn', 'rm']" ]] \
+    || { fail "master daemons: $(node_field master 'o["daemons"]')"; return 1; }
+  [[ "$(node_field slave2 '[d["component"] for d in o["daemons"]]')" == "['dn']" ]] || { fail "slave2 daemons"; return 1; }
+  # The text table names every node, up.
+  local text
+  text="$(cc status)"
+  for n in "${NAMES[@]}"; do
+    grep -Eq "^$n +${ADDR[$n]}:22 +up " <<<"$text" || { fail "status table lacks $n: $text"; return 1; }
+  done
+}
+
+test_inject_crash_by_name_and_recover() {
+  cc inject -t slave2 hadoop crash dn > "$WORK/out" || { fail "inject failed: $(cat "$WORK/out")"; return 1; }
+  grep -q 'crash dn: [0-9]*.crash.dn' "$WORK/out" || { fail "report: $(cat "$WORK/out")"; return 1; }
+  daemon_is slave2 dn none || { fail "slave2's DataNode still runs"; return 1; }
+  daemon_is slave1 dn up || { fail "slave1's DataNode was hit too"; return 1; }
+  cc recover > "$WORK/out" || { fail "recover failed: $(cat "$WORK/out")"; return 1; }
+  cat "$WORK/out"
+  wait_until 20 daemon_is slave2 dn up || { fail "slave2's DataNode not restarted"; return 1; }
+  no_faults
+}
+
+test_hang_every_datanode_by_role() {
+  cc inject hadoop hang dn > "$WORK/out" || { fail "$(cat "$WORK/out")"; return 1; }
+  local n
+  for n in slave1 slave2 slave3; do daemon_is "$n" dn stopped || { fail "$n dn not stopped"; return 1; }; done
+  daemon_is master nn up || { fail "master touched"; return 1; }
+  cc inject hadoop resume dn > "$WORK/out" || { fail "$(cat "$WORK/out")"; return 1; }
+  for n in slave1 slave2 slave3; do daemon_is "$n" dn up || { fail "$n dn not resumed"; return 1; }; done
+  no_faults
+}
+
+test_partition_and_recover() {
+  all_connected || return 1
+  cc partition -t slave1 > "$WORK/out" || { fail "partition failed: $(cat "$WORK/out")"; return 1; }
+  isolated slave1 || return 1
+  tcp_open "${NS[slave2]}" "${ADDR[slave3]}" 22 || { fail "slave2-slave3 cut too"; return 1; }
+  [[ "$(faults_total)" == 3 ]] || { fail "want 3 faults on slave1: $(cat "$WORK/st.json")"; return 1; }
+  cc recover > "$WORK/out" || { fail "recover failed: $(cat "$WORK/out")"; return 1; }
+  all_connected || return 1
+  no_faults
+}
+
+test_partition_minority_json() {
+  cc --json --seed 3 partition -t minority > "$WORK/out" || { fail "partition: $(cat "$WORK/out")"; return 1; }
+  local cut
+  cut="$(python3 -c 'import json,sys; print(" ".join(json.loads(l)["node"] for l in open(sys.argv[1])))' "$WORK/out")"
+  [[ $(wc -w <<<"$cut") == 1 ]] || { fail "minority of 4 is 1 node, got '$cut'"; return 1; }
+  isolated "$cut" || return 1
+  cc recover >/dev/null || { fail "recover failed"; return 1; }
+  all_connected || return 1
+  no_faults
+}
+
+test_scenario_partition_heals_itself() {
+  local start=$SECONDS
+  cc --seed 5 scenario datanode-partition --duration 4s > "$WORK/out" 2>&1 &
+  local pid=$! cut="" n
+  sleep 2
+  for n in slave1 slave2 slave3; do
+    tcp_open "${NS[master]}" "${ADDR[$n]}" 22 || cut="$cut $n"
+  done
+  wait "$pid" || { fail "scenario exited non-zero: $(cat "$WORK/out")"; return 1; }
+  [[ $(wc -w <<<"$cut") == 1 ]] || { fail "want one DataNode cut off during the scenario, got '$cut'"; return 1; }
+  grep -q '^heal: ' "$WORK/out" || grep -q 'recover [0-9]' "$WORK/out" || { fail "no heal step: $(cat "$WORK/out")"; return 1; }
+  all_connected || return 1
+  (( SECONDS - start < 30 )) || { fail "took $((SECONDS - start))s"; return 1; }
+  no_faults
+}
+
+test_scenario_rm_hang_interrupted() {
+  # SIGINT while it waits: healed at once, exit 130.
+  # Started directly (not through a function), so $! is the controller.
+  ip netns exec "$CTL" "$CC" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" \
+    scenario resourcemanager-hang --duration 120s > "$WORK/out" 2>&1 &
+  local pid=$! rc=0
+  wait_until 20 daemon_is master rm stopped || { kill "$pid"; fail "rm not stopped"; return 1; }
+  kill -INT "$pid"
+  wait "$pid" || rc=$?
+  [[ $rc == 130 ]] || { fail "exit $rc, want 130: $(cat "$WORK/out")"; return 1; }
+  daemon_is master rm up || { fail "rm not resumed"; return 1; }
+  no_faults
+}
+
+test_scenario_namenode_crash_then_recover() {
+  cc scenario namenode-crash > "$WORK/out" 2>&1 || { fail "$(cat "$WORK/out")"; return 1; }
+  grep -q 'heal with: cluster_controller recover -t master' "$WORK/out" || { fail "no heal hint: $(cat "$WORK/out")"; return 1; }
+  daemon_is master nn none || { fail "NameNode still runs"; return 1; }
+  cc recover -t role:NameNode > "$WORK/out" || { fail "$(cat "$WORK/out")"; return 1; }
+  wait_until 20 daemon_is master nn up || { fail "NameNode not restarted"; return 1; }
+  no_faults
+}
+
+test_unreachable_reported_in_time() {
+  local start rc=0 out
+  start=$(date +%s%N)
+  out="$(in_ns "$CTL" "$CC" -c "$WORK/cluster-dead.conf" -i "$WORK/id_ed25519" --connect-timeout 2s status 2>&1)" || rc=$?
+  local ms=$((($(date +%s%N) - start) / 1000000))
+  [[ $rc == 1 ]] || { fail "status exit $rc, want 1: $out"; return 1; }
+  grep -Eq '^dropped +10.77.9.50:22 +UNREACHABLE .*no answer within 2s' <<<"$out" || { fail "dropped: $out"; return 1; }
+  grep -Eq '^nosshd +10.77.9.51:22 +UNREACHABLE .*(refused|Connection)' <<<"$out" || { fail "nosshd: $out"; return 1; }
+  grep -Eq '^slave3 +10.77.9.14:22 +up ' <<<"$out" || { fail "others not served: $out"; return 1; }
+  ((ms < 6000)) || { fail "took ${ms} ms with a 2 s connect timeout"; return 1; }
+  # recover: reaches the others, names the unreachable ones, exit 1.
+  rc=0
+  out="$(in_ns "$CTL" "$CC" -c "$WORK/cluster-dead.conf" -i "$WORK/id_ed25519" --connect-timeout 2s recover 2>&1)" || rc=$?
+  [[ $rc == 1 ]] || { fail "recover exit $rc: $out"; return 1; }
+  grep -q 'unreachable: dropped,nosshd' <<<"$out" || { fail "recover summary: $out"; return 1; }
+  grep -Eq '^master 10.77.9.11:22 ok' <<<"$out" || { fail "recover did not reach master: $out"; return 1; }
+}
+
+test_command_timeout() {
+  # A remote command that outlives --command-timeout is reported, not waited for.
+  local rc=0 out
+  out="$(in_ns "$CTL" "$CC" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" --command-timeout 1s \
+        --hadoop-injector "$WORK/bin/slow" inject -t slave1 hadoop list 2>&1)" || rc=$?
+  [[ $rc == 1 ]] || { fail "exit $rc: $out"; return 1; }
+  grep -q 'no answer within 1s' <<<"$out" || { fail "report: $out"; return 1; }
+}
+
+test_wrong_key_refused() {
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/other_key"
+  local rc=0 out
+  out="$(in_ns "$CTL" "$CC" -c "$WORK/cluster.conf" -i "$WORK/other_key" status 2>&1)" || rc=$?
+  [[ $rc == 1 ]] || { fail "exit $rc"; return 1; }
+  grep -q 'ssh login as root@10.77.9.11:22 refused' <<<"$out" || { fail "report: $out"; return 1; }
+}
+
+test_known_hosts() {
+  local n
+  : > "$WORK/known_hosts"
+  for n in "${NAMES[@]}"; do echo "${ADDR[$n]} $(cut -d' ' -f1,2 "$WORK/host_ed25519.pub")" >> "$WORK/known_hosts"; done
+  cc --known-hosts "$WORK/known_hosts" status >/dev/null || { fail "known hosts refused"; return 1; }
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/fake_host"
+  echo "10.77.9.11 $(cut -d' ' -f1,2 "$WORK/fake_host.pub")" > "$WORK/known_bad"
+  local out rc=0
+  out="$(cc --known-hosts "$WORK/known_bad" status -t master 2>&1)" || rc=$?
+  [[ $rc == 1 ]] || { fail "mismatch: exit $rc"; return 1; }
+  grep -q 'HOST KEY MISMATCH' <<<"$out" || { fail "mismatch not refused: $out"; return 1; }
+}
+
+# menu: keys into a real terminal (tmux), screen read back.
+screen() { tmux -L "$TMUX_SOCK" capture-pane -p -J -S -300 -t cc; }
+keys() { tmux -L "$TMUX_SOCK" send-keys -t cc "$@"; }
+# see TEXT: waits until the screen shows TEXT.
+screen_has() { screen | grep -qF -- "$1"; }
+see() { wait_until 30 screen_has "$1" || { screen | tail -n 25 >&2; fail "menu never showed '$1'"; return 1; }; }
+see_count() { local t="$1" want="$2"; [[ $(screen | grep -cF -- "$t") -ge $want ]]; }
+
+test_menu_in_terminal() {
+  tmux -L "$TMUX_SOCK" new-session -d -s cc -x 220 -y 60 \
+    "ip netns exec $CTL $CC -c $WORK/cluster.conf -i $WORK/id_ed25519 --connect-timeout 3s; echo MENU-EXITED \$?; sleep 30"
+  see "[7] Load cluster configuration" || return 1
+  see "Choice: " || return 1
+  keys 9 Enter; see "'9' is not a choice" || return 1
+  # [5] status: every node up.
+  keys 5 Enter
+  see "Done: 4 node(s), all ok." || return 1
+  local n
+  for n in "${NAMES[@]}"; do screen | grep -Eq "^$n +${ADDR[$n]}:22 +up " || { fail "menu status lacks $n"; return 1; }; done
+  # [2] Hadoop, [2] crash a DataNode, on slave3 only.
+  keys 2 Enter; see "--- Hadoop fault injection ---" || return 1
+  keys 2 Enter; see "on which nodes?" || return 1
+  keys nosuch Enter; see "no node named 'nosuch'" || return 1
+  keys slave3 Enter; see "Done: 1 node(s), all ok." || return 1
+  daemon_is slave3 dn none || { fail "slave3 dn still runs"; return 1; }
+  # Ctrl-C in the submenu goes back to the main menu.
+  keys C-c; wait_until 10 see_count "=== Cluster fault injection ===" 2 || { fail "Ctrl-C did not go back"; return 1; }
+  # [6] recover everything.
+  keys 6 Enter; wait_until 30 see_count "all ok." 3 || { fail "recover not done"; return 1; }
+  wait_until 20 daemon_is slave3 dn up || { fail "slave3 dn not back"; return 1; }
+  # [4] scenarios: resourcemanager-hang healed after Enter.
+  keys 4 Enter; see "--- Preset fault scenarios ---" || return 1
+  keys 6 Enter; see "Heal after how long?" || return 1
+  keys Enter; see "Press Enter to start (resourcemanager-hang)" || return 1
+  keys Enter; see "Press Enter to heal it" || return 1
+  daemon_is master rm stopped || { fail "rm not stopped by the scenario"; return 1; }
+  keys Enter; wait_until 30 daemon_is master rm up || { fail "rm not healed"; return 1; }
+  keys 0 Enter
+  # [7] load: a bad file keeps the old nodes.
+  keys 7 Enter; see "Cluster file [Enter = cluster.conf]:" || return 1
+  keys "$WORK/bad.conf" Enter; see "Not loaded (the previous nodes stay)" || return 1
+  keys q Enter; see "MENU-EXITED 0" || return 1
+  no_faults
+}
+
+main() {
+  setup_cluster
+  printf '#!/bin/sh\nsleep 5\n' > "$WORK/bin/slow"; chmod +x "$WORK/bin/slow"
+  local t
+  for t in nodes_and_bad_conf status_every_node inject_crash_by_name_and_recover hang_every_datanode_by_role \
+           partition_and_recover partition_minority_json scenario_partition_heals_itself \
+           scenario_rm_hang_interrupted scenario_namenode_crash_then_recover unreachable_reported_in_time \
+           command_timeout wrong_key_refused known_hosts menu_in_terminal; do
+    if [[ -n "${CLUSTER_TESTS:-}" && " $CLUSTER_TESTS " != *" $t "* ]]; then continue; fi
+    run_test "$t"
+  done
+}
+
+main "$@"
