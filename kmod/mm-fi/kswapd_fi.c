@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kswapd-fi: memory reclaim of one node is delayed or skipped, for kswapd
+ * or for the direct reclaim of a scoped target (a task, a cgroup).
+ *
+ * Where: shrink_node(pgdat, sc), entry. kswapd reaches it through
+ * balance_pgdat(); direct reclaim, global or of a memory cgroup over its
+ * limit (try_to_free_mem_cgroup_pages), through do_try_to_free_pages() and
+ * shrink_zones(). It returns nothing and reports progress in *sc, so
+ * skipping it is "this pass reclaimed nothing": the caller retries, then
+ * gives up (kswapd marks the node hopeless after MAX_RECLAIM_RETRIES; a
+ * cgroup charge ends in the cgroup's OOM killer; a global allocation in
+ * the global one). No pointer is ever changed (the original tool NULLed
+ * pgdat, which oopses).
+ *
+ * Request (struct kvmfi_arm):
+ *   mode   0 = delay: busy-wait arg[0] milliseconds (1-1000), then reclaim
+ *              as usual (the original's busy delay; the probe handler runs
+ *              with preemption disabled, so keep it short);
+ *          1 = skip: shrink_node returns at once.
+ *   arg[1] 0 = kswapd only (tasks with PF_KSWAPD, and the scope filter if
+ *              any, e.g. comm kswapd0);
+ *          1 = direct reclaim by the tasks in scope (never kswapd); needs a
+ *              scope filter (pid, tgid, comm or cgroup).
+ *
+ * Legacy /proc/kswapd-fi/{signal,times}: skip, kswapd only, 10-minute lease.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include "kvmfi_core.c"
+
+#define KSWAPD_MODE_DELAY	0
+#define KSWAPD_MODE_SKIP	1
+#define KSWAPD_WHO_KSWAPD	0
+#define KSWAPD_WHO_DIRECT	1
+#define KSWAPD_MAX_DELAY_MS	1000
+
+static char symbol[KSYM_NAME_LEN] = "shrink_node";
+module_param_string(symbol, symbol, sizeof(symbol), 0444);
+MODULE_PARM_DESC(symbol, "function to probe, reclaiming one node and returning nothing (default shrink_node)");
+
+static int kswapd_fi_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	bool is_kswapd = current->flags & PF_KSWAPD;
+	struct kvmfi_fault *f;
+	int skipped = 0;
+	unsigned long ms = 0;
+
+	rcu_read_lock();
+	f = kvmfi_enter();
+	if (f && is_kswapd == (f->arm.arg[1] == KSWAPD_WHO_KSWAPD) && kvmfi_decide(f, 1)) {
+		unsigned long node = regs_get_kernel_argument(regs, 0) ?
+			((pg_data_t *)regs_get_kernel_argument(regs, 0))->node_id : 0;
+
+		if (f->arm.mode == KSWAPD_MODE_SKIP) {
+			/* Event: value = 0 (nothing reclaimed), detail = node. */
+			kvmfi_injected_detail(f, 0, "skip", 0, node, 0);
+			kvmfi_skip(regs, 0);
+			skipped = 1;
+		} else {
+			ms = f->arm.arg[0];
+			/* Event: value = the delay in ms, detail = node. */
+			kvmfi_injected_detail(f, 0, "delay", ms, node, 0);
+		}
+	}
+	rcu_read_unlock();
+	if (ms)
+		mdelay(ms);	/* busy: a probe handler cannot sleep */
+	return skipped;
+}
+NOKPROBE_SYMBOL(kswapd_fi_pre);
+
+static int kswapd_fi_validate(struct kvmfi_fault *f)
+{
+	unsigned int i;
+
+	if (f->arm.mode > KSWAPD_MODE_SKIP || f->arm.arg[1] > KSWAPD_WHO_DIRECT)
+		return -EINVAL;
+	if (f->arm.mode == KSWAPD_MODE_DELAY &&
+	    (f->arm.arg[0] < 1 || f->arm.arg[0] > KSWAPD_MAX_DELAY_MS))
+		return -EINVAL;
+	if (f->arm.mode == KSWAPD_MODE_SKIP && f->arm.arg[0])
+		return -EINVAL;
+	/* Direct reclaim of everybody would be a global fault: needs a scope. */
+	if (f->arm.arg[1] == KSWAPD_WHO_DIRECT &&
+	    !(f->arm.filter & (KVMFI_FILTER_PID | KVMFI_FILTER_TGID | KVMFI_FILTER_COMM | KVMFI_FILTER_CGROUP)))
+		return -EINVAL;
+	for (i = 2; i < KVMFI_NR_ARGS; i++)
+		if (f->arm.arg[i])
+			return -EINVAL;
+	return 0;
+}
+
+static struct kvmfi_knob kswapd_fi_knobs[] = {
+	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
+};
+
+static int kswapd_fi_legacy_request(struct kvmfi_arm *req)
+{
+	req->times = kvmfi_knob("times");
+	req->mode = KSWAPD_MODE_SKIP;
+	req->arg[1] = KSWAPD_WHO_KSWAPD;
+	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
+	return 0;
+}
+
+static struct kvmfi_hook kswapd_fi_hooks[] = {
+	{ .symbol = symbol, .pre = kswapd_fi_pre },
+};
+
+static const struct kvmfi_ops kswapd_fi_ops = {
+	.tag = "[ARM-Kswapd-Fi]",
+	.hooks = kswapd_fi_hooks,
+	.nr_hooks = ARRAY_SIZE(kswapd_fi_hooks),
+	.validate = kswapd_fi_validate,
+	.legacy_dir = "kswapd-fi",
+	.knobs = kswapd_fi_knobs,
+	.nr_knobs = ARRAY_SIZE(kswapd_fi_knobs),
+	.legacy_request = kswapd_fi_legacy_request,
+};
+
+static int __init kswapd_fi_init(void)
+{
+	return kvmfi_init(&kswapd_fi_ops);
+}
+
+static void __exit kswapd_fi_exit(void)
+{
+	kvmfi_exit();
+}
+
+module_init(kswapd_fi_init);
+module_exit(kswapd_fi_exit);
+MODULE_DESCRIPTION("kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a chosen process or cgroup");
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("kvmfi developers");
