@@ -132,6 +132,7 @@ setup_cluster() {
   done
   for n in "${NAMES[@]}"; do
     in_ns "${NS[$n]}" ip addr add "${ADDR[$n]}/24" dev eth0
+    in_ns "${NS[$n]}" ip route add default via 10.77.9.1
     node_config "$n"
     # Not through a function: $! must be unshare itself (ip netns exec execs it).
     ip netns exec "${NS[$n]}" unshare --pid --fork --kill-child --mount-proc "$WORK/nodes/$n/init.sh" \
@@ -419,6 +420,116 @@ test_menu_in_terminal() {
   no_faults
 }
 
+# --- cluster_manage.sh -----------------------------------------------------
+
+# cm ARGS...: cluster_manage.sh from the controller's namespace.
+cm() {
+  in_ns "$CTL" env HADOOP_HOME="$WORK/hadoop" SSH_CONNECT_TIMEOUT=3 \
+    "$ROOT/cluster_manage.sh" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" "$@"
+}
+
+# A stand-in Hadoop installation: sbin/*.sh record their calls; bin/hdfs
+# keeps "HDFS" in a directory (dfs -mkdir -p, -put -f -, -cat, -rm -r -f).
+fake_hadoop() {
+  local h="$WORK/hadoop" s
+  mkdir -p "$h/sbin" "$h/bin" "$WORK/fakehdfs"
+  for s in start-dfs start-yarn stop-dfs stop-yarn; do
+    cat > "$h/sbin/$s.sh" <<SCRIPT
+#!/bin/sh
+# Records which node ran it (by its address).
+echo "$s \$(ip -o -4 addr show dev eth0 | awk '{print \$4}')" >> $WORK/calls.log
+SCRIPT
+  done
+  cat > "$h/bin/hdfs" <<HDFS
+#!/bin/bash
+set -e
+root=$WORK/fakehdfs
+[[ \$1 == dfs ]] || exit 2
+shift
+case \$1 in
+  -mkdir) mkdir -p "\$root/\$3" ;;
+  -put) cat > "\$root/\$4" ;;
+  -cat) if [[ -e \$root/BROKEN ]]; then echo garbage; else cat "\$root/\$2"; fi ;;
+  -rm) rm -rf "\${root:?}/\$4" ;;
+  *) exit 2 ;;
+esac
+HDFS
+  chmod +x "$h"/sbin/*.sh "$h/bin/hdfs"
+}
+
+test_manage_usage_and_conf() {
+  printf 'a,10.77.9.11,22,NameNode\nb,10.77.9.12,22\n' > "$WORK/bad.conf"
+  expect_rc 2 "$ROOT/cluster_manage.sh" bogus || return 1
+  [[ "$ERR" == *"unknown command 'bogus'"* ]] || { fail "$ERR"; return 1; }
+  expect_rc 2 "$ROOT/cluster_manage.sh" -c "$WORK/bad.conf" status || return 1
+  [[ "$ERR" == *"bad.conf: line 2: "* ]] || { fail "$ERR"; return 1; }
+  expect_rc 2 cm inject-crash 10.77.9.99 dn || return 1
+  [[ "$ERR" == *"no node of the cluster file has address 10.77.9.99"* ]] || { fail "$ERR"; return 1; }
+  expect_rc 2 cm inject-hang 10.77.9.12 bogus || return 1
+  "$ROOT/cluster_manage.sh" help 2>&1 | grep -q 'inject-network IP' || { fail "no usage text"; return 1; }
+}
+
+test_manage_status() {
+  local out
+  out="$(cm status)" || { fail "status failed: $out"; return 1; }
+  grep -Eq '^master +10.77.9.11:22 +up +NameNode,ResourceManager +nn:[0-9]+\(sleeping\) rm:' <<<"$out" \
+    || { fail "status: $out"; return 1; }
+  grep -Eq '^slave3 +10.77.9.14:22 +up +DataNode +dn:' <<<"$out" || { fail "status: $out"; return 1; }
+}
+
+test_manage_network() {
+  cm inject-network 10.77.9.12 >/dev/null || { fail "inject-network failed"; return 1; }
+  isolated slave1 || return 1
+  cm clear-network 10.77.9.12 >/dev/null || { fail "clear-network IP failed"; return 1; }
+  all_connected || return 1
+  no_faults || return 1
+  cm inject-network 10.77.9.13 >/dev/null || { fail "inject-network failed"; return 1; }
+  isolated slave2 || return 1
+  cm clear-network >/dev/null || { fail "clear-network failed"; return 1; }
+  all_connected || return 1
+  no_faults
+}
+
+test_manage_crash_hang_resume() {
+  cm inject-hang 10.77.9.14 DataNode >/dev/null || { fail "inject-hang failed"; return 1; }
+  daemon_is slave3 dn stopped || { fail "slave3 dn not stopped"; return 1; }
+  cm resume 10.77.9.14 dn >/dev/null || { fail "resume failed"; return 1; }
+  daemon_is slave3 dn up || { fail "slave3 dn not resumed"; return 1; }
+  cm inject-crash 10.77.9.13 dn >/dev/null || { fail "inject-crash failed"; return 1; }
+  daemon_is slave2 dn none || { fail "slave2 dn still runs"; return 1; }
+  cc recover >/dev/null || { fail "recover failed"; return 1; }
+  wait_until 20 daemon_is slave2 dn up || { fail "slave2 dn not back"; return 1; }
+  no_faults
+}
+
+test_manage_start_stop_test() {
+  fake_hadoop
+  rm -f "$WORK/calls.log"
+  cm restart >/dev/null || { fail "restart failed"; return 1; }
+  local want=$'stop-yarn 10.77.9.11/24\nstop-dfs 10.77.9.11/24\nstart-dfs 10.77.9.11/24\nstart-yarn 10.77.9.11/24'
+  [[ "$(cat "$WORK/calls.log")" == "$want" ]] || { fail "calls: $(cat "$WORK/calls.log")"; return 1; }
+  cm test | grep -q 'HDFS test passed on master' || { fail "test did not pass"; return 1; }
+  [[ -z "$(find "$WORK/fakehdfs" -type f)" ]] || { fail "test left files: $(find "$WORK/fakehdfs" -type f)"; return 1; }
+  touch "$WORK/fakehdfs/BROKEN"
+  expect_rc 1 cm test || return 1
+  [[ "$ERR" == *"HDFS test FAILED on master"* ]] || { fail "$ERR"; return 1; }
+  rm -f "$WORK/fakehdfs/BROKEN"
+}
+
+test_manage_delay() {
+  # netem: the build machine's kernel has no sch_netem, the VM guest has.
+  local rc=0 out
+  out="$(cm inject-delay 100ms 2>&1)" || rc=$?
+  if ((rc == 0)); then
+    cm clear-delay >/dev/null || { fail "clear-delay failed"; return 1; }
+  else
+    grep -q 'master (10.77.9.11): FAILED' <<<"$out" || { fail "no per-node report: $out"; return 1; }
+    grep -qi 'qdisc\|netem' <<<"$out" || { fail "no reason: $out"; return 1; }
+  fi
+  expect_rc 2 cm inject-delay 100s || return 1
+  no_faults
+}
+
 main() {
   setup_cluster
   printf '#!/bin/sh\nsleep 5\n' > "$WORK/bin/slow"; chmod +x "$WORK/bin/slow"
@@ -426,7 +537,9 @@ main() {
   for t in nodes_and_bad_conf status_every_node inject_crash_by_name_and_recover hang_every_datanode_by_role \
            partition_and_recover partition_minority_json scenario_partition_heals_itself \
            scenario_rm_hang_interrupted scenario_namenode_crash_then_recover unreachable_reported_in_time \
-           command_timeout wrong_key_refused known_hosts menu_in_terminal; do
+           command_timeout wrong_key_refused known_hosts menu_in_terminal \
+           manage_usage_and_conf manage_status manage_network manage_crash_hang_resume manage_start_stop_test \
+           manage_delay; do
     if [[ -n "${CLUSTER_TESTS:-}" && " $CLUSTER_TESTS " != *" $t "* ]]; then continue; fi
     run_test "$t"
   done

@@ -6,6 +6,8 @@
 //! a tool declares in its `after_long_help` as `HEADING: text` paragraphs
 //! (EXIT STATUS, FILES, EXAMPLES, ...).
 
+mod cluster_manage;
+
 use clap::Command;
 use std::fmt::Write;
 
@@ -17,6 +19,8 @@ pub fn tools() -> Vec<Command> {
         kvmfi_check::command(),
         hadoop_injector::command(),
         cloudstack_injector::command(),
+        cluster_controller::command(),
+        cluster_manage::command(),
         cpu_reg_main::command(),
         mm_fault_fi::command(),
         kswapd_fi::command(),

@@ -12,7 +12,7 @@ pub mod ops;
 pub mod scenario;
 pub mod ssh;
 pub mod target;
-pub mod vmlocal;
+pub mod nodelocal;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kvmfi::clusterconf::{self, Node};
@@ -27,7 +27,8 @@ pub const TOOL: &str = "cluster_controller";
 pub const CONF_ENV: &str = "KVMFI_CLUSTER_CONF";
 
 const AFTER_LONG_HELP: &str = "\
-TARGETS (--target, repeatable; the union is used):
+TARGETS:
+--target SPEC, repeatable; the union of the nodes is used.
   all                  every node
   NAME[,NAME...]       those nodes (also name:NAME)
   role:ROLE            every node with ROLE, e.g. role:DataNode
@@ -45,7 +46,8 @@ One connection per node per command, all nodes at once (--parallel), with the ss
 ON THE NODES:
 The nodes run hadoop_injector, cloudstack_injector and kvm-ioctl-fi (installed by make install; other paths with --hadoop-injector, --cloudstack-injector, --kvm-ioctl-fi). Each fault is journaled on the node that carries it, so 'recover' (which runs 'recover --all' there) undoes everything even if this controller was killed. partition runs 'hadoop_injector network PEER' on each chosen node for each peer: never list the controller's own address as a peer, or the node cannot be reached to recover it.
 
-SCENARIOS (scenario NAME; --duration D heals by itself after D; Ctrl-C or SIGTERM heals at once):
+SCENARIOS:
+scenario NAME runs one; with --duration D it heals by itself after D (Ctrl-C or SIGTERM heals at once).
   datanode-crash         SIGKILL one random DataNode; heal starts it again
   datanode-partition     cut one random DataNode off from every other node; heal reconnects it
   namenode-crash         SIGKILL the NameNode; heal starts it again
@@ -129,7 +131,7 @@ pub struct Global {
     /// kvm-ioctl-fi on the KVMHost nodes
     #[arg(long, value_name = "PATH", default_value = "kvm-ioctl-fi", global = true)]
     pub kvm_ioctl_fi: String,
-    /// cluster_controller on the KVMHost nodes (it runs the VM faults there: vm-local)
+    /// cluster_controller on the KVMHost nodes (it runs the VM and netem faults there: node-local)
     #[arg(long, value_name = "PATH", default_value = "cluster_controller", global = true)]
     pub controller: String,
     /// One JSON object per node (per line) instead of the text report
@@ -157,9 +159,9 @@ pub enum Cmd {
     Scenario(ScenarioArgs),
     /// Undo every fault on every node (or the target nodes); reports nodes it could not reach
     Recover(TargetArgs),
-    /// Node side of the VM faults, run on a KVM host over SSH (journaled like the injectors')
+    /// Run on a node by the controller over SSH: QEMU crash/hang/resume, netem delay/loss (journaled)
     #[command(subcommand)]
-    VmLocal(vmlocal::VmCmd),
+    NodeLocal(nodelocal::NodeCmd),
 }
 
 /// `--target`.
@@ -192,7 +194,7 @@ pub enum InjTool {
     Cloudstack,
     /// kvm-ioctl-fi
     KvmIoctl,
-    /// cluster_controller vm-local (QEMU processes, netem on the host)
+    /// cluster_controller node-local (QEMU processes, netem on the host)
     Vm,
 }
 
@@ -322,7 +324,7 @@ where
     match cli.cmd {
         Some(Cmd::Scenario(ref a)) if a.list => return scenario::print_list(),
         // The node side needs no cluster file.
-        Some(Cmd::VmLocal(c)) => return vmlocal::run(c),
+        Some(Cmd::NodeLocal(c)) => return nodelocal::run(c),
         _ => {}
     }
     let mut ctx = Ctx::new(cli.g)?;
@@ -347,6 +349,6 @@ where
             ops::finish(out)
         }
         Some(Cmd::Recover(t)) => ops::finish(ops::recover(&mut ctx, &t.targets)?),
-        Some(Cmd::VmLocal(_)) => unreachable!("handled above"),
+        Some(Cmd::NodeLocal(_)) => unreachable!("handled above"),
     }
 }

@@ -366,7 +366,7 @@ pub fn inject_jobs(ctx: &mut Ctx, specs: &[Spec], tool: InjTool, args: &[String]
     let label = args.join(" ");
     let mut words = vec![ctx.path(tool).to_string()];
     if tool == InjTool::Vm {
-        words.push("vm-local".into());
+        words.push("node-local".into());
     }
     words.extend(args.iter().cloned());
     Ok(nodes

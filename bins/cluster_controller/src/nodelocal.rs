@@ -1,6 +1,7 @@
-//! `vm-local`: the node side of the VM faults (menu item 1), run on a KVM
-//! host over SSH like the original's `*-local` commands. QEMU processes are
-//! crashed, frozen and resumed, and the host's network delayed or lossy,
+//! `node-local`: faults a node runs for the controller over SSH, like the
+//! original's `*-local` commands: the VM faults of menu item 1 (QEMU
+//! processes crashed, frozen and resumed) and a delay or loss on the node's
+//! network (menu item 1, cluster_manage.sh inject-delay / clear-delay),
 //! through the same journal as every injector, so `recover --all` of any
 //! kvmfi tool on the node undoes them.
 
@@ -13,7 +14,7 @@ use kvmfi::{Error, Result};
 
 /// The journal's name for these faults.
 pub const TOOL: &str = "cluster_controller";
-/// Handle of the root netem qdisc vm-local adds (distinct from api-delay's).
+/// Handle of the root netem qdisc node-local adds (distinct from api-delay's).
 pub const HANDLE: &str = "4b48:";
 
 /// Which QEMU processes.
@@ -34,7 +35,7 @@ pub struct Dev {
 
 /// The node-side VM faults.
 #[derive(Subcommand, Debug, Clone)]
-pub enum VmCmd {
+pub enum NodeCmd {
     /// SIGKILL the QEMU processes ('recover' starts them again the same way)
     Crash(Which),
     /// SIGSTOP the QEMU processes (the VMs freeze)
@@ -79,7 +80,7 @@ fn netem(ctx: &Ctx, kind: &str, dev: &Dev, params: &[String], desc: String) -> R
         .ok_or_else(|| Error::usage("no default route to take the device from; give --dev"))?;
     let (qkind, handle) = netfault::root_qdisc(&tc, &dev)?;
     if handle == HANDLE {
-        return Err(Error::failed(format!("{dev} already carries a vm-local delay or loss; 'vm-local clear' first")));
+        return Err(Error::failed(format!("{dev} already carries a node-local delay or loss; 'node-local clear' first")));
     }
     if !DEFAULT_QDISCS.contains(&qkind.as_str()) {
         return Err(Error::failed(format!(
@@ -100,19 +101,19 @@ fn netem(ctx: &Ctx, kind: &str, dev: &Dev, params: &[String], desc: String) -> R
     })
 }
 
-/// Runs a vm-local command on this node.
-pub fn run(cmd: VmCmd) -> Result<()> {
+/// Runs a node-local command on this node.
+pub fn run(cmd: NodeCmd) -> Result<()> {
     let ctx = Ctx { tool: TOOL, dry_run: false };
     match cmd {
-        VmCmd::Crash(w) => ctx.crash(&qemu(&w)),
-        VmCmd::Hang(w) => ctx.hang(&qemu(&w)),
-        VmCmd::Resume(w) => ctx.resume(&qemu(&w)),
-        VmCmd::Delay { ms, dev } => netem(&ctx, "vm-delay", &dev, &[format!("delay"), format!("{ms}ms")], format!("{ms} ms netem delay")),
-        VmCmd::Loss { pct, dev } => netem(&ctx, "vm-loss", &dev, &["loss".into(), format!("{pct}%")], format!("{pct}% netem loss")),
-        VmCmd::Clear => {
+        NodeCmd::Crash(w) => ctx.crash(&qemu(&w)),
+        NodeCmd::Hang(w) => ctx.hang(&qemu(&w)),
+        NodeCmd::Resume(w) => ctx.resume(&qemu(&w)),
+        NodeCmd::Delay { ms, dev } => netem(&ctx, "vm-delay", &dev, &[format!("delay"), format!("{ms}ms")], format!("{ms} ms netem delay")),
+        NodeCmd::Loss { pct, dev } => netem(&ctx, "vm-loss", &dev, &["loss".into(), format!("{pct}%")], format!("{pct}% netem loss")),
+        NodeCmd::Clear => {
             let n = ctx.undo_where(|e| e.kind == "vm-delay" || e.kind == "vm-loss")?;
             if n == 0 {
-                eprintln!("{TOOL}: no vm-local delay or loss is in force; nothing changed");
+                eprintln!("{TOOL}: no node-local delay or loss is in force; nothing changed");
             }
             Ok(())
         }
