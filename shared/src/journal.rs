@@ -94,7 +94,7 @@ pub enum Step {
     /// it already has it; refused when the root is someone else's.
     TcEnsureRoot { tc: String, dev: String },
     /// Remove one fault's band from kvmfi's root qdisc on `dev`: its
-    /// filters (preference `band`) and its netem qdisc; then the root qdisc
+    /// filters (preferences 2*band and 2*band+1) and its netem qdisc; then the root qdisc
     /// itself once no band is left. Idempotent.
     TcDeleteBand { tc: String, dev: String, band: u32 },
     /// Start `argv` detached (own session, output to logs/TAG.log) and wait

@@ -213,35 +213,6 @@ fn hold(args: &[String]) -> Result<()> {
     Err(Error::failed(format!("{p} ended ({st})")))
 }
 
-/// One node of a cluster.conf (`name,ip,ssh_port,role[,role...]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
-    pub name: String,
-    pub ip: IpAddr,
-    pub ssh_port: u16,
-    pub roles: Vec<String>,
-}
-
-/// Parses cluster.conf text (`#` comments, blank lines skipped).
-pub fn parse_cluster_conf(text: &str) -> Result<Vec<Node>> {
-    let mut nodes = Vec::new();
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let bad = || Error::usage(format!("cluster.conf line {}: '{line}': write name,ip,ssh_port,role[,role...]", n + 1));
-        if f.len() < 3 {
-            return Err(bad());
-        }
-        let ip: IpAddr = f[1].parse().map_err(|_| bad())?;
-        let ssh_port: u16 = f[2].parse().map_err(|_| bad())?;
-        nodes.push(Node { name: f[0].into(), ip, ssh_port, roles: f[3..].iter().map(|s| s.to_string()).collect() });
-    }
-    Ok(nodes)
-}
-
 /// Where the cluster facts come from: `--cluster-conf`, else
 /// `$KVMFI_CLUSTER_CONF`, else ./cluster.conf when it exists (the
 /// original's default path).
@@ -260,37 +231,43 @@ pub struct Resolved {
     pub ssh_port: Option<u16>,
 }
 
-/// Resolves TGT: an address as is; a name through cluster.conf (when
-/// there is one), then the system resolver (/etc/hosts).
+/// Resolves TGT: an address as is; a name through cluster.conf (the
+/// shared parser, [`crate::clusterconf`]) when there is one, then the
+/// system resolver (/etc/hosts). A cluster.conf address may be a host name.
 pub fn resolve(tgt: &str, conf: Option<&Path>) -> Result<Resolved> {
+    let nodes = conf_nodes(conf)?;
     if let Ok(ip) = netfault::parse_ip(tgt) {
-        let port = conf_nodes(conf)?.into_iter().find(|n| n.ip == ip).map(|n| n.ssh_port);
+        let port = nodes.iter().find(|n| n.address.parse::<IpAddr>().ok() == Some(ip)).map(|n| n.port);
         return Ok(Resolved { name: tgt.into(), ip, ssh_port: port });
     }
     if tgt.is_empty() || tgt.len() > 253 || !tgt.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
         return Err(Error::usage(format!("'{tgt}' is neither an IP address nor a node name")));
     }
-    if let Some(n) = conf_nodes(conf)?.into_iter().find(|n| n.name == tgt) {
-        return Ok(Resolved { name: tgt.into(), ip: n.ip, ssh_port: Some(n.ssh_port) });
+    if let Some(n) = nodes.iter().find(|n| n.name == tgt) {
+        let ip = lookup(&n.address)
+            .ok_or_else(|| Error::usage(format!("node '{tgt}': cannot resolve its address '{}'", n.address)))?;
+        return Ok(Resolved { name: tgt.into(), ip, ssh_port: Some(n.port) });
     }
-    use std::net::ToSocketAddrs;
-    // IPv4 first when the name has both (localhost: 127.0.0.1 and ::1).
-    let addrs: Vec<IpAddr> = (tgt, 0).to_socket_addrs().map(|a| a.map(|s| s.ip()).collect()).unwrap_or_default();
-    let ip = addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or_else(|| addrs.first())
-        .copied()
-        .ok_or_else(|| Error::usage(format!("unknown node '{tgt}': not in cluster.conf nor /etc/hosts; give its address")))?;
+    let ip = lookup(tgt).ok_or_else(|| {
+        Error::usage(format!("unknown node '{tgt}': not in cluster.conf nor /etc/hosts; give its address"))
+    })?;
     Ok(Resolved { name: tgt.into(), ip, ssh_port: None })
 }
 
-fn conf_nodes(conf: Option<&Path>) -> Result<Vec<Node>> {
+/// An address, or a host name through the system resolver (IPv4 first
+/// when the name has both, as localhost has).
+fn lookup(host: &str) -> Option<IpAddr> {
+    use std::net::ToSocketAddrs;
+    if let Ok(ip) = host.parse() {
+        return Some(ip);
+    }
+    let addrs: Vec<IpAddr> = (host, 0).to_socket_addrs().map(|a| a.map(|s| s.ip()).collect()).unwrap_or_default();
+    addrs.iter().find(|a| a.is_ipv4()).or_else(|| addrs.first()).copied()
+}
+
+fn conf_nodes(conf: Option<&Path>) -> Result<Vec<crate::clusterconf::Node>> {
     match cluster_conf_path(conf) {
-        Some(p) => {
-            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(format!("reading {}", p.display()), e))?;
-            parse_cluster_conf(&text)
-        }
+        Some(p) => crate::clusterconf::load(&p),
         None => Ok(Vec::new()),
     }
 }
@@ -339,13 +316,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cluster_conf() {
-        let n = parse_cluster_conf("# c\nmaster,192.168.64.10,22,NameNode,ResourceManager\n\nslave1, 10.0.0.2 ,2221,DataNode # x\n").unwrap();
-        assert_eq!(n.len(), 2);
-        assert_eq!(n[1].ip.to_string(), "10.0.0.2");
-        assert_eq!(n[1].ssh_port, 2221);
-        assert_eq!(n[0].roles, vec!["NameNode", "ResourceManager"]);
-        assert!(parse_cluster_conf("x,notanip,22").is_err());
+    fn names() {
+        let d = std::env::temp_dir().join(format!("kvmfi-cc-{}", std::process::id()));
+        std::fs::write(&d, "# c\nmaster,127.0.0.1,22,NameNode\nslave1, localhost ,2221,DataNode # x\n").unwrap();
+        let r = resolve("slave1", Some(&d)).unwrap();
+        assert_eq!((r.ip.to_string(), r.ssh_port), ("127.0.0.1".to_string(), Some(2221)));
+        assert_eq!(resolve("127.0.0.1", Some(&d)).unwrap().ssh_port, Some(22));
+        assert!(resolve("bad/name", Some(&d)).is_err());
         assert!(is_local("127.0.0.1".parse().unwrap()));
+        let _ = std::fs::remove_file(d);
     }
 }

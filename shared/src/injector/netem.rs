@@ -1,7 +1,8 @@
 //! netem faults that share one kvmfi root qdisc per device: a prio qdisc
 //! (handle `4b46:`, 16 bands; bands 1-3 carry all other traffic exactly as
 //! pfifo_fast would) where each fault gets a band of its own (4..16) with
-//! a netem qdisc and u32 filters of preference = band. Undoing a fault
+//! a netem qdisc and u32 filters of preference 2*band (IPv4) and
+//! 2*band+1 (IPv6). Undoing a fault
 //! removes its filters and its netem only; the root goes with the last band.
 //! A root qdisc kvmfi did not create is never replaced.
 
@@ -45,6 +46,12 @@ impl Match {
             ],
         }
     }
+}
+
+/// The filter preference of a band's filters of protocol `proto`: the
+/// kernel keeps one protocol per preference, so IPv4 and IPv6 differ.
+pub fn filter_prio(band: u32, proto: &str) -> u32 {
+    band * 2 + u32::from(proto == "ipv6")
 }
 
 /// The netem qdisc handle of band `band` (4b54: for band 4, ...).
@@ -136,7 +143,7 @@ pub fn plan(tc: &str, dev: &str, matches: &[Match], netem_args: &[String]) -> Re
     for m in matches {
         for (proto, words) in m.selectors() {
             let mut f = argv([tc, "filter", "add", "dev", dev, "parent", QDISC_HANDLE, "protocol", proto, "prio",
-                &band.to_string(), "u32"]);
+                &filter_prio(band, proto).to_string(), "u32"]);
             f.extend(words);
             f.extend(argv(["flowid", &parent]));
             apply.push(Step::Run { argv: f, stdin: None });
@@ -167,9 +174,9 @@ pub fn delete_band(tc: &str, dev: &str, band: u32) -> Result<()> {
         // Not ours any more, or the device is gone: nothing of ours is left.
         _ => return Ok(()),
     }
-    let b = band.to_string();
     for proto in ["ip", "ipv6"] {
-        let _ = exec::run(&argv([tc, "filter", "del", "dev", dev, "parent", QDISC_HANDLE, "protocol", proto, "prio", &b]), None, TOOL_TIMEOUT)?;
+        let p = filter_prio(band, proto).to_string();
+        let _ = exec::run(&argv([tc, "filter", "del", "dev", dev, "parent", QDISC_HANDLE, "protocol", proto, "prio", &p]), None, TOOL_TIMEOUT)?;
     }
     let parent = format!("{QDISC_HANDLE}{band}");
     let show = exec::run(&argv([tc, "qdisc", "show", "dev", dev]), None, TOOL_TIMEOUT)?;

@@ -30,7 +30,9 @@ pub fn describe(step: &Step) -> String {
             crate::netfault::QDISC_HANDLE
         ),
         Step::TcDeleteBand { tc, dev, band } => format!(
-            "{tc} filter del dev {dev} parent {h} prio {band}; {tc} qdisc del dev {dev} parent {h}{band}  # then the root qdisc if no band is left",
+            "{tc} filter del dev {dev} parent {h} prio {}; {tc} filter del dev {dev} parent {h} prio {}; {tc} qdisc del dev {dev} parent {h}{band}  # then the root qdisc if no band is left",
+            super::netem::filter_prio(*band, "ip"),
+            super::netem::filter_prio(*band, "ipv6"),
             h = crate::netfault::QDISC_HANDLE
         ),
         Step::Spawn { argv, tag } => format!("setsid {} &  # detached, waits for 'ready'; tag {tag}", exec::display_argv(argv)),
