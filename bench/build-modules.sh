@@ -72,6 +72,11 @@ main() {
         printf '%s\n' "$name" >>"$out/ko.list"
         n=$((n + 1))
     done < <(find "$out/kmod" -name '*.ko' -type f -print0 | sort -z)
+    # A tree that declares modules but yields none did not build (a make goal
+    # that does nothing, say): that is an error, not an empty module set.
+    if ((n == 0)) && grep -qs '^obj-m' "$src/Kbuild"; then
+        die "$id: $src/Kbuild declares modules but the build produced none"
+    fi
     if ((n)); then
         local vm
         vm=$(modinfo -F vermagic "$out/ko/$(head -n1 "$out/ko.list")" 2>/dev/null || true)
