@@ -12,6 +12,8 @@
 export KVMFI_STATE_DIR=/tmp/kvmfi-journal
 CI=cloudstack_injector
 HI=hadoop_injector
+# busybox sh runs its own applets before PATH: name iproute2's tc by path.
+TC=/usr/sbin/tc
 
 if [ ! -x /usr/sbin/tc ]; then
     skip netem.tc "no iproute2 tc in this guest (bench-host-tools are copied into same-arch guests only)"
@@ -36,7 +38,7 @@ api_ms() {
 }
 # ping_ms: average ping round trip to 127.0.0.1 in whole ms
 ping_ms() { ping -c 3 -i 0.2 127.0.0.1 | sed -n 's#.*= [0-9.]*/\([0-9]*\).*#\1#p'; }
-kvmfi_qdisc() { tc qdisc show dev lo | grep -c '4b46:\|4b5'; }
+kvmfi_qdisc() { $TC qdisc show dev lo | grep -c '4b46:\|4b5'; }
 
 api_ms >/dev/null # warm up (first requests pay for page cache and ARP-less setup)
 base=$(api_ms)
@@ -46,8 +48,8 @@ echo "netem: API round trip before: ${base}ms, ping ${pbase}ms"
 # --- api-delay: the original's command line, plus --dev (no default route in the guest)
 $CI api-delay 200 --dev lo
 expect_eq netem.api-delay-rc "$?" 0
-tc qdisc show dev lo
-tc filter show dev lo
+$TC qdisc show dev lo
+$TC filter show dev lo
 during=$(api_ms)
 pduring=$(ping_ms)
 echo "netem: API round trip during api-delay 200: ${during}ms (ping ${pduring}ms)"
@@ -109,7 +111,7 @@ expect_eq netem.loss-clear-restores "$lost2" 0
 
 $HI reorder 127.0.0.1 50 25
 expect_eq netem.reorder-rc "$?" 0
-expect_match netem.reorder-qdisc "$(tc qdisc show dev lo)" "netem 4b5"
+expect_match netem.reorder-qdisc "$($TC qdisc show dev lo)" "reorder 50%"
 expect_match netem.reorder-journal "$($HI status)" "netem delay 10ms reorder 50% 25%"
 $HI reorder-clear 127.0.0.1
 expect_eq netem.reorder-clear "$(kvmfi_qdisc)" 0
@@ -137,14 +139,14 @@ expect_eq netem.heartbeat-clear "$(kvmfi_qdisc)" 0
 
 # --- a root qdisc that kvmfi did not create is never replaced
 # (someone else's prio qdisc, handle 1:)
-if tc qdisc add dev lo root handle 1: prio 2>/tmp/err.txt; then
+if $TC qdisc add dev lo root handle 1: prio 2>/tmp/err.txt; then
     $CI api-delay 200 --dev lo 2>/tmp/err.txt
     expect_eq netem.foreign-root-refused "$?" 1
     expect_match netem.foreign-root-refused-msg "$(cat /tmp/err.txt)" "did not create"
     $HI delay 127.0.0.1 100 2>/dev/null
     expect_eq netem.foreign-root-refused-hadoop "$?" 1
-    expect_match netem.foreign-root-intact "$(tc qdisc show dev lo)" "prio 1:"
-    tc qdisc del dev lo root
+    expect_match netem.foreign-root-intact "$($TC qdisc show dev lo)" "qdisc prio 1: root"
+    $TC qdisc del dev lo root
 else
     fail netem.foreign-root "tc qdisc add ... prio: $(cat /tmp/err.txt)"
 fi
