@@ -12,7 +12,8 @@ Idempotent, non-interactive host setup for the kvmfi VM bench (Debian 12, root):
   * apt-get installs qemu-system-x86, qemu-system-arm, gcc-aarch64-linux-gnu,
     cpio, xz-utils, zstd, build tools needed to
     build external modules against Debian headers (make, gcc, flex, bison, bc,
-    libelf-dev, libssl-dev), shellcheck.
+    libelf-dev, libssl-dev), shellcheck; iproute2, nfs-kernel-server, nfs-common
+    and rpcbind, whose programs scenarios copy into the guest.
     busybox-static is NOT installed here (the amd64 and arm64 packages conflict):
     fetch-kernels.sh downloads and unpacks both into the cache.
   * rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl
@@ -31,6 +32,9 @@ APT_PKGS=(
     flex bison bc libelf-dev libssl-dev
     cpio xz-utils zstd gzip kmod file
     shellcheck ca-certificates
+    # host programs copied into guests by scenarios (# bench-host-tools:):
+    # tc (20-netem), the NFS server and client programs (21-nfs)
+    iproute2 nfs-kernel-server nfs-common rpcbind
 )
 
 need_apt() {
