@@ -74,6 +74,7 @@ demo:
 
 bench:
 	bash bench/benchmark.sh
+	bash bench/cluster-bench.sh
 
 clean:
 	$(CARGO) clean

@@ -96,7 +96,7 @@ find_conf() {
 # run_on INDEX CMD...: runs CMD (words quoted for the remote shell) on node INDEX.
 run_on() {
   local i="$1"; shift
-  local opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+  local opts=(-n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
               -o ConnectTimeout="$CONNECT_TIMEOUT" -o BatchMode=yes -p "${PORTS[$i]}")
   [[ -n "$SSH_KEY" ]] && opts+=(-i "$SSH_KEY")
   local words=() w
@@ -108,7 +108,7 @@ run_on() {
 # run_line INDEX LINE: runs a shell line on node INDEX (for pipelines).
 run_line() {
   local i="$1" line="$2"
-  local opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+  local opts=(-n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
               -o ConnectTimeout="$CONNECT_TIMEOUT" -o BatchMode=yes -p "${PORTS[$i]}")
   [[ -n "$SSH_KEY" ]] && opts+=(-i "$SSH_KEY")
   # shellcheck disable=SC2029 # the line is built (and quoted) for the remote shell by the caller
