@@ -6,7 +6,7 @@
 # processes. RELIABILITY lines carry the figures.
 . /bench/lib.sh
 export KVMFI_MODULE_DIR=/kmods
-if [ "${BENCH_MODE:-0}" = 1 ]; then FUZZ=1000000 CYCLES=1000 LOADS=50; else FUZZ=100000 CYCLES=200 LOADS=10; fi
+if [ "${BENCH_MODE:-0}" = 1 ]; then FUZZ=1000000 CYCLES=1000 LOADS=50; else FUZZ=50000 CYCLES=40 LOADS=5; fi
 F=/tmp/rel.data
 printf 'reliability\n' >$F
 dmesg_mark
