@@ -3,7 +3,11 @@
 #   make check      every test (Rust, user-space injectors, VM bench on 4 kernels)
 #   make demo       boots the bundled test VM and shows a read fault
 #   make bench      benchmarks (results in BENCHMARKS.md)
-#   make install    PREFIX=/usr/local DESTDIR= ; modules into /lib/modules/<rel>/extra
+#   make install    PREFIX=/usr/local DESTDIR= ; modules: DKMS source in /usr/src/kvmfi-VERSION
+#                   registered and built when dkms is installed (DKMS=yes|no), else
+#                   built for the running kernel into /lib/modules/<rel>/extra
+#   make uninstall  removes all of it (dkms remove included)
+#   make deb        Debian package target/deb/kvmfi_VERSION_ARCH.deb (packaging/deb)
 #   make man        regenerate man pages from the clap definitions
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -12,7 +16,18 @@ KREL ?= $(shell uname -r)
 CARGO ?= cargo
 MANDIR = $(DESTDIR)$(PREFIX)/share/man/man8
 BINDIR = $(DESTDIR)$(PREFIX)/bin
-RELEASE = target/release
+RELEASE ?= $(or $(CARGO_TARGET_DIR),target)/release
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# DKMS=yes registers the modules' source with DKMS (default when dkms is installed).
+DKMS ?= $(if $(shell command -v dkms 2>/dev/null),yes,no)
+DKMS_SRC = $(DESTDIR)/usr/src/kvmfi-$(VERSION)
+# Every module (Kbuild), and the build artefacts never copied into the DKMS source.
+MODULES = $(shell sed -n 's/^obj-m += \(.*\)\.o$$/\1/p' kmod/Kbuild)
+KMOD_ARTEFACTS = --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+	--exclude='.*.cmd' --exclude='*.order' --exclude='*.symvers' --exclude='.tmp_versions'
+BASHCOMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
 # Every binary the toolbox installs (one crate each under bins/).
 BINS = $(notdir $(wildcard bins/*))
@@ -24,7 +39,7 @@ LEGACY_LINKS = file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi \
 	kswapd-fi-main:kswapd-fi resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi \
 	kvm-version-fi-main:kvm-version-fi vm-migration-fi-main:dirty-log-fi
 
-.PHONY: all binaries modules install uninstall man completions check check-quick demo bench clean
+.PHONY: all binaries modules install install-modules uninstall deb man completions check check-quick demo bench clean
 
 all: binaries modules
 
@@ -40,28 +55,55 @@ man:
 completions:
 	$(CARGO) run -q -p kvmfi-doc -- completions target/completions
 
-install: binaries completions
+install: binaries completions install-modules
 	install -d $(BINDIR) $(MANDIR)
 	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(BINDIR)/$$b; done
 	for l in $(LEGACY_LINKS); do name=$${l%%:*}; target=$${l#*:}; \
 		if [ -e $(BINDIR)/$$target ]; then ln -sf $$target $(BINDIR)/$$name; fi; done
 	install -m 0644 man/*.8 $(MANDIR)/
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
-		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	cp target/completions/bash/* $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
-	cp target/completions/zsh/* $(DESTDIR)$(PREFIX)/share/zsh/site-functions/
-	cp target/completions/fish/* $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/
+	install -d $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR)
+	cp target/completions/bash/* $(BASHCOMPDIR)/
+	cp target/completions/zsh/* $(ZSHCOMPDIR)/
+	cp target/completions/fish/* $(FISHCOMPDIR)/
+
+# DKMS=yes: the source tree into /usr/src/kvmfi-VERSION; without DESTDIR also
+# `dkms add` and `dkms install` for $(KREL) (when its headers are there; dkms
+# builds for later kernels by itself). DKMS=no: modules built for the running
+# kernel (when its headers are there) into /lib/modules/$(KREL)/extra.
+install-modules:
+ifeq ($(DKMS),yes)
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)
+	tar -C kmod $(KMOD_ARTEFACTS) -cf - . | tar -C $(DKMS_SRC) --no-same-owner -xf -
+	kmod/gen-dkms-conf.sh > $(DKMS_SRC)/dkms.conf
+	@if [ -z "$(DESTDIR)" ]; then \
+		dkms status -m kvmfi -v $(VERSION) | grep -q . || dkms add -m kvmfi -v $(VERSION) || exit 1; \
+		if [ -e /lib/modules/$(KREL)/build/Makefile ]; then \
+			dkms build -m kvmfi -v $(VERSION) -k $(KREL) --force && \
+			dkms install -m kvmfi -v $(VERSION) -k $(KREL) --force || exit 1; \
+		else echo "make install: kvmfi $(VERSION) registered with DKMS; it builds once the headers of $(KREL) are installed (apt-get install linux-headers-$(KREL))"; fi; \
+	fi
+else
+	@if ! ls kmod/*.ko >/dev/null 2>&1 && [ -e $(KERNEL_DIR)/Makefile ]; then $(MAKE) modules; fi
 	@if ls kmod/*.ko >/dev/null 2>&1; then \
 		install -d $(DESTDIR)/lib/modules/$(KREL)/extra && \
 		for k in kmod/*.ko; do case $$k in *kvmfi-empty-kprobe.ko) ;; *) install -m 0644 $$k $(DESTDIR)/lib/modules/$(KREL)/extra/;; esac; done && \
 		{ [ -n "$(DESTDIR)" ] || depmod -a $(KREL); }; \
-	else echo "make install: no modules built (run 'make modules' with kernel headers installed)"; fi
+	else echo "make install: no modules built (install linux-headers-$(KREL), or dkms, and rerun)"; fi
+endif
 
 uninstall:
-	for b in $(BINS); do rm -f $(BINDIR)/$$b; done
+	for b in $(BINS); do rm -f $(BINDIR)/$$b $(BASHCOMPDIR)/$$b.bash $(ZSHCOMPDIR)/_$$b $(FISHCOMPDIR)/$$b.fish; done
 	for l in $(LEGACY_LINKS); do rm -f $(BINDIR)/$${l%%:*}; done
 	for m in man/*.8; do rm -f $(MANDIR)/$$(basename $$m); done
-	for k in kmod/*.ko; do rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/$$(basename $$k); done
+	@if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null 2>&1 && dkms status -m kvmfi -v $(VERSION) | grep -q .; then \
+		echo "dkms remove -m kvmfi -v $(VERSION) --all"; dkms remove -m kvmfi -v $(VERSION) --all; fi
+	rm -rf $(DKMS_SRC)
+	for m in $(MODULES); do rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/$$m.ko; done
+	@if [ -z "$(DESTDIR)" ] && [ -d /lib/modules/$(KREL) ]; then depmod -a $(KREL); fi
+
+deb:
+	bash packaging/deb/build-deb.sh
 
 check:
 	bash tests/run-all.sh
@@ -71,6 +113,10 @@ check-quick:
 
 demo:
 	bash bench/demo.sh
+
+# Long reliability variants (a million ioctls per device, 1000 arm cycles, 50 reloads).
+soak:
+	bash bench/run.sh --bench --scenarios bench/scenarios/15-reliability.sh
 
 bench:
 	bash bench/benchmark.sh
