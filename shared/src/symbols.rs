@@ -127,8 +127,22 @@ pub const FUNC_FAIL: ModuleSpec = ModuleSpec {
     hooks: &[HookSpec { param: "symbol", role: "any function", candidates: &[] }],
 };
 
+/// tlb-flush-fi: x86_64 only. flush_tlb_mm is a macro for
+/// flush_tlb_mm_range, whose cross-CPU part goes through flush_tlb_multi to
+/// native_flush_tlb_multi (also the end of kvm_flush_tlb_multi); arm64
+/// flushes with inline broadcast TLBI instructions and has no such point.
+pub const TLB_FLUSH: ModuleSpec = ModuleSpec {
+    tool: "tlb-flush-fi",
+    module: "pt-update-fi",
+    hooks: &[HookSpec {
+        param: "symbol",
+        role: "TLB shootdown",
+        candidates: &["native_flush_tlb_multi", "flush_tlb_multi"],
+    }],
+};
+
 /// Every kernel tool, for kvmfi-check and documentation.
-pub const ALL: &[ModuleSpec] = &[FILE_READ, FILE_WRITE, KVM_IOCTL, MEMSLOT, VCPU_STATE, KVM_VERSION, DIRTY_LOG, CPU_REG, MM_FAULT, KSWAPD];
+pub const ALL: &[ModuleSpec] = &[FILE_READ, FILE_WRITE, KVM_IOCTL, MEMSLOT, VCPU_STATE, KVM_VERSION, DIRTY_LOG, CPU_REG, MM_FAULT, KSWAPD, TLB_FLUSH];
 
 /// The candidates of a hook: the table's, unless the environment variable
 /// `KVMFI_CANDIDATES` overrides them, as `TOOL.PARAM=fn1,fn2;TOOL.PARAM=...`

@@ -24,6 +24,7 @@ pub fn tools() -> Vec<Command> {
         cpu_reg_main::command(),
         mm_fault_fi::command(),
         kswapd_fi::command(),
+        tlb_flush_fi::command(),
     ]
 }
 

@@ -27,9 +27,11 @@
 //!   Prints `dentries=N ms=T`.
 //! * `mm-test tlb-stale [--rounds N]` (two threads, pinned to CPUs 0 and 1):
 //!   a reader keeps reading a page while the writer repeatedly replaces the
-//!   page behind that address (MADV_DONTNEED, then a new value), and checks
-//!   whether the reader still sees an old value long after the change.
-//!   Prints `rounds=N stale=S max_stale_reads=M`.
+//!   physical page behind that address (MADV_DONTNEED, then a new value);
+//!   a seqlock tells when the reader must see the new value, so any other
+//!   value is a stale translation on the reader's CPU. Prints
+//!   `rounds=N stale_rounds=S stale_reads=R foreign_reads=F` (foreign: the
+//!   stale read saw the page's next owner's data).
 //! * `mm-test mprotect-loop [--rounds N]` (two threads): mprotect()s a page
 //!   that another thread keeps touching, N times, so that every round needs
 //!   a TLB flush on both CPUs; prints `rounds=N`.
@@ -300,48 +302,72 @@ fn pin(cpu: usize) {
 }
 
 /// A page whose physical backing the writer replaces while a reader on the
-/// other CPU keeps its translation hot: without the TLB shootdown, the
-/// reader keeps seeing the old physical page.
+/// other CPU keeps its translation hot. Seqlock protocol: SEQ is odd while
+/// the writer replaces the page (MADV_DONTNEED, then a write of the round
+/// number into a fresh page) and even (2 * round) once the page holds the
+/// round number. A reader that sees the same even SEQ before and after its
+/// read must read the round number, unless its CPU still translates the
+/// address to the old physical page: a stale TLB entry. The old page is
+/// handed to a "sink" mapping right away (its first write gets it back
+/// from the allocator's per-CPU list), so a stale read shows the sink's
+/// marker 0xdead0000+round or the allocator's zeroing, never the value.
 fn cmd_tlb_stale(o: &Opts) -> Result<String, String> {
-    let page = map_at(0, 1)? as usize;
-    static ROUND: AtomicU64 = AtomicU64::new(0);
+    static SEQ: AtomicU64 = AtomicU64::new(0);
     static STOP: AtomicBool = AtomicBool::new(false);
-    static SEEN: AtomicU64 = AtomicU64::new(0);
+    static STALE_READS: AtomicU64 = AtomicU64::new(0);
+    static STALE_ROUND: AtomicU64 = AtomicU64::new(0);
+    static STALE_ROUNDS: AtomicU64 = AtomicU64::new(0);
+    static FOREIGN: AtomicU64 = AtomicU64::new(0);
+    let page = map_at(0, 1)? as usize;
+    let sink = map_at(0, o.rounds as usize + 1)? as usize;
     // SAFETY: `page` is a live, writable mapping for the whole program.
     unsafe { std::ptr::write_volatile(page as *mut u64, 0) };
     let reader = std::thread::spawn(move || {
         pin(1);
-        while !STOP.load(Ordering::Relaxed) {
-            // SAFETY: reading the live mapping (zero-fill after DONTNEED).
+        while !STOP.load(Ordering::SeqCst) {
+            let s1 = SEQ.load(Ordering::SeqCst);
+            if s1 & 1 == 1 {
+                continue;
+            }
+            // SAFETY: reading the live mapping (never unmapped, only emptied).
             let v = unsafe { std::ptr::read_volatile(page as *const u64) };
-            SEEN.store(v, Ordering::Relaxed);
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if SEQ.load(Ordering::SeqCst) == s1 && v != s1 / 2 {
+                STALE_READS.fetch_add(1, Ordering::Relaxed);
+                if v >> 16 == 0xdead {
+                    FOREIGN.fetch_add(1, Ordering::Relaxed);
+                }
+                if STALE_ROUND.swap(s1 / 2, Ordering::Relaxed) != s1 / 2 {
+                    STALE_ROUNDS.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     });
     pin(0);
-    let (mut stale, mut max_stale) = (0u64, 0u64);
     for r in 1..=o.rounds {
-        // Drop the page (the translation must be flushed everywhere), then
-        // write a new value into a fresh page at the same address.
-        // SAFETY: discarding our own anonymous page.
+        SEQ.store(2 * r - 1, Ordering::SeqCst);
+        // SAFETY: discarding our own anonymous page; it stays mapped.
         unsafe { libc::madvise(page as *mut libc::c_void, PAGE, libc::MADV_DONTNEED) };
+        // SAFETY: the sink has rounds + 1 pages; each round takes the next.
+        unsafe { std::ptr::write_volatile((sink + r as usize * PAGE) as *mut u64, 0xdead_0000 + r) };
         // SAFETY: writing the live mapping (faults in a new page).
         unsafe { std::ptr::write_volatile(page as *mut u64, r) };
-        ROUND.store(r, Ordering::Release);
-        // Give the reader plenty of reads to notice the new value.
-        let mut reads = 0u64;
+        SEQ.store(2 * r, Ordering::SeqCst);
+        // Let the reader look at the stable page for a while.
         let t = Instant::now();
-        while SEEN.load(Ordering::Relaxed) != r && t.elapsed().as_millis() < 20 {
-            reads += 1;
+        while t.elapsed().as_micros() < 2000 {
             std::hint::spin_loop();
         }
-        if SEEN.load(Ordering::Relaxed) != r {
-            stale += 1;
-        }
-        max_stale = max_stale.max(reads);
     }
-    STOP.store(true, Ordering::Relaxed);
+    STOP.store(true, Ordering::SeqCst);
     let _ = reader.join();
-    Ok(format!("rounds={} stale={stale} max_stale_reads={max_stale}", o.rounds))
+    Ok(format!(
+        "rounds={} stale_rounds={} stale_reads={} foreign_reads={}",
+        o.rounds,
+        STALE_ROUNDS.load(Ordering::Relaxed),
+        STALE_READS.load(Ordering::Relaxed),
+        FOREIGN.load(Ordering::Relaxed)
+    ))
 }
 
 fn cmd_mprotect_loop(o: &Opts) -> Result<String, String> {

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pt-update-fi: the TLB shootdowns of a scoped target's address space are
+ * lost: after the target changes its page tables (munmap, madvise,
+ * mprotect, mremap, copy-on-write), the other CPUs that run its threads
+ * keep their old translations until something else flushes them.
+ *
+ * x86_64. flush_tlb_mm (a macro for flush_tlb_mm_range) flushes the local
+ * TLB itself and, when other CPUs have run the address space, sends them
+ * the flush with flush_tlb_multi() -> native_flush_tlb_multi(cpumask,
+ * info) (through the paravirt op; kvm_flush_tlb_multi ends there too).
+ * This module probes that function's entry and, for a flush of the
+ * current task's own address space by a task in scope, replaces the
+ * cpumask with the current CPU alone: the local flush still happens (so
+ * the flushing thread never writes through a stale entry), the other CPUs
+ * are not told. mm->context.tlb_gen has already advanced, so a CPU catches
+ * up at its next context switch into the address space or the next flush
+ * that reaches it. Flushes that free page tables (info->freed_tables) are
+ * never touched: a stale walk cache over a freed page table could make the
+ * hardware walk arbitrary memory. Nothing is skipped and no pointer is
+ * invalidated: the new mask is the kernel's own constant cpumask_of(cpu).
+ *
+ * arm64. TLB maintenance is a broadcast TLBI instruction emitted inline at
+ * every call site (flush_tlb_mm, flush_tlb_range, flush_tlb_page and
+ * __flush_tlb_range are static inline; the out-of-line copies in kallsyms
+ * are per-file duplicates), and the mmu_gather is flushed by the inlined
+ * tlb_end_vma() before the probe-able tlb_finish_mmu() runs. No function
+ * that every flush of an address space goes through can be probed, so the
+ * module refuses to load there (-EOPNOTSUPP) and says why.
+ *
+ * Legacy /proc/pt-update-fi/{signal,times}: every process (the original
+ * only counted hits), `times` lost shootdowns, 10-minute lease.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpumask.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+
+#ifdef CONFIG_X86_64
+#include "kvmfi_core.c"
+
+/*
+ * The leading fields of arch/x86's struct flush_tlb_info, which its header
+ * keeps from modules (#ifndef MODULE). Identical from 5.x through 6.12:
+ * mm, start, end, new_tlb_gen, initiating_cpu, stride_shift, freed_tables.
+ */
+struct pt_update_flush_info {
+	struct mm_struct *mm;
+	unsigned long start;
+	unsigned long end;
+	u64 new_tlb_gen;
+	unsigned int initiating_cpu;
+	u8 stride_shift;
+	u8 freed_tables;
+};
+
+static char symbol[KSYM_NAME_LEN] = "native_flush_tlb_multi";
+module_param_string(symbol, symbol, sizeof(symbol), 0444);
+MODULE_PARM_DESC(symbol, "function to probe, taking (const struct cpumask *, const struct flush_tlb_info *) "
+		 "(default native_flush_tlb_multi)");
+
+static int pt_update_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct cpumask *mask = (const struct cpumask *)regs_get_kernel_argument(regs, 0);
+	const struct pt_update_flush_info *info = (const struct pt_update_flush_info *)regs_get_kernel_argument(regs, 1);
+	struct kvmfi_fault *f;
+	unsigned int cpu, dropped;
+
+	if (!mask || !info || !info->mm || info->mm != current->mm || info->freed_tables ||
+	    (current->flags & PF_KTHREAD) || is_global_init(current))
+		return 0;
+	/* Preemption is off (flush_tlb_mm_range holds get_cpu()). */
+	cpu = smp_processor_id();
+	dropped = cpumask_weight(mask) - (cpumask_test_cpu(cpu, mask) ? 1 : 0);
+	rcu_read_lock();
+	f = kvmfi_enter();
+	if (f && dropped && kvmfi_decide(f, 1)) {
+		/* Event: value = CPUs not told, detail = flushed range. */
+		kvmfi_injected_detail(f, 0, "lost-shootdown", dropped, info->start, info->end);
+		regs->di = (unsigned long)cpumask_of(cpu);	/* first argument */
+	}
+	rcu_read_unlock();
+	return 0;
+}
+NOKPROBE_SYMBOL(pt_update_pre);
+
+static int pt_update_validate(struct kvmfi_fault *f)
+{
+	unsigned int i;
+
+	if (f->arm.mode)
+		return -EINVAL;
+	for (i = 0; i < KVMFI_NR_ARGS; i++)
+		if (f->arm.arg[i])
+			return -EINVAL;
+	return 0;
+}
+
+static struct kvmfi_knob pt_update_knobs[] = {
+	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
+};
+
+static int pt_update_legacy_request(struct kvmfi_arm *req)
+{
+	req->times = kvmfi_knob("times");
+	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
+	return 0;
+}
+
+static struct kvmfi_hook pt_update_hooks[] = {
+	{ .symbol = symbol, .pre = pt_update_pre },
+};
+
+static const struct kvmfi_ops pt_update_ops = {
+	.tag = "[PT-Fi]",
+	.hooks = pt_update_hooks,
+	.nr_hooks = ARRAY_SIZE(pt_update_hooks),
+	.validate = pt_update_validate,
+	.legacy_dir = "pt-update-fi",
+	.knobs = pt_update_knobs,
+	.nr_knobs = ARRAY_SIZE(pt_update_knobs),
+	.legacy_request = pt_update_legacy_request,
+};
+
+static int __init pt_update_init(void)
+{
+	return kvmfi_init(&pt_update_ops);
+}
+
+static void __exit pt_update_exit(void)
+{
+	kvmfi_exit();
+}
+module_exit(pt_update_exit);
+
+#else /* !CONFIG_X86_64 */
+
+static int __init pt_update_init(void)
+{
+	pr_err("[PT-Fi] unsupported on this architecture: TLB invalidation is a broadcast TLBI "
+	       "instruction emitted inline at every call site (flush_tlb_mm, flush_tlb_range and "
+	       "flush_tlb_page are static inline) and the mmu_gather is flushed by the inlined "
+	       "tlb_end_vma() before tlb_finish_mmu(); no probe-able function carries every TLB "
+	       "flush of an address space, so none can be suppressed\n");
+	return -EOPNOTSUPP;
+}
+#endif /* CONFIG_X86_64 */
+
+module_init(pt_update_init);
+MODULE_DESCRIPTION("kvmfi: lose the TLB shootdowns of a chosen process (x86_64; refuses to load elsewhere)");
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("kvmfi developers");
