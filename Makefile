@@ -39,7 +39,7 @@ LEGACY_LINKS = file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi \
 	kswapd-fi-main:kswapd-fi resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi \
 	kvm-version-fi-main:kvm-version-fi vm-migration-fi-main:dirty-log-fi
 
-.PHONY: all binaries modules install install-modules uninstall deb man completions check check-quick demo bench clean
+.PHONY: all binaries modules install install-modules uninstall deb man completions check check-quick demo bench soak clean
 
 all: binaries modules
 
