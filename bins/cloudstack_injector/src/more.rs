@@ -9,7 +9,7 @@ use kvmfi::injector::compat;
 use kvmfi::injector::steps::tag_arg;
 use kvmfi::injector::Ctx;
 use kvmfi::journal::{self, Fault, Step};
-use kvmfi::netfault::{self, Target};
+use kvmfi::netfault::Target;
 use kvmfi::run::out;
 use kvmfi::sqldb::{self, Db};
 use kvmfi::{exec, mounts, Error, Result};
@@ -281,7 +281,7 @@ fn db_lock(ctx: &Ctx, name: &str, table: &str, o: &sqldb::DbOpts) -> Result<()> 
     client.push(name.into());
     let exe = std::env::current_exe().map_err(|e| Error::io("finding this program", e))?.to_string_lossy().into_owned();
     ctx.inject_once(|e| e.kind == "db-lock", |id| {
-        let tag = netfault::tag(id);
+        let tag = compat::helper_tag(id);
         let mut argv = vec![
             exe.clone(),
             compat::HELPER_ARG.into(),

@@ -545,7 +545,7 @@ where
     let launchers = Launchers { home: cli.hadoop_home.clone().or_else(|| std::env::var_os("HADOOP_HOME").map(PathBuf::from)), timeout: cli.timeout };
     match cli.cmd {
         Cmd::List { json } => ctx.list(&table, json),
-        Cmd::Crash { component: c @ (Comp::Map | Comp::Reduce | Comp::Am) } => more::kill_tasks(&ctx, comp(c), true),
+        Cmd::Crash { component: c @ (Comp::Map | Comp::Reduce | Comp::Am) } => more::kill_tasks(&ctx, comp(c)),
         Cmd::Crash { component } => ctx.crash(comp(component)),
         Cmd::Hang { component } => ctx.hang(comp(component)),
         Cmd::Resume { component } => ctx.resume(comp(component)),

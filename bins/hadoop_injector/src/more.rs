@@ -118,7 +118,7 @@ pub fn task_component(name: &str, marker: &str) -> Component {
 
 /// SIGKILL of MapReduce task JVMs (map, reduce, am): YARN runs the
 /// attempts again, so nothing is restarted by recover.
-pub fn kill_tasks(ctx: &Ctx, c: &Component, _required: bool) -> Result<()> {
+pub fn kill_tasks(ctx: &Ctx, c: &Component) -> Result<()> {
     let ps = c.processes();
     if ps.is_empty() {
         return Err(Error::not_found(format!("no '{}' task is running on this node (looked for {})", c.name, c.describe())));
@@ -239,13 +239,13 @@ pub fn run(ctx: &Ctx, table: &[Component], l: &Launch, conf: Option<&Path>, ssh:
             clear_local(ctx, "disk-fill")
         }
         Cmd::CrashMap { slave } => on_node(ctx, conf, &s, &slave, "crash-map", vec!["crash-map-local".into()], None, |_| {
-            kill_tasks(ctx, comp("map"), true)
+            kill_tasks(ctx, comp("map"))
         }),
         Cmd::CrashReduce { slave } => on_node(ctx, conf, &s, &slave, "crash-reduce", vec!["crash-reduce-local".into()], None, |_| {
-            kill_tasks(ctx, comp("reduce"), true)
+            kill_tasks(ctx, comp("reduce"))
         }),
-        Cmd::CrashMapLocal => kill_tasks(ctx, comp("map"), true),
-        Cmd::CrashReduceLocal => kill_tasks(ctx, comp("reduce"), true),
+        Cmd::CrashMapLocal => kill_tasks(ctx, comp("map")),
+        Cmd::CrashReduceLocal => kill_tasks(ctx, comp("reduce")),
         Cmd::YarnUnhealthy { slave, state, marker } => {
             let m = marker.display().to_string();
             let on = vec!["yarn-unhealthy-local".to_string(), "on".into(), "--marker".into(), m.clone()];

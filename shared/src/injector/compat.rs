@@ -34,6 +34,14 @@ pub fn cpus() -> u32 {
     std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1)
 }
 
+/// The tag of fault `id`'s helper: `kvmfi-ID-INODE`, the inode of the
+/// journal directory, so two journals on one host never share a tag.
+pub fn helper_tag(id: u64) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(crate::journal::dir()).map(|m| m.ino()).unwrap_or(0);
+    format!("{}-{ino}", netfault::tag(id))
+}
+
 /// A cpu-stress of `secs` seconds on `threads` busy threads; the undo
 /// kills it. `target` names it in the journal.
 pub fn cpu_stress(id: u64, target: &str, secs: u64, threads: Option<u32>) -> Result<Fault> {
@@ -45,7 +53,7 @@ pub fn cpu_stress(id: u64, target: &str, secs: u64, threads: Option<u32>) -> Res
     if secs == 0 || secs > MAX_SECONDS {
         return Err(Error::usage(format!("SECONDS must be 1 to {MAX_SECONDS}")));
     }
-    let tag = netfault::tag(id);
+    let tag = helper_tag(id);
     let argv = vec![self_exe()?, HELPER_ARG.into(), "cpu".into(), secs.to_string(), threads.to_string(), tag_arg(&tag)];
     Ok(Fault {
         kind: "cpu-stress".into(),
@@ -67,7 +75,7 @@ pub fn mem_stress(id: u64, target: &str, mb: u64) -> Result<Fault> {
             avail >> 20
         )));
     }
-    let tag = netfault::tag(id);
+    let tag = helper_tag(id);
     let argv = vec![self_exe()?, HELPER_ARG.into(), "mem".into(), mb.to_string(), tag_arg(&tag)];
     Ok(Fault {
         kind: "mem-stress".into(),
