@@ -40,7 +40,7 @@ agent-disconnect: DROP of TCP port 8250, both directions, in nftables table 'ine
 api-delay now takes one band of kvmfi's root qdisc (16 bands), so it coexists with hadoop_injector's netem faults on the same device.
 sysvm-crash|sysvm-hang TYPE: virsh destroy|suspend of the running system VMs of that TYPE only (s-N-VM, v-N-VM, r-N-VM; the original ignored the type); recover starts a domain again only while it is shut off, resumes it only while it is paused.
 network IP [PORT]: DROP of everything to and from IP (or TCP PORT only); network-clear IP undoes both.
-db-lock: LOCK TABLES cloud.vm_instance WRITE from a client session held open by a detached helper (tagged --kvmfi-tag=kvmfi-ID) until db-unlock or recover kills it (the original's lock ended at once).
+db-lock: LOCK TABLES cloud.vm_instance WRITE from a client session held open by a detached helper (tagged --kvmfi-tag=kvmfi-ID-N) until db-unlock or recover kills it (the original's lock ended at once).
 storage-umount MP: umount; recover mounts the same source with the same type and options unless something is mounted there; refused for tmpfs-like and bind mounts, which could not be mounted again. storage-fill MP: one file kvmfi-fill-ID taking all free space but --keep-free MB (or --size MB); storage-clean or recover deletes it.
 cpu-stress, mem-stress: a detached helper busy-loops THR threads for SEC seconds, or holds MB of locked memory (at most 90% of MemAvailable); recover and mem-stress-clear kill it.
 vm-migrate-fail: DROP of TCP 49152-49215 (libvirt's migration data ports, --ports) both ways; vm-op-clear undoes it.
