@@ -15,6 +15,7 @@ pub mod kmod;
 pub mod legacy;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub mod kvmcmds;
+pub mod kvmtool;
 pub mod run;
 pub mod symbols;
 pub mod tool;

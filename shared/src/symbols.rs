@@ -64,9 +64,9 @@ pub const MEMSLOT: ModuleSpec = ModuleSpec {
 };
 
 #[cfg(target_arch = "aarch64")]
-const GFN_CANDIDATES: &[&str] = &["gfn_to_hva_memslot_prot", "__gfn_to_hva_many", "gfn_to_hva_memslot"];
+const GFN_CANDIDATES: &[&str] = &["gfn_to_hva_memslot_prot", "__gfn_to_pfn_memslot", "gfn_to_hva_memslot"];
 #[cfg(not(target_arch = "aarch64"))]
-const GFN_CANDIDATES: &[&str] = &["__gfn_to_hva_many", "gfn_to_hva_memslot_prot", "gfn_to_hva_memslot"];
+const GFN_CANDIDATES: &[&str] = &["__gfn_to_pfn_memslot", "gfn_to_hva_memslot_prot", "__gfn_to_hva_many"];
 
 /// vcpu-state-fi: the function whose result user space reads as registers.
 pub const VCPU_STATE: ModuleSpec = ModuleSpec {

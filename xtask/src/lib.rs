@@ -16,6 +16,11 @@ pub fn tools() -> Vec<Command> {
     vec![
         vfs_read_fi::command(),
         vfs_write_fi::command(),
+        kvm_ioctl_fi::command(),
+        memslot_fi::command(),
+        vcpu_state_fi::command(),
+        kvm_version_fi::command(),
+        dirty_log_fi::command(),
         kvmfi_check::command(),
         hadoop_injector::command(),
         cloudstack_injector::command(),

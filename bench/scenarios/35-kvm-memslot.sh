@@ -1,0 +1,79 @@
+#!/bin/sh
+# bench-timeout: 240
+# memslot-fi (memory.ko): memory regions fail for the VMM (class 1, at the
+# memory-region function that really fires on this kernel), and guest frames
+# become unbacked for a chosen range (class 2): the guest's access to them
+# turns into an MMIO exit. Hit counts prove the hooks fire.
+. /bench/lib.sh
+export KVMFI_MODULE_DIR=/kmods
+T=memslot-fi
+P=kvm.memslot
+
+if [ ! -c /dev/kvm ] || ! command -v test-vmm >/dev/null; then
+    skip $P "no /dev/kvm or no test-vmm"
+    exit 0
+fi
+dmesg_mark
+vmm() {
+    _arm=$1; shift
+    sh -c 'kill -STOP $$; exec test-vmm "$@"' test-vmm "$@" >/tmp/vmm.out &
+    _pid=$!
+    wait_stopped $_pid || { echo "vmm never stopped"; return 1; }
+    # shellcheck disable=SC2086 # word splitting of the arm options intended
+    $T arm --tgid $_pid $_arm >/tmp/arm.out 2>&1
+    echo $? >/tmp/arm.rc
+    [ "$(cat /tmp/arm.rc)" = 0 ] || echo "arm failed: $(cat /tmp/arm.out)" >&2
+    kill -CONT $_pid
+    wait $_pid
+    cat /tmp/vmm.out
+}
+st() { $T status | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# 1. every memory region of the VMM fails with ENOMEM; another VMM is fine.
+out=$(vmm "--region" memslot --count 2)
+echo "region: $out; arm: $(cat /tmp/arm.out)"
+echo "status: $($T status | tr '\n' ' ')"
+expect_eq $P.arm-rc "$(cat /tmp/arm.rc)" 0
+expect_eq $P.region-enomem "$(kv regions_ok "$out"),$(kv regions_err "$out"),$(kv errno "$out")" "0,2,ENOMEM"
+expect_ge $P.region-hook-hits "$(st hits)" 2
+expect_eq $P.region-injected "$(st injected)" 2
+other=$(test-vmm memslot --count 2)
+expect_eq $P.other-vmm-ok "$(kv regions_ok "$other")" 2
+$T off
+
+# 2. --slot 1 only, another errno.
+out=$(vmm "--region --slot 1 --errno EFAULT" memslot --count 3)
+expect_eq $P.region-slot-1 "$(kv regions_ok "$out"),$(kv regions_err "$out"),$(kv errno "$out")" "2,1,EFAULT"
+$T off
+
+# 3. class 2: guest frame of data page 18 unbacked: the guest's write there
+# becomes an MMIO exit at that address; the other pages are written.
+if [ "$BENCH_ARCH" = arm64 ]; then base=0x40000000; else base=0; fi
+gpa=$((base + 18 * 4096))
+gfn=$((gpa / 4096))
+out=$(vmm "--gfn $gfn" run --pages 8)
+echo "gfn: $out"
+echo "status: $($T status | tr '\n' ' ')"
+expect_eq $P.gfn-mmio-exit "$(kv first_unexpected "$out")" "$(printf '0x%x' $gpa)"
+expect_ge $P.gfn-hook-injected "$(st injected)" 1
+$T off
+out=$(test-vmm run --pages 8)
+expect_eq $P.gfn-after-off "$(kv guest "$out"),$(kv unexpected "$out")" "ok,0"
+
+# 4. legacy /proc/memory-manage-fi: class 1, type 0 = plain failure, time 1.
+echo 1 >/proc/memory-manage-fi/class && echo 0 >/proc/memory-manage-fi/type &&
+    echo 1 >/proc/memory-manage-fi/time && echo 1 >/proc/memory-manage-fi/signal
+out=$(test-vmm memslot --count 2)
+expect_eq $P.legacy-region "$(kv regions_ok "$out"),$(kv regions_err "$out")" "1,1"
+if echo 1 >/proc/memory-manage-fi/position 2>/dev/null && echo 1 >/proc/memory-manage-fi/type &&
+    ! echo 1 >/proc/memory-manage-fi/signal 2>/dev/null; then
+    pass $P.legacy-pointer-refused
+else
+    fail $P.legacy-pointer-refused "position 1 (a kernel pointer) was accepted"
+fi
+echo 0 >/proc/memory-manage-fi/signal
+if dmesg_since | grep -q '\[ARM-Mem-Fi\].*injected'; then pass $P.legacy-dmesg-tag; else fail $P.legacy-dmesg-tag "no [ARM-Mem-Fi] line"; fi
+
+$T unload
+if bad=$(dmesg_bad); then fail $P.dmesg-clean "$(echo "$bad" | head -n 1)"; else pass $P.dmesg-clean; fi
+exit 0

@@ -1,0 +1,169 @@
+//! kvm-ioctl-fi: chosen KVM VM and vCPU ioctls of a chosen VMM fail (see
+//! `man kvm-ioctl-fi`). Module resource.ko (the original access-control-fi).
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use kvmfi::cli::{Bounds, Scope};
+use kvmfi::kvmcmds::{self, Fd};
+use kvmfi::kvmtool::{self, Common};
+use kvmfi::symbols::KVM_IOCTL;
+use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::{errno, run, Error, Result};
+
+/// Up to this many commands per fault (the module's arg[0..5]).
+const MAX_CMDS: usize = 6;
+const FD_VM: u64 = 1;
+const FD_VCPU: u64 = 2;
+
+#[derive(Parser, Debug)]
+#[command(version, propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    /// Print the ioctl commands known on this architecture (name, number, file) and exit
+    #[arg(long, exclusive = true)]
+    list_cmds: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Arm the fault (loads the module when needed); prints the experiment id
+    Arm(ArmArgs),
+    #[command(flatten)]
+    Common(Common),
+}
+
+/// Which argument the original's corruption mode changes.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Position {
+    /// the ioctl command number (the original position 1)
+    Cmd,
+    /// the ioctl argument (the original position 2)
+    Arg,
+}
+
+/// The original's bit operations on a random bit 0-31.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum BitOp {
+    Flip,
+    Set,
+    Clear,
+}
+
+#[derive(Args, Debug)]
+struct ArmArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Ioctl to fail: a name from --list-cmds (KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_IRQFD, KVM_RUN, ...) or a number; repeat for up to 6
+    #[arg(long = "cmd", value_name = "IOCTL", required = true, help_heading = "Fault")]
+    cmds: Vec<String>,
+    /// Error the ioctl returns: a name (EPERM, EACCES, ENOMEM, EIO, ...) or a number [default: EPERM]
+    #[arg(long, value_name = "ERRNO", value_parser = errno::parse, help_heading = "Fault")]
+    errno: Option<i32>,
+    /// Instead of failing, change a random bit 0-31 of the command or its argument (the original's corruption)
+    #[arg(long, value_name = "WHAT", conflicts_with = "errno", help_heading = "Fault")]
+    corrupt: Option<Position>,
+    /// Bit operation of --corrupt
+    #[arg(long, value_name = "OP", default_value = "flip", requires = "corrupt", help_heading = "Fault")]
+    bit: BitOp,
+    #[command(flatten)]
+    bounds: Bounds,
+    #[command(flatten)]
+    module: ModuleOpts,
+}
+
+const EXAMPLES: &str = "  \
+kvm-ioctl-fi --list-cmds\n  \
+kvm-ioctl-fi arm --tgid $(pidof qemu-system-x86_64) --cmd KVM_CREATE_VCPU            # EPERM\n  \
+kvm-ioctl-fi arm --comm firecracker --cmd KVM_IRQFD --cmd KVM_IOEVENTFD --errno EACCES --times 3\n  \
+kvm-ioctl-fi arm --tgid 4242 --cmd KVM_RUN --errno EINTR --probability 10 --duration 30s\n  \
+kvm-ioctl-fi status; kvm-ioctl-fi off";
+
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    let spec = &KVM_IOCTL;
+    Cli::command()
+        .name(spec.tool)
+        .bin_name(spec.tool)
+        .about("Make chosen KVM VM and vCPU ioctls fail for a chosen VMM")
+        .long_about(format!(
+            "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM.\n\n\
+             The kernel module resource.ko (the original access-control-fi) probes the VM ioctl handler and the \
+             vCPU ioctl handler. A call in scope whose command is one of --cmd is skipped at the entry of the \
+             handler: KVM does nothing and the VMM gets -1 with the errno (EPERM unless --errno). Other \
+             processes, and other commands, are untouched. Works with any VMM (QEMU, kvmtool, Firecracker, \
+             cloud-hypervisor): scope it by --tgid, --comm or --cgroup. /dev/kvm ioctls (KVM_CREATE_VM, \
+             KVM_CHECK_EXTENSION) are kvm-version-fi's.\n\n\
+             Hook candidates (first present is used): {}.\n\
+             Legacy control files: /proc/resource/{{signal,time,position,type,style}}: position 1 = command, \
+             2 = argument; type 1 flip, 2 set, 3 clear a random bit 0-31 (0 = fail with EPERM); time = \
+             injections (-1 = unlimited); style is unused. The legacy interface acts on every process.",
+            kvmtool::hooks_sentence(spec)
+        ))
+        .after_long_help(kvmtool::after_help(spec.module, "resource", EXAMPLES))
+}
+
+/// Resolves the --cmd list into command numbers and the files they apply to.
+fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {
+    if names.len() > MAX_CMDS {
+        return Err(Error::usage(format!("--cmd: at most {MAX_CMDS} commands per fault ({} given)", names.len())));
+    }
+    let mut nrs = Vec::new();
+    let mut fds = 0;
+    for n in names {
+        let nr = kvmcmds::parse(n, &[Fd::Vm, Fd::Vcpu])?;
+        fds |= match kvmcmds::fd_of(nr) {
+            Some(Fd::Vm) => FD_VM,
+            Some(Fd::Vcpu) => FD_VCPU,
+            Some(Fd::System) => {
+                return Err(Error::usage(format!("--cmd {n}: a /dev/kvm ioctl; use kvm-version-fi --fail {n}")))
+            }
+            None => FD_VM | FD_VCPU,
+        };
+        nrs.push(nr);
+    }
+    Ok((nrs, fds))
+}
+
+/// Runs the tool with the given arguments.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let matches = command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if cli.list_cmds {
+        for line in kvmcmds::listing(&[Fd::Vm, Fd::Vcpu]) {
+            run::out(line)?;
+        }
+        return Ok(());
+    }
+    let spec = &KVM_IOCTL;
+    match cli.cmd {
+        Some(Cmd::Arm(a)) => {
+            let (nrs, fds) = resolve_cmds(&a.cmds)?;
+            kvmtool::require_kvm(spec)?;
+            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
+                for (i, nr) in nrs.iter().enumerate() {
+                    req.arg[i] = u64::from(*nr);
+                }
+                req.arg[6] = fds;
+                match a.corrupt {
+                    Some(pos) => {
+                        req.mode = 1;
+                        let p = match pos {
+                            Position::Cmd => 1,
+                            Position::Arg => 2,
+                        };
+                        let t = match a.bit {
+                            BitOp::Flip => 1,
+                            BitOp::Set => 2,
+                            BitOp::Clear => 3,
+                        };
+                        req.arg[7] = p | t << 8;
+                    }
+                    None => req.error = a.errno.unwrap_or(libc::EPERM),
+                }
+                Ok(())
+            })
+        }
+        Some(Cmd::Common(c)) => c.run(spec),
+        None => Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds")),
+    }
+}

@@ -1,0 +1,146 @@
+//! kvm-version-fi: /dev/kvm answers a fake API version, or chosen /dev/kvm
+//! ioctls fail (see `man kvm-version-fi`). Module kvm-version-fi.ko.
+
+use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use kvmfi::cli::{Bounds, Scope};
+use kvmfi::kvmcmds::{self, Fd};
+use kvmfi::kvmtool::{self, Common};
+use kvmfi::symbols::KVM_VERSION;
+use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::{errno, run, Error, Result};
+
+const MAX_CMDS: usize = 4;
+const MAX_CAPS: usize = 3;
+/// Marks a used capability slot (capability 0 is KVM_CAP_IRQCHIP).
+const CAP_VALID: u64 = 1 << 32;
+
+#[derive(Parser, Debug)]
+#[command(version, propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    /// Print the /dev/kvm ioctls and capability names known here and exit
+    #[arg(long, exclusive = true)]
+    list_cmds: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Arm the fault (loads the module when needed); prints the experiment id
+    Arm(ArmArgs),
+    #[command(flatten)]
+    Common(Common),
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("what").required(true).args(["api_version", "fail"])))]
+struct ArmArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// KVM_GET_API_VERSION returns this instead of 12
+    #[arg(long, value_name = "N", help_heading = "Fault", value_parser = clap::value_parser!(u32))]
+    api_version: Option<u32>,
+    /// /dev/kvm ioctl to fail: KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE, ... or a number; repeat for up to 4
+    #[arg(long, value_name = "IOCTL", help_heading = "Fault")]
+    fail: Vec<String>,
+    /// With --fail KVM_CHECK_EXTENSION: only for this capability (name from --list-cmds or number); repeat for up to 3
+    #[arg(long, value_name = "CAP", requires = "fail", help_heading = "Fault")]
+    cap: Vec<String>,
+    /// Error the failed ioctls return: a name or a number [default: ENOMEM]
+    #[arg(long, value_name = "ERRNO", value_parser = errno::parse, requires = "fail", help_heading = "Fault")]
+    errno: Option<i32>,
+    /// The failed ioctls return this value instead of an error (0 = "capability absent" for KVM_CHECK_EXTENSION)
+    #[arg(long, value_name = "N", conflicts_with = "errno", requires = "fail", help_heading = "Fault",
+          value_parser = clap::value_parser!(u32))]
+    value: Option<u32>,
+    #[command(flatten)]
+    bounds: Bounds,
+    #[command(flatten)]
+    module: ModuleOpts,
+}
+
+const EXAMPLES: &str = "  \
+kvm-version-fi arm --tgid $(pidof qemu-system-x86_64) --api-version 11\n  \
+kvm-version-fi arm --comm qemu-system-x86 --fail KVM_CREATE_VM --errno ENOMEM --times 1\n  \
+kvm-version-fi arm --tgid 4242 --fail KVM_CHECK_EXTENSION --cap KVM_CAP_IRQFD --value 0\n  \
+kvm-version-fi status; kvm-version-fi off";
+
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    let spec = &KVM_VERSION;
+    Cli::command()
+        .name(spec.tool)
+        .bin_name(spec.tool)
+        .about("Fake the KVM API version, or make chosen /dev/kvm ioctls fail")
+        .long_about(format!(
+            "Fake the KVM API version, or make chosen /dev/kvm ioctls fail, for a chosen process.\n\n\
+             The kernel module kvm-version-fi.ko (the original state-query-fi/kvm-version-fi) probes the /dev/kvm \
+             ioctl handler. A call in scope is skipped at the handler's entry and returns the chosen value: \
+             --api-version N makes KVM_GET_API_VERSION answer N (every VMM refuses a version other than 12); \
+             --fail makes the named ioctls return -1 with the errno (ENOMEM unless --errno) or the --value; \
+             for KVM_CHECK_EXTENSION, --cap limits it to chosen capabilities. KVM itself does nothing for a \
+             caught call (no VM is created). Other processes are untouched.\n\n\
+             Hook candidates (first present is used): {}.\n\
+             Legacy control files: /proc/kvm-version-fi/{{signal,times}}: KVM_GET_API_VERSION answers 0 \
+             for `times` calls of any process (the original turned 12 into 0).",
+            kvmtool::hooks_sentence(spec)
+        ))
+        .after_long_help(kvmtool::after_help(spec.module, "kvm-version-fi", EXAMPLES))
+}
+
+/// Runs the tool with the given arguments.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let matches = command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if cli.list_cmds {
+        for line in kvmcmds::listing(&[Fd::System]) {
+            run::out(line)?;
+        }
+        for (name, nr) in kvmcmds::CAPS {
+            run::out(format!("{name:<34} {nr:<10} capability"))?;
+        }
+        return Ok(());
+    }
+    let spec = &KVM_VERSION;
+    match cli.cmd {
+        Some(Cmd::Arm(a)) => {
+            if a.fail.len() > MAX_CMDS || a.cap.len() > MAX_CAPS {
+                return Err(Error::usage(format!("at most {MAX_CMDS} --fail and {MAX_CAPS} --cap per fault")));
+            }
+            let cmds = a.fail.iter().map(|c| kvmcmds::parse(c, &[Fd::System])).collect::<Result<Vec<_>>>()?;
+            let caps = a.cap.iter().map(|c| kvmcmds::parse_cap(c)).collect::<Result<Vec<_>>>()?;
+            let check = kvmcmds::parse("KVM_CHECK_EXTENSION", &[Fd::System])?;
+            if !caps.is_empty() && !cmds.contains(&check) {
+                return Err(Error::usage("--cap applies to KVM_CHECK_EXTENSION: add --fail KVM_CHECK_EXTENSION"));
+            }
+            kvmtool::require_kvm(spec)?;
+            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
+                if let Some(v) = a.api_version {
+                    req.mode = 0;
+                    req.arg[0] = u64::from(kvmcmds::parse("KVM_GET_API_VERSION", &[Fd::System])?);
+                    req.arg[7] = u64::from(v);
+                    return Ok(());
+                }
+                for (i, nr) in cmds.iter().enumerate() {
+                    req.arg[i] = u64::from(*nr);
+                }
+                for (i, cap) in caps.iter().enumerate() {
+                    req.arg[4 + i] = u64::from(*cap) | CAP_VALID;
+                }
+                match a.value {
+                    Some(v) => {
+                        req.mode = 0;
+                        req.arg[7] = u64::from(v);
+                    }
+                    None => {
+                        req.mode = 1;
+                        req.error = a.errno.unwrap_or(libc::ENOMEM);
+                    }
+                }
+                Ok(())
+            })
+        }
+        Some(Cmd::Common(c)) => c.run(spec),
+        None => Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds")),
+    }
+}

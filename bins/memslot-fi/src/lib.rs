@@ -1,0 +1,155 @@
+//! memslot-fi: KVM memory regions, or guest-frame to host-address
+//! translations, fail for a chosen VMM (see `man memslot-fi`).
+//! Module memory.ko (the original memory-manage-fi).
+
+use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use kvmfi::cli::{Bounds, Scope};
+use kvmfi::kvmtool::{self, Common};
+use kvmfi::symbols::MEMSLOT;
+use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::{errno, Error, Result};
+
+const CLASS_REGION: u64 = 1;
+const CLASS_GFN: u64 = 2;
+
+#[derive(Parser, Debug)]
+#[command(version, propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Arm the fault (loads the module when needed); prints the experiment id
+    Arm(ArmArgs),
+    #[command(flatten)]
+    Common(Common),
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("class").required(true).args(["region", "gfn"])))]
+struct ArmArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Memory-region setup fails: the VMM's KVM_SET_USER_MEMORY_REGION gets the errno (the original class 1)
+    #[arg(long, help_heading = "Fault")]
+    region: bool,
+    /// With --region: only this memory slot
+    #[arg(long, value_name = "SLOT", requires = "region", help_heading = "Fault")]
+    slot: Option<u32>,
+    /// Error of --region: a name or a number [default: ENOMEM]
+    #[arg(long, value_name = "ERRNO", value_parser = errno::parse, requires = "region", help_heading = "Fault")]
+    errno: Option<i32>,
+    /// Guest frames whose host-address translation fails: FIRST-LAST (inclusive) or one frame, 0x hex or decimal, or `all` (the original class 2)
+    #[arg(long, value_name = "RANGE", value_parser = parse_range, help_heading = "Fault")]
+    gfn: Option<(u64, u64)>,
+    #[command(flatten)]
+    bounds: Bounds,
+    #[command(flatten)]
+    module: ModuleOpts,
+}
+
+fn parse_num(t: &str) -> Option<u64> {
+    let t = t.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
+/// `all`, `N` or `A-B` (inclusive) as a half-open range; (0, 0) = every frame.
+fn parse_range(text: &str) -> std::result::Result<(u64, u64), String> {
+    let bad = || format!("'{text}': a guest frame number, FIRST-LAST, or all");
+    if text.trim() == "all" {
+        return Ok((0, 0));
+    }
+    let (a, b) = match text.split_once('-') {
+        Some((a, b)) => (parse_num(a).ok_or_else(bad)?, parse_num(b).ok_or_else(bad)?),
+        None => {
+            let n = parse_num(text).ok_or_else(bad)?;
+            (n, n)
+        }
+    };
+    if b < a || b == u64::MAX {
+        return Err(bad());
+    }
+    Ok((a, b + 1))
+}
+
+const EXAMPLES: &str = "  \
+memslot-fi arm --tgid $(pidof qemu-system-x86_64) --region --errno ENOMEM --times 1\n  \
+memslot-fi arm --comm firecracker --region --slot 1 --errno EFAULT\n  \
+memslot-fi arm --tgid 4242 --gfn 0x100-0x1ff          # those guest pages look unbacked (MMIO exits)\n  \
+memslot-fi status; memslot-fi off";
+
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    let spec = &MEMSLOT;
+    Cli::command()
+        .name(spec.tool)
+        .bin_name(spec.tool)
+        .about("Make KVM memory regions or guest-frame translations fail for a chosen VMM")
+        .long_about(format!(
+            "Make KVM memory regions or guest-frame translations fail for a chosen VMM.\n\n\
+             The kernel module memory.ko (the original memory-manage-fi) has two hooks. --region (class 1): \
+             the memory-region function that really runs for KVM_SET_USER_MEMORY_REGION is skipped at its \
+             entry, so no memslot changes and the VMM gets the errno (KVM's internal slots are never \
+             touched). kvm_set_memory_region, the original hook, is inlined into the ioctl on Debian 6.1 and \
+             6.12 x86_64 and arm64 6.1: it registers but never fires there, so __kvm_set_memory_region is \
+             preferred. --gfn (class 2): the out-of-line guest-frame translation (gfn_to_hva_many is \
+             inlined everywhere) returns the bad-address marker for the chosen frames: KVM treats them as \
+             unbacked, so guest accesses become MMIO exits to the VMM (which usually stops the guest), and \
+             KVM's own accesses to them fail with EFAULT.\n\n\
+             Hook candidates (first present is used): {}.\n\
+             Legacy control files: /proc/memory-manage-fi/{{signal,class,time,position,type,style}}: class 1 \
+             or 2; type 1 flip, 2 set, 3 clear a random bit 0-31 of position 2 (the region's guest address, \
+             or the gfn), 0 = fail plainly; position 1 (a kernel pointer) is refused; time = injections (-1 = \
+             unlimited); style is unused. The legacy interface acts on every process.",
+            kvmtool::hooks_sentence(spec)
+        ))
+        .after_long_help(kvmtool::after_help(spec.module, "memory-manage-fi", EXAMPLES))
+}
+
+/// Runs the tool with the given arguments.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let matches = command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let spec = &MEMSLOT;
+    match cli.cmd {
+        Cmd::Arm(a) => {
+            kvmtool::require_kvm(spec)?;
+            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
+                if a.region {
+                    req.arg[7] = CLASS_REGION;
+                    req.error = a.errno.unwrap_or(libc::ENOMEM);
+                    if let Some(slot) = a.slot {
+                        req.arg[0] = u64::from(slot) + 1;
+                    }
+                } else if let Some((first, end)) = a.gfn {
+                    req.arg[7] = CLASS_GFN;
+                    req.arg[1] = first;
+                    req.arg[2] = end;
+                } else {
+                    return Err(Error::usage("--region or --gfn is needed"));
+                }
+                Ok(())
+            })
+        }
+        Cmd::Common(c) => c.run(spec),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("all").unwrap(), (0, 0));
+        assert_eq!(parse_range("0x10-0x1f").unwrap(), (0x10, 0x20));
+        assert_eq!(parse_range("5").unwrap(), (5, 6));
+        assert!(parse_range("9-3").is_err());
+        assert!(parse_range("x").is_err());
+    }
+}

@@ -1,0 +1,179 @@
+//! vcpu-state-fi: the vCPU registers a chosen VMM reads are falsified while
+//! the guest's real state stays untouched (see `man vcpu-state-fi`).
+//! Module kvm-state-fi.ko (the original state-query-fi/kvm-state-fi).
+
+use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use kvmfi::cli::{Bounds, Scope};
+use kvmfi::kvmtool::{self, Common};
+use kvmfi::symbols::VCPU_STATE;
+use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::{run, Error, Result};
+
+#[derive(Parser, Debug)]
+#[command(version, propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    /// Print the register names known on this architecture and exit
+    #[arg(long, exclusive = true)]
+    list_regs: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Arm the fault (loads the module when needed); prints the experiment id
+    Arm(ArmArgs),
+    #[command(flatten)]
+    Common(Common),
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("how").required(true).args(["xor", "set", "flip"])))]
+struct ArmArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Register whose value user space reads falsified (see --list-regs) [default: rip on x86_64, pc on arm64]
+    #[arg(long, value_name = "REG", help_heading = "Fault")]
+    reg: Option<String>,
+    /// The value read is XORed with MASK (0x... or decimal)
+    #[arg(long, value_name = "MASK", value_parser = parse_u64, help_heading = "Fault")]
+    xor: Option<u64>,
+    /// The value read is VALUE (0x... or decimal)
+    #[arg(long, value_name = "VALUE", value_parser = parse_u64, help_heading = "Fault")]
+    set: Option<u64>,
+    /// A random bit 0-31 of the value read flips (what the legacy interface does)
+    #[arg(long, help_heading = "Fault")]
+    flip: bool,
+    #[command(flatten)]
+    bounds: Bounds,
+    #[command(flatten)]
+    module: ModuleOpts,
+}
+
+fn parse_u64(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(&h.replace('_', ""), 16),
+        None => t.replace('_', "").parse(),
+    };
+    r.map_err(|_| format!("'{text}' is not a 64-bit number (decimal or 0x hex)"))
+}
+
+/// Register names and the module's selector for them.
+#[cfg(target_arch = "x86_64")]
+fn registers() -> Vec<(String, u64)> {
+    // Byte offsets in struct kvm_regs: rax rbx rcx rdx rsi rdi rsp rbp r8..r15 rip rflags.
+    let names = [
+        "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+        "r15", "rip", "rflags",
+    ];
+    names.iter().enumerate().map(|(i, n)| (n.to_string(), i as u64 * 8)).collect()
+}
+
+/// Register names and their KVM_GET_ONE_REG ids (64-bit core registers).
+#[cfg(target_arch = "aarch64")]
+fn registers() -> Vec<(String, u64)> {
+    // KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | (offset in struct kvm_regs / 4)
+    let id = |index: u64| 0x6030_0000_0010_0000u64 | (index * 2);
+    let mut v: Vec<(String, u64)> = (0..31).map(|i| (format!("x{i}"), id(i))).collect();
+    v.push(("sp".into(), id(31)));
+    v.push(("pc".into(), id(32)));
+    v.push(("pstate".into(), id(33)));
+    v
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn registers() -> Vec<(String, u64)> {
+    Vec::new()
+}
+
+fn default_reg() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "pc"
+    } else {
+        "rip"
+    }
+}
+
+fn lookup_reg(name: &str) -> Result<u64> {
+    let lower = name.to_ascii_lowercase();
+    let lower = match lower.as_str() {
+        "fp" if cfg!(target_arch = "aarch64") => "x29".to_string(),
+        "lr" if cfg!(target_arch = "aarch64") => "x30".to_string(),
+        "flags" | "eflags" if cfg!(target_arch = "x86_64") => "rflags".to_string(),
+        "pc" if cfg!(target_arch = "x86_64") => "rip".to_string(),
+        "rip" if cfg!(target_arch = "aarch64") => "pc".to_string(),
+        _ => lower,
+    };
+    registers()
+        .into_iter()
+        .find(|(n, _)| *n == lower)
+        .map(|(_, v)| v)
+        .ok_or_else(|| Error::usage(format!("--reg {name}: not a register of this architecture (see --list-regs)")))
+}
+
+const EXAMPLES: &str = "  \
+vcpu-state-fi arm --tgid $(pidof qemu-system-x86_64) --reg rip --xor 0x1000 --times 5\n  \
+vcpu-state-fi arm --comm firecracker --reg pc --set 0xdead0000\n  \
+vcpu-state-fi arm --tgid 4242 --reg pstate --flip --probability 50 --duration 1m\n  \
+vcpu-state-fi status; vcpu-state-fi off";
+
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    let spec = &VCPU_STATE;
+    Cli::command()
+        .name(spec.tool)
+        .bin_name(spec.tool)
+        .about("Falsify the vCPU registers a VMM reads while the guest runs on untouched")
+        .long_about(format!(
+            "Falsify the vCPU registers a VMM reads, while the guest's real state stays untouched.\n\n\
+             The kernel module kvm-state-fi.ko (the original state-query-fi/kvm-state-fi) edits only the copy \
+             of a register that user space receives: on x86_64 the struct that KVM_GET_REGS fills before it is \
+             copied out (rip, rflags, rax..r15); on arm64, where KVM_GET_REGS returns EINVAL and VMMs read \
+             registers one by one with KVM_GET_ONE_REG, the value KVM just copied to the caller's buffer \
+             (pc, pstate, sp, x0..x30). The guest keeps running as if nothing happened; debuggers, \
+             migration and crash dumps of the VMM see the falsified value. A VMM that writes the registers \
+             back (KVM_SET_REGS after KVM_GET_REGS) makes the falsification real, as it would with a real \
+             corrupted read.\n\n\
+             Hook candidates (first present is used): {}.\n\
+             Legacy control files: /proc/kvm-state-fi/{{signal,times}}: a random bit 0-31 of the program \
+             counter (rip, pc) read by any process flips, `times` reads long. (The original made every \
+             vCPU ioctl fail with EIO instead.)",
+            kvmtool::hooks_sentence(spec)
+        ))
+        .after_long_help(kvmtool::after_help(spec.module, "kvm-state-fi", EXAMPLES))
+}
+
+/// Runs the tool with the given arguments.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let matches = command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if cli.list_regs {
+        for (name, sel) in registers() {
+            run::out(format!("{name:<8} {sel:#x}"))?;
+        }
+        return Ok(());
+    }
+    let spec = &VCPU_STATE;
+    match cli.cmd {
+        Some(Cmd::Arm(a)) => {
+            let reg = lookup_reg(a.reg.as_deref().unwrap_or(default_reg()))?;
+            kvmtool::require_kvm(spec)?;
+            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
+                req.arg[0] = reg;
+                if let Some(m) = a.xor {
+                    req.mode = 0;
+                    req.arg[1] = m;
+                } else if let Some(v) = a.set {
+                    req.mode = 1;
+                    req.arg[1] = v;
+                } else {
+                    req.mode = 2;
+                }
+                Ok(())
+            })
+        }
+        Some(Cmd::Common(c)) => c.run(spec),
+        None => Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-regs")),
+    }
+}
