@@ -57,7 +57,7 @@ completions:
 
 install: binaries completions install-modules
 	install -d $(BINDIR) $(MANDIR)
-	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(BINDIR)/$$b; done
+	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(BINDIR)/$$b || exit 1; done
 	for l in $(LEGACY_LINKS); do name=$${l%%:*}; target=$${l#*:}; \
 		if [ -e $(BINDIR)/$$target ]; then ln -sf $$target $(BINDIR)/$$name; fi; done
 	install -m 0644 man/*.8 $(MANDIR)/
