@@ -69,7 +69,7 @@ KVMFI_TEST_DIE_AFTER_APPLY=1 $CI api-delay 200 --dev lo
 expect_eq netem.killed-api-delay-rc "$?" 137
 killed=$(api_ms)
 expect_ge netem.killed-api-delay-in-force "$((killed - base))" 300
-$CI status | grep -q 'api-delay.*pending' && pass netem.killed-status-pending || fail netem.killed-status-pending "$($CI status)"
+if $CI status | grep -q 'api-delay.*pending'; then pass netem.killed-status-pending; else fail netem.killed-status-pending "$($CI status)"; fi
 $CI recover
 expect_eq netem.recover-rc "$?" 0
 rec=$(api_ms)

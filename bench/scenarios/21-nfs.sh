@@ -64,7 +64,7 @@ exportfs -v
 pass nfs.loopback-mount
 
 writable() { sh -c "echo x >/mnt/primary/probe-$1" 2>&1; }
-out=$(writable a) && pass nfs.writable-before || fail nfs.writable-before "$out"
+if out=$(writable a); then pass nfs.writable-before; else fail nfs.writable-before "$out"; fi
 
 $CI storage-ro /srv/primary
 expect_eq nfs.storage-ro-rc "$?" 0
@@ -74,7 +74,7 @@ out=$(writable b)
 expect_match nfs.storage-ro-erofs "$out" "Read-only file system"
 $CI storage-rw /srv/primary
 expect_eq nfs.storage-rw-rc "$?" 0
-out=$(writable c) && pass nfs.storage-rw-writable || fail nfs.storage-rw-writable "$out"
+if out=$(writable c); then pass nfs.storage-rw-writable; else fail nfs.storage-rw-writable "$out"; fi
 expect_match nfs.export-rw-again "$(cat /var/lib/nfs/etab)" "\(rw,"
 
 KVMFI_TEST_DIE_AFTER_APPLY=1 $CI storage-ro /srv/primary
@@ -83,7 +83,7 @@ out=$(writable d)
 expect_match nfs.killed-storage-ro-in-force "$out" "Read-only file system"
 $CI recover
 expect_eq nfs.recover-rc "$?" 0
-out=$(writable e) && pass nfs.recover-writable || fail nfs.recover-writable "$out"
+if out=$(writable e); then pass nfs.recover-writable; else fail nfs.recover-writable "$out"; fi
 expect_eq nfs.journal-empty "$($CI status --all)" ""
 umount /mnt/primary 2>/dev/null
 rpc.nfsd 0 2>/dev/null

@@ -166,7 +166,7 @@ test_standins() {
   "$CI_" list --json | python3 -c 'import json,sys; c={json.loads(l)["component"] for l in sys.stdin}; assert {"ms","agent","usage","mysql"} <= c, c' \
     || { fail "list --json"; return 1; }
   "$CI_" hang agent || return 1
-  [[ "$(pid_state "$agent")" == T ]] || { fail "agent not stopped"; return 1; }
+  wait_until 5 is_stopped "$agent" || { fail "agent not stopped"; return 1; }
   "$CI_" resume agent || return 1
   [[ "$(pid_state "$agent")" != T ]] || { fail "agent not resumed"; return 1; }
   die_apply "$CI_" hang usage || return 1

@@ -19,7 +19,6 @@ mkdir -p "$WORK/logs" "$WORK/bin"
 source "$HERE/lib.sh"
 export KVMFI_STATE_DIR="$WORK/journal"
 HI="$BIN_DIR/hadoop_injector"
-CI_="$BIN_DIR/cloudstack_injector"
 # The documented command lines call the tools by name.
 export PATH="$WORK/bin:$BIN_DIR:$PATH"
 LOOP=""
@@ -112,11 +111,11 @@ FAKE
 # --- documented command lines, verbatim ---------------------------------------
 
 test_hadoop_documented() {
-  local nn dn rm m=/var/lib/kvmfi/nm-health
+  local nn dn m=/var/lib/kvmfi/nm-health
   nn=$(start_standin org.apache.hadoop.hdfs.server.namenode.NameNode "$WORK/logs/nn.log")
   dn=$(start_standin org.apache.hadoop.hdfs.server.datanode.DataNode "$WORK/logs/dn.log")
   start_standin org.apache.hadoop.hdfs.server.namenode.SecondaryNameNode "$WORK/logs/snn.log" >/dev/null
-  rm=$(start_standin org.apache.hadoop.yarn.server.resourcemanager.ResourceManager "$WORK/logs/rm.log")
+  start_standin org.apache.hadoop.yarn.server.resourcemanager.ResourceManager "$WORK/logs/rm.log" >/dev/null
   start_standin org.apache.hadoop.yarn.server.nodemanager.NodeManager "$WORK/logs/nm.log" >/dev/null
   start_standin org.apache.hadoop.mapreduce.v2.hs.JobHistoryServer "$WORK/logs/jhs.log" >/dev/null
   wait_until 30 grep -q up "$WORK/logs/jhs.log"
@@ -151,8 +150,8 @@ test_hadoop_documented() {
 }
 
 test_cloudstack_documented() {
-  local ms agent
-  ms=$(start_standin org.apache.cloudstack.ServerDaemon "$WORK/logs/ms.log")
+  local agent
+  start_standin org.apache.cloudstack.ServerDaemon "$WORK/logs/ms.log" >/dev/null
   agent=$(start_standin com.cloud.agent.AgentShell "$WORK/logs/agent.log")
   start_standin com.cloud.usage.UsageServer "$WORK/logs/usage.log" >/dev/null
   wait_until 30 grep -q up "$WORK/logs/usage.log"
@@ -221,7 +220,7 @@ test_netem_here() {
   grep -q 4b46 <<<"$(tc qdisc show dev lo)" && { fail "qdisc left"; return 1; }
   # dry run: the exact tc commands, the band, the undo
   out="$(hadoop_injector --dry-run loss 127.0.0.1 5)"
-  grep -q "netem loss 5%" <<<"$out" && grep -q "match ip dst 127.0.0.1/32" <<<"$out" || { fail "dry run: $out"; return 1; }
+  if ! grep -q "netem loss 5%" <<<"$out" || ! grep -q "match ip dst 127.0.0.1/32" <<<"$out"; then fail "dry run: $out"; return 1; fi
   journal_empty
 }
 
@@ -242,7 +241,7 @@ test_isolate() {
   hadoop_injector --cluster-conf "$WORK/cluster.conf" isolate slave1 7002 || return 1
   reach 7002 && { fail "isolate slave1 7002 did not cut"; return 1; }
   hadoop_injector isolate-clear localhost || return 1
-  reach 7001 && reach 7002 || { fail "isolate-clear did not restore"; return 1; }
+  if ! reach 7001 || ! reach 7002; then fail "isolate-clear did not restore"; return 1; fi
   [[ "$(nft list ruleset)" == "$before" ]] || { fail "isolate-clear touched other rules"; return 1; }
   die_apply hadoop_injector isolate 127.0.0.1 7001 || return 1
   reach 7001 && { fail "killed isolate not in force"; return 1; }
@@ -282,6 +281,8 @@ test_stress() {
   journal_empty
 }
 
+# has_fill DIR: a kvmfi fill file is in DIR.
+has_fill() { compgen -G "$1/kvmfi-fill-*" >/dev/null; }
 used_mb() { df -m --output=used "$1" | tail -n 1 | tr -d ' '; }
 
 test_disk_fill() {
@@ -294,15 +295,16 @@ test_disk_fill() {
   # hdfs-disk: the DataNode's directory from 'hdfs getconf' (a launcher
   # answering as the cluster's would).
   mkdir -p "$WORK/fill/dn"
+  # shellcheck disable=SC2016 # $1 and $3 belong to the written script
   printf '#!/bin/sh\n[ "$1 $3" = "getconf dfs.datanode.data.dir" ] && echo "[DISK]file://%s/fill/dn"\n' "$WORK" >"$WORK/bin/hdfs"
   chmod +x "$WORK/bin/hdfs"
   hadoop_injector hdfs-disk localhost 10 --keep-free 8 || return 1
-  ls "$WORK/fill/dn/" | grep -q kvmfi-fill || { fail "hdfs-disk did not fill the data dir"; return 1; }
+  has_fill "$WORK/fill/dn" || { fail "hdfs-disk did not fill the data dir"; return 1; }
   hadoop_injector disk-fill-clear || return 1
-  ls "$WORK/fill" "$WORK/fill/dn" | grep -q kvmfi-fill && { fail "fill files left"; return 1; }
+  if has_fill "$WORK/fill" || has_fill "$WORK/fill/dn"; then fail "fill files left"; return 1; fi
   die_apply hadoop_injector disk-fill 127.0.0.1 10 --dir "$WORK/fill" --keep-free 8 || return 1
   hadoop_injector recover || return 1
-  ls "$WORK/fill" | grep -q kvmfi-fill && { fail "recover left the fill file"; return 1; }
+  has_fill "$WORK/fill" && { fail "recover left the fill file"; return 1; }
   rm -f "$WORK/bin/hdfs"
   journal_empty
 }
@@ -317,8 +319,9 @@ test_tasks() {
   wait_until 30 grep -q up "$WORK/logs/am.log"
   local out
   out="$(hadoop_injector list)"
-  grep -qP "^map\t$map\t" <<<"$out" && grep -qP "^reduce\t$red\t" <<<"$out" && grep -qP "^am\t$am\t" <<<"$out" \
-    || { fail "list: $out"; return 1; }
+  if ! grep -qP "^map\t$map\t" <<<"$out" || ! grep -qP "^reduce\t$red\t" <<<"$out" || ! grep -qP "^am\t$am\t" <<<"$out"; then
+    fail "list: $out"; return 1
+  fi
   hadoop_injector crash-map 127.0.0.1 || return 1
   wait_until 5 pid_gone "$map" || { fail "map task alive"; return 1; }
   [[ -e /proc/$red ]] || { fail "crash-map killed the reduce"; return 1; }
@@ -370,7 +373,8 @@ test_remote() {
 test_io_slow() {
   # cgroup v2 io.max: this kernel's cgroup2 may lack the io controller;
   # then a clear error (exit 4) and nothing changed.
-  mkdir -p "$WORK/cg" && mount -t cgroup2 none "$WORK/cg" || { echo "no cgroup2 here"; return 0; }
+  mkdir -p "$WORK/cg"
+  mount -t cgroup2 none "$WORK/cg" || { echo "no cgroup2 here"; return 0; }
   start_standin org.apache.hadoop.hdfs.server.datanode.DataNode "$WORK/logs/dn2.log" >/dev/null
   wait_until 30 grep -q up "$WORK/logs/dn2.log"
   local rc=0
@@ -429,7 +433,9 @@ test_sysvm() {
   write_virsh
   rm -f "$WORK/virsh-calls" "$WORK/virsh-history"
   cloudstack_injector list | tee "$WORK/list2.txt"
-  grep -qP "^ssvm\t.*\ts-1-VM$" "$WORK/list2.txt" && grep -qP "^vr\t.*\tr-3-VM$" "$WORK/list2.txt" || { fail "list lacks system VMs"; return 1; }
+  if ! grep -qP "^ssvm\t.*\ts-1-VM$" "$WORK/list2.txt" || ! grep -qP "^vr\t.*\tr-3-VM$" "$WORK/list2.txt"; then
+    fail "list lacks system VMs"; return 1
+  fi
   cloudstack_injector sysvm-crash ssvm || return 1
   [[ "$(domstate s-1-VM)" == "shut off" ]] || { fail "s-1-VM: $(domstate s-1-VM)"; return 1; }
   [[ "$(domstate v-2-VM)" == running && "$(domstate r-3-VM)" == running && "$(domstate i-2-10-VM)" == running ]] \
@@ -506,7 +512,7 @@ test_storage() {
   rm -f "$WORK/ext/new"
   die_apply cloudstack_injector storage-fill "$WORK/ext" --size 8 || return 1
   cloudstack_injector recover || return 1
-  ls "$WORK/ext" | grep -q kvmfi-fill && { fail "fill file left"; return 1; }
+  has_fill "$WORK/ext" && { fail "fill file left"; return 1; }
   umount "$WORK/ext"; losetup -d "$LOOP"; LOOP=""
   journal_empty
 }

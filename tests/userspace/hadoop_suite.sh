@@ -96,6 +96,7 @@ FAKE
 hdfs() { "$WORK/bin/hdfs" "$@"; }
 component_gone() { [[ -z "$(pid_of_component hadoop_injector "$1")" ]]; }
 pid_gone() { [[ ! -e "/proc/$1" || "$(pid_state "$1")" == Z ]]; }
+is_stopped() { [[ "$(pid_state "$1")" == T ]]; }
 live_dn() { grep -q "Live datanodes (1)" <<<"$(hdfs dfsadmin -report 2>/dev/null)"; }
 dead_dn() { grep -q "Dead datanodes (1)" <<<"$(hdfs dfsadmin -report 2>/dev/null)"; }
 
@@ -145,7 +146,7 @@ test_hang_resume_nn() {
   local pid
   pid="$(pid_of_component hadoop_injector nn)"
   "$HI" hang nn || return 1
-  [[ "$(pid_state "$pid")" == T ]] || { fail "NameNode not stopped"; return 1; }
+  wait_until 5 is_stopped "$pid" || { fail "NameNode not stopped"; return 1; }
   if timeout 12 "$WORK/bin/hdfs" dfsadmin -report >/dev/null 2>&1; then fail "dfsadmin answered while nn hung"; return 1; fi
   "$HI" resume nn || return 1
   [[ "$(pid_state "$pid")" != T ]] || { fail "NameNode still stopped"; return 1; }
@@ -179,7 +180,7 @@ test_standins() {
   [[ "$(pid_of_component hadoop_injector nm)" == "$nm" ]] || { fail "nm not found as pid $nm"; return 1; }
   [[ "$(pid_of_component hadoop_injector jhs)" == "$jhs" ]] || { fail "jhs not found as pid $jhs"; return 1; }
   "$HI" hang rm || return 1
-  [[ "$(pid_state "$rm")" == T ]] || { fail "rm not stopped"; return 1; }
+  wait_until 5 is_stopped "$rm" || { fail "rm not stopped"; return 1; }
   grep -qP "^rm\t$rm\tstopped\t" <<<"$("$HI" list)" || { fail "list does not say stopped"; return 1; }
   "$HI" resume rm || return 1
   [[ "$(pid_state "$rm")" != T ]] || { fail "rm not resumed"; return 1; }
@@ -235,7 +236,8 @@ test_killed_hang() {
   local pid
   pid="$(pid_of_component hadoop_injector snn)"
   die_apply "$HI" hang snn || return 1
-  [[ "$(pid_state "$pid")" == T ]] || { fail "snn not stopped"; return 1; }
+  # A JVM's group stop completes once all its threads stopped: poll.
+  wait_until 5 is_stopped "$pid" || { fail "snn not stopped"; return 1; }
   grep -qP "\thang\tsnn\tpending\t" <<<"$("$HI" status)" || { fail "status does not show the pending hang: $("$HI" status)"; return 1; }
   "$HI" recover || return 1
   [[ "$(pid_state "$pid")" != T ]] || { fail "snn still stopped after recover"; return 1; }
