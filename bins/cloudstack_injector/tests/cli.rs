@@ -65,4 +65,18 @@ const BAD: &[&str] = &[
     "agent-disconnect --port 65536",
     "recover abc",
     "list extra",
+    // the original's later commands
+    "sysvm-crash xyz",
+    "sysvm-hang",
+    "network 127.0.0.1 0",
+    "network 300.1.1.1",
+    "db-lock --table x'y",
+    "storage-fill /nonexistent/x",
+    "storage-fill /tmp --size 0",
+    "storage-umount /nonexistent/x",
+    "cpu-stress 0",
+    "cpu-stress 86401",
+    "mem-stress 0",
+    "vm-migrate-fail --ports 5-1",
+    "agent-disconnect 300.1.1.1",
 ];

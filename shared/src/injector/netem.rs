@@ -199,3 +199,26 @@ pub fn show(tc: &str, dev: &str) -> Result<String> {
     let lines: Vec<&str> = q.stdout.lines().filter(|l| l.contains(QDISC_HANDLE) || l.contains("netem")).collect();
     Ok(lines.join("\n"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_and_selectors() {
+        // IPv4 and IPv6 filters of one band never share a preference, and
+        // no two bands do either.
+        let prios: Vec<u32> =
+            (FIRST_BAND..=LAST_BAND).flat_map(|b| [filter_prio(b, "ip"), filter_prio(b, "ipv6")]).collect();
+        let mut sorted = prios.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), prios.len());
+        assert_eq!(band_handle(4), "4b54:");
+        let s = Match::SrcPort(8080).selectors();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].0, "ipv6");
+        let d = Match::DstPort("10.0.0.2".parse().unwrap(), 8020).selectors();
+        assert_eq!(d[0].1.join(" "), "match ip dst 10.0.0.2/32 match ip dport 8020 0xffff");
+        assert!(check_dev("bad/dev").is_err() && check_dev("eth0").is_ok());
+    }
+}
