@@ -17,7 +17,7 @@ if ! has_kmod cpu-reg; then
     skip "$T" "cpu-reg.ko not built for this kernel"
     exit 0
 fi
-export KVMFI_MODULE_DIR=$KMODS
+export KVMFI_MODULE_DIR="$KMODS"
 if [ "$BENCH_ARCH" = arm64 ]; then MARK=x22; else MARK=r12; fi
 dmesg_mark
 
@@ -106,7 +106,7 @@ stopped mm-test thread
 # bit 56-63 of the PC can go unnoticed there.)
 cpu-reg-main arm --tgid "$P" --reg pc --flip-bit 45 --replace >/dev/null
 other=$(mm-test thread; echo "rc=$?")
-expect_eq "$T.other-unaffected" "$(echo $other)" "child_reg=0x1234 rc=0"
+expect_eq "$T.other-unaffected" "$(echo "$other" | tr "\n" " " | sed "s/ $//")" "child_reg=0x1234 rc=0"
 expect_eq "$T.other-not-matched" "$(status_field matched)" 0
 expect_ge "$T.other-hits" "$(status_field hits)" 1
 finish
@@ -125,7 +125,7 @@ expect_eq "$T.fork-child-dies" "$RC:$OUT" "0:child=signal:11"
 #    may fork in between: the checks come after the loop.
 warn=$(printf '512\n5\n1\n' | cpu-reg-main 2>&1 >/dev/null)
 rcs=""
-for i in 1 2 3 4 5 6; do
+for _ in 1 2 3 4 5 6; do
     mm-test thread >/dev/null 2>&1
     rcs="$rcs $?"
 done

@@ -14,7 +14,7 @@ if ! has_kmod pt-load-fi; then
     skip "$T" "pt-load-fi.ko not built for this kernel"
     exit 0
 fi
-export KVMFI_MODULE_DIR=$KMODS
+export KVMFI_MODULE_DIR="$KMODS"
 A=0x20000000 # the target's range: 16 pages at A
 B=0x30000000 # outside the range
 RANGE=$A+64k
@@ -65,7 +65,7 @@ expect_ge "$T.outside-range-hits" "$(status_field hits)" 16
 stopped mm-test touch --addr $A --pages 16
 arm --result sigsegv
 other=$(mm-test touch --addr $A --pages 16; echo "rc=$?")
-expect_eq "$T.other-process" "$(echo $other)" "touched=16 rc=0"
+expect_eq "$T.other-process" "$(echo "$other" | tr "\n" " " | sed "s/ $//")" "touched=16 rc=0"
 expect_eq "$T.other-process-not-matched" "$(status_field matched)" 0
 finish
 expect_eq "$T.target-still-hit" "$RC" 139

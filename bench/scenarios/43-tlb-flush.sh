@@ -18,7 +18,7 @@ if ! has_kmod pt-update-fi; then
     skip "$T" "pt-update-fi.ko not built for this kernel"
     exit 0
 fi
-export KVMFI_MODULE_DIR=$KMODS
+export KVMFI_MODULE_DIR="$KMODS"
 dmesg_mark
 
 if [ "$BENCH_ARCH" != x86_64 ]; then
