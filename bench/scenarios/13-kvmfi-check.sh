@@ -18,12 +18,17 @@ expect_match check.dev-kvm "$(grep '/dev/kvm' /tmp/check.txt)" "present"
 kvmfi-check --json >/tmp/check.json
 for ko in /kmods/*.ko; do
     m=$(basename "$ko" .ko)
-    [ "$m" = kvmfi-empty-kprobe ] && continue
+    # not tools with hook candidates: the benchmark reference, and
+    # func-fail-fi (its function is named on its command line)
+    case $m in kvmfi-empty-kprobe | func-fail-fi) continue ;; esac
     tool=$(tr '{' '\n' </tmp/check.json | grep "\"module\":\"$m\"" | sed -n 's/.*"tool":"\([^"]*\)".*/\1/p' | head -n 1)
     [ -n "$tool" ] || { fail "check.$m.listed" "module $m is not in kvmfi-check's table"; continue; }
     kvmfi-check "$tool" >/tmp/one.txt 2>&1
     rc=$?
-    if [ "$rc" = 0 ]; then
+    if [ "$tool" = tlb-flush-fi ] && [ "$BENCH_ARCH" = arm64 ]; then
+        # documented: no probe-able point controls the flush on arm64
+        expect_eq "check.$tool.unsupported-on-arm64" "$rc" 4
+    elif [ "$rc" = 0 ]; then
         pass "check.$tool.works"
     else
         fail "check.$tool.works" "rc=$rc $(grep -v '^  ' /tmp/one.txt | tail -n 3 | tr '\n' ' ')"
@@ -44,8 +49,15 @@ KVMFI_CANDIDATES='vfs-read-fi.symbol=vfs_read_renamed_kvmfi,ksys_read_renamed_kv
 rc=$?
 expect_eq check.missing-symbol-rc "$rc" 4
 expect_match check.missing-symbol-lists-candidates "$(cat /tmp/miss.txt)" "absent \\(tried vfs_read_renamed_kvmfi, ksys_read_renamed_kvmfi\\)"
-KVMFI_CANDIDATES='vfs-read-fi.symbol=vfs_read_renamed_kvmfi' vfs-read-fi arm --tgid 1 >/tmp/miss2.txt 2>&1
+# (the module must not be loaded already, or its loaded symbol is used;
+# the target is a sleeper, so even a wrongly armed fault harms nobody)
+vfs-read-fi unload
+sleep 60 &
+sleeper=$!
+KVMFI_CANDIDATES='vfs-read-fi.symbol=vfs_read_renamed_kvmfi' vfs-read-fi arm --tgid $sleeper >/tmp/miss2.txt 2>&1
 rc=$?
+vfs-read-fi unload
+kill $sleeper
 expect_eq check.tool-missing-symbol-rc "$rc" 4
 expect_match check.tool-missing-symbol-msg "$(cat /tmp/miss2.txt)" "tried: vfs_read_renamed_kvmfi"
 kvmfi-check no-such-tool >/dev/null 2>&1

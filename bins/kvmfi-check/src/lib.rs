@@ -231,9 +231,13 @@ fn check_tool(spec: &ModuleSpec, load: bool, trigger: bool, n: &mut usize) -> Re
         "yes (module already loaded)".into()
     } else {
         match tool::ensure_loaded(spec, &ModuleOpts::default()) {
-            Ok(_) => {
-                let _ = kmod::unload(spec.module);
-                "yes".into()
+            Ok(dev) => {
+                // The device must be closed before the module can go.
+                drop(dev);
+                match kmod::unload(spec.module) {
+                    Ok(_) => "yes".into(),
+                    Err(e) => format!("yes (but could not unload it again: {e})"),
+                }
             }
             Err(e) => format!("no: {e}"),
         }
@@ -251,9 +255,10 @@ fn check_tool(spec: &ModuleSpec, load: bool, trigger: bool, n: &mut usize) -> Re
             h.fires = "no: absent".into();
         }
     }
+    // "not checked" is not a failure: only a definite "no:" is.
     let works = all_present
-        && !registers.starts_with("no")
-        && hooks.iter().all(|h| !h.fires.starts_with("no"));
+        && !registers.starts_with("no:")
+        && hooks.iter().all(|h| !h.fires.starts_with("no:"));
     Ok(ToolReport { tool: spec.tool.into(), module: spec.module.into(), hooks, works })
 }
 
@@ -312,7 +317,7 @@ fn print_table(r: &Report, root: bool) -> Result<()> {
         for (i, h) in t.hooks.iter().enumerate() {
             let (tool, module) = if i == 0 { (t.tool.as_str(), t.module.as_str()) } else { ("", "") };
             let function = h.function.clone().unwrap_or_else(|| format!("absent (tried {})", h.candidates.join(", ")));
-            let reg = if h.registers.starts_with("yes") { "yes" } else if h.registers.starts_with("no") { "no" } else { "-" };
+            let reg = if h.registers.starts_with("yes") { "yes" } else if h.registers.starts_with("no:") { "no" } else { "-" };
             run::out(format!("{tool:<15} {module:<16} {:<28} {function:<28} {reg:<10} {}", h.role, h.fires))?;
             if h.registers.starts_with("no:") && i == 0 {
                 // The full reason (with every path searched) is in --json.
