@@ -452,13 +452,20 @@ fn clear(ctx: &Ctx, conf: Option<&Path>, kind: &str, tgt: Option<&str>) -> Resul
 }
 
 fn clear_quiet(ctx: &Ctx, conf: Option<&Path>, kind: &str, tgt: Option<&str>) -> Result<usize> {
+    // (the address, and whether it is this node: then the faults of the
+    // *-local forms, journaled as "local", are its faults too)
     let ip = match tgt {
-        Some(t) => Some(compat::resolve(t, conf)?.ip.to_string()),
+        Some(t) => {
+            let r = compat::resolve(t, conf)?;
+            Some((r.ip.to_string(), compat::is_local(r.ip)))
+        }
         None => None,
     };
     ctx.undo_where(|e| {
         e.kind == kind
-            && ip.as_ref().map_or(true, |ip| e.target == *ip || e.target.starts_with(&format!("{ip}/")) || e.target == "local")
+            && ip.as_ref().map_or(true, |(ip, here)| {
+                e.target == *ip || e.target.starts_with(&format!("{ip}/")) || (*here && e.target == "local")
+            })
     })
 }
 
