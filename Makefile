@@ -93,7 +93,9 @@ else
 endif
 
 uninstall:
-	for b in $(BINS); do rm -f $(BINDIR)/$$b $(BASHCOMPDIR)/$$b.bash $(ZSHCOMPDIR)/_$$b $(FISHCOMPDIR)/$$b.fish; done
+	for b in $(BINS); do rm -f $(BINDIR)/$$b; done
+	for c in $(sort $(BINS) $(basename $(notdir $(wildcard man/*.8 target/completions/fish/*.fish)))); do \
+		rm -f $(BASHCOMPDIR)/$$c.bash $(ZSHCOMPDIR)/_$$c $(FISHCOMPDIR)/$$c.fish; done
 	for l in $(LEGACY_LINKS); do rm -f $(BINDIR)/$${l%%:*}; done
 	for m in man/*.8; do rm -f $(MANDIR)/$$(basename $$m); done
 	@if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null 2>&1 && dkms status -m kvmfi -v $(VERSION) | grep -q .; then \
