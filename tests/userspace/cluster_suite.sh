@@ -420,6 +420,41 @@ test_menu_in_terminal() {
   no_faults
 }
 
+# node_ssh NODE CMD: a shell command on NODE over ssh (inside its namespaces).
+node_ssh() {
+  in_ns "$CTL" ssh -n -i "$WORK/id_ed25519" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o LogLevel=ERROR -o BatchMode=yes "root@${ADDR[$1]}" "$2"
+}
+qemu_state() { node_ssh slave3 "ps -eo stat=,comm= | awk '\$2 == \"qemu-system-x86\" { print substr(\$1, 1, 1) }'" 2>/dev/null || true; }
+qemu_is() { [[ "$(qemu_state)" == "$1" ]]; }
+
+test_vm_faults_on_kvm_hosts() {
+  # slave3 is a KVM host here; its "VM" is a copy of sleep named like QEMU.
+  sed 's/^slave3,\(.*\),DataNode$/slave3,\1,DataNode,KVMHost/' "$WORK/cluster.conf" > "$WORK/cluster-kvm.conf"
+  cp "$(command -v sleep)" "$WORK/bin/qemu-system-x86_64"
+  # setsid -f: the VM must not hold the ssh session open.
+  node_ssh slave3 "cd / && setsid -f qemu-system-x86_64 100000 </dev/null >/dev/null 2>&1" || { fail "cannot start the fake VM"; return 1; }
+  wait_until 10 qemu_is S || { fail "fake VM not running"; return 1; }
+  local c=(in_ns "$CTL" "$CC" -c "$WORK/cluster-kvm.conf" -i "$WORK/id_ed25519" --kvm-ioctl-fi /nonexistent/kvm-ioctl-fi)
+  "${c[@]}" inject vm hang > "$WORK/out" || { fail "vm hang: $(cat "$WORK/out")"; return 1; }
+  grep -q '^slave3 ' "$WORK/out" || { fail "KVM host not reached: $(cat "$WORK/out")"; return 1; }
+  if grep -q '^slave1 ' "$WORK/out"; then fail "not only the KVM host: $(cat "$WORK/out")"; return 1; fi
+  qemu_is T || { fail "VM not frozen: '$(qemu_state)'"; return 1; }
+  "${c[@]}" inject vm resume >/dev/null || { fail "vm resume failed"; return 1; }
+  qemu_is S || { fail "VM not resumed"; return 1; }
+  "${c[@]}" inject vm crash >/dev/null || { fail "vm crash failed"; return 1; }
+  qemu_is "" || { fail "VM still runs"; return 1; }
+  "${c[@]}" recover > "$WORK/out" || { fail "recover: $(cat "$WORK/out")"; return 1; }
+  grep -q 'kvm-ioctl off: note: /nonexistent/kvm-ioctl-fi is not installed on this node; skipped' "$WORK/out" \
+    || { fail "kvm-ioctl off not skipped: $(cat "$WORK/out")"; return 1; }
+  wait_until 10 qemu_is S || { fail "VM not restarted by recover"; return 1; }
+  # The ioctl-denial scenario on a host without kvm-ioctl-fi: skipped, said so.
+  "${c[@]}" scenario kvm-ioctl-deny --duration 1s > "$WORK/out" 2>&1 || { fail "scenario: $(cat "$WORK/out")"; return 1; }
+  grep -q 'not installed on this node; skipped' "$WORK/out" || { fail "no skip note: $(cat "$WORK/out")"; return 1; }
+  node_ssh slave3 "pkill -x qemu-system-x86" || true
+  no_faults
+}
+
 # --- cluster_manage.sh -----------------------------------------------------
 
 # cm ARGS...: cluster_manage.sh from the controller's namespace.
@@ -537,7 +572,7 @@ main() {
   for t in nodes_and_bad_conf status_every_node inject_crash_by_name_and_recover hang_every_datanode_by_role \
            partition_and_recover partition_minority_json scenario_partition_heals_itself \
            scenario_rm_hang_interrupted scenario_namenode_crash_then_recover unreachable_reported_in_time \
-           command_timeout wrong_key_refused known_hosts menu_in_terminal \
+           command_timeout wrong_key_refused known_hosts menu_in_terminal vm_faults_on_kvm_hosts \
            manage_usage_and_conf manage_status manage_network manage_crash_hang_resume manage_start_stop_test \
            manage_delay; do
     if [[ -n "${CLUSTER_TESTS:-}" && " $CLUSTER_TESTS " != *" $t "* ]]; then continue; fi
