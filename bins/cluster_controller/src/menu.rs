@@ -405,7 +405,7 @@ fn scenario_menu(ctx: &mut Ctx) -> Flow {
         let Some(duration) = ask_value(
             "Heal after how long? [e.g. 30s, 2m; Enter = when you press Enter]: ",
             Some("0"),
-            |t| kvmfi::units::parse_duration(t),
+            kvmfi::units::parse_duration,
         ) else {
             continue;
         };

@@ -108,7 +108,7 @@ pub fn run(cmd: NodeCmd) -> Result<()> {
         NodeCmd::Crash(w) => ctx.crash(&qemu(&w)),
         NodeCmd::Hang(w) => ctx.hang(&qemu(&w)),
         NodeCmd::Resume(w) => ctx.resume(&qemu(&w)),
-        NodeCmd::Delay { ms, dev } => netem(&ctx, "vm-delay", &dev, &[format!("delay"), format!("{ms}ms")], format!("{ms} ms netem delay")),
+        NodeCmd::Delay { ms, dev } => netem(&ctx, "vm-delay", &dev, &["delay".to_string(), format!("{ms}ms")], format!("{ms} ms netem delay")),
         NodeCmd::Loss { pct, dev } => netem(&ctx, "vm-loss", &dev, &["loss".into(), format!("{pct}%")], format!("{pct}% netem loss")),
         NodeCmd::Clear => {
             let n = ctx.undo_where(|e| e.kind == "vm-delay" || e.kind == "vm-loss")?;
