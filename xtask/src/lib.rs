@@ -22,6 +22,7 @@ pub fn tools() -> Vec<Command> {
         kvm_version_fi::command(),
         dirty_log_fi::command(),
         kvmfi_check::command(),
+        func_fail_fi::command(),
         hadoop_injector::command(),
         cloudstack_injector::command(),
         cluster_controller::command(),
