@@ -61,6 +61,10 @@ pub fn read_line() -> Input {
 
 /// Prints `prompt` and reads the answer.
 pub fn ask(prompt: &str) -> Input {
+    if interrupt::take() {
+        // Ctrl-C while an action ran: it was let finish; nothing else to do.
+        println!("(Ctrl-C came while the action ran; it was completed, not cut short)");
+    }
     print!("{prompt}");
     flush();
     let a = read_line();

@@ -224,6 +224,9 @@ fn heal_jobs(parts: &[Part], runs: &[NodeRun]) -> Vec<Job> {
 /// menu) heal. A signal while waiting heals at once.
 pub fn run(ctx: &mut Ctx, name: Name, specs: &[Spec], o: &Opts) -> Result<Outcome> {
     interrupt::install();
+    if !o.wait_enter {
+        interrupt::take();
+    }
     let parts = plan(ctx, name, specs, o)?;
     if parts.is_empty() {
         return Err(Error::usage(format!("{}: no node to act on", name_of(name))));
