@@ -22,8 +22,12 @@ CG=/sys/fs/cgroup/kswapd-fi
 N=50000 # about 10 MB of dentries
 status_field() { kswapd-fi status | awk -v k="$1" '$1 == k { print $2 }'; }
 event() { awk -v k="$1" '$1 == k { print $2 }' "$CG/memory.events"; }
-# workload: the dentry workload inside the cgroup; prints its exit status.
+# workload: the dentry workload inside the cgroup, from an empty cache
+# (dentries left by an earlier, killed run are dropped first: freeing them
+# by reclaim is slab work that may not free whole pages); prints its exit
+# status.
 workload() {
+    echo 2 >/proc/sys/vm/drop_caches
     sh -c "echo \$\$ >$CG/cgroup.procs && exec mm-test dentries --count $N --alarm 200" >/dev/null 2>&1
     echo $?
 }

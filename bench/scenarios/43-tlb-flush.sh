@@ -74,18 +74,35 @@ base_received=$RECEIVED
 expect_eq "$T.baseline-no-stale" "$(kv stale_reads "$out")" 0
 
 # 2. Armed for the target: stale reads on the reader's CPU; counters agree.
-sh -c 'kill -STOP $$; exec mm-test tlb-stale --rounds '$ROUNDS >/tmp/tlb.out 2>&1 &
-P=$!
-wait_stopped "$P" || fail "$T.setup" "process $P did not stop"
-tlb-flush-fi arm --tgid "$P" --times 100 --duration 1m >/dev/null
-kill -CONT "$P"
-shootdowns_received wait "$P"
-out=$(cat /tmp/tlb.out)
-expect_eq "$T.target-survives" "$RC" 0
-expect_ge "$T.stale-rounds" "$(kv stale_rounds "$out")" 1
-expect_eq "$T.lost-shootdowns" "$(status_field injected)" 100
+#    The stale window needs the reader to stay on its CPU without a context
+#    switch (which catches up on missed flushes): up to three attempts, each
+#    with 100 lost shootdowns, until one shows stale reads.
+sleep 1 # let the activity of earlier steps settle
+stale=0 attempts="" died="" lost=""
+for attempt in 1 2 3; do
+    sh -c 'kill -STOP $$; exec mm-test tlb-stale --rounds '$ROUNDS >/tmp/tlb.out 2>&1 &
+    P=$!
+    wait_stopped "$P" || fail "$T.setup" "process $P did not stop"
+    tlb-flush-fi arm --tgid "$P" --times 100 --duration 1m --replace >/dev/null
+    kill -CONT "$P"
+    shootdowns_received wait "$P"
+    out=$(cat /tmp/tlb.out)
+    attempts="$attempts [attempt $attempt: $out; lost $(status_field injected); remote shootdowns received: baseline $base_received, armed $RECEIVED]"
+    [ "$RC" = 0 ] || died="$died attempt $attempt: rc $RC;"
+    [ "$(status_field injected),$(status_field last-end)" = "100,times-reached" ] ||
+        lost="$lost attempt $attempt: $(status_field injected) lost, $(status_field last-end);"
+    stale=$(kv stale_rounds "$out")
+    [ "${stale:-0}" -ge 1 ] && break
+done
+echo "tlb-flush:$attempts"
+if [ -z "$died" ]; then pass "$T.target-survives"; else fail "$T.target-survives" "$died"; fi
+if [ -z "$lost" ]; then pass "$T.lost-shootdowns"; else fail "$T.lost-shootdowns" "$lost"; fi
+if [ "${stale:-0}" -ge 1 ]; then
+    pass "$T.stale-rounds"
+else
+    fail "$T.stale-rounds" "no stale read in 3 attempts:$attempts"
+fi
 expect_ge "$T.hits" "$(status_field hits)" 100
-expect_eq "$T.times-reached" "$(status_field last-end)" times-reached
 if [ -n "$base_received" ] && [ -n "$RECEIVED" ]; then
     # Without the fault about one shootdown per round reaches the reader's
     # CPU; with 100 lost, at least 90 fewer must have arrived.
@@ -97,7 +114,6 @@ if [ -n "$base_received" ] && [ -n "$RECEIVED" ]; then
 else
     skip "$T.kernel-received-fewer" "no tlb:tlb_flush tracepoint"
 fi
-echo "tlb-flush: armed run: $out; remote shootdowns received: baseline $base_received, armed $RECEIVED"
 
 # 3. Another process is unaffected while the target is armed.
 sh -c 'kill -STOP $$; exec mm-test tlb-stale --rounds 20' >/dev/null 2>&1 &
