@@ -59,5 +59,11 @@ expect_eq $P.legacy-once "$(kv api "$out")" 12
 if dmesg_since | grep -q '\[ARM-Ver-Fi\].*injected'; then pass $P.legacy-dmesg-tag; else fail $P.legacy-dmesg-tag "no [ARM-Ver-Fi] line"; fi
 
 $T unload
+
+# 5. a kernel lacking every candidate function: exit 4, naming those tried.
+msg=$(KVMFI_CANDIDATES='kvm-version-fi.symbol=kvm_dev_ioctl_gone,kvm_dev_ioctl_old' $T arm --tgid 1 --api-version 11 2>&1)
+rc=$?
+expect_eq $P.no-candidate-exit-4 "$rc" 4
+expect_match $P.no-candidate-names-tried "$msg" 'tried: kvm_dev_ioctl_gone, kvm_dev_ioctl_old'
 if bad=$(dmesg_bad); then fail $P.dmesg-clean "$(echo "$bad" | head -n 1)"; else pass $P.dmesg-clean; fi
 exit 0

@@ -13,10 +13,11 @@
  * page faults really reach (gfn_to_hva_many is inlined everywhere, and the
  * out-of-line __gfn_to_hva_many is not on the x86 fault path):
  * __gfn_to_pfn_memslot on x86_64, gfn_to_hva_memslot_prot on arm64, all
- * taking (memslot, gfn, ...), and skips it with KVM_PFN_NOSLOT (a function
- * whose name contains "pfn") or KVM_HVA_ERR_BAD: KVM then treats the frame
- * as unbacked (an MMIO exit to the VMM, or -EFAULT for KVM's own accesses).
- * KVM may remember such a frame as MMIO until the VM's memslots change.
+ * taking (memslot, gfn, ...), and skips it with KVM_PFN_ERR_FAULT (a function
+ * whose name contains "pfn": the guest's fault fails, KVM_RUN returns
+ * -EFAULT to the VMM) or KVM_HVA_ERR_BAD (arm64: KVM treats the frame as
+ * unbacked, the access becomes an MMIO exit to the VMM; KVM's own accesses
+ * get -EFAULT). Never KVM_PFN_NOSLOT: x86 6.1 would map it as a real pfn.
  *
  * Request:
  *   arg[7]: class, 1 (memory region) or 2 (guest frames)
@@ -48,11 +49,29 @@ static char symbol[KSYM_NAME_LEN] = "__kvm_set_memory_region";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "memory-region function, taking (struct kvm *, const struct kvm_userspace_memory_region *) (class 1)");
 
+/*
+ * Which memory-region function the ioctl really calls differs per kernel
+ * (x86_64 6.1/6.12 and arm64 6.1: __kvm_set_memory_region, with
+ * kvm_set_memory_region inlined into the ioctl; arm64 6.12: the
+ * ioctl calls kvm_set_memory_region, which calls a .part clone of
+ * __kvm_set_memory_region): both are probed, and a call seen by the outer
+ * one is not judged again by the inner one.
+ */
+static char region2_symbol[KSYM_NAME_LEN] = "kvm_set_memory_region";
+module_param_string(region2_symbol, region2_symbol, sizeof(region2_symbol), 0444);
+MODULE_PARM_DESC(region2_symbol, "outer memory-region function, same arguments (class 1; empty = none)");
+
+/* The call the outer region hook judged last: the inner one skips it. */
+static struct {
+	struct task_struct *task;
+	const void *mem;
+} mem_outer;
+
 static char gfn_symbol[KSYM_NAME_LEN] = "__gfn_to_pfn_memslot";
 module_param_string(gfn_symbol, gfn_symbol, sizeof(gfn_symbol), 0444);
 MODULE_PARM_DESC(gfn_symbol, "guest-frame translation, taking (const struct kvm_memory_slot *, gfn_t, ...) and returning a pfn (name contains \"pfn\") or an hva (class 2)");
 
-/* What the class-2 function returns: a pfn (KVM_PFN_NOSLOT) or an hva. */
+/* What the class-2 function returns: a pfn (KVM_PFN_ERR_FAULT) or an hva. */
 static bool gfn_returns_pfn;
 
 /* The armed fault if it is of @class and the current task is in scope. */
@@ -66,13 +85,20 @@ static struct kvmfi_fault *mem_enter(unsigned int class)
 }
 NOKPROBE_SYMBOL(mem_enter);
 
-static int mem_region_pre(struct kprobe *p, struct pt_regs *regs)
+static int mem_region(struct pt_regs *regs, bool outer)
 {
 	/* slot and guest_phys_addr lead struct kvm_userspace_memory_region(2) */
 	struct kvm_userspace_memory_region *mem = (void *)regs_get_kernel_argument(regs, 1);
 	struct kvmfi_fault *f;
 	int skipped = 0;
 
+	if (outer) {
+		WRITE_ONCE(mem_outer.task, current);
+		WRITE_ONCE(mem_outer.mem, mem);
+	} else if (READ_ONCE(mem_outer.task) == current && READ_ONCE(mem_outer.mem) == mem) {
+		WRITE_ONCE(mem_outer.task, NULL);	/* judged by the outer hook */
+		return 0;
+	}
 	rcu_read_lock();
 	f = mem_enter(MEM_CLASS_REGION);
 	if (f && mem && (mem->slot & 0xffff) < KVM_USER_MEM_SLOTS &&
@@ -92,7 +118,19 @@ static int mem_region_pre(struct kprobe *p, struct pt_regs *regs)
 	rcu_read_unlock();
 	return skipped;
 }
+NOKPROBE_SYMBOL(mem_region);
+
+static int mem_region_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	return mem_region(regs, false);
+}
 NOKPROBE_SYMBOL(mem_region_pre);
+
+static int mem_region2_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	return mem_region(regs, true);
+}
+NOKPROBE_SYMBOL(mem_region2_pre);
 
 static int mem_gfn_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -111,7 +149,7 @@ static int mem_gfn_pre(struct kprobe *p, struct pt_regs *regs)
 			kvmfi_injected(f, "gfn now", ngfn);
 		} else {
 			kvmfi_injected(f, "no memory for gfn", gfn);
-			kvmfi_skip(regs, gfn_returns_pfn ? (long)KVM_PFN_NOSLOT : (long)KVM_HVA_ERR_BAD);
+			kvmfi_skip(regs, gfn_returns_pfn ? (long)KVM_PFN_ERR_FAULT : (long)KVM_HVA_ERR_BAD);
 			skipped = 1;
 		}
 	}
@@ -170,6 +208,7 @@ static int mem_legacy_request(struct kvmfi_arm *req)
 static struct kvmfi_hook mem_hooks[] = {
 	{ .symbol = symbol, .pre = mem_region_pre },
 	{ .symbol = gfn_symbol, .pre = mem_gfn_pre },
+	{ .symbol = region2_symbol, .pre = mem_region2_pre, .optional = true },
 };
 
 static const struct kvmfi_ops mem_ops = {

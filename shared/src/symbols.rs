@@ -60,6 +60,9 @@ pub const MEMSLOT: ModuleSpec = ModuleSpec {
             candidates: &["__kvm_set_memory_region", "kvm_set_memory_region"],
         },
         HookSpec { param: "gfn_symbol", role: "guest frame translation", candidates: GFN_CANDIDATES },
+        // arm64 6.12: the ioctl calls kvm_set_memory_region, whose callee is a
+        // .part clone of __kvm_set_memory_region; both are probed.
+        HookSpec { param: "region2_symbol", role: "outer memory region", candidates: &["kvm_set_memory_region"] },
     ],
 };
 

@@ -80,7 +80,7 @@ fn parse_range(text: &str) -> std::result::Result<(u64, u64), String> {
 const EXAMPLES: &str = "  \
 memslot-fi arm --tgid $(pidof qemu-system-x86_64) --region --errno ENOMEM --times 1\n  \
 memslot-fi arm --comm firecracker --region --slot 1 --errno EFAULT\n  \
-memslot-fi arm --tgid 4242 --gfn 0x100-0x1ff          # those guest pages look unbacked (MMIO exits)\n  \
+memslot-fi arm --tgid 4242 --gfn 0x100-0x1ff          # guest accesses there fail (EFAULT / MMIO exits)\n  \
 memslot-fi status; memslot-fi off";
 
 /// The clap definition, for the man page and completion generators.
@@ -92,15 +92,17 @@ pub fn command() -> clap::Command {
         .about("Make KVM memory regions or guest-frame translations fail for a chosen VMM")
         .long_about(format!(
             "Make KVM memory regions or guest-frame translations fail for a chosen VMM.\n\n\
-             The kernel module memory.ko (the original memory-manage-fi) has two hooks. --region (class 1): \
+             The kernel module memory.ko (the original memory-manage-fi) has two kinds of fault. --region (class 1): \
              the memory-region function that really runs for KVM_SET_USER_MEMORY_REGION is skipped at its \
              entry, so no memslot changes and the VMM gets the errno (KVM's internal slots are never \
-             touched). kvm_set_memory_region, the original hook, is inlined into the ioctl on Debian 6.1 and \
-             6.12 x86_64 and arm64 6.1: it registers but never fires there, so __kvm_set_memory_region is \
-             preferred. --gfn (class 2): the out-of-line guest-frame translation (gfn_to_hva_many is \
-             inlined everywhere) returns the bad-address marker for the chosen frames: KVM treats them as \
-             unbacked, so guest accesses become MMIO exits to the VMM (which usually stops the guest), and \
-             KVM's own accesses to them fail with EFAULT.\n\n\
+             touched). Which one runs differs per kernel: kvm_set_memory_region, the original hook, is \
+             inlined into the ioctl on Debian 6.1 and 6.12 x86_64 and arm64 6.1 (it registers but never \
+             fires; __kvm_set_memory_region does), while on arm64 6.12 the ioctl calls kvm_set_memory_region, \
+             which calls a .part clone of __kvm_set_memory_region. Both are probed; a call is judged once. --gfn (class 2): an out-of-line guest-frame translation that guest page faults \
+             really reach (gfn_to_hva_many is inlined everywhere) fails for the chosen frames: on x86_64 \
+             (__gfn_to_pfn_memslot) the guest's fault on them fails and KVM_RUN returns EFAULT to the VMM; \
+             on arm64 (gfn_to_hva_memslot_prot) KVM takes them for unbacked, so the guest's accesses become \
+             MMIO exits to the VMM. KVM's own accesses to them fail with EFAULT.\n\n\
              Hook candidates (first present is used): {}.\n\
              Legacy control files: /proc/memory-manage-fi/{{signal,class,time,position,type,style}}: class 1 \
              or 2; type 1 flip, 2 set, 3 clear a random bit 0-31 of position 2 (the region's guest address, \
