@@ -133,6 +133,21 @@ expect_match "$T.prompts-warn" "$warn" 'EVERY process'
 expect_eq "$T.prompts-five-killed" "$rcs" " 139 139 139 139 139 0"
 expect_eq "$T.prompts-injected" "$(status_field injected)" 5
 expect_eq "$T.prompts-times-reached" "$(status_field last-end)" times-reached
+# 8b. The original /proc knobs: aim 256 (SP), lasting 1 (set to zero), once,
+#     with the 10-minute lease the module adds.
+whole_mark=$_DMESG_MARK
+dmesg_mark
+echo 256 >/proc/cpu-general-fi/aim
+echo 1 >/proc/cpu-general-fi/lasting
+echo 1 >/proc/cpu-general-fi/times
+echo 1 >/proc/cpu-general-fi/signal
+mm-test thread >/dev/null 2>&1
+rc=$?
+expect_eq "$T.proc-knobs-sp-zero" "$rc" 139
+expect_eq "$T.proc-knobs-once" "$(cat /proc/cpu-general-fi/signal),$(status_field injected)" "0,1"
+expect_match "$T.proc-knobs-lease" "$(dmesg_since | grep 'armed on' | tail -n 1)" 'times 1 duration 600000ms'
+_DMESG_MARK=$whole_mark
+
 # 9. the prompts with a target pid (the optional fourth answer).
 stopped mm-test thread
 printf '256\n1\n0\n%s\n' "$P" | cpu-reg-main >/dev/null 2>&1
