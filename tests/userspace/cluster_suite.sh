@@ -455,6 +455,29 @@ test_vm_faults_on_kvm_hosts() {
   no_faults
 }
 
+stressed_nodes() {
+  local n count=0
+  for n in slave1 slave2 slave3; do
+    # [g]: the shell running pgrep must not match itself.
+    node_ssh "$n" "pgrep -f -- '--kvmfi-ta[g]'" >/dev/null 2>&1 && count=$((count + 1))
+  done
+  echo "$count"
+}
+
+test_scenario_cpu_stress() {
+  # Every DataNode gets a CPU stressor (bounded to 60 s by the
+  # duration); Ctrl-C heals at once and the heal ends them.
+  ip netns exec "$CTL" "$CC" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" \
+    scenario cpu-stress --duration 60s > "$WORK/out" 2>&1 &
+  local pid=$! rc=0
+  wait_until 30 test "$(stressed_nodes)" -eq 3 || { kill -INT "$pid"; wait "$pid"; fail "stressors not on the 3 DataNodes: $(cat "$WORK/out")"; return 1; }
+  kill -INT "$pid"
+  wait "$pid" || rc=$?
+  [[ $rc == 130 ]] || { fail "exit $rc: $(cat "$WORK/out")"; return 1; }
+  [[ "$(stressed_nodes)" == 0 ]] || { fail "stressors left after the heal"; return 1; }
+  no_faults
+}
+
 # --- cluster_manage.sh -----------------------------------------------------
 
 # cm ARGS...: cluster_manage.sh from the controller's namespace.
@@ -572,7 +595,7 @@ main() {
   for t in nodes_and_bad_conf status_every_node inject_crash_by_name_and_recover hang_every_datanode_by_role \
            partition_and_recover partition_minority_json scenario_partition_heals_itself \
            scenario_rm_hang_interrupted scenario_namenode_crash_then_recover unreachable_reported_in_time \
-           command_timeout wrong_key_refused known_hosts menu_in_terminal vm_faults_on_kvm_hosts \
+           command_timeout wrong_key_refused known_hosts menu_in_terminal vm_faults_on_kvm_hosts scenario_cpu_stress \
            manage_usage_and_conf manage_status manage_network manage_crash_hang_resume manage_start_stop_test \
            manage_delay; do
     if [[ -n "${CLUSTER_TESTS:-}" && " $CLUSTER_TESTS " != *" $t "* ]]; then continue; fi
