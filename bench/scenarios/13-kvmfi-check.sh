@@ -3,49 +3,55 @@
 # kvmfi-check on a real kernel (issue 7): every tool's hooks present, the
 # module registering and the hook firing on a harmless trigger; a missing
 # symbol reported with the candidates tried, exit 4.
+#
+# One full check covers every tool: each full run loads and unloads every
+# module and creates throw-away VMs; repeating it per tool only multiplies
+# kernel text patching (a 6.12 x86_64 guest under TCG once oopsed on an
+# int3 in __schedule during such churn; see the issue notes).
 . /bench/lib.sh
 export KVMFI_MODULE_DIR=/kmods
 
-kvmfi-check >/tmp/check.txt 2>&1
+kvmfi-check --json >/tmp/check.json 2>/tmp/check.err
 rc=$?
-cat /tmp/check.txt
+cat /tmp/check.json /tmp/check.err
 expect_eq check.report-rc "$rc" 0
-expect_match check.kprobes-on "$(grep '^  kprobes' /tmp/check.txt)" "on$"
-expect_match check.dev-kvm "$(grep '/dev/kvm' /tmp/check.txt)" "present"
+# field TOOL KEY: the first value of KEY after the tool's entry in the JSON
+field() {
+    awk -v t="\"tool\":\"$1\"" -v k="\"$2\":" '{
+        i = index($0, t); if (!i) exit
+        r = substr($0, i); j = index(r, k); if (!j) exit
+        v = substr(r, j + length(k)); sub(/[,}].*/, "", v); gsub(/"/, "", v); print v
+    }' /tmp/check.json
+}
+expect_match check.kprobes-on "$(grep -o '\["kprobes","[^"]*"\]' /tmp/check.json)" '"on"'
+expect_match check.dev-kvm "$(grep -o '\["/dev/kvm","[^"]*"\]' /tmp/check.json)" '"present"'
 
-# Each tool whose module was built for this kernel must register, and every
-# hook with a harmless trigger must fire; the JSON says it per tool.
-kvmfi-check --json >/tmp/check.json
 for ko in /kmods/*.ko; do
     m=$(basename "$ko" .ko)
     # not tools with hook candidates: the benchmark reference, and
     # func-fail-fi (its function is named on its command line)
     case $m in kvmfi-empty-kprobe | func-fail-fi) continue ;; esac
-    tool=$(tr '{' '\n' </tmp/check.json | grep "\"module\":\"$m\"" | sed -n 's/.*"tool":"\([^"]*\)".*/\1/p' | head -n 1)
+    tool=$(grep -o "\"tool\":\"[^\"]*\",\"module\":\"$m\"" /tmp/check.json | sed 's/"tool":"\([^"]*\)".*/\1/')
     [ -n "$tool" ] || { fail "check.$m.listed" "module $m is not in kvmfi-check's table"; continue; }
-    kvmfi-check "$tool" >/tmp/one.txt 2>&1
-    rc=$?
+    works=$(field "$tool" works)
     if [ "$tool" = tlb-flush-fi ] && [ "$BENCH_ARCH" = arm64 ]; then
         # documented: no probe-able point controls the flush on arm64
-        expect_eq "check.$tool.unsupported-on-arm64" "$rc" 4
-    elif [ "$rc" = 0 ]; then
-        pass "check.$tool.works"
+        expect_eq "check.$tool.unsupported-on-arm64" "$works" false
     else
-        fail "check.$tool.works" "rc=$rc $(grep -v '^  ' /tmp/one.txt | tail -n 3 | tr '\n' ' ')"
+        expect_eq "check.$tool.works" "$works" true
     fi
     expect_eq "check.$tool.module-left-unloaded" "$(mod_loaded "$m" && echo loaded || echo unloaded)" unloaded
 done
 for t in vfs-read-fi vfs-write-fi; do
-    line=$(grep "^$t " /tmp/check.txt)
-    expect_match "check.$t.fires" "$line" "yes \\([0-9]+ hits"
+    expect_match "check.$t.fires" "$(field $t fires)" "^yes \\([0-9]+ hits"
 done
 if [ -e /dev/kvm ]; then
-    line=$(grep -E '^(kvm-version-fi) ' /tmp/check.txt)
-    if [ -n "$line" ]; then expect_match check.kvm-throwaway-vm-fires "$line" "yes \\([0-9]+ hits on a throw-away KVM VM"; fi
+    expect_match check.kvm-throwaway-vm-fires "$(field kvm-version-fi fires)" "^yes \\([0-9]+ hits on a throw-away KVM VM"
 fi
 
 # A kernel that lacks every candidate: told which were tried, exit 4
-KVMFI_CANDIDATES='vfs-read-fi.symbol=vfs_read_renamed_kvmfi,ksys_read_renamed_kvmfi' kvmfi-check vfs-read-fi >/tmp/miss.txt 2>&1
+# (--no-load --no-trigger: the lookup alone decides it)
+KVMFI_CANDIDATES='vfs-read-fi.symbol=vfs_read_renamed_kvmfi,ksys_read_renamed_kvmfi' kvmfi-check --no-load --no-trigger vfs-read-fi >/tmp/miss.txt 2>&1
 rc=$?
 expect_eq check.missing-symbol-rc "$rc" 4
 expect_match check.missing-symbol-lists-candidates "$(cat /tmp/miss.txt)" "absent \\(tried vfs_read_renamed_kvmfi, ksys_read_renamed_kvmfi\\)"
