@@ -8,6 +8,7 @@
 #                   built for the running kernel into /lib/modules/<rel>/extra
 #   make uninstall  removes all of it (dkms remove included)
 #   make deb        Debian package target/deb/kvmfi_VERSION_ARCH.deb (packaging/deb)
+#   make check-packaging  the .deb and DKMS proven in a clean Debian chroot (tests/packaging)
 #   make man        regenerate man pages from the clap definitions
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -39,7 +40,7 @@ LEGACY_LINKS = file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi \
 	kswapd-fi-main:kswapd-fi resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi \
 	kvm-version-fi-main:kvm-version-fi vm-migration-fi-main:dirty-log-fi
 
-.PHONY: all binaries modules install install-modules uninstall deb man completions check check-quick demo bench soak clean
+.PHONY: all binaries modules install install-modules uninstall deb man completions check check-quick check-packaging demo bench soak clean
 
 all: binaries modules
 
@@ -112,6 +113,10 @@ check:
 
 check-quick:
 	bash tests/run-all.sh --quick
+
+# make deb, make install/uninstall, and the .deb with DKMS in a clean Debian chroot.
+check-packaging:
+	bash tests/packaging/run.sh
 
 demo:
 	bash bench/demo.sh

@@ -180,6 +180,54 @@ test_make_install() {
     fi
 }
 
+# test_make_install_dkms VERSION KREL: `make install` without DESTDIR where
+# dkms is installed (in the chroot, from a copy of the tree with the binaries
+# and completions already built): the source goes to /usr/src/kvmfi-VERSION,
+# dkms adds it and builds it for KREL; `make uninstall` removes it all.
+test_make_install_dkms() {
+    local version=$1 krel=$2 src="$ROOT/tmp/src" b t
+    t=$(now_s)
+    mkdir -p "$src/release" "$src/target" "$src/bins"
+    cp "$REPO/Makefile" "$REPO/Cargo.toml" "$src/"
+    cp -a "$REPO/kmod" "$REPO/man" "$src/"
+    cp -a "$REPO/target/completions" "$src/target/"
+    for b in "$REPO"/bins/*/; do
+        b=$(basename "$b")
+        mkdir -p "$src/bins/$b"
+        cp "${CARGO_TARGET_DIR:-$REPO/target}/release/$b" "$src/release/" 2>/dev/null || true
+    done
+    # Not the tree's own built objects: dkms builds from the copied source.
+    find "$src/kmod" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \) -delete
+    local mk="make -C /tmp/src --no-print-directory CARGO=true RELEASE=/tmp/src/release KREL=$krel"
+    if ! in_chroot "$mk install"; then
+        fail make-install-dkms "make install exited non-zero: $(tail -n 3 "$LOGFILE" | tr '\n' ' ')"
+        return
+    fi
+    local n state
+    n=$(ko_count "$krel")
+    state=$(dkms_state "$krel")
+    if [[ "$state" == installed && $n -eq ${#MODULE_NAMES[@]} && -f "$ROOT/usr/src/kvmfi-$version/dkms.conf" ]] &&
+        in_chroot "MANPAGER=cat man vfs-read-fi | grep -q vfs-read-fi && vfs-read-fi --help >/dev/null"; then
+        pass make-install-dkms "dkms $state for $krel, $n modules, /usr/local/bin + man, $(elapsed "$t") s"
+    else
+        fail make-install-dkms "dkms state '$state', $n/${#MODULE_NAMES[@]} modules for $krel"
+    fi
+    if ! in_chroot "$mk uninstall"; then
+        fail make-uninstall-dkms "make uninstall exited non-zero: $(tail -n 3 "$LOGFILE" | tr '\n' ' ')"
+        return
+    fi
+    local left=""
+    [[ $(ko_count "$krel") -eq 0 ]] || left+=" $krel:$(ko_count "$krel") modules"
+    [[ ! -e "$ROOT/usr/src/kvmfi-$version" ]] || left+=" /usr/src/kvmfi-$version"
+    [[ ! -e "$ROOT/var/lib/dkms/kvmfi" ]] || left+=" /var/lib/dkms/kvmfi"
+    left+=$(cd "$ROOT/usr/local" && find . \( -type f -o -type l \) | head -n 5 | tr '\n' ' ')
+    if [[ -n "${left// /}" ]]; then
+        fail make-uninstall-dkms "left behind:$left"
+    else
+        pass make-uninstall-dkms
+    fi
+}
+
 # ko_count KREL: number of kvmfi modules dkms installed for KREL.
 ko_count() {
     local krel=$1 n=0 m
@@ -392,6 +440,12 @@ main() {
         fi
     else
         fail apt-remove "$(tail -n 3 "$LOGFILE" | tr '\n' ' ')"
+    fi
+
+    # 7. make install / uninstall on a host with dkms (the chroot, dkms still
+    # installed): DKMS source registered and built for the old kernel.
+    if [[ -n "$krel_old" ]]; then
+        test_make_install_dkms "$version" "$krel_old"
     fi
 
     log "total $(elapsed "$T0") s"
