@@ -85,6 +85,8 @@ mod kvm {
     const KVM_GET_API_VERSION: u64 = io(0x00);
     const KVM_CREATE_VM: u64 = io(0x01);
     const KVM_CHECK_EXTENSION: u64 = io(0x03);
+    #[cfg(target_arch = "x86_64")]
+    const KVM_CREATE_IRQCHIP: u64 = io(0x60);
     const KVM_CREATE_VCPU: u64 = io(0x41);
     const KVM_GET_DIRTY_LOG: u64 = iow(0x42, 16);
     const KVM_SET_USER_MEMORY_REGION: u64 = iow(0x46, 32);
@@ -120,6 +122,12 @@ mod kvm {
         ioctl(dev.as_raw_fd(), KVM_CHECK_EXTENSION, 0)?;
         let vm = own(ioctl(dev.as_raw_fd(), KVM_CREATE_VM, 0)?);
         ioctl(vm.as_raw_fd(), KVM_CHECK_EXTENSION, 0)?;
+        // An in-kernel irqchip, as real VMMs have: without one, each vCPU
+        // create/destroy on x86_64 makes KVM patch kernel text, which once
+        // oopsed a 6.12 guest under QEMU's multi-threaded TCG (int3 in
+        // __schedule); the bench's test VMM avoids it the same way.
+        #[cfg(target_arch = "x86_64")]
+        ioctl(vm.as_raw_fd(), KVM_CREATE_IRQCHIP, 0)?;
         let size = 16 * 4096usize;
         // SAFETY: anonymous mapping for guest memory, checked before use.
         let mem = unsafe {
