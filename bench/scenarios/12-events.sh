@@ -17,6 +17,9 @@ pid=$!
 wait_stopped $pid
 id=$($T arm --tgid $pid --path $F --times 7 --errno EIO)
 kill -CONT $pid; wait $pid
+# the end event is written when the module disarms itself (deferred work)
+i=0
+while $T status | grep -q '^state *armed' && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
 $T events --experiment "$id" >/tmp/ev.txt
 expect_eq events.n-injections-n-events "$(grep -c ' inject ' /tmp/ev.txt)" 7
 expect_eq events.right-pid "$(grep ' inject ' /tmp/ev.txt | grep -c "pid=$pid tgid=$pid comm=fi-probe")" 7
