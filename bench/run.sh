@@ -44,6 +44,7 @@ Environment:
                          a script can set its own with "# bench-timeout: N"
   BENCH_ACCEL            tcg (default) or kvm (opt-in, real VMX/SVM hosts only)
   BENCH_MEM, BENCH_SMP   guest memory (MiB, default 1024) and CPUs (default 2)
+  BENCH_TCG_THREAD       x86_64 guests' TCG threading: single (default) or multi
   BENCH_APPEND           extra kernel command line
   BENCH_SKIP_BUILD=1     reuse the modules and binaries already in the cache
   BENCH_LOCK_TIMEOUT     seconds to wait for another bench run using the same
@@ -223,7 +224,11 @@ boot() { # id log
     local append="panic=-1 oops=panic quiet ${BENCH_APPEND:-}"
     local -a qemu
     if [[ "$KID_ARCH" == x86_64 ]]; then
-        local acc="tcg,thread=multi" cpu=max
+        # x86_64 guests run single-threaded TCG (2 vCPUs, round-robin): with
+        # thread=multi, kernel text patching under load (ftrace enable/disable,
+        # KVM's static keys on vCPU create/destroy) twice oopsed 6.12 guests,
+        # once with no kvmfi module loaded; BENCH_TCG_THREAD=multi restores it.
+        local acc="tcg,thread=${BENCH_TCG_THREAD:-single}" cpu=max
         [[ "$accel" == kvm ]] && acc=kvm cpu=host
         qemu=(qemu-system-x86_64 -accel "$acc" -cpu "$cpu" -m "$mem" -smp "$smp"
             -append "console=ttyS0 $append")
