@@ -1,5 +1,6 @@
 #!/bin/sh
 # bench-timeout: 280
+# bench-image-modules: zram
 # kswapd-fi / kswapd-fi.ko: memory reclaim (shrink_node) delayed or skipped.
 #   - a workload in a memory-limited cgroup that can only go on by reclaim
 #     completes; with the cgroup's direct reclaim skipped it is OOM-killed
@@ -7,9 +8,9 @@
 #   - the default scope, kswapd only, leaves that direct reclaim alone;
 #   - kswapd is hit (delay) when free memory drops below its watermark;
 #   - the original kswapd-fi-main program and /proc knobs.
-# The workload: mm-test dentries looks up names that do not exist in
-# /sys/kernel; every lookup leaves a negative dentry, a small reclaimable
-# kernel object charged to the cgroup (no swap or disk needed).
+# The workload: mm-test hog writes 48 MiB of anonymous memory in a cgroup
+# limited to 16 MiB; it can only go on by reclaim, which swaps pages out to
+# a compressed RAM disk (zram, from the kernel image).
 . /bench/lib.sh
 
 T=kswapd
@@ -19,26 +20,31 @@ if ! has_kmod kswapd-fi; then
 fi
 export KVMFI_MODULE_DIR="$KMODS"
 CG=/sys/fs/cgroup/kswapd-fi
-N=50000 # about 10 MB of dentries
 status_field() { kswapd-fi status | awk -v k="$1" '$1 == k { print $2 }'; }
 event() { awk -v k="$1" '$1 == k { print $2 }' "$CG/memory.events"; }
-# workload: the dentry workload inside the cgroup, from an empty cache
-# (dentries left by an earlier, killed run are dropped first: freeing them
-# by reclaim is slab work that may not free whole pages); prints its exit
-# status.
+# workload: the memory hog inside the cgroup; prints its exit status.
 workload() {
-    echo 2 >/proc/sys/vm/drop_caches
-    sh -c "echo \$\$ >$CG/cgroup.procs && exec mm-test dentries --count $N --alarm 200" >/dev/null 2>&1
+    sh -c "echo \$\$ >$CG/cgroup.procs && exec mm-test hog --mb 48 --alarm 200" >/dev/null 2>&1
     echo $?
 }
 
+# Swap on zram, so that reclaim has somewhere to put anonymous pages.
+if ! load_image_module zram >/dev/null 2>&1 || [ ! -e /sys/block/zram0/disksize ]; then
+    skip "$T" "no zram module in the kernel image"
+    exit 0
+fi
+echo 256M >/sys/block/zram0/disksize
+if ! mkswap /dev/zram0 >/dev/null 2>&1 || ! swapon /dev/zram0; then
+    skip "$T" "cannot swap on /dev/zram0"
+    exit 0
+fi
 if ! grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
     skip "$T" "no cgroup v2 memory controller"
     exit 0
 fi
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 mkdir -p "$CG"
-echo 4M >"$CG/memory.max"
+echo 16M >"$CG/memory.max"
 dmesg_mark
 
 # 1. Without a fault: the workload needs reclaim (memory.events max) and completes.
@@ -115,6 +121,7 @@ expect_eq "$T.legacy-off" "$(status_field state)" disarmed
 
 kswapd-fi unload
 rmdir "$CG" 2>/dev/null
+swapoff /dev/zram0
 
 # The expected memory-cgroup OOM kill logs a report with a stack trace
 # ("invoked oom-killer", "Call Trace:"), which the host-side console check
