@@ -258,13 +258,20 @@ fn check_tool(spec: &ModuleSpec, load: bool, trigger: bool, n: &mut usize) -> Re
     // A hook that does not fire is covered when another hook of the tool
     // fires on one of its own candidates (memslot-fi probes both region
     // functions because arm64 6.12 calls the outer one).
-    let fired: Vec<String> =
-        hooks.iter().filter(|h| h.fires.starts_with("yes")).filter_map(|h| h.function.clone()).collect();
+    // Both directions: the other hook fires on one of this hook's candidates,
+    // or this hook's function is one of the firing hook's candidates.
+    let fired: Vec<(String, Vec<String>)> = hooks
+        .iter()
+        .filter(|h| h.fires.starts_with("yes"))
+        .filter_map(|h| h.function.clone().map(|f| (f, h.candidates.clone())))
+        .collect();
     for h in &mut hooks {
-        if h.fires.starts_with("no:") {
-            if let Some(c) = h.candidates.iter().find(|c| Some(*c) != h.function.as_ref() && fired.contains(c)) {
-                h.fires = format!("covered: {} does not fire here, {c} (another candidate) does", h.function.clone().unwrap_or_default());
-            }
+        if !h.fires.starts_with("no:") {
+            continue;
+        }
+        let own = h.function.clone().unwrap_or_default();
+        if let Some((f, _)) = fired.iter().find(|(f, cands)| *f != own && (h.candidates.contains(f) || cands.contains(&own))) {
+            h.fires = format!("covered: {own} does not fire here, {f} (an alternative for the same calls) does");
         }
     }
     // "not checked" is not a failure: only a definite "no:" is.
