@@ -21,7 +21,9 @@
  *                     instruction while the fault lasts (each retry is one
  *                     injection, so --times N lets it go on after N).
  * A kernel-mode access to user memory (copy_to_user of read(2), say) gets
- * the exception-table fixup: the system call fails with EFAULT. Faults
+ * the exception-table fixup: the system call fails with EFAULT (but a
+ * signal frame that cannot be written makes the kernel kill the task with
+ * SIGSEGV). Faults
  * taken on behalf of the target by get_user_pages() fail with EFAULT
  * (sigsegv, sigbus) or ENOMEM (oom).
  *

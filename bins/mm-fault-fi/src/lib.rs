@@ -117,7 +117,8 @@ Retrying PF\" (rate-limited) and lets the task fault again, so the target spins 
 instruction while the fault lasts; every retry is one injection, so --times N lets it continue after N \
 retries (an unlimited oom fault holds the target until the lease ends or `off`). A kernel-mode access to \
 the target's memory, such as read(2) copying into a not yet populated buffer, takes the kernel's \
-exception fixup instead: the system call fails with EFAULT and nothing crashes. Faults that \
+exception fixup instead: the system call fails with EFAULT and nothing crashes; but when the kernel \
+cannot write a signal frame onto the target's stack to deliver a signal, it kills the target with SIGSEGV. Faults that \
 get_user_pages() takes for the target fail with EFAULT (sigsegv, sigbus) or ENOMEM (oom).
 
 Never hit: kernel threads and the global init (pid 1), for which a fatal signal would panic the \
