@@ -105,3 +105,31 @@ wait_stopped() {
 trace_kprobe_hits() {
     awk -v n="$1" '$1 == n { print $2 }' /sys/kernel/tracing/kprobe_profile
 }
+
+# st KEY: one value of `$T status` (the scenario's tool in $T).
+st() { $T status | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# require_test_vmm P: ends the scenario (skipping P) without /dev/kvm or test-vmm.
+require_test_vmm() {
+    if [ ! -c /dev/kvm ] || ! command -v test-vmm >/dev/null; then
+        skip "$1" "no /dev/kvm or no test-vmm"
+        exit 0
+    fi
+}
+
+# vmm ARM_ARGS VMM_ARGS...: starts test-vmm stopped, arms $T for its pid
+# (--tgid) with ARM_ARGS, lets it run and prints its result line; the arm's
+# exit status is left in /tmp/arm.rc, its output in /tmp/arm.out.
+vmm() {
+    _arm=$1; shift
+    sh -c 'kill -STOP $$; exec test-vmm "$@"' test-vmm "$@" >/tmp/vmm.out &
+    _pid=$!
+    wait_stopped $_pid || { echo "vmm never stopped"; return 1; }
+    # shellcheck disable=SC2086 # word splitting of the arm options intended
+    $T arm --tgid $_pid $_arm >/tmp/arm.out 2>&1
+    echo $? >/tmp/arm.rc
+    [ "$(cat /tmp/arm.rc)" = 0 ] || echo "arm failed: $(cat /tmp/arm.out)" >&2
+    kill -CONT $_pid
+    wait $_pid
+    cat /tmp/vmm.out
+}

@@ -25,7 +25,6 @@ target() {
     wait $_pid
     cat /tmp/target.out
 }
-st() { $T status | awk -v k="$1" '$1 == k { print $2 }'; }
 
 # 1. the target's reads fail with the chosen errno, a second reader succeeds
 out=$(target "--path $F --errno EIO --replace" read $F --count 5 --size 1)

@@ -6,7 +6,6 @@
 export KVMFI_MODULE_DIR=/kmods
 T=vfs-write-fi
 F=/tmp/vfs-write.data
-st() { $T status | awk -v k="$1" '$1 == k { print $2 }'; }
 
 # 1. the target's writes fail with ENOSPC (default) and nothing reaches the
 #    file, which stays byte-identical; another writer is unaffected

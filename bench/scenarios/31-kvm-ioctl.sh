@@ -8,28 +8,8 @@ export KVMFI_MODULE_DIR=/kmods
 T=kvm-ioctl-fi
 P=kvm.ioctl
 
-if [ ! -c /dev/kvm ] || ! command -v test-vmm >/dev/null; then
-    skip $P "no /dev/kvm or no test-vmm"
-    exit 0
-fi
+require_test_vmm $P
 dmesg_mark
-
-# vmm ARM_ARGS -- VMM_ARGS: starts test-vmm stopped, arms the fault for its
-# pid (--tgid), lets it run, prints its result line; arm rc in /tmp/arm.rc.
-vmm() {
-    _arm=$1; shift
-    sh -c 'kill -STOP $$; exec test-vmm "$@"' test-vmm "$@" >/tmp/vmm.out &
-    _pid=$!
-    wait_stopped $_pid || { echo "vmm never stopped"; return 1; }
-    # shellcheck disable=SC2086 # word splitting of the arm options intended
-    $T arm --tgid $_pid $_arm >/tmp/arm.out 2>&1
-    echo $? >/tmp/arm.rc
-    [ "$(cat /tmp/arm.rc)" = 0 ] || echo "arm failed: $(cat /tmp/arm.out)" >&2
-    kill -CONT $_pid
-    wait $_pid
-    cat /tmp/vmm.out
-}
-st() { $T status | awk -v k="$1" '$1 == k { print $2 }'; }
 
 # 1. KVM_CREATE_VCPU fails with EPERM for the VMM; another VMM is untouched.
 out=$(vmm "--cmd KVM_CREATE_VCPU" vcpu --count 2)

@@ -8,25 +8,8 @@ export KVMFI_MODULE_DIR=/kmods
 T=dirty-log-fi
 P=kvm.dirty-log
 
-if [ ! -c /dev/kvm ] || ! command -v test-vmm >/dev/null; then
-    skip $P "no /dev/kvm or no test-vmm"
-    exit 0
-fi
+require_test_vmm $P
 dmesg_mark
-vmm() {
-    _arm=$1; shift
-    sh -c 'kill -STOP $$; exec test-vmm "$@"' test-vmm "$@" >/tmp/vmm.out &
-    _pid=$!
-    wait_stopped $_pid || { echo "vmm never stopped"; return 1; }
-    # shellcheck disable=SC2086 # word splitting of the arm options intended
-    $T arm --tgid $_pid $_arm >/tmp/arm.out 2>&1
-    echo $? >/tmp/arm.rc
-    [ "$(cat /tmp/arm.rc)" = 0 ] || echo "arm failed: $(cat /tmp/arm.out)" >&2
-    kill -CONT $_pid
-    wait $_pid
-    cat /tmp/vmm.out
-}
-st() { $T status | awk -v k="$1" '$1 == k { print $2 }'; }
 
 # 0. unarmed: every written page is reported, source == destination.
 base=$(test-vmm migrate --pages 200 --rounds 4)

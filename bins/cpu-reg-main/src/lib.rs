@@ -9,7 +9,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use kvmfi::abi::{self, Arm};
 use kvmfi::cli::{Bounds, Scope};
 use kvmfi::symbols::CPU_REG;
-use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::tool::{self, CommonCmd, ModuleOpts};
 use kvmfi::{run, units, Error, Result};
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -237,16 +237,8 @@ struct LegacyOpts {
 enum Cmd {
     /// Arm the fault (loads the module when needed); prints the experiment id
     Arm(Box<ArmArgs>),
-    /// Disarm the fault at once
-    Off,
-    /// Show state and counters (hits = tasks created, matched = by the target, injected)
-    Status {
-        /// One JSON object instead of `key value` lines
-        #[arg(long)]
-        json: bool,
-    },
-    /// Disarm and remove the module
-    Unload,
+    #[command(flatten)]
+    Common(CommonCmd),
 }
 
 #[derive(Args, Debug)]
@@ -347,7 +339,7 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool with the process arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let matches = command().get_matches_from(args);
+    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let arch = native();
     let spec = &CPU_REG;
@@ -359,11 +351,12 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
                 Ok(())
             })
         }
-        (Some(Cmd::Off), _, _) => tool::off(spec),
-        (Some(Cmd::Status { json }), _, _) => tool::status(spec, json),
-        (Some(Cmd::Unload), _, _) => tool::unload(spec),
+        (Some(Cmd::Common(c)), _, _) => c.run(spec),
         (None, Some(pid), Some(t)) => {
             let fault = fault_type(arch, t)?;
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                return Err(Error::not_found(format!("PID {pid}: no such process")));
+            }
             let mut req = legacy_request(cli.legacy.times, cli.legacy.duration, fault, cli.legacy.seed);
             req.filter |= abi::FILTER_TGID;
             req.tgid = pid;
@@ -464,7 +457,12 @@ fn prompts(arch: &Arch, mut input: impl BufRead) -> Result<()> {
             CPU_REG.tool
         ),
     }
-    arm_request(req)
+    arm_request(req)?;
+    // The original program wrote its answers to the /proc knobs: show them there too.
+    for (knob, v) in [("aim", aim), ("times", times), ("lasting", lasting)] {
+        let _ = std::fs::write(format!("/proc/cpu-general-fi/{knob}"), format!("{v}\n"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

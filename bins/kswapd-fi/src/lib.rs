@@ -5,7 +5,7 @@
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kvmfi::cli::{Bounds, Scope};
 use kvmfi::symbols::KSWAPD;
-use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::tool::{self, CommonCmd, ModuleOpts};
 use kvmfi::{legacy, Result};
 
 /// What happens to a reclaim pass in scope.
@@ -34,16 +34,8 @@ struct Cli {
 enum Cmd {
     /// Arm the fault (loads the module when needed); prints the experiment id
     Arm(Box<ArmArgs>),
-    /// Disarm the fault at once
-    Off,
-    /// Show state and counters (hits = reclaim passes, matched = in scope, injected)
-    Status {
-        /// One JSON object instead of `key value` lines
-        #[arg(long)]
-        json: bool,
-    },
-    /// Disarm and remove the module
-    Unload,
+    #[command(flatten)]
+    Common(CommonCmd),
 }
 
 #[derive(Args, Debug)]
@@ -131,7 +123,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
         return legacy::run(prog, &rest);
     }
-    let matches = command().get_matches_from(args);
+    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = &KSWAPD;
     match cli.cmd {
@@ -149,9 +141,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
                 Ok(())
             })
         }
-        Cmd::Off => tool::off(spec),
-        Cmd::Status { json } => tool::status(spec, json),
-        Cmd::Unload => tool::unload(spec),
+        Cmd::Common(c) => c.run(spec),
     }
 }
 

@@ -5,7 +5,7 @@
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kvmfi::cli::{Bounds, Scope};
 use kvmfi::symbols::MM_FAULT;
-use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::tool::{self, CommonCmd, ModuleOpts};
 use kvmfi::{legacy, Result};
 
 /// What a failed fault returns (the module's `mode`).
@@ -74,16 +74,8 @@ struct Cli {
 enum Cmd {
     /// Arm the fault (loads the module when needed); prints the experiment id
     Arm(Box<ArmArgs>),
-    /// Disarm the fault at once
-    Off,
-    /// Show state and counters (hits = page faults, matched = of the target in range, injected)
-    Status {
-        /// One JSON object instead of `key value` lines
-        #[arg(long)]
-        json: bool,
-    },
-    /// Disarm and remove the module
-    Unload,
+    #[command(flatten)]
+    Common(CommonCmd),
 }
 
 #[derive(Args, Debug)]
@@ -170,7 +162,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
         return legacy::run(prog, &rest);
     }
-    let matches = command().get_matches_from(args);
+    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = &MM_FAULT;
     match cli.cmd {
@@ -182,9 +174,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
             }
             Ok(())
         }),
-        Cmd::Off => tool::off(spec),
-        Cmd::Status { json } => tool::status(spec, json),
-        Cmd::Unload => tool::unload(spec),
+        Cmd::Common(c) => c.run(spec),
     }
 }
 

@@ -6,7 +6,7 @@
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use kvmfi::cli::{Bounds, Scope};
 use kvmfi::symbols::TLB_FLUSH;
-use kvmfi::tool::{self, ModuleOpts};
+use kvmfi::tool::{self, CommonCmd, ModuleOpts};
 use kvmfi::{legacy, run as out, Error, Result};
 
 /// Why the fault cannot be had on arm64, in one paragraph (also in the man page).
@@ -43,16 +43,8 @@ struct Cli {
 enum Cmd {
     /// Arm the fault (loads the module when needed); prints the experiment id
     Arm(Box<ArmArgs>),
-    /// Disarm the fault at once (stale entries last until the next flush or context switch)
-    Off,
-    /// Show state and counters (hits = cross-CPU flushes, matched = by the target, injected = lost)
-    Status {
-        /// One JSON object instead of `key value` lines
-        #[arg(long)]
-        json: bool,
-    },
-    /// Disarm and remove the module
-    Unload,
+    #[command(flatten)]
+    Common(CommonCmd),
     /// Say whether this kernel supports the fault, and why not (exit status 4 when not)
     Support,
 }
@@ -141,7 +133,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         }
         return legacy::run(prog, &rest);
     }
-    let matches = command().get_matches_from(args);
+    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = &TLB_FLUSH;
     match cli.cmd {
@@ -149,9 +141,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
             require_support()?;
             tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |_, _| Ok(()))
         }
-        Cmd::Off => tool::off(spec),
-        Cmd::Status { json } => tool::status(spec, json),
-        Cmd::Unload => tool::unload(spec),
+        Cmd::Common(c) => c.run(spec),
         Cmd::Support => {
             require_support()?;
             out::out("supported: x86_64, lost shootdowns at native_flush_tlb_multi")

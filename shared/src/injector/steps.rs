@@ -185,9 +185,15 @@ pub fn spawn_ready(argv: &[String], tag: &str, state_dir: &Path) -> Result<i32> 
 }
 
 /// Live processes whose argv holds `--kvmfi-tag=TAG`.
+/// The caller itself is never among them: a helper that undoes its own
+/// fault (a lease running out) must not kill itself half-way.
 pub fn tagged(tag: &str) -> Vec<procs::Proc> {
     let want = tag_arg(tag);
-    procs::all().into_iter().filter(|p| p.state != 'Z' && p.cmdline.iter().any(|a| *a == want)).collect()
+    let me = std::process::id() as i32;
+    procs::all()
+        .into_iter()
+        .filter(|p| p.pid != me && p.state != 'Z' && p.cmdline.iter().any(|a| *a == want))
+        .collect()
 }
 
 /// SIGKILLs the helpers of `tag` and waits (5 s) until they are gone.
@@ -244,8 +250,9 @@ pub fn fill_file(path: &Path, bytes: u64) -> Result<()> {
 /// counts the reserved blocks).
 pub fn free_bytes(dir: &Path) -> Result<u64> {
     let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| Error::usage("path has a NUL byte"))?;
-    // SAFETY: statvfs fills the struct we pass; the path is NUL-terminated.
+    // SAFETY: statvfs is plain old data; all-zero is a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: statvfs fills the struct we pass; the path is NUL-terminated.
     let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
     crate::error::cvt(r, format!("statvfs {}", dir.display()))?;
     // root may also use the blocks reserved for it (ext4's 5%).
