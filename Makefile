@@ -61,6 +61,10 @@ install: binaries completions install-modules
 	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(BINDIR)/$$b || exit 1; done
 	for l in $(LEGACY_LINKS); do name=$${l%%:*}; target=$${l#*:}; \
 		if [ -e $(BINDIR)/$$target ]; then ln -sf $$target $(BINDIR)/$$name; fi; done
+	install -m 0755 cluster_manage.sh $(BINDIR)/cluster_manage.sh
+	@# The sample cluster file, never over one the user already has.
+	install -d $(DESTDIR)/etc/kvmfi
+	[ -e $(DESTDIR)/etc/kvmfi/cluster.conf ] || install -m 0644 cluster.conf $(DESTDIR)/etc/kvmfi/cluster.conf
 	install -m 0644 man/*.8 $(MANDIR)/
 	install -d $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR)
 	cp target/completions/bash/* $(BASHCOMPDIR)/
@@ -98,6 +102,8 @@ uninstall:
 	for c in $(sort $(BINS) $(basename $(notdir $(wildcard man/*.8 target/completions/fish/*.fish)))); do \
 		rm -f $(BASHCOMPDIR)/$$c.bash $(ZSHCOMPDIR)/_$$c $(FISHCOMPDIR)/$$c.fish; done
 	for l in $(LEGACY_LINKS); do rm -f $(BINDIR)/$${l%%:*}; done
+	rm -f $(BINDIR)/cluster_manage.sh
+	@# /etc/kvmfi/cluster.conf is the user's configuration: kept.
 	for m in man/*.8; do rm -f $(MANDIR)/$$(basename $$m); done
 	@if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null 2>&1 && dkms status -m kvmfi -v $(VERSION) | grep -q .; then \
 		echo "dkms remove -m kvmfi -v $(VERSION) --all"; dkms remove -m kvmfi -v $(VERSION) --all; fi

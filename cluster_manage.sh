@@ -44,11 +44,12 @@ Faults (journaled on each node; undo with the clear-/resume commands or 'cluster
   help                    this text
 
 Options:
-  -c FILE   cluster file (default: \$CLUSTER_CONF, ./cluster.conf, then cluster.conf next to this script)
+  -c FILE   cluster file (default: \$CLUSTER_CONF, \$KVMFI_CLUSTER_CONF, ./cluster.conf,
+            cluster.conf next to this script, /etc/kvmfi/cluster.conf)
   -i KEY    ssh private key (default: \$SSH_KEY, else ssh's own)
   -u USER   remote user (default: \$SSH_USER or root; the injectors need root)
 
-Environment: CLUSTER_CONF SSH_KEY SSH_USER SSH_CONNECT_TIMEOUT (5) HADOOP_HOME (/opt/hadoop)
+Environment: CLUSTER_CONF KVMFI_CLUSTER_CONF SSH_KEY SSH_USER SSH_CONNECT_TIMEOUT (5) HADOOP_HOME (/opt/hadoop)
   HADOOP_INJECTOR (hadoop_injector) CLUSTER_CONTROLLER (cluster_controller): paths on the nodes.
 cluster.conf: one node a line, name,address,ssh_port,role[,role...]; '#' comments.
 Exit status: 0 ok, 1 a node or command failed, 2 usage or cluster file error.
@@ -86,11 +87,15 @@ read_conf() {
   ((${#NAMES[@]} > 0)) || usage_error "$file: no node in it"
 }
 
-# find_conf: the cluster file in force.
+# find_conf: the cluster file in force, searched like cluster_controller's:
+# the option, $KVMFI_CLUSTER_CONF, ./cluster.conf, the one beside this script
+# (a source tree), /etc/kvmfi/cluster.conf (an installed one).
 find_conf() {
   if [[ -n "$CONF" ]]; then echo "$CONF"; return; fi
+  if [[ -n "${KVMFI_CLUSTER_CONF:-}" ]]; then echo "$KVMFI_CLUSTER_CONF"; return; fi
   if [[ -f cluster.conf ]]; then echo cluster.conf; return; fi
-  echo "$HERE/cluster.conf"
+  if [[ -f "$HERE/cluster.conf" ]]; then echo "$HERE/cluster.conf"; return; fi
+  echo /etc/kvmfi/cluster.conf
 }
 
 # run_on INDEX CMD...: runs CMD (words quoted for the remote shell) on node INDEX.

@@ -101,6 +101,9 @@ Description: kernel fault-injection toolbox (kprobe modules and their tools)
  are installed (source in /usr/src/kvmfi-$VERSION); the command-line tools
  load them on demand. kvmfi-check reports which faults work on this host.
 CONTROL
+# The sample cluster file is the admin's to edit: a conffile dpkg keeps.
+[[ -f "$STAGE/etc/kvmfi/cluster.conf" ]] || die "no /etc/kvmfi/cluster.conf staged"
+echo /etc/kvmfi/cluster.conf >"$STAGE/DEBIAN/conffiles"
 (cd "$STAGE" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) \
     >"$STAGE/DEBIAN/md5sums"
 

@@ -156,9 +156,10 @@ test_make_install() {
     local f
     for f in bin/vfs-read-fi bin/kvmfi-check bin/file-read-fi-main share/man/man8/vfs-read-fi.8 \
         share/bash-completion/completions/vfs-read-fi.bash share/zsh/site-functions/_vfs-read-fi \
-        share/fish/vendor_completions.d/vfs-read-fi.fish; do
+        share/fish/vendor_completions.d/vfs-read-fi.fish bin/cluster_manage.sh; do
         [[ -e "$p/$f" ]] || missing+=("$f")
     done
+    [[ -e "$dest/etc/kvmfi/cluster.conf" ]] || missing+=(/etc/kvmfi/cluster.conf)
     if ((${#missing[@]})); then
         fail make-install-destdir "missing: ${missing[*]}"
     else
@@ -382,6 +383,8 @@ main() {
     check dkms-status-added "dkms status: ${status:-empty}" grep -q "^kvmfi/$version" <<<"$status"
     check tools-run "vfs-read-fi/kvmfi-check --help failed in the chroot" \
         in_chroot "vfs-read-fi --help >/dev/null && kvmfi-check --help >/dev/null && file-read-fi-main --help >/dev/null"
+    check cluster-files "cluster_manage.sh or /etc/kvmfi/cluster.conf missing or unread in the chroot" \
+        in_chroot "cd / && cluster_manage.sh help 2>&1 | grep -q inject-crash && cluster_controller nodes | grep -q master && dpkg-query --control-show kvmfi conffiles | grep -qx /etc/kvmfi/cluster.conf"
     check man-page "man vfs-read-fi did not render in the chroot" \
         in_chroot "MANPAGER=cat man vfs-read-fi | grep -q vfs-read-fi"
     check completions "bash/zsh/fish completion files missing in the chroot" \
