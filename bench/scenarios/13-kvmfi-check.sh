@@ -45,6 +45,11 @@ done
 for t in vfs-read-fi vfs-write-fi; do
     expect_match "check.$t.fires" "$(field $t fires)" "^yes \\([0-9]+ hits"
 done
+# The shootdown hook fires only for a cross-CPU flush: kvmfi-check's trigger
+# unmaps pages while a second thread runs on another CPU (2 vCPUs here).
+if [ "$BENCH_ARCH" = x86_64 ]; then
+    expect_match check.tlb-flush-fi.fires "$(field tlb-flush-fi fires)" "^yes \\([0-9]+ hits"
+fi
 if [ -e /dev/kvm ]; then
     expect_match check.kvm-throwaway-vm-fires "$(field kvm-version-fi fires)" "^yes \\([0-9]+ hits on a throw-away KVM VM"
 fi

@@ -11,6 +11,7 @@ pub fn for_symbol(symbol: &str) -> Option<(&'static str, fn() -> Result<(), Stri
         "wake_up_new_task" | "kernel_clone" | "_do_fork" => Some(("a new thread", new_thread)),
         "handle_mm_fault" => Some(("touching a fresh page", touch_page)),
         "flush_tlb_mm_range" | "tlb_finish_mmu" => Some(("unmapping a touched page", unmap_page)),
+        "native_flush_tlb_multi" | "flush_tlb_multi" => Some(("unmapping a page while a thread runs on another CPU", cross_cpu_unmap)),
         s if s.starts_with("kvm_") || s.starts_with("__kvm_") => Some(("a throw-away KVM VM", kvm::throwaway_vm)),
         _ => None,
     }
@@ -64,6 +65,71 @@ fn touch_page() -> Result<(), String> {
 
 fn unmap_page() -> Result<(), String> {
     touch_page()
+}
+
+/// The CPUs this process may run on.
+fn allowed_cpus() -> Result<Vec<usize>, String> {
+    // SAFETY: cpu_set_t is plain old data; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the size passed is the size of the set passed.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } != 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    // SAFETY: CPU_ISSET only reads the set, within CPU_SETSIZE.
+    Ok((0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect())
+}
+
+/// Pins the calling thread to `cpus` (a restore of the old mask, or one CPU).
+fn pin_thread(cpus: &[usize]) -> Result<(), String> {
+    // SAFETY: as in allowed_cpus.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &c in cpus {
+        // SAFETY: c comes from allowed_cpus, below CPU_SETSIZE.
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    // SAFETY: the size passed is the size of the set passed.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } != 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    Ok(())
+}
+
+/// A TLB shootdown: the kernel flushes another CPU's TLB with an IPI only
+/// when the address space is live there, so a second thread spins on
+/// another CPU while this one unmaps touched pages.
+fn cross_cpu_unmap() -> Result<(), String> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let cpus = allowed_cpus()?;
+    if cpus.len() < 2 {
+        return Err("a shootdown needs two CPUs; this process may use one".into());
+    }
+    let (here, there) = (cpus[0], cpus[1]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinning = Arc::new(AtomicBool::new(false));
+    let (stop2, spinning2) = (stop.clone(), spinning.clone());
+    let spinner = std::thread::spawn(move || {
+        let pinned = pin_thread(&[there]);
+        spinning2.store(true, Ordering::SeqCst);
+        while !stop2.load(Ordering::Relaxed) {
+            std::hint::spin_loop();
+        }
+        pinned
+    });
+    let result = (|| {
+        pin_thread(&[here])?;
+        while !spinning.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        for _ in 0..20 {
+            touch_page()?;
+        }
+        Ok(())
+    })();
+    stop.store(true, Ordering::Relaxed);
+    let spun = spinner.join().map_err(|_| "spinning thread panicked".to_string())?;
+    pin_thread(&cpus)?;
+    result.and(spun)
 }
 
 /// A VM that is created, given one memory slot with dirty logging and one
