@@ -105,6 +105,14 @@ impl Scope {
                  (or --yes to really act on all processes)",
             ));
         }
+        // A target that is gone is said before anything is loaded or armed.
+        for (opt, id) in [("--pid", self.pid), ("--tgid", self.tgid)] {
+            if let Some(id) = id {
+                if !std::path::Path::new(&format!("/proc/{id}")).exists() {
+                    return Err(Error::not_found(format!("{opt} {id}: no such process")));
+                }
+            }
+        }
         if let Some(pid) = self.pid {
             req.filter |= abi::FILTER_PID;
             req.pid = pid;

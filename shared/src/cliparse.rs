@@ -40,7 +40,9 @@ pub fn one_line(text: &str) -> String {
         if line.starts_with("Usage:") {
             continue;
         }
-        parts.push(line.trim_matches(|c| c == '[' || c == ']').to_string());
+        // clap's "[possible values: ...]": the brackets only, never a ']' of the message.
+        let line = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')).unwrap_or(line);
+        parts.push(line.to_string());
     }
     let mut s = parts.join("; ");
     if !s.contains("--help") {

@@ -139,7 +139,7 @@ pub fn run(kind: Kind, args: impl IntoIterator<Item = std::ffi::OsString>) -> Re
         let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
         return legacy::run(prog, &rest);
     }
-    let matches = command(kind).get_matches_from(args);
+    let Some(matches) = crate::cliparse::parse(command(kind), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = kind.spec();
     match cli.cmd {

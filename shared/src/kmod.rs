@@ -90,6 +90,9 @@ pub fn load(path: &Path, params: &[(String, String)]) -> Result<()> {
             nix::errno::Errno::EKEYREJECTED | nix::errno::Errno::EBADMSG => Error::unsupported(format!(
                 "{what}: the kernel requires signed modules (module.sig_enforce or lockdown); sign the module or disable enforcement"
             )),
+            nix::errno::Errno::ENOSYS => Error::unsupported(format!(
+                "{what}: this kernel cannot load modules (built without CONFIG_MODULES)"
+            )),
             nix::errno::Errno::EPERM => Error::permission(format!(
                 "{what}: not permitted; run as root (or the kernel is locked down, or module loading is disabled)"
             )),

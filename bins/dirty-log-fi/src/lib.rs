@@ -151,7 +151,7 @@ fn status(json: bool) -> Result<()> {
 
 /// Runs the tool with the given arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let matches = command().get_matches_from(args);
+    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = &DIRTY_LOG;
     match cli.cmd {

@@ -79,11 +79,23 @@ enum Cmd {
     Common(CommonCmd),
 }
 
+/// A kernel symbol name as /proc/kallsyms spells it (clones: `name.part.0`).
+fn parse_function(text: &str) -> std::result::Result<String, String> {
+    let ok = text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && text.len() <= 256;
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!("'{text}' is not a kernel function name (letters, digits, '_' and '.', as in /proc/kallsyms)"))
+    }
+}
+
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("result").args(["errno", "zero", "retval"])))]
 struct ArmArgs {
     /// The kernel function to make fail (as in /proc/kallsyms)
-    #[arg(long, value_name = "FUNCTION", help_heading = "Fault")]
+    #[arg(long, value_name = "FUNCTION", help_heading = "Fault", value_parser = parse_function)]
     function: String,
     /// Return this error (default ENOMEM): a name or a number
     #[arg(long, value_name = "ERRNO", value_parser = errno::parse, help_heading = "Fault")]
@@ -142,7 +154,7 @@ fn loaded_symbol() -> Option<String> {
 
 /// Runs the tool with the given arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let matches = command().get_matches_from(args);
+    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = &FUNC_FAIL;
     match cli.cmd {
@@ -152,6 +164,12 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
                     return Err(Error::usage(reason));
                 }
                 eprintln!("func-fail-fi: warning: --force: {reason}");
+            }
+            if !kvmfi::kallsyms::present(&[a.function.as_str()])?.contains(&a.function) {
+                return Err(Error::unsupported(format!(
+                    "--function {}: this kernel has no function of that name in /proc/kallsyms",
+                    a.function
+                )));
             }
             if kmod::is_loaded(spec.module) && loaded_symbol().as_deref() != Some(a.function.as_str()) {
                 // Loaded for another function: reload it, unless a fault is armed there.

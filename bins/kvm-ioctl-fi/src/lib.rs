@@ -126,7 +126,7 @@ fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {
 
 /// Runs the tool with the given arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let matches = command().get_matches_from(args);
+    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if cli.list_cmds {
         for line in kvmcmds::listing(&[Fd::Vm, Fd::Vcpu]) {

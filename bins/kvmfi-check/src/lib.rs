@@ -283,7 +283,7 @@ fn check_tool(spec: &ModuleSpec, load: bool, trigger: bool, n: &mut usize) -> Re
 
 /// Runs the check with the given arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let m = command().get_matches_from(args);
+    let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let names: Vec<String> = m.get_many::<String>("tools").map(|v| v.cloned().collect()).unwrap_or_default();
     let specs: Vec<&ModuleSpec> = if names.is_empty() {
         symbols::ALL.iter().collect()

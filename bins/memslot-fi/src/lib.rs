@@ -115,7 +115,7 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool with the given arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let matches = command().get_matches_from(args);
+    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = &MEMSLOT;
     match cli.cmd {
