@@ -843,7 +843,7 @@ static ssize_t kvmfi_knob_write(struct file *file, const char __user *ubuf,
 	if (knob == KVMFI_KNOB_SIGNAL) {
 		if (value == 0) {
 			kvmfi_disarm_locked(KVMFI_END_OFF);
-		} else if (value == 1) {
+		} else if (value == 1 || kvmfi.ops->legacy_signal_nonzero) {
 			/* The original armed system-wide with the knobs' values. */
 			struct kvmfi_arm req = {
 				.size = sizeof(req),

@@ -78,6 +78,9 @@ struct kvmfi_ops {
 	struct kvmfi_knob *knobs;	/* excluding `signal`, which the core provides */
 	unsigned int nr_knobs;
 	int (*legacy_request)(struct kvmfi_arm *req);
+	/* `signal` arms on any non-zero value (the original memory, resource and
+	 * pt-update modules), instead of only on 1 (other values refused). */
+	bool legacy_signal_nonzero;
 };
 
 #endif /* KVMFI_CORE_H */

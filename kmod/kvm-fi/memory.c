@@ -221,6 +221,7 @@ static const struct kvmfi_ops mem_ops = {
 	.knobs = mem_knobs,
 	.nr_knobs = ARRAY_SIZE(mem_knobs),
 	.legacy_request = mem_legacy_request,
+	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
 };
 
 static int __init memory_fi_init(void)

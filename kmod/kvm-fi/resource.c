@@ -135,6 +135,7 @@ static const struct kvmfi_ops res_ops = {
 	.knobs = res_knobs,
 	.nr_knobs = ARRAY_SIZE(res_knobs),
 	.legacy_request = res_legacy_request,
+	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
 };
 
 static int __init res_init(void)

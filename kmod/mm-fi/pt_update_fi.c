@@ -122,6 +122,7 @@ static const struct kvmfi_ops pt_update_ops = {
 	.knobs = pt_update_knobs,
 	.nr_knobs = ARRAY_SIZE(pt_update_knobs),
 	.legacy_request = pt_update_legacy_request,
+	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
 };
 
 static int __init pt_update_init(void)

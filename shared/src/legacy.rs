@@ -39,6 +39,14 @@ pub fn invoked_as(argv0: &std::ffi::OsStr, programs: &'static [Program]) -> Opti
     programs.iter().find(|p| p.name == name)
 }
 
+/// Runs the original program that `args[0]` names, if it names one of
+/// `programs` (the links `make install` makes); None otherwise.
+pub fn dispatch(args: &[std::ffi::OsString], programs: &'static [Program]) -> Option<Result<()>> {
+    let prog = invoked_as(args.first()?, programs)?;
+    let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    Some(run(prog, &rest))
+}
+
 fn parse_value(p: &Prompt, text: &str) -> Result<i64> {
     let v: i64 = text.trim().parse().map_err(|_| {
         Error::usage(format!("{}: '{}' is not a number ({} must be {} to {})", p.knob, text.trim(), p.knob, p.min, p.max))
@@ -52,6 +60,9 @@ fn parse_value(p: &Prompt, text: &str) -> Result<i64> {
 /// Collects the values: from `args` when given (missing trailing values
 /// keep the module's current knob value), else by prompting on stdin.
 fn collect(prog: &Program, args: &[String]) -> Result<Vec<Option<i64>>> {
+    if args.len() > prog.prompts.len() && prog.prompts.is_empty() {
+        return Err(Error::usage(format!("takes no values (at most 0), got {}", args.len())));
+    }
     if args.len() > prog.prompts.len() {
         return Err(Error::usage(format!(
             "at most {} values ({}), got {}",
@@ -86,15 +97,16 @@ fn collect(prog: &Program, args: &[String]) -> Result<Vec<Option<i64>>> {
 /// Runs an original control program; `args` excludes argv[0].
 pub fn run(prog: &Program, args: &[String]) -> Result<()> {
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!(
-            "usage: {} [{}]\nWith no arguments, asks for each value on standard input (as the original did).\n\
-             Arms {} system-wide through /proc/{}/; see `man {}`.",
-            prog.name,
-            prog.prompts.iter().map(|p| p.knob.to_uppercase()).collect::<Vec<_>>().join(" "),
-            prog.spec.module,
-            prog.proc_dir,
-            prog.spec.tool
-        );
+        if prog.prompts.is_empty() {
+            println!("usage: {}\nTakes no values (as the original).", prog.name);
+        } else {
+            println!(
+                "usage: {} [{}]\nWith no arguments, asks for each value on standard input (as the original did).",
+                prog.name,
+                prog.prompts.iter().map(|p| p.knob.to_uppercase()).collect::<Vec<_>>().join(" ")
+            );
+        }
+        println!("Arms {} system-wide through /proc/{}/; see `man {}`.", prog.spec.module, prog.proc_dir, prog.spec.tool);
         return Ok(());
     }
     require_root(prog.name)?;
@@ -106,9 +118,14 @@ pub fn run(prog: &Program, args: &[String]) -> Result<()> {
             write_knob(&dir.join(p.knob), v)?;
         }
     }
-    write_knob(&dir.join("signal"), 1)?;
-    println!("{}: armed {} (system-wide); disarm with `echo 0 > /proc/{}/signal` or `{} off`", prog.name, prog.spec.module, prog.proc_dir, prog.spec.tool);
-    Ok(())
+    // Said before `signal` is written, the last thing the program does (as
+    // in the original): once armed, a system-wide write fault (file-write-fi)
+    // would fail this very line, and a read fault any later read.
+    println!(
+        "{}: armed {} (system-wide) by `echo 1 > /proc/{}/signal`; disarm with `echo 0 > /proc/{}/signal` or `{} off`",
+        prog.name, prog.spec.module, prog.proc_dir, prog.proc_dir, prog.spec.tool
+    );
+    write_knob(&dir.join("signal"), 1)
 }
 
 fn write_knob(path: &Path, value: i64) -> Result<()> {

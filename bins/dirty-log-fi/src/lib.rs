@@ -7,7 +7,7 @@ use kvmfi::cli::{Bounds, Scope};
 use kvmfi::kvmtool;
 use kvmfi::symbols::DIRTY_LOG;
 use kvmfi::tool::{self, ModuleOpts, StatusReport};
-use kvmfi::{kmod, run, Error, Result};
+use kvmfi::{kmod, legacy, run, Error, Result};
 
 const PPM: f64 = 1_000_000.0;
 const MODE_RANDOM: u32 = 1;
@@ -149,8 +149,21 @@ fn status(json: bool) -> Result<()> {
     run::out_json(&value)
 }
 
-/// Runs the tool with the given arguments.
+/// The original control program (`make install` links it to this binary).
+pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
+    name: "vm-migration-fi-main",
+    spec: &DIRTY_LOG,
+    proc_dir: "vm-migration-fi",
+    prompts: &[],
+}];
+
+/// Runs the tool with the given arguments (or, invoked as vm-migration-fi-main, the
+/// original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
+        return done;
+    }
     let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = &DIRTY_LOG;

@@ -7,7 +7,7 @@ use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool::{self, Common};
 use kvmfi::symbols::KVM_IOCTL;
 use kvmfi::tool::{self, ModuleOpts};
-use kvmfi::{errno, run, Error, Result};
+use kvmfi::{errno, legacy, run, Error, Result};
 
 /// Up to this many commands per fault (the module's arg[0..5]).
 const MAX_CMDS: usize = 6;
@@ -124,8 +124,25 @@ fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {
     Ok((nrs, fds))
 }
 
-/// Runs the tool with the given arguments.
+/// The original control program (`make install` links it to this binary).
+pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
+    name: "resource-main",
+    spec: &KVM_IOCTL,
+    proc_dir: "resource",
+    prompts: &[
+        legacy::Prompt { knob: "position", question: "position (1: the ioctl command, 2: its argument)", min: 1, max: 2 },
+        legacy::Prompt { knob: "type", question: "type (0: fail with EPERM, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
+        legacy::Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+    ],
+}];
+
+/// Runs the tool with the given arguments (or, invoked as resource-main, the
+/// original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
+        return done;
+    }
     let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if cli.list_cmds {

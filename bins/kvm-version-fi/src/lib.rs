@@ -7,7 +7,7 @@ use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool::{self, Common};
 use kvmfi::symbols::KVM_VERSION;
 use kvmfi::tool::{self, ModuleOpts};
-use kvmfi::{errno, run, Error, Result};
+use kvmfi::{errno, legacy, run, Error, Result};
 
 const MAX_CMDS: usize = 4;
 const MAX_CAPS: usize = 3;
@@ -88,8 +88,23 @@ pub fn command() -> clap::Command {
         .after_long_help(kvmtool::after_help(spec.module, "kvm-version-fi", EXAMPLES))
 }
 
-/// Runs the tool with the given arguments.
+/// The original control program (`make install` links it to this binary).
+pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
+    name: "kvm-version-fi-main",
+    spec: &KVM_VERSION,
+    proc_dir: "kvm-version-fi",
+    prompts: &[
+        legacy::Prompt { knob: "times", question: "times (KVM_GET_API_VERSION calls answering 0, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+    ],
+}];
+
+/// Runs the tool with the given arguments (or, invoked as kvm-version-fi-main, the
+/// original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
+        return done;
+    }
     let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if cli.list_cmds {

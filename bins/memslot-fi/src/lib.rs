@@ -7,7 +7,7 @@ use kvmfi::cli::{Bounds, Scope};
 use kvmfi::kvmtool::{self, Common};
 use kvmfi::symbols::MEMSLOT;
 use kvmfi::tool::{self, ModuleOpts};
-use kvmfi::{errno, Error, Result};
+use kvmfi::{errno, legacy, Error, Result};
 
 const CLASS_REGION: u64 = 1;
 const CLASS_GFN: u64 = 2;
@@ -113,8 +113,26 @@ pub fn command() -> clap::Command {
         .after_long_help(kvmtool::after_help(spec.module, "memory-manage-fi", EXAMPLES))
 }
 
-/// Runs the tool with the given arguments.
+/// The original control program (`make install` links it to this binary).
+pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
+    name: "memory-main",
+    spec: &MEMSLOT,
+    proc_dir: "memory-manage-fi",
+    prompts: &[
+        legacy::Prompt { knob: "class", question: "class (1: memory regions, 2: guest-frame translations)", min: 1, max: 2 },
+        legacy::Prompt { knob: "position", question: "position (argument 1-8; only 2 can be corrupted)", min: 1, max: 8 },
+        legacy::Prompt { knob: "type", question: "type (0: fail, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
+        legacy::Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+    ],
+}];
+
+/// Runs the tool with the given arguments (or, invoked as memory-main, the
+/// original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
+        return done;
+    }
     let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let spec = &MEMSLOT;

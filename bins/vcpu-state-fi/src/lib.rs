@@ -7,7 +7,7 @@ use kvmfi::cli::{Bounds, Scope};
 use kvmfi::kvmtool::{self, Common};
 use kvmfi::symbols::VCPU_STATE;
 use kvmfi::tool::{self, ModuleOpts};
-use kvmfi::{run, Error, Result};
+use kvmfi::{legacy, run, Error, Result};
 
 #[derive(Parser, Debug)]
 #[command(version, propagate_version = true, arg_required_else_help = true)]
@@ -144,8 +144,23 @@ pub fn command() -> clap::Command {
         .after_long_help(kvmtool::after_help(spec.module, "kvm-state-fi", EXAMPLES))
 }
 
-/// Runs the tool with the given arguments.
+/// The original control program (`make install` links it to this binary).
+pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
+    name: "kvm-state-fi-main",
+    spec: &VCPU_STATE,
+    proc_dir: "kvm-state-fi",
+    prompts: &[
+        legacy::Prompt { knob: "times", question: "times (register reads to falsify, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+    ],
+}];
+
+/// Runs the tool with the given arguments (or, invoked as kvm-state-fi-main, the
+/// original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
+        return done;
+    }
     let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if cli.list_regs {
