@@ -117,6 +117,28 @@ pub enum Step {
     /// Enable `controller` in the parent's cgroup.subtree_control, create
     /// cgroup v2 directory `dir` and write each (file, value) in it.
     CgroupSetup { dir: String, controller: String, settings: Vec<(String, String)> },
+    /// Create device-mapper device `name` with `table` (lines `START LEN
+    /// TYPE PARAMS`), after binding `loop_file` to /dev/loop`loop_nr` (with
+    /// autoclear) when given; then send `messages` to its target.
+    DmCreate {
+        name: String,
+        table: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        loop_file: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        loop_nr: Option<u32>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        messages: Vec<String>,
+    },
+    /// Remove device-mapper device `name` if it exists. One still open (a
+    /// file system, a VM) is never removed: its table becomes `linear`
+    /// (the fault ends, its user carries on) and the step fails, so the
+    /// fault stays in the journal. `deadline`: Unix time at which the
+    /// fault's lease ends (0 = none). Idempotent.
+    DmRemove { name: String, linear: String, deadline: u64 },
+    /// Detach /dev/loop`loop_nr` if it is still bound to `file` (same
+    /// st_dev `dev` and inode `ino`). Idempotent.
+    LoopDetach { loop_nr: u32, file: String, dev: u64, ino: u64 },
 }
 
 /// The inode of this process's namespace of `kind` (`net`, `mnt`).
@@ -231,6 +253,7 @@ impl Step {
                 "in mount namespace inode {inode}: {}",
                 steps.iter().map(Step::describe).collect::<Vec<_>>().join("; ")
             ),
+            s @ (Step::DmCreate { .. } | Step::DmRemove { .. } | Step::LoopDetach { .. }) => crate::blockdev::describe_step(s),
             other => crate::injector::steps::describe(other),
         }
     }
@@ -316,6 +339,7 @@ impl Step {
                     )))
                 }
             }
+            s @ (Step::DmCreate { .. } | Step::DmRemove { .. } | Step::LoopDetach { .. }) => crate::blockdev::execute_step(s),
             other => crate::injector::steps::execute(other, phase, state_dir),
         }
     }

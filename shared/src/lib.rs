@@ -5,6 +5,7 @@
 //! kernel ABI) cannot drift between tools.
 
 pub mod abi;
+pub mod blockdev;
 pub mod cli;
 pub mod device;
 pub mod errno;
