@@ -127,9 +127,11 @@ check-packaging:
 demo:
 	bash bench/demo.sh
 
-# Long reliability variants (a million ioctls per device, 1000 arm cycles, 50 reloads).
+# Long reliability variants (a million ioctls per device, 1000 arm cycles, 50 reloads;
+# 1000 kill -9 trials of the user-space injectors).
 soak:
 	bash bench/run.sh --bench --scenarios bench/scenarios/15-reliability.sh
+	bash tests/userspace/run.sh crashsafety-long
 
 bench:
 	bash bench/benchmark.sh

@@ -29,6 +29,22 @@ proptest! {
     }
 
     #[test]
+    fn cluster_conf_never_panics(s in "(?s).{0,300}") {
+        let _ = kvmfi::clusterconf::parse(&s);
+    }
+
+    #[test]
+    fn cluster_conf_near_valid(lines in proptest::collection::vec("[a-zA-Z0-9.,:# -]{0,40}", 0..8)) {
+        let _ = kvmfi::clusterconf::parse(&lines.join("\n"));
+    }
+
+    #[test]
+    fn clap_error_folding_never_panics(s in "(?s).{0,200}") {
+        let line = kvmfi::cliparse::one_line(&s);
+        prop_assert!(!line.contains('\n'));
+    }
+
+    #[test]
     fn errno_round_trips(v in 1i32..=133) {
         let name = kvmfi::errno::name(v);
         if name.starts_with('E') {

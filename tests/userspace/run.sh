@@ -4,7 +4,8 @@
 # `RESULT PASS name` or `RESULT FAIL name reason`, then `N passed, N failed`;
 # exits non-zero when anything failed. Needs root.
 #
-#   tests/userspace/run.sh [hadoop|cloudstack|network|compat|cluster|unit]...   (default: all)
+#   tests/userspace/run.sh [hadoop|cloudstack|network|compat|cluster|badinput|crashsafety|unit]...   (default: all)
+#   (crashsafety-long: the 1000-trial kill -9 variant, run by `make soak`)
 set -o errexit -o nounset -o pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,7 +17,7 @@ RESULTS="$(mktemp /tmp/kvmfi-results.XXXXXX)"
 
 usage() {
   cat >&2 <<USAGE
-usage: $0 [hadoop|cloudstack|network|compat|cluster|unit]...
+usage: $0 [hadoop|cloudstack|network|compat|cluster|badinput|crashsafety|crashsafety-long|unit]...
 Runs the user-space injector suites (default: all). Needs root and setup.sh.
 USAGE
 }
@@ -47,9 +48,14 @@ unit() {
 main() {
   [[ $(id -u) == 0 ]] || { echo "run.sh: needs root" >&2; exit 3; }
   local suites=("$@")
-  ((${#suites[@]})) || suites=(unit hadoop cloudstack network compat cluster)
+  ((${#suites[@]})) || suites=(unit hadoop cloudstack network compat cluster badinput crashsafety)
   (cd "$ROOT" && nice cargo build -q -p hadoop_injector -p cloudstack_injector -p cluster_controller) || {
     echo "RESULT FAIL build cargo build failed"; echo "0 passed, 1 failed"; exit 1; }
+  # The bad-input table runs every binary of the workspace.
+  if [[ " ${suites[*]} " == *" badinput "* ]]; then
+    (cd "$ROOT" && nice cargo build -q --workspace --bins) || {
+      echo "RESULT FAIL build cargo build --workspace --bins failed"; echo "0 passed, 1 failed"; exit 1; }
+  fi
   local s
   for s in "${suites[@]}"; do
     case "$s" in
@@ -59,6 +65,10 @@ main() {
       network) suite network "$HERE/network_suite.sh" ;;
       cluster) suite cluster "$HERE/cluster_suite.sh" ;;
       compat) suite compat unshare --pid --fork --mount-proc --net --mount "$HERE/compat_suite.sh" ;;
+      badinput) suite badinput unshare --pid --fork --mount-proc --net --mount "$HERE/badinput_suite.sh" ;;
+      crashsafety) suite crashsafety unshare --pid --fork --mount-proc --net --mount "$HERE/crashsafety_suite.sh" ;;
+      crashsafety-long) suite crashsafety-long env TRIALS="${TRIALS:-1000}" \
+          unshare --pid --fork --mount-proc --net --mount "$HERE/crashsafety_suite.sh" ;;
       *) usage; exit 2 ;;
     esac
   done
