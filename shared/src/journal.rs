@@ -117,6 +117,16 @@ pub enum Step {
     /// Enable `controller` in the parent's cgroup.subtree_control, create
     /// cgroup v2 directory `dir` and write each (file, value) in it.
     CgroupSetup { dir: String, controller: String, settings: Vec<(String, String)> },
+    /// Write `value` into the existing kernel knob file `path` (debugfs,
+    /// /proc, /sys: no temporary file, no create). With `pid`, only while
+    /// that task (thread id) still has start time `starttime`. As an undo,
+    /// a knob or task that is gone (ENOENT, ESRCH) is already undone.
+    WriteKnob {
+        path: String,
+        value: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<(i32, u64)>,
+    },
     /// Create device-mapper device `name` with `table` (lines `START LEN
     /// TYPE PARAMS`), after binding `loop_file` to /dev/loop`loop_nr` (with
     /// autoclear) when given; then send `messages` to its target.
@@ -254,6 +264,12 @@ impl Step {
                 steps.iter().map(Step::describe).collect::<Vec<_>>().join("; ")
             ),
             s @ (Step::DmCreate { .. } | Step::DmRemove { .. } | Step::LoopDetach { .. }) => crate::blockdev::describe_step(s),
+            Step::WriteKnob { path, value, pid } => format!(
+                "echo {} > {}{}",
+                exec::shell_quote(value),
+                exec::shell_quote(path),
+                pid.map(|(p, t)| format!("  # only if task {p} still has start time {t}")).unwrap_or_default()
+            ),
             other => crate::injector::steps::describe(other),
         }
     }
@@ -340,8 +356,28 @@ impl Step {
                 }
             }
             s @ (Step::DmCreate { .. } | Step::DmRemove { .. } | Step::LoopDetach { .. }) => crate::blockdev::execute_step(s),
+            Step::WriteKnob { path, value, pid } => write_knob(path, value, *pid, phase),
             other => crate::injector::steps::execute(other, phase, state_dir),
         }
+    }
+}
+
+/// [`Step::WriteKnob`]: one write(2) of `value` into an existing file.
+fn write_knob(path: &str, value: &str, pid: Option<(i32, u64)>, phase: Phase) -> Result<()> {
+    let same_task = || pid.map_or(true, |(p, t)| procs::read(p).is_some_and(|x| x.starttime == t && x.state != 'Z'));
+    if !same_task() {
+        return match phase {
+            Phase::Undo => Ok(()),
+            Phase::Apply => Err(Error::not_found(format!("task {} is gone ({path})", pid.map_or(0, |p| p.0)))),
+        };
+    }
+    let res = OpenOptions::new().write(true).open(path).and_then(|mut f| f.write_all(value.as_bytes()));
+    match res {
+        Ok(()) => Ok(()),
+        Err(e) if phase == Phase::Undo && matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => Ok(()),
+        // The task may have exited between the check and the write.
+        Err(_) if phase == Phase::Undo && !same_task() => Ok(()),
+        Err(e) => Err(Error::io(format!("writing '{}' to {path}", value.trim_end()), e)),
     }
 }
 

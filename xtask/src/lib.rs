@@ -23,6 +23,7 @@ pub fn tools() -> Vec<Command> {
         dirty_log_fi::command(),
         kvmfi_check::command(),
         func_fail_fi::command(),
+        kfail_fi::command(),
         disk_fi::command(),
         hadoop_injector::command(),
         cloudstack_injector::command(),

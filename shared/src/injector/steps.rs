@@ -192,7 +192,7 @@ pub fn tagged(tag: &str) -> Vec<procs::Proc> {
     let me = std::process::id() as i32;
     procs::all()
         .into_iter()
-        .filter(|p| p.pid != me && p.state != 'Z' && p.cmdline.iter().any(|a| *a == want))
+        .filter(|p| p.pid != me && p.state != 'Z' && p.cmdline.contains(&want))
         .collect()
 }
 
