@@ -743,8 +743,11 @@ fn parse_table(lines: &[String]) -> Result<Vec<Target>> {
 pub fn create_device(name: &str, table: &[String], loop_file: Option<&str>, loop_nr: Option<u32>, messages: &[String]) -> Result<()> {
     let ctl = Control::open()?;
     let targets = parse_table(table)?;
-    for t in &targets {
-        ctl.require_target(&t.kind)?;
+    let mut kinds: Vec<&str> = targets.iter().map(|t| t.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for kind in kinds {
+        ctl.require_target(kind)?;
     }
     let _held = match (loop_file, loop_nr) {
         (Some(f), Some(n)) => Some(loop_attach(n, Path::new(f), false)?),

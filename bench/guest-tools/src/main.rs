@@ -13,6 +13,11 @@
 //!   open counts as an error and is retried on the next iteration. Prints
 //!   `ok=N err=N errno=NAME[,NAME..] first_errno=NAME bytes=N`
 //!   (`errno=none first_errno=none` when nothing failed) and exits 0.
+//!   With `--direct` the file is opened O_DIRECT and the buffer is
+//!   page-aligned (B and O must be multiples of the logical block size).
+//! * `fi-probe pwrite FILE [--count N] [--size B] [--offset O] [--direct]`
+//!   opens an existing FILE (a block device) write-only, never truncating,
+//!   and does N `pwrite(B bytes, O)` calls; same output line as `read`.
 //! * `fi-probe write FILE [--count N] [--size B] [--fsync]`
 //!   opens FILE write-only (created, truncated) and does N `write(B bytes)`
 //!   calls (optionally `fsync` after each); same output line as `read`.
@@ -131,6 +136,8 @@ struct Opts {
     size: usize,
     offset: i64,
     fsync: bool,
+    /// O_DIRECT with a page-aligned buffer.
+    direct: bool,
     alarm: u32,
     dev: String,
     threads: u64,
@@ -139,7 +146,8 @@ struct Opts {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: fi-probe read FILE [--count N] [--size B] [--offset O]\n\
+        "usage: fi-probe read FILE [--count N] [--size B] [--offset O] [--direct]\n\
+         \x20      fi-probe pwrite FILE [--count N] [--size B] [--offset O] [--direct]\n\
          \x20      fi-probe write FILE [--count N] [--size B] [--fsync]\n\
          \x20      fi-probe loop-read FILE [--count N] [--ns]\n\
          \x20      fi-probe kvm-check [--dev /dev/kvm]\n\
@@ -156,6 +164,7 @@ fn parse_opts(args: &[String], default_size: usize) -> Result<Opts, String> {
         size: default_size,
         offset: 0,
         fsync: false,
+        direct: false,
         alarm: 60,
         dev: "/dev/kvm".into(),
         threads: 4,
@@ -172,6 +181,7 @@ fn parse_opts(args: &[String], default_size: usize) -> Result<Opts, String> {
             "--offset" => o.offset = num(&value(a)?)?,
             "--alarm" => o.alarm = num(&value(a)?)?,
             "--fsync" => o.fsync = true,
+            "--direct" => o.direct = true,
             "--dev" => o.dev = value(a)?,
             "--threads" => o.threads = num(&value(a)?)?,
             "--seed" => o.seed = num(&value(a)?)?,
@@ -246,15 +256,40 @@ fn cpath(o: &Opts) -> Result<CString, String> {
     CString::new(f).map_err(|_| "FILE contains a NUL byte".to_string())
 }
 
+/// A buffer of `size` bytes that starts on a page boundary (O_DIRECT).
+struct Aligned {
+    mem: Vec<u8>,
+    start: usize,
+}
+
+impl Aligned {
+    fn new(size: usize, fill: u8) -> Aligned {
+        let mem = vec![fill; size.max(1) + 4096];
+        let start = mem.as_ptr().align_offset(4096);
+        Aligned { mem, start }
+    }
+    fn ptr(&mut self) -> *mut libc::c_void {
+        self.mem[self.start..].as_mut_ptr().cast()
+    }
+}
+
+fn direct_flag(o: &Opts) -> i32 {
+    if o.direct {
+        libc::O_DIRECT
+    } else {
+        0
+    }
+}
+
 fn cmd_read(o: &Opts) -> Result<String, String> {
     let path = cpath(o)?;
-    let mut buf = vec![0u8; o.size.max(1)];
+    let mut buf = Aligned::new(o.size, 0);
     let mut t = Tally::default();
     let mut fd: Option<i32> = None;
     for _ in 0..o.count {
         let f = match fd {
             Some(f) => f,
-            None => match open(&path, libc::O_RDONLY) {
+            None => match open(&path, libc::O_RDONLY | direct_flag(o)) {
                 Ok(f) => {
                     fd = Some(f);
                     f
@@ -266,7 +301,7 @@ fn cmd_read(o: &Opts) -> Result<String, String> {
             },
         };
         // SAFETY: `buf` is a live, writable buffer of at least `o.size` bytes.
-        let r = unsafe { libc::pread(f, buf.as_mut_ptr().cast(), o.size, o.offset) };
+        let r = unsafe { libc::pread(f, buf.ptr(), o.size, o.offset) };
         if r < 0 {
             t.failed(last_errno());
         } else {
@@ -282,7 +317,8 @@ fn cmd_read(o: &Opts) -> Result<String, String> {
 
 fn cmd_write(o: &Opts, open_flags: i32) -> Result<String, String> {
     let path = cpath(o)?;
-    let buf = vec![b'x'; o.size.max(1)];
+    let mut buf = Aligned::new(o.size, b'x');
+    let positional = open_flags & (libc::O_APPEND | libc::O_TRUNC) == 0;
     let mut t = Tally::default();
     let mut fd: Option<i32> = None;
     for _ in 0..o.count {
@@ -299,8 +335,13 @@ fn cmd_write(o: &Opts, open_flags: i32) -> Result<String, String> {
                 }
             },
         };
-        // SAFETY: `buf` is a live buffer of at least `o.size` bytes.
-        let r = unsafe { libc::write(f, buf.as_ptr().cast(), o.size) };
+        let r = if positional {
+            // SAFETY: `buf` is a live buffer of at least `o.size` bytes.
+            unsafe { libc::pwrite(f, buf.ptr(), o.size, o.offset) }
+        } else {
+            // SAFETY: `buf` is a live buffer of at least `o.size` bytes.
+            unsafe { libc::write(f, buf.ptr(), o.size) }
+        };
         if r < 0 {
             t.failed(last_errno());
             continue;
@@ -405,6 +446,7 @@ fn main() -> ExitCode {
         "read" => cmd_read(&o),
         "write" => cmd_write(&o, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC),
         "append" => cmd_write(&o, libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND),
+        "pwrite" => cmd_write(&o, libc::O_WRONLY | direct_flag(&o)),
         "loop-read" => cmd_loop_read(&o),
         "ioctl-fuzz" => fuzz::run(o.file.as_deref().unwrap_or(""), o.count, o.threads, o.seed),
         "kvm-check" => {
