@@ -371,7 +371,8 @@ fn write_knob(path: &str, value: &str, pid: Option<(i32, u64)>, phase: Phase) ->
             Phase::Apply => Err(Error::not_found(format!("task {} is gone ({path})", pid.map_or(0, |p| p.0)))),
         };
     }
-    let res = OpenOptions::new().write(true).open(path).and_then(|mut f| f.write_all(value.as_bytes()));
+    // O_TRUNC as a shell's `>` does: ignored by kernel knobs, needed by a plain file.
+    let res = OpenOptions::new().write(true).truncate(true).open(path).and_then(|mut f| f.write_all(value.as_bytes()));
     match res {
         Ok(()) => Ok(()),
         Err(e) if phase == Phase::Undo && matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => Ok(()),
