@@ -111,7 +111,8 @@ pub fn command() -> clap::Command {
              Hook candidates (first present is used): {}.\n\
              Legacy control file: /proc/vm-migration-fi/signal: 1 = the next KVM_GET_DIRTY_LOG of any process \
              loses every second dirty bit; 0 disarms. (The original failed the next VM ioctl of any kind with \
-             EIO and could not be disarmed.)",
+             EIO and could not be disarmed.) Invoked as vm-migration-fi-main (a link made by `make install`), \
+             the program is the original one: it takes no values and arms through that file.",
             kvmtool::hooks_sentence(spec)
         ))
         .after_long_help(kvmtool::after_help(spec.module, "vm-migration-fi", EXAMPLES))

@@ -96,7 +96,9 @@ pub fn command() -> clap::Command {
              Hook candidates (first present is used): {}.\n\
              Legacy control files: /proc/resource/{{signal,time,position,type,style}}: position 1 = command, \
              2 = argument; type 1 flip, 2 set, 3 clear a random bit 0-31 (0 = fail with EPERM); time = \
-             injections (-1 = unlimited); style is unused. The legacy interface acts on every process.",
+             injections (-1 = unlimited); style is unused. The legacy interface acts on every process. Invoked as resource-main (a link made by \
+             `make install`), the program is the original one: `resource-main [POSITION [TYPE [COUNT]]]`, or with \
+             no arguments the original prompts (position, type, count).",
             kvmtool::hooks_sentence(spec)
         ))
         .after_long_help(kvmtool::after_help(spec.module, "resource", EXAMPLES))

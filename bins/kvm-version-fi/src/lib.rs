@@ -82,7 +82,9 @@ pub fn command() -> clap::Command {
              caught call (no VM is created). Other processes are untouched.\n\n\
              Hook candidates (first present is used): {}.\n\
              Legacy control files: /proc/kvm-version-fi/{{signal,times}}: KVM_GET_API_VERSION answers 0 \
-             for `times` calls of any process (the original turned 12 into 0).",
+             for `times` calls of any process (the original turned 12 into 0). Invoked as kvm-version-fi-main (a link made by \
+             `make install`), the program is the original one: `kvm-version-fi-main [TIMES]`, or with no arguments \
+             the original prompt.",
             kvmtool::hooks_sentence(spec)
         ))
         .after_long_help(kvmtool::after_help(spec.module, "kvm-version-fi", EXAMPLES))

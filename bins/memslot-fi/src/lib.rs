@@ -107,7 +107,9 @@ pub fn command() -> clap::Command {
              Legacy control files: /proc/memory-manage-fi/{{signal,class,time,position,type,style}}: class 1 \
              or 2; type 1 flip, 2 set, 3 clear a random bit 0-31 of position 2 (the region's guest address, \
              or the gfn), 0 = fail plainly; position 1 (a kernel pointer) is refused; time = injections (-1 = \
-             unlimited); style is unused. The legacy interface acts on every process.",
+             unlimited); style is unused. The legacy interface acts on every process. Invoked as memory-main (a link made by \
+             `make install`), the program is the original one: `memory-main [CLASS [POSITION [TYPE [COUNT]]]]`, \
+             or with no arguments the original prompts (class, position, type, count).",
             kvmtool::hooks_sentence(spec)
         ))
         .after_long_help(kvmtool::after_help(spec.module, "memory-manage-fi", EXAMPLES))

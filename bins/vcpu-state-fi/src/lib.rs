@@ -138,7 +138,8 @@ pub fn command() -> clap::Command {
              Hook candidates (first present is used): {}.\n\
              Legacy control files: /proc/kvm-state-fi/{{signal,times}}: a random bit 0-31 of the program \
              counter (rip, pc) read by any process flips, `times` reads long. (The original made every \
-             vCPU ioctl fail with EIO instead.)",
+             vCPU ioctl fail with EIO instead.) Invoked as kvm-state-fi-main (a link made by `make install`), \
+             the program is the original one: `kvm-state-fi-main [TIMES]`, or with no arguments the original prompt.",
             kvmtool::hooks_sentence(spec)
         ))
         .after_long_help(kvmtool::after_help(spec.module, "kvm-state-fi", EXAMPLES))
