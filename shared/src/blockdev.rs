@@ -90,6 +90,24 @@ pub const DM_TARGET_MSG: u32 = dm_iowr(14);
 const _: () = assert!(DM_VERSION_IOCTL == 0xc138_fd00);
 const _: () = assert!(DM_TABLE_STATUS == 0xc138_fd0c);
 
+/// The C name of a device-mapper request, for messages.
+fn dm_cmd_name(cmd: u32) -> &'static str {
+    match cmd {
+        DM_VERSION_IOCTL => "DM_VERSION",
+        DM_LIST_DEVICES => "DM_LIST_DEVICES",
+        DM_DEV_CREATE => "DM_DEV_CREATE",
+        DM_DEV_REMOVE => "DM_DEV_REMOVE",
+        DM_DEV_SUSPEND => "DM_DEV_SUSPEND",
+        DM_DEV_STATUS => "DM_DEV_STATUS",
+        DM_TABLE_LOAD => "DM_TABLE_LOAD",
+        DM_TABLE_CLEAR => "DM_TABLE_CLEAR",
+        DM_TABLE_STATUS => "DM_TABLE_STATUS",
+        DM_LIST_VERSIONS => "DM_LIST_VERSIONS",
+        DM_TARGET_MSG => "DM_TARGET_MSG",
+        _ => "device-mapper ioctl",
+    }
+}
+
 pub const DM_READONLY_FLAG: u32 = 1 << 0;
 pub const DM_SUSPEND_FLAG: u32 = 1 << 1;
 pub const DM_STATUS_TABLE_FLAG: u32 = 1 << 4;
@@ -318,7 +336,7 @@ impl Control {
             let r = unsafe { libc::ioctl(self.file.as_raw_fd(), cmd as _, bytes) };
             if r < 0 {
                 let e = errno();
-                return Err(os_err(format!("device-mapper ioctl {:#x}{}", cmd & 0xff, name.map(|n| format!(" on {n}")).unwrap_or_default()), e));
+                return Err(os_err(format!("{}{}", dm_cmd_name(cmd), name.map(|n| format!(" on {n}")).unwrap_or_default()), e));
             }
             // SAFETY: the buffer starts with a DmIoctl the kernel filled in.
             let out: DmIoctl = unsafe { std::ptr::read_unaligned(bytes as *const DmIoctl) };
