@@ -55,10 +55,23 @@ step() { # NAME CMD...: run a setup step; on failure SKIP with its output
 }
 step nfsdfs mount -t nfsd nfsd /proc/fs/nfsd
 step rpcbind rpcbind -w
+# rpcbind daemonizes before it listens; under load rpc.nfsd can then find
+# nobody to register with (ECONNREFUSED): wait for its socket.
+_w=0
+while [ ! -S /run/rpcbind.sock ] && [ $_w -lt 10 ]; do sleep 1; _w=$((_w + 1)); done
 echo "/srv/primary 127.0.0.1(rw,sync,no_subtree_check,no_root_squash,insecure)" >/etc/exports
 step exportfs exportfs -ra
 step mountd rpc.mountd -N 4
-step nfsd rpc.nfsd -N 4 2
+# retry N CMD...: CMD, up to N times a second apart (a slow rpcbind start).
+retry() {
+    _t=$1; shift
+    until "$@"; do
+        _t=$((_t - 1))
+        [ $_t -gt 0 ] || return 1
+        sleep 1
+    done
+}
+step nfsd retry 5 rpc.nfsd -N 4 2
 step mount mount.nfs 127.0.0.1:/srv/primary /mnt/primary -o vers=3,nolock,proto=tcp,mountproto=tcp
 exportfs -v
 pass nfs.loopback-mount
