@@ -8,6 +8,8 @@
 #                   built for the running kernel into /lib/modules/<rel>/extra
 #   make uninstall  removes all of it (dkms remove included)
 #   make deb        Debian package target/deb/kvmfi_VERSION_ARCH.deb (packaging/deb)
+#   make check-debug  the VM bench on a KASAN/lockdep/kmemleak kernel built from linux-source
+#                   (bench/debug-kernel.sh, cached; slow: not part of make check)
 #   make check-packaging  the .deb and DKMS proven in a clean Debian chroot (tests/packaging)
 #   make man        regenerate man pages from the clap definitions
 PREFIX ?= /usr/local
@@ -40,7 +42,7 @@ LEGACY_LINKS = file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi \
 	kswapd-fi-main:kswapd-fi resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi \
 	kvm-version-fi-main:kvm-version-fi vm-migration-fi-main:dirty-log-fi
 
-.PHONY: all binaries modules install install-modules uninstall deb man completions check check-quick check-packaging demo bench soak clean
+.PHONY: all binaries modules install install-modules uninstall deb man completions check check-quick check-debug check-packaging demo bench soak clean
 
 all: binaries modules
 
@@ -119,6 +121,15 @@ check:
 
 check-quick:
 	bash tests/run-all.sh --quick
+
+# Every scenario once more on the debug kernel (KASAN, lockdep, kmemleak,
+# the fault-injection framework): any report fails the run. The kernel has
+# no networking: 20-netem and 21-nfs (2[01]-*) are left out.
+DEBUG_SCENARIOS = $(filter-out bench/scenarios/20-% bench/scenarios/21-%,$(wildcard bench/scenarios/*.sh))
+check-debug:
+	bash bench/setup-host.sh
+	BENCH_TIMEOUT=$${BENCH_TIMEOUT:-5400} BENCH_SCENARIO_TIMEOUT=$${BENCH_SCENARIO_TIMEOUT:-900} \
+		bash bench/run.sh --kernels x86_64-6.1-debug --scenarios "$(DEBUG_SCENARIOS)"
 
 # make deb, make install/uninstall, and the .deb with DKMS in a clean Debian chroot.
 check-packaging:

@@ -13,7 +13,8 @@ Usage: bench/fetch-kernels.sh [--refresh] [ids...]
 Downloads the Debian kernel image, headers, common headers and linux-kbuild
 (host arch) for each kernel id with a private apt configuration (never touches
 /etc/apt, never installs), unpacks them with dpkg -x and prepares them to boot.
-Ids: x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12 (default: all four).
+Ids: x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12 (default: all four);
+x86_64-6.1-debug is built from source by bench/debug-kernel.sh instead.
 
 Result per id in ${KVMFI_CACHE:-/var/cache/kvmfi}/kernels/<id>/:
   root/          the unpacked packages (root/lib/modules/<release>/ = image modules)
@@ -201,6 +202,10 @@ fetch_busybox() {
 fetch_one() {
     local id=$1 refresh=$2 kdir="${KVMFI_CACHE}/kernels/$1" t0
     kid_parse "$id"
+    if [[ "$KID_DEBUG" == 1 ]]; then # built from source, cached by its config hash
+        "$BENCH_DIR/debug-kernel.sh" "$id"
+        return 0
+    fi
     t0=$(now_s)
     if [[ -f "$kdir/kernel.env" && "$refresh" == 0 ]]; then
         fetch_busybox "$KID_DEBARCH"

@@ -6,21 +6,30 @@ REPO_DIR=$(cd "${BENCH_DIR}/.." && pwd)
 KVMFI_CACHE=${KVMFI_CACHE:-/var/cache/kvmfi}
 export KVMFI_CACHE
 ALL_KERNEL_IDS=(x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12)
+# Built from Debian's linux-source by bench/debug-kernel.sh (KASAN, lockdep,
+# kmemleak, the fault-injection framework): never in the default set.
+DEBUG_KERNEL_IDS=(x86_64-6.1-debug)
 
 log() { printf '[%s] %s\n' "${LOG_TAG:-bench}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # kid_parse ID: sets KID_ARCH (x86_64|arm64), KID_SERIES (6.1|6.12),
 # KID_DEBARCH (amd64|arm64), KID_KARCH (x86|arm64), KID_SUITE, KID_CROSS,
-# KID_RUST_TARGET.
+# KID_RUST_TARGET, KID_DEBUG (1 for a debug kernel id: <arch>-<series>-debug).
 kid_parse() {
     local id=$1
+    KID_DEBUG=0
+    case "$id" in
+        x86_64-6.1-debug) KID_DEBUG=1 ;;
+        *-debug) die "unknown debug kernel id '$id' (known: ${DEBUG_KERNEL_IDS[*]})" ;;
+    esac
     case "$id" in
         x86_64-*) KID_ARCH=x86_64 KID_DEBARCH=amd64 KID_KARCH=x86 KID_CROSS="" ;;
         arm64-*) KID_ARCH=arm64 KID_DEBARCH=arm64 KID_KARCH=arm64 KID_CROSS=aarch64-linux-gnu- ;;
-        *) die "unknown kernel id '$id' (known: ${ALL_KERNEL_IDS[*]})" ;;
+        *) die "unknown kernel id '$id' (known: ${ALL_KERNEL_IDS[*]} ${DEBUG_KERNEL_IDS[*]})" ;;
     esac
     KID_SERIES=${id#*-}
+    KID_SERIES=${KID_SERIES%-debug}
     case "$KID_SERIES" in
         6.1) KID_SUITE=bookworm ;;
         6.12) KID_SUITE=bookworm-backports ;;

@@ -71,23 +71,39 @@ report() { # KIND id/name [reason]
 
 # image_module_deps MODDIR NAME: prints NAME's dependencies (load order,
 # deepest first), one per line, using modinfo (works for any arch).
+# Modules built into the kernel (modules.builtin; the debug kernel builds
+# what the scenarios need in) count as present and are not shipped.
 declare -A MOD_PATH=()
+declare -A MOD_BUILTIN=()
 index_image_modules() {
     local moddir=$1 f n
     MOD_PATH=()
+    MOD_BUILTIN=()
     while IFS= read -r -d '' f; do
         n=${f##*/}
         n=${n%%.ko*}
         MOD_PATH[${n//-/_}]=$f
-    done < <(find "$moddir/kernel" -name '*.ko*' -print0)
+    done < <(find "$moddir/kernel" -name '*.ko*' -print0 2>/dev/null)
+    if [[ -f "$moddir/modules.builtin" ]]; then
+        while IFS= read -r f; do
+            n=${f##*/}
+            n=${n%%.ko*}
+            MOD_BUILTIN[${n//-/_}]=1
+        done <"$moddir/modules.builtin"
+    fi
 }
 declare -A DEP_SEEN=()
 DEP_ORDER=()
+BUILTIN_SEEN=()
 dep_walk() {
     local n=${1//-/_} d deps
     [[ -n "${DEP_SEEN[$n]:-}" ]] && return 0
     DEP_SEEN[$n]=1
-    [[ -n "${MOD_PATH[$n]:-}" ]] || die "image module $1 not found (or built in)"
+    if [[ -z "${MOD_PATH[$n]:-}" && -n "${MOD_BUILTIN[$n]:-}" ]]; then
+        BUILTIN_SEEN+=("$n")
+        return 0
+    fi
+    [[ -n "${MOD_PATH[$n]:-}" ]] || die "image module $1 not found (nor built in)"
     deps=$(modinfo -F depends "${MOD_PATH[$n]}" 2>/dev/null || true)
     for d in ${deps//,/ }; do dep_walk "$d"; done
     DEP_ORDER+=("$n")
@@ -154,7 +170,8 @@ make_initramfs() { # id scenario-files...
     done
     # Image modules + dependencies.
     local -a want=()
-    [[ "$KID_ARCH" == x86_64 ]] && want+=(ccp kvm kvm-amd)
+    # (the debug kernel has KVM built in and no ccp)
+    if [[ "$KID_ARCH" == x86_64 && "$KID_DEBUG" == 0 ]]; then want+=(ccp kvm kvm-amd); fi
     # shellcheck disable=SC2206 # word splitting intended
     want+=(${BENCH_IMAGE_MODULES:-})
     # A scenario declares what it needs: "# bench-image-modules: sch_netem ..."
@@ -171,12 +188,19 @@ make_initramfs() { # id scenario-files...
     local imgdir="$root/lib/modules/$KREL/image" m
     mkdir -p "$imgdir"
     : >"$imgdir/image.deps"
+    : >"$imgdir/image.builtin"
+    BUILTIN_SEEN=()
     if ((${#want[@]})); then
         index_image_modules "$MODULES_DIR"
         for m in "${want[@]}"; do
+            if [[ "$KID_DEBUG" == 1 && -z "${MOD_PATH[${m//-/_}]:-}${MOD_BUILTIN[${m//-/_}]:-}" ]]; then
+                log "$id: image module $m is not in the debug kernel; scenarios needing it cannot run"
+                continue
+            fi
             DEP_SEEN=()
             DEP_ORDER=()
             dep_walk "$m"
+            ((${#DEP_ORDER[@]})) || continue # built in
             local -a deps=("${DEP_ORDER[@]:0:${#DEP_ORDER[@]}-1}")
             printf '%s: %s\n' "$m" "${deps[*]}" >>"$imgdir/image.deps"
             [[ "${m//-/_}" != "$m" ]] && printf '%s: %s\n' "${m//-/_}" "${deps[*]}" >>"$imgdir/image.deps"
@@ -185,6 +209,10 @@ make_initramfs() { # id scenario-files...
                 [[ -f "$imgdir/$n.ko" ]] || copy_module "${MOD_PATH[$n]}" "$imgdir/$n.ko"
             done
         done
+        # built-in modules: load_image_module accepts them (both spellings)
+        if ((${#BUILTIN_SEEN[@]})); then
+            printf '%s\n' "${BUILTIN_SEEN[@]}" "${BUILTIN_SEEN[@]//_/-}" | sort -u >"$imgdir/image.builtin"
+        fi
         # names with '-' (kvm-amd) are stored with '_'; keep both spellings loadable
         for m in "$imgdir"/*.ko; do
             [[ -f "$m" ]] || continue
@@ -255,7 +283,8 @@ parse_log() { # id log qemu-rc
         report "$kind" "$id/$name" "$reason"
     done < <(grep -a '^RESULT ' "$logf" || true)
     local bad
-    bad=$(grep -anE 'BUG:|Oops|WARNING:|Call Trace|Kernel panic' "$logf" | head -n 3 | tr -d '\r' || true)
+    bad=$(grep -anE 'BUG:|Oops|WARNING:|Call Trace|Kernel panic|kmemleak: [0-9]+ new suspected memory leaks' "$logf" |
+        head -n 3 | tr -d '\r' || true)
     if [[ -n "$bad" ]]; then
         report FAIL "$id/kernel" "console shows a kernel error: $(head -n 1 <<<"$bad") (log: $logf)"
     fi

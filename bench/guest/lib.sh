@@ -57,7 +57,11 @@ dmesg_since() { dmesg | tail -n +"$((${_DMESG_MARK:-0} + 1))"; }
 # dmesg_snapshot FILE: save the whole log (for diffing or attaching).
 dmesg_snapshot() { dmesg >"${1:-/tmp/dmesg.$$}"; }
 # dmesg_bad: prints kernel-log lines that mean a kernel bug, returns 0 if any.
-dmesg_bad() { dmesg_since | grep -E 'BUG:|Oops|WARNING:|Call Trace|Kernel panic|general protection'; }
+# (KASAN "BUG: KASAN:", lockdep "WARNING: possible circular locking ...",
+# DEBUG_ATOMIC_SLEEP "BUG: sleeping function ...", kmemleak scan results)
+dmesg_bad() {
+    dmesg_since | grep -E 'BUG:|Oops|WARNING:|Call Trace|Kernel panic|general protection|kmemleak: [0-9]+ new suspected memory leaks'
+}
 
 # Modules: the project's modules are flat in /kmods; image modules (with deps
 # resolved on the host) in /lib/modules/<release>/image.
@@ -75,7 +79,9 @@ kmod_load() {
 kmod_unload() { rmmod "$(mod_name "$1")"; }
 
 # load_image_module NAME: insmod an image module and its dependencies.
+# A module built into the kernel (image.builtin) is already there.
 load_image_module() {
+    grep -qx "$1" "$IMAGE_MODULES/image.builtin" 2>/dev/null && return 0
     _line=$(grep "^$1:" "$IMAGE_MODULES/image.deps" 2>/dev/null) ||
         { echo "load_image_module: $1 not in the initramfs (add it to BENCH_IMAGE_MODULES)" >&2; return 1; }
     for _d in ${_line#*:} "$1"; do
