@@ -184,8 +184,10 @@ wcs=$(($(now_cs) - t))
 expect_match disk.delay-writes-ok "$r" "^ok=10 err=0"
 # 10 I/Os: centiseconds for 10 = milliseconds for one
 echo "disk: dm-delay read 200 ms configured: $rcs ms per 4k direct read; write 100 ms configured: $wcs ms per 4k direct write"
-if [ "$rcs" -ge 195 ] && [ "$rcs" -le 320 ]; then pass disk.delay-read-latency; else fail disk.delay-read-latency "$rcs ms, want 200"; fi
-if [ "$wcs" -ge 95 ] && [ "$wcs" -le 220 ]; then pass disk.delay-write-latency; else fail disk.delay-write-latency "$wcs ms, want 100"; fi
+# at least the configured delay; the margin above is TCG on a busy 2-core host
+# (seen: 212-283 ms for reads, 114-151 ms for writes)
+if [ "$rcs" -ge 195 ] && [ "$rcs" -le 400 ]; then pass disk.delay-read-latency; else fail disk.delay-read-latency "$rcs ms, want 200"; fi
+if [ "$wcs" -ge 95 ] && [ "$wcs" -le 300 ]; then pass disk.delay-write-latency; else fail disk.delay-write-latency "$wcs ms, want 100"; fi
 disk-fi off "$DEV" >/dev/null
 nothing_left disk.delay
 
