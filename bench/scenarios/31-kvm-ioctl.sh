@@ -19,6 +19,7 @@ expect_eq $P.create-vcpu-eperm "$(kv vcpus_ok "$out"),$(kv vcpus_err "$out"),$(k
 other=$(test-vmm vcpu --count 2)
 expect_eq $P.other-vmm-ok "$(kv vcpus_ok "$other"),$(kv vcpus_err "$other")" "2,0"
 expect_eq $P.injected "$(st injected)" 2
+expect_events $P.events 2 "comm=test-vmm what=.* value=-1 "
 expect_ge $P.hook-hits "$(st hits)" 4
 echo "status: $($T status | tr '\n' ' ')"
 $T off

@@ -18,6 +18,7 @@ expect_eq $P.fake-api-version "$(kv api "$out"),$(kv create_vm "$out")" "11,ok"
 other=$(test-vmm version)
 expect_eq $P.other-process-12 "$(kv api "$other")" 12
 expect_eq $P.injected "$(st injected)" 1
+expect_events $P.events 1 "comm=test-vmm .*value=11 "
 expect_ge $P.hook-hits "$(st hits)" 2
 $T off
 

@@ -28,6 +28,7 @@ expect_eq $P.arm-rc "$(cat /tmp/arm.rc)" 0
 expect_eq $P.pc-xor "$(kv pc_first "$out")" "$(hex $((pc ^ 0x10000)))"
 expect_eq $P.guest-runs-on "$(kv guest "$out"),$(kv unexpected "$out")" "ok,0"
 expect_eq $P.injected-per-read "$(st injected)" 10
+expect_events $P.events 10
 expect_ge $P.hook-hits "$(st hits)" 10
 echo "status: $($T status | tr '\n' ' ')"
 $T off
