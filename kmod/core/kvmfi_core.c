@@ -173,9 +173,12 @@ static __maybe_unused bool kvmfi_file_in_scope(const struct kvmfi_fault *f, cons
 }
 NOKPROBE_SYMBOL(kvmfi_file_in_scope);
 
+/* Leases end on time even while the normal-priority kworkers are busy. */
+#define KVMFI_EXPIRE_WQ system_highpri_wq
+
 static void kvmfi_schedule_expire(void)
 {
-	mod_delayed_work(system_wq, &kvmfi.expire, 0);
+	mod_delayed_work(KVMFI_EXPIRE_WQ, &kvmfi.expire, 0);
 }
 NOKPROBE_SYMBOL(kvmfi_schedule_expire);
 
@@ -232,15 +235,15 @@ NOKPROBE_SYMBOL(kvmfi_decide);
  * writer claims a sequence number, fills its slot, then publishes the
  * number; readers check it before and after copying (a seqcount per slot).
  */
-static void kvmfi_event(u32 type, u64 experiment_id, u32 hook, const char *what,
-			s64 value, u64 d0, u64 d1)
+static void kvmfi_event_at(u64 time_ns, u32 type, u64 experiment_id, u32 hook,
+			   const char *what, s64 value, u64 d0, u64 d1)
 {
 	u64 seq = atomic64_inc_return(&kvmfi.ev_head) - 1;
 	struct kvmfi_event *e = &kvmfi.ring[seq % KVMFI_EVENT_RING];
 
 	WRITE_ONCE(e->seq, KVMFI_SEQ_BUSY);
 	smp_wmb();
-	e->time_ns = ktime_get_boottime_ns();
+	e->time_ns = time_ns;
 	e->experiment_id = experiment_id;
 	e->pid = current->pid;
 	e->tgid = current->tgid;
@@ -254,6 +257,13 @@ static void kvmfi_event(u32 type, u64 experiment_id, u32 hook, const char *what,
 	strscpy(e->what, what, sizeof(e->what));
 	smp_wmb();
 	WRITE_ONCE(e->seq, seq);
+}
+NOKPROBE_SYMBOL(kvmfi_event_at);
+
+static void kvmfi_event(u32 type, u64 experiment_id, u32 hook, const char *what,
+			s64 value, u64 d0, u64 d1)
+{
+	kvmfi_event_at(ktime_get_boottime_ns(), type, experiment_id, hook, what, value, d0, d1);
 }
 NOKPROBE_SYMBOL(kvmfi_event);
 
@@ -415,15 +425,22 @@ static void kvmfi_free_fault(struct kvmfi_fault *f)
 static void kvmfi_disarm_locked(u32 why)
 {
 	struct kvmfi_fault *old;
+	u64 ended_ns;
 
 	old = rcu_replace_pointer(kvmfi.fault, NULL, lockdep_is_held(&kvmfi.lock));
 	if (!old)
 		return;
+	/*
+	 * The fault ends here, when no new hit can find it; the end event says
+	 * so (the grace period below takes tens of ms under emulation) and
+	 * carries the totals once the handlers in flight are done.
+	 */
+	ended_ns = ktime_get_boottime_ns();
 	kvmfi_enable_hooks(false);
 	synchronize_rcu();	/* no handler still looks at @old */
 	kvmfi.last_end = why;
-	kvmfi_event(KVMFI_EVENT_END, old->arm.experiment_id, 0, "end",
-		    atomic64_read(&kvmfi.injected), why, atomic64_read(&kvmfi.matched));
+	kvmfi_event_at(ended_ns, KVMFI_EVENT_END, old->arm.experiment_id, 0, "end",
+		       atomic64_read(&kvmfi.injected), why, atomic64_read(&kvmfi.matched));
 	pr_info("%s exp %016llx ended (%s): matched %lld injected %lld\n",
 		kvmfi.ops->tag, old->arm.experiment_id,
 		why == KVMFI_END_LEASE ? "lease expired" :
@@ -447,7 +464,7 @@ static void kvmfi_expire_work(struct work_struct *work)
 		else if (f->deadline && time_after_eq(jiffies, f->deadline))
 			kvmfi_disarm_locked(KVMFI_END_LEASE);
 		else if (f->deadline)	/* woken early: wait for the real deadline */
-			mod_delayed_work(system_wq, &kvmfi.expire, f->deadline - jiffies);
+			mod_delayed_work(KVMFI_EXPIRE_WQ, &kvmfi.expire, f->deadline - jiffies);
 	}
 	mutex_unlock(&kvmfi.lock);
 }
@@ -599,7 +616,7 @@ static int kvmfi_arm_locked(struct kvmfi_arm *req)
 		f->deadline = jiffies + delay;
 		if (!f->deadline)
 			f->deadline = 1;
-		mod_delayed_work(system_wq, &kvmfi.expire, delay);
+		mod_delayed_work(KVMFI_EXPIRE_WQ, &kvmfi.expire, delay);
 	}
 	kvmfi_event(KVMFI_EVENT_ARM, f->arm.experiment_id, 0, "arm", f->arm.times,
 		    f->arm.filter, f->arm.duration_ms);
