@@ -21,7 +21,7 @@ fail_make_request, fail_function), KPROBES, ftrace, KVM (AMD: nested SVM
 under TCG);
 what the scenarios load as image modules is built in (loop, zram,
 device-mapper; load_image_module accepts built-ins). No networking (the
-netem and NFS scenarios skip), no PCI, no debug info, no module signing. Built with `nice -n 10 make -j<nproc>`.
+netem and NFS scenarios cannot run), no debug info, no module signing. Built with `nice -n 10 make -j<nproc>`.
 
 Result in ${KVMFI_CACHE}/kernels/<id>/ (the layout of fetch-kernels.sh):
   src/linux-source-6.1/  the built tree (HEADERS_DIR: modules build against it)
@@ -78,6 +78,9 @@ AIO=y
 FILE_LOCKING=y
 POSIX_TIMERS=y
 HIGH_RES_TIMERS=y
+# ACPI loads QEMU's DSDT (and powers off) only with PCI: without it
+# "ACPI Error: AE_BAD_PARAMETER, During Region initialization"
+PCI=y
 ACPI=y
 # modules and probes
 MODULES=y
@@ -172,7 +175,7 @@ check_config() {
         FAILSLAB FAIL_PAGE_ALLOC FAIL_MAKE_REQUEST FUNCTION_ERROR_INJECTION FAIL_FUNCTION \
         KASAN KASAN_INLINE PROVE_LOCKING DEBUG_KMEMLEAK DEBUG_ATOMIC_SLEEP DEBUG_FS KVM KVM_AMD \
         MEMCG BLK_DEV_LOOP ZRAM BLK_DEV_DM DM_FLAKEY DM_DELAY DM_DUST EXT2_FS SERIAL_8250_CONSOLE \
-        KPROBE_EVENTS FUNCTION_TRACER ACPI; do
+        KPROBE_EVENTS FUNCTION_TRACER ACPI PCI; do
         grep -Eq "^CONFIG_${o}=(y|m)$" "$tree/.config" || missing+=("$o")
     done
     ((${#missing[@]} == 0)) || die "options lost by olddefconfig (unmet dependencies): ${missing[*]}"
