@@ -141,7 +141,7 @@ demo:
 # Long reliability variants (a million ioctls per device, 1000 arm cycles, 50 reloads;
 # 1000 kill -9 trials of the user-space injectors).
 soak:
-	bash bench/run.sh --bench --scenarios bench/scenarios/15-reliability.sh
+	BENCH_TIMEOUT=$${BENCH_TIMEOUT:-6000} bash bench/run.sh --bench --scenarios bench/scenarios/15-reliability.sh
 	bash tests/userspace/run.sh crashsafety-long
 
 bench:
