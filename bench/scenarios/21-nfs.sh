@@ -35,8 +35,15 @@ rawip      tpi_raw       -     inet      -      -       -
 local      tpi_cots_ord  -     loopback  -      -       -
 unix       tpi_cots_ord  -     loopback  -      -       -
 EOF
-[ -f /etc/passwd ] || printf 'root:x:0:0:root:/root:/bin/sh\n_rpc:x:107:65534::/run/rpcbind:/bin/false\nstatd:x:108:65534::/var/lib/nfs:/bin/false\nnobody:x:65534:65534::/:/bin/false\n' >/etc/passwd
-[ -f /etc/group ] || printf 'root:x:0:\nnogroup:x:65534:\n' >/etc/group
+# Each account the daemons need (rpcbind runs as _rpc), whatever an earlier
+# scenario already put in these files (10-vfs-read adds nobody).
+for u in 'root:x:0:0:root:/root:/bin/sh' '_rpc:x:107:65534::/run/rpcbind:/bin/false' \
+    'statd:x:108:65534::/var/lib/nfs:/bin/false' 'nobody:x:65534:65534::/:/bin/false'; do
+    grep -q "^${u%%:*}:" /etc/passwd 2>/dev/null || echo "$u" >>/etc/passwd
+done
+for g in 'root:x:0:' 'nogroup:x:65534:'; do
+    grep -q "^${g%%:*}:" /etc/group 2>/dev/null || echo "$g" >>/etc/group
+done
 printf '127.0.0.1 localhost\n' >/etc/hosts
 printf 'sunrpc 111/tcp portmapper\nsunrpc 111/udp portmapper\nnfs 2049/tcp\nnfs 2049/udp\n' >/etc/services
 printf 'ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\nipv6 41 IPv6\n' >/etc/protocols
