@@ -5,9 +5,11 @@ set -o errexit -o nounset -o pipefail
 
 usage() {
     cat >&2 <<'USAGE'
-Usage: bench/benchmark.sh [--kernels id,id]
+Usage: bench/benchmark.sh [--kernels id,id] [--from-logs]
 Runs bench/benchmarks/*.sh in each kernel (default: x86_64-6.1,arm64-6.1,
 x86_64-6.12,arm64-6.12) and records the results in BENCHMARKS.md.
+  --from-logs   only record: take the results of the last runs from the
+                console logs in $KVMFI_CACHE/logs (no VM is booted)
 USAGE
 }
 
@@ -15,18 +17,21 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${KVMFI_CACHE:-/var/cache/kvmfi}
 
 main() {
-    local kernels=x86_64-6.1,arm64-6.1,x86_64-6.12,arm64-6.12
+    local kernels=x86_64-6.1,arm64-6.1,x86_64-6.12,arm64-6.12 from_logs=0
     while [[ $# -gt 0 ]]; do
         case $1 in
             --kernels) kernels=$2; shift ;;
+            --from-logs) from_logs=1 ;;
             -h | --help) usage; exit 0 ;;
             *) usage; exit 2 ;;
         esac
         shift
     done
     cd "$REPO"
-    bash bench/setup-host.sh
-    bash bench/run.sh --bench --keep-going --kernels "$kernels" --scenarios 'bench/benchmarks/*.sh'
+    if [[ $from_logs -eq 0 ]]; then
+        bash bench/setup-host.sh
+        bash bench/run.sh --bench --keep-going --kernels "$kernels" --scenarios 'bench/benchmarks/*.sh'
+    fi
     local table="" id line
     IFS=, read -r -a ids <<<"$kernels"
     for id in "${ids[@]}"; do
