@@ -40,6 +40,7 @@ Environment:
                          names (e.g. "sch_netem nfs"); deps are added. x86_64
                          always ships ccp kvm kvm-amd (loaded by /init).
   BENCH_TIMEOUT          seconds per kernel boot (default 1200)
+  BENCH_ROUNDS, BENCH_CALLS  rounds and calls per round of the benchmarks
   BENCH_SCENARIO_TIMEOUT default seconds per scenario in the guest (300);
                          a script can set its own with "# bench-timeout: N"
   BENCH_ACCEL            tcg (default) or kvm (opt-in, real VMX/SVM hosts only)
@@ -227,6 +228,8 @@ BENCH_SERIES='$KID_SERIES'
 BENCH_KREL='$KREL'
 BENCH_MODE='${BENCH_MODE:-0}'
 BENCH_SCENARIO_TIMEOUT='${BENCH_SCENARIO_TIMEOUT:-300}'
+BENCH_ROUNDS='${BENCH_ROUNDS:-}'
+BENCH_CALLS='${BENCH_CALLS:-}'
 ENV
     (cd "$root" && find . -print0 | LC_ALL=C sort -z |
         cpio --quiet -o -0 -H newc -R 0:0 | gzip -1 >"$rdir/initrd.cpio.gz")
