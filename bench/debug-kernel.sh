@@ -20,8 +20,8 @@ FAULT_INJECTION with its debugfs knobs (failslab, fail_page_alloc,
 fail_make_request, fail_function), KPROBES, ftrace, KVM (AMD: nested SVM
 under TCG);
 what the scenarios load as image modules is built in (loop, zram,
-device-mapper; load_image_module accepts built-ins). No networking (the
-netem and NFS scenarios cannot run), no debug info, no module signing. Built with `nice -n 10 make -j<nproc>`.
+device-mapper; load_image_module accepts built-ins). Unix sockets but no
+IP (the netem and NFS scenarios cannot run), no debug info, no module signing. Built with `nice -n 10 make -j<nproc>`.
 
 Result in ${KVMFI_CACHE}/kernels/<id>/ (the layout of fetch-kernels.sh):
   src/linux-source-6.1/  the built tree (HEADERS_DIR: modules build against it)
@@ -78,6 +78,10 @@ AIO=y
 FILE_LOCKING=y
 POSIX_TIMERS=y
 HIGH_RES_TIMERS=y
+# Unix sockets: Rust's std::process::Command spawns through an AF_UNIX
+# SOCK_SEQPACKET pair on Linux (without them: ENOSYS, no lease helper)
+NET=y
+UNIX=y
 # ACPI loads QEMU's DSDT (and powers off) only with PCI: without it
 # "ACPI Error: AE_BAD_PARAMETER, During Region initialization"
 PCI=y
@@ -127,7 +131,7 @@ KVM=y
 KVM_INTEL=n
 KVM_AMD=y
 # what the scenarios use: cgroups, memory cgroup, swap on zram, loop,
-# device-mapper targets, ext2 (busybox mke2fs)
+# device-mapper targets, ext2 (busybox mke2fs) and ext4 (23-disk-fi)
 CGROUPS=y
 MEMCG=y
 SWAP=y
@@ -146,6 +150,11 @@ DM_DELAY=y
 DM_DUST=y
 DM_ZERO=y
 EXT2_FS=y
+EXT4_FS=y
+CRYPTO_CRC32C=y
+# io.max (22-io-slow)
+BLK_CGROUP=y
+BLK_DEV_THROTTLING=y
 CFG
 }
 
@@ -174,8 +183,8 @@ check_config() {
     for o in KPROBES KRETPROBES KALLSYMS_ALL MODULES FAULT_INJECTION FAULT_INJECTION_DEBUG_FS \
         FAILSLAB FAIL_PAGE_ALLOC FAIL_MAKE_REQUEST FUNCTION_ERROR_INJECTION FAIL_FUNCTION \
         KASAN KASAN_INLINE PROVE_LOCKING DEBUG_KMEMLEAK DEBUG_ATOMIC_SLEEP DEBUG_FS KVM KVM_AMD \
-        MEMCG BLK_DEV_LOOP ZRAM BLK_DEV_DM DM_FLAKEY DM_DELAY DM_DUST EXT2_FS SERIAL_8250_CONSOLE \
-        KPROBE_EVENTS FUNCTION_TRACER ACPI PCI; do
+        MEMCG BLK_DEV_LOOP ZRAM BLK_DEV_DM DM_FLAKEY DM_DELAY DM_DUST EXT2_FS EXT4_FS BLK_DEV_THROTTLING SERIAL_8250_CONSOLE \
+        KPROBE_EVENTS FUNCTION_TRACER ACPI PCI UNIX; do
         grep -Eq "^CONFIG_${o}=(y|m)$" "$tree/.config" || missing+=("$o")
     done
     ((${#missing[@]} == 0)) || die "options lost by olddefconfig (unmet dependencies): ${missing[*]}"
