@@ -434,7 +434,13 @@ fn plan(a: &ArmArgs, id: u64) -> Result<Fault> {
     p.knob(&dir.join("space"), &space.to_string(), None)?;
     p.knob(&dir.join("times"), &times.to_string(), None)?;
     p.knob(&dir.join("interval"), &b.interval.to_string(), None)?;
-    p.knob(&dir.join("probability"), &b.probability.to_string(), None)?;
+    // Probability last when arming, and when undoing: first 0 (no task
+    // still marked can be hit while the rest is put back), the old value
+    // last of all.
+    let old_prob = read_knob(&prob)?;
+    p.apply.push(Step::WriteKnob { path: prob.display().to_string(), value: b.probability.to_string(), pid: None });
+    p.undo.insert(0, Step::WriteKnob { path: prob.display().to_string(), value: "0".into(), pid: None });
+    p.undo.push(Step::WriteKnob { path: prob.display().to_string(), value: old_prob, pid: None });
     if !b.duration.is_zero() {
         let tag = format!("kfail-fi-{id}");
         let exe = std::env::current_exe().map_err(|e| Error::io("finding kfail-fi's own path", e))?;
