@@ -105,7 +105,9 @@ uninstall:
 		rm -f $(BASHCOMPDIR)/$$c.bash $(ZSHCOMPDIR)/_$$c $(FISHCOMPDIR)/$$c.fish; done
 	for l in $(LEGACY_LINKS); do rm -f $(BINDIR)/$${l%%:*}; done
 	rm -f $(BINDIR)/cluster_manage.sh
-	@# /etc/kvmfi/cluster.conf is the user's configuration: kept.
+	@# /etc/kvmfi/cluster.conf goes only while it is still the sample: an edited one is the user's.
+	if cmp -s cluster.conf $(DESTDIR)/etc/kvmfi/cluster.conf; then rm -f $(DESTDIR)/etc/kvmfi/cluster.conf; fi
+	[ ! -d $(DESTDIR)/etc/kvmfi ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)/etc/kvmfi
 	for m in man/*.8; do rm -f $(MANDIR)/$$(basename $$m); done
 	@if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null 2>&1 && dkms status -m kvmfi -v $(VERSION) | grep -q .; then \
 		echo "dkms remove -m kvmfi -v $(VERSION) --all"; dkms remove -m kvmfi -v $(VERSION) --all; fi

@@ -189,7 +189,7 @@ test_make_install_dkms() {
     local version=$1 krel=$2 src="$ROOT/tmp/src" b t
     t=$(now_s)
     mkdir -p "$src/release" "$src/target" "$src/bins"
-    cp "$REPO/Makefile" "$REPO/Cargo.toml" "$src/"
+    cp "$REPO/Makefile" "$REPO/Cargo.toml" "$REPO/cluster_manage.sh" "$REPO/cluster.conf" "$src/"
     cp -a "$REPO/kmod" "$REPO/man" "$src/"
     cp -a "$REPO/target/completions" "$src/target/"
     for b in "$REPO"/bins/*/; do
