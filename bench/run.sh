@@ -193,7 +193,11 @@ make_initramfs() { # id scenario-files...
     BUILTIN_SEEN=()
     if ((${#want[@]})); then
         index_image_modules "$MODULES_DIR"
+        # several scenarios may want one module: each once in image.deps
+        local -A wanted=()
         for m in "${want[@]}"; do
+            [[ -n "${wanted[$m]:-}" ]] && continue
+            wanted[$m]=1
             if [[ "$KID_DEBUG" == 1 && -z "${MOD_PATH[${m//-/_}]:-}${MOD_BUILTIN[${m//-/_}]:-}" ]]; then
                 log "$id: image module $m is not in the debug kernel; scenarios needing it cannot run"
                 continue

@@ -85,7 +85,7 @@ kmod_unload() { rmmod "$(mod_name "$1")"; }
 # A module built into the kernel (image.builtin) is already there.
 load_image_module() {
     grep -qx "$1" "$IMAGE_MODULES/image.builtin" 2>/dev/null && return 0
-    _line=$(grep "^$1:" "$IMAGE_MODULES/image.deps" 2>/dev/null) ||
+    _line=$(grep -m 1 "^$1:" "$IMAGE_MODULES/image.deps" 2>/dev/null) ||
         { echo "load_image_module: $1 not in the initramfs (add it to BENCH_IMAGE_MODULES)" >&2; return 1; }
     for _d in ${_line#*:} "$1"; do
         mod_loaded "$_d" && continue

@@ -33,6 +33,15 @@ for ko in /kmods/*.ko; do
         fail "rel.fuzz.$m" "insmod failed: $(cat /tmp/ins.err)"
         continue
     fi
+    # permissions, enforced by the module itself: 0600 root, and root
+    # without CAP_SYS_ADMIN is refused at open, ioctl and every /proc knob
+    # (file modes alone would let root through)
+    expect_match "rel.perm.$m.mode" "$(ls -ln "/dev/kvmfi/$name")" '^crw------- +1 0 +0 '
+    knobs=$(for k in /proc/*/signal; do [ -f "$k" ] && echo "$k"; done)
+    # shellcheck disable=SC2086 # the knobs as words
+    want=$(echo $knobs | sed 's#[^ ][^ ]*#EPERM#g; s/ /,/g')
+    # shellcheck disable=SC2086 # one argument per knob
+    expect_eq "rel.perm.$m.no-cap-sys-admin" "$(fi-probe nocap /dev/kvmfi/$name $knobs)" "open=EPERM ioctl=EPERM knob=$want"
     start=$(date +%s)
     out=$(fi-probe ioctl-fuzz /dev/kvmfi/$name --count $FUZZ --threads 4 --seed $$ --alarm 600)
     secs=$(($(date +%s) - start))

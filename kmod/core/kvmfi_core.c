@@ -717,10 +717,91 @@ static int kvmfi_open(struct inode *inode, struct file *file)
 	return capable(CAP_SYS_ADMIN) ? 0 : -EPERM;
 }
 
+/*
+ * One function per command, each with its own structure on the stack: in one
+ * frame together they exceed the 1 KiB frame limit under KASAN.
+ */
+static noinline_for_stack long kvmfi_ioctl_version(unsigned int cmd, void __user *argp)
+{
+	struct kvmfi_version v = {
+		.size = sizeof(v),
+		.abi_major = KVMFI_ABI_MAJOR,
+		.abi_minor = KVMFI_ABI_MINOR,
+		.arm_size = sizeof(struct kvmfi_arm),
+		.status_size = sizeof(struct kvmfi_status),
+	};
+
+	if (_IOC_DIR(cmd) != _IOC_READ)
+		return -ENOTTY;
+	strscpy(v.module, KBUILD_MODNAME, sizeof(v.module));
+	if (copy_to_user(argp, &v, min_t(size_t, sizeof(v), _IOC_SIZE(cmd))))
+		return -EFAULT;
+	return 0;
+}
+
+static noinline_for_stack long kvmfi_ioctl_arm(unsigned int cmd, void __user *argp)
+{
+	struct kvmfi_arm req;
+	size_t usize = _IOC_SIZE(cmd);
+	long ret;
+
+	if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
+	    usize < offsetofend(struct kvmfi_arm, arg))
+		return -EINVAL;
+	ret = copy_struct_from_user(&req, sizeof(req), argp, usize);
+	if (ret)
+		return ret;
+	if (req.size != usize)
+		return -EINVAL;
+	mutex_lock(&kvmfi.lock);
+	ret = kvmfi_arm_locked(&req);
+	mutex_unlock(&kvmfi.lock);
+	if (ret)
+		return ret;
+	if (copy_to_user(argp, &req, min_t(size_t, sizeof(req), usize)))
+		return -EFAULT;
+	return 0;
+}
+
+static noinline_for_stack long kvmfi_ioctl_status(unsigned int cmd, void __user *argp)
+{
+	struct kvmfi_status st;
+
+	if (_IOC_DIR(cmd) != _IOC_READ || _IOC_SIZE(cmd) < offsetof(struct kvmfi_status, armed))
+		return -EINVAL;
+	mutex_lock(&kvmfi.lock);
+	kvmfi_fill_status(&st);
+	mutex_unlock(&kvmfi.lock);
+	if (copy_to_user(argp, &st, min_t(size_t, sizeof(st), _IOC_SIZE(cmd))))
+		return -EFAULT;
+	return 0;
+}
+
+static noinline_for_stack long kvmfi_ioctl_events(unsigned int cmd, void __user *argp)
+{
+	struct kvmfi_events req;
+	size_t usize = _IOC_SIZE(cmd);
+	long ret;
+
+	if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
+	    usize < offsetofend(struct kvmfi_events, lost))
+		return -EINVAL;
+	ret = copy_struct_from_user(&req, sizeof(req), argp, usize);
+	if (ret)
+		return ret;
+	if (req.size != usize || req.reserved0 || req.reserved[0] || req.reserved[1])
+		return -EINVAL;
+	ret = kvmfi_read_events(&req);
+	if (ret)
+		return ret;
+	if (copy_to_user(argp, &req, min_t(size_t, sizeof(req), usize)))
+		return -EFAULT;
+	return 0;
+}
+
 static long kvmfi_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 {
 	void __user *argp = (void __user *)uarg;
-	long ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
@@ -728,43 +809,10 @@ static long kvmfi_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 		return -ENOTTY;
 
 	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(KVMFI_IOC_VERSION): {
-		struct kvmfi_version v = {
-			.size = sizeof(v),
-			.abi_major = KVMFI_ABI_MAJOR,
-			.abi_minor = KVMFI_ABI_MINOR,
-			.arm_size = sizeof(struct kvmfi_arm),
-			.status_size = sizeof(struct kvmfi_status),
-		};
-
-		if (_IOC_DIR(cmd) != _IOC_READ)
-			return -ENOTTY;
-		strscpy(v.module, KBUILD_MODNAME, sizeof(v.module));
-		if (copy_to_user(argp, &v, min_t(size_t, sizeof(v), _IOC_SIZE(cmd))))
-			return -EFAULT;
-		return 0;
-	}
-	case _IOC_NR(KVMFI_IOC_ARM): {
-		struct kvmfi_arm req;
-		size_t usize = _IOC_SIZE(cmd);
-
-		if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
-		    usize < offsetofend(struct kvmfi_arm, arg))
-			return -EINVAL;
-		ret = copy_struct_from_user(&req, sizeof(req), argp, usize);
-		if (ret)
-			return ret;
-		if (req.size != usize)
-			return -EINVAL;
-		mutex_lock(&kvmfi.lock);
-		ret = kvmfi_arm_locked(&req);
-		mutex_unlock(&kvmfi.lock);
-		if (ret)
-			return ret;
-		if (copy_to_user(argp, &req, min_t(size_t, sizeof(req), usize)))
-			return -EFAULT;
-		return 0;
-	}
+	case _IOC_NR(KVMFI_IOC_VERSION):
+		return kvmfi_ioctl_version(cmd, argp);
+	case _IOC_NR(KVMFI_IOC_ARM):
+		return kvmfi_ioctl_arm(cmd, argp);
 	case _IOC_NR(KVMFI_IOC_DISARM):
 		if (cmd != KVMFI_IOC_DISARM)
 			return -ENOTTY;
@@ -772,37 +820,10 @@ static long kvmfi_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 		kvmfi_disarm_locked(KVMFI_END_OFF);
 		mutex_unlock(&kvmfi.lock);
 		return 0;
-	case _IOC_NR(KVMFI_IOC_STATUS): {
-		struct kvmfi_status st;
-
-		if (_IOC_DIR(cmd) != _IOC_READ || _IOC_SIZE(cmd) < offsetof(struct kvmfi_status, armed))
-			return -EINVAL;
-		mutex_lock(&kvmfi.lock);
-		kvmfi_fill_status(&st);
-		mutex_unlock(&kvmfi.lock);
-		if (copy_to_user(argp, &st, min_t(size_t, sizeof(st), _IOC_SIZE(cmd))))
-			return -EFAULT;
-		return 0;
-	}
-	case _IOC_NR(KVMFI_IOC_EVENTS): {
-		struct kvmfi_events req;
-		size_t usize = _IOC_SIZE(cmd);
-
-		if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
-		    usize < offsetofend(struct kvmfi_events, lost))
-			return -EINVAL;
-		ret = copy_struct_from_user(&req, sizeof(req), argp, usize);
-		if (ret)
-			return ret;
-		if (req.size != usize || req.reserved0 || req.reserved[0] || req.reserved[1])
-			return -EINVAL;
-		ret = kvmfi_read_events(&req);
-		if (ret)
-			return ret;
-		if (copy_to_user(argp, &req, min_t(size_t, sizeof(req), usize)))
-			return -EFAULT;
-		return 0;
-	}
+	case _IOC_NR(KVMFI_IOC_STATUS):
+		return kvmfi_ioctl_status(cmd, argp);
+	case _IOC_NR(KVMFI_IOC_EVENTS):
+		return kvmfi_ioctl_events(cmd, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -152,6 +152,7 @@ fn usage() -> ExitCode {
          \x20      fi-probe loop-read FILE [--count N] [--ns]\n\
          \x20      fi-probe kvm-check [--dev /dev/kvm]\n\
          \x20      fi-probe errno NAME_OR_NUMBER\n\
+         \x20      fi-probe nocap DEV [KNOB...]   (root: what the module refuses without CAP_SYS_ADMIN)\n\
          common: --alarm SECS (default 60, 0 = none)"
     );
     ExitCode::from(2)
@@ -409,6 +410,62 @@ fn cmd_kvm_check(o: &Opts) -> (String, bool) {
     res
 }
 
+/// `fi-probe nocap DEV [KNOB...]`: as root, opens DEV, then drops
+/// CAP_SYS_ADMIN from its effective set and tries what a caller without it
+/// must be refused by the module itself (file modes let root through):
+/// opening DEV again, an ioctl on the descriptor opened before, opening each
+/// legacy /proc KNOB. Prints `open=E ioctl=E knob=E,...` (E = errno name or ok).
+fn cmd_nocap(args: &[String]) -> Result<String, String> {
+    let dev = args.first().ok_or("nocap needs a device")?;
+    let dev_c = CString::new(dev.as_str()).map_err(|_| "NUL in path")?;
+    let before = open(&dev_c, libc::O_RDWR).map_err(|e| format!("open {dev} with CAP_SYS_ADMIN: {}", errno_name(e)))?;
+    #[repr(C)]
+    struct CapHeader {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct CapData {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    const CAP_SYS_ADMIN: u32 = 21;
+    let mut hdr = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget fills the header and the two data words we own.
+    if unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, data.as_mut_ptr()) } != 0 {
+        return Err(format!("capget: {}", errno_name(last_errno())));
+    }
+    data[0].effective &= !(1 << CAP_SYS_ADMIN);
+    // SAFETY: capset reads the header and the two data words we own.
+    if unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) } != 0 {
+        return Err(format!("capset: {}", errno_name(last_errno())));
+    }
+    let name = |r: Result<i32, i32>| match r {
+        Ok(fd) => {
+            close(fd);
+            "ok".to_string()
+        }
+        Err(e) => errno_name(e),
+    };
+    let open_again = name(open(&dev_c, libc::O_RDWR));
+    let mut version = [0u8; 88];
+    // VERSION: _IOR(0xF1, 0x00, 88 bytes), the one every tool calls first.
+    let cmd = (2u64 << 30) | (88 << 16) | (0xF1 << 8);
+    // SAFETY: the buffer is 88 bytes, the size the command declares.
+    let r = unsafe { libc::ioctl(before, cmd as _, version.as_mut_ptr()) };
+    let ioctl = if r == 0 { "ok".to_string() } else { errno_name(last_errno()) };
+    close(before);
+    let knobs: Vec<String> = args[1..]
+        .iter()
+        .map(|k| CString::new(k.as_str()).map(|c| name(open(&c, libc::O_RDWR))).unwrap_or_else(|_| "EINVAL".into()))
+        .collect();
+    Ok(format!("open={open_again} ioctl={ioctl} knob={}", knobs.join(",")))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     // Multi-call: `fi-probe SUB ...`, or a link named after the subcommand.
@@ -427,6 +484,18 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             None => usage(),
+        };
+    }
+    if sub == "nocap" {
+        return match cmd_nocap(rest) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("fi-probe: {e}");
+                ExitCode::FAILURE
+            }
         };
     }
     let default_size = if sub == "loop-read" { 1 } else { 4096 };
