@@ -126,22 +126,26 @@ require_test_vmm() {
     fi
 }
 
-# vmm ARM_ARGS VMM_ARGS...: starts test-vmm stopped, arms $T for its pid
-# (--tgid) with ARM_ARGS, lets it run and prints its result line; the arm's
-# exit status is left in /tmp/arm.rc, its output in /tmp/arm.out.
-vmm() {
-    _arm=$1; shift
-    sh -c 'kill -STOP $$; exec test-vmm "$@"' test-vmm "$@" >/tmp/vmm.out &
+# run_armed PROG ARM_ARGS ARGS...: starts PROG ARGS stopped, arms $T for its
+# pid (--tgid) with ARM_ARGS, lets it run and prints its output; the arm's
+# exit status is left in /tmp/arm.rc, its output in /tmp/arm.out (the
+# function usually runs in a command substitution).
+run_armed() {
+    _prog=$1 _arm=$2; shift 2
+    sh -c 'kill -STOP $$; exec "$@"' "$_prog" "$_prog" "$@" >/tmp/armed.out &
     _pid=$!
-    wait_stopped $_pid || { echo "vmm never stopped"; return 1; }
+    wait_stopped $_pid || { echo "$_prog never stopped"; return 1; }
     # shellcheck disable=SC2086 # word splitting of the arm options intended
     $T arm --tgid $_pid $_arm >/tmp/arm.out 2>&1
     echo $? >/tmp/arm.rc
     [ "$(cat /tmp/arm.rc)" = 0 ] || echo "arm failed: $(cat /tmp/arm.out)" >&2
     kill -CONT $_pid
     wait $_pid
-    cat /tmp/vmm.out
+    cat /tmp/armed.out
 }
+
+# vmm ARM_ARGS VMM_ARGS...: run_armed for the test VMM.
+vmm() { run_armed test-vmm "$@"; }
 
 # expect_events NAME N [PATTERN]: the experiment armed last by vmm (its id in
 # /tmp/arm.out) has exactly N inject events in $T's ring, all matching

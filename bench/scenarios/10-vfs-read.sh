@@ -10,21 +10,8 @@ G=/tmp/vfs-read.other
 printf 'hello world\n' >$F
 printf 'another file\n' >$G
 
-# target ARM_ARGS -- PROBE_ARGS: starts fi-probe stopped, arms the fault for
-# it (--tgid), lets it run, prints its result line. The arm's exit code is
-# left in /tmp/arm.rc (the function runs in a command substitution).
-target() {
-    _arm=$1; shift
-    sh -c 'kill -STOP $$; exec fi-probe "$@"' fi-probe "$@" >/tmp/target.out &
-    _pid=$!
-    wait_stopped $_pid || { echo "target never stopped"; return 1; }
-    # shellcheck disable=SC2086
-    $T arm --tgid $_pid $_arm >/tmp/arm.out 2>&1
-    echo $? >/tmp/arm.rc
-    kill -CONT $_pid
-    wait $_pid
-    cat /tmp/target.out
-}
+# target ARM_ARGS PROBE_ARGS...: run_armed (lib.sh) for fi-probe.
+target() { run_armed fi-probe "$@"; }
 
 # 1. the target's reads fail with the chosen errno, a second reader succeeds
 out=$(target "--path $F --errno EIO --replace" read $F --count 5 --size 1)
