@@ -569,12 +569,24 @@ impl Journal {
         if !existed {
             sync_dir(dir)?;
         }
-        // A torn last line: end it, so the next record starts on its own line.
+        // A torn last line is a record whose write never returned: a torn
+        // `begin` means its steps never ran. Cut it off rather than end it
+        // with a newline, which would leave a damaged line in the middle
+        // that every later reader warns about.
         let data = fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        if data.last().is_some_and(|b| *b != b'\n') {
-            file.write_all(b"\n").and_then(|_| file.sync_data()).map_err(|e| Error::io("repairing journal", e))?;
+        let whole = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if whole != data.len() {
+            file.set_len(whole as u64)
+                .and_then(|_| file.sync_data())
+                .map_err(|e| Error::io(format!("repairing {}", path.display()), e))?;
         }
-        Ok(Journal { dir: dir.to_path_buf(), tool: tool.to_string(), file, _lock: lock })
+        let mut journal = Journal { dir: dir.to_path_buf(), tool: tool.to_string(), file, _lock: lock };
+        // Nothing in force: start from an empty file, so damage left by an
+        // older version or a crash does not outlive the next change.
+        if whole != 0 {
+            journal.compact()?;
+        }
+        Ok(journal)
     }
 
     /// The directory of this journal.
@@ -808,6 +820,24 @@ mod tests {
         let undone = j.undo_where(|_| true).unwrap();
         assert_eq!(undone.iter().map(|e| e.id).collect::<Vec<_>>(), vec![5, 4]);
         assert!(!marker.exists());
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    /// CI seed 251995913: a torn line in an empty journal, "repaired" with a
+    /// newline, then torn again, left a damaged first line that made every
+    /// later `recover` warn. The torn tail is cut off and an idle journal
+    /// emptied, so a second recover stays silent.
+    #[test]
+    fn torn_tail_is_cut_not_kept() {
+        let d = tmpdir("d");
+        fs::create_dir_all(&d).unwrap();
+        let path = d.join("journal.jsonl");
+        fs::write(&path, "{\"op\":\"beg").unwrap();
+        drop(Journal::open_in(&d, "t").unwrap());
+        assert_eq!(fs::metadata(&path).unwrap().len(), 0);
+        fs::write(&path, "{\"op\":\"beg\n{\"op\"").unwrap();
+        drop(Journal::open_in(&d, "t").unwrap());
+        assert_eq!(fs::metadata(&path).unwrap().len(), 0);
         let _ = fs::remove_dir_all(&d);
     }
 
