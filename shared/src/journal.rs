@@ -559,7 +559,7 @@ impl Journal {
         }
         let path = dir.join("journal.jsonl");
         let existed = path.exists();
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .create(true)
             .append(true)
             .read(true)
