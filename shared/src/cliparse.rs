@@ -6,6 +6,14 @@ use crate::error::{Error, Result};
 use clap::{ArgMatches, Command};
 use std::ffi::OsString;
 
+/// The arguments after `marker` when argv[1] is `marker`: how a tool runs
+/// itself again as its own detached helper (lease timer, stress, lock
+/// holder), which must bypass the user-facing command line.
+pub fn helper_args(args: &[OsString], marker: &str) -> Option<Vec<String>> {
+    (args.get(1).and_then(|a| a.to_str()) == Some(marker))
+        .then(|| args[2..].iter().map(|a| a.to_string_lossy().into_owned()).collect())
+}
+
 /// Parses `args` (argv[0] included) with `cmd`. `Ok(None)` means help or
 /// version text was printed and the tool should exit 0.
 pub fn parse<I, T>(cmd: Command, args: I) -> Result<Option<ArgMatches>>

@@ -1,47 +1,19 @@
 //! Command-line contract of cloudstack_injector that needs no root and no
 //! daemons: bad input exits 2 with one line, changes nothing; help works.
 
-use std::process::Command;
+#[path = "../../../shared/testsupport/cli_contract.rs"]
+mod cli_contract;
 
-fn run(args: &[&str], state: &std::path::Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cloudstack_injector"))
-        .args(args)
-        .env("KVMFI_STATE_DIR", state)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn state_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("kvmfi-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
+const BIN: &str = env!("CARGO_BIN_EXE_cloudstack_injector");
 
 #[test]
 fn bad_input_is_usage_error_and_changes_nothing() {
-    let state = state_dir("bad");
-    for args in BAD {
-        let argv: Vec<&str> = args.split_whitespace().collect();
-        let (code, stdout, stderr) = run(&argv, &state);
-        assert_eq!(code, 2, "{args:?}: {stderr}");
-        assert!(stdout.is_empty(), "{args:?} printed {stdout}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
-        assert!(stderr.starts_with("cloudstack_injector: "), "{stderr}");
-    }
-    assert!(!state.exists(), "bad input created the journal");
+    cli_contract::assert_bad_input_refused(BIN, "cloudstack_injector", BAD);
 }
 
 #[test]
 fn help_and_command() {
-    let state = state_dir("help");
-    let (code, stdout, _) = run(&["--help"], &state);
-    assert_eq!(code, 0);
-    assert!(stdout.contains("EXIT STATUS") && stdout.contains("FILES"));
+    cli_contract::assert_help(BIN, "cloudstack_injector");
     cloudstack_injector::command().debug_assert();
 }
 

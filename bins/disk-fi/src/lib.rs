@@ -685,8 +685,7 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if args.get(1).and_then(|a| a.to_str()) == Some(HELPER_ARG) {
-        let rest: Vec<String> = args[2..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    if let Some(rest) = kvmfi::cliparse::helper_args(&args, HELPER_ARG) {
         return helper_main(&rest);
     }
     let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
