@@ -144,6 +144,10 @@ struct ArmArgs {
     /// otherwise fails them too, which is what most of a task's allocations are)
     #[arg(long, help_heading = "Fault")]
     ignore_gfp_wait: bool,
+    /// fail_page_alloc: leave allocations that may come from highmem alone (the kernel's default; kfail-fi
+    /// otherwise fails them too: user pages, page cache and tmpfs pages all carry __GFP_HIGHMEM, even on 64-bit)
+    #[arg(long, help_heading = "Fault")]
+    ignore_gfp_highmem: bool,
     /// fail_page_alloc: fail only allocations of this order and above (kernel default 1)
     #[arg(long, value_name = "ORDER", default_value_t = 0, help_heading = "Fault")]
     min_order: u32,
@@ -365,6 +369,7 @@ fn plan(a: &ArmArgs, id: u64) -> Result<Fault> {
         Facility::Failslab | Facility::FailPageAlloc => {
             p.knob(&dir.join("ignore-gfp-wait"), if a.ignore_gfp_wait { "Y" } else { "N" }, None)?;
             if f == Facility::FailPageAlloc {
+                p.knob(&dir.join("ignore-gfp-highmem"), if a.ignore_gfp_highmem { "Y" } else { "N" }, None)?;
                 p.knob(&dir.join("min-order"), &a.min_order.to_string(), None)?;
             }
         }
@@ -477,6 +482,9 @@ fn arm(a: &ArmArgs) -> Result<()> {
     if a.facility != Facility::FailMakeRequest && !a.device.is_empty() {
         return Err(Error::usage("--device is for fail_make_request"));
     }
+    if a.facility != Facility::FailPageAlloc && a.ignore_gfp_highmem {
+        return Err(Error::usage("--ignore-gfp-highmem is for fail_page_alloc"));
+    }
     kvmfi::error::require_root("kfail-fi arm")?;
     require(a.facility)?;
     let mut j = Journal::open(TOOL)?;
@@ -501,7 +509,30 @@ fn arm(a: &ArmArgs) -> Result<()> {
         return fault.print_dry_run();
     }
     let id = j.apply(id, fault)?;
+    if !a.pid.is_empty() || !a.tgid.is_empty() {
+        for other in others_armed_for_marked(a.facility) {
+            eprintln!(
+                "{TOOL}: note: {other}: the tasks marked now (make-it-fail is one mark for every facility) are hit by it too"
+            );
+        }
+    }
     kvmfi::run::out(id)
+}
+
+/// The other facilities that fail marked tasks as they are set now (task
+/// filter on, probability and times not 0; fail_make_request: a device
+/// marked too): one line each, for a note.
+fn others_armed_for_marked(f: Facility) -> Vec<String> {
+    ALL.iter()
+        .filter(|&&o| o != f && o.dir().is_dir())
+        .filter_map(|&o| {
+            let k = |n: &str| read_knob(&o.dir().join(n)).unwrap_or_default();
+            let (prob, times, filter) = (k("probability"), k("times"), k("task-filter"));
+            let devices = o != Facility::FailMakeRequest || !facility_status(o).devices.is_empty();
+            let armed = !prob.is_empty() && prob != "0" && times != "0" && filter == "Y" && devices;
+            armed.then(|| format!("{} is armed (probability {prob}, interval {}, times {times})", o.name(), k("interval")))
+        })
+        .collect()
 }
 
 fn undo_all(what: &str) -> Result<()> {

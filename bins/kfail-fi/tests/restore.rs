@@ -36,13 +36,18 @@ fn knobs(root: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn knobs_come_back() {
+/// A scratch directory, or None (the test is skipped) when not root.
+fn root_tmpdir() -> Option<tempfile::TempDir> {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: kfail-fi needs root");
-        return;
+        return None;
     }
-    let tmp = tempfile::tempdir().unwrap();
+    Some(tempfile::tempdir().unwrap())
+}
+
+#[test]
+fn knobs_come_back() {
+    let Some(tmp) = root_tmpdir() else { return };
     let root = tmp.path();
     let dir = root.join("debugfs/failslab");
     fs::create_dir_all(&dir).unwrap();
@@ -85,4 +90,43 @@ fn knobs_come_back() {
     assert_eq!(knobs(root), before);
     let out = kfail(root, &["recover"], false);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "nothing in force");
+}
+
+#[test]
+fn page_alloc_highmem_and_order_come_back() {
+    let Some(tmp) = root_tmpdir() else { return };
+    let root = tmp.path();
+    let read = |f: &str, k: &str| fs::read_to_string(root.join("debugfs").join(f).join(k)).unwrap().trim_end().to_string();
+    for f in ["fail_page_alloc", "failslab"] {
+        let dir = root.join("debugfs").join(f);
+        fs::create_dir_all(&dir).unwrap();
+        for (k, v) in KNOBS {
+            fs::write(dir.join(k), format!("{v}\n")).unwrap();
+        }
+    }
+    let dir = root.join("debugfs/fail_page_alloc");
+    fs::write(dir.join("ignore-gfp-highmem"), "Y\n").unwrap();
+    fs::write(dir.join("min-order"), "1\n").unwrap();
+
+    // --ignore-gfp-highmem belongs to fail_page_alloc only.
+    let out = kfail(root, &["arm", "failslab", "--yes", "--ignore-gfp-highmem"], false);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    // User pages carry __GFP_HIGHMEM: kfail-fi fails them unless told not to.
+    let out = kfail(root, &["arm", "fail_page_alloc", "--yes", "--duration", "0", "--dry-run"], false);
+    assert!(out.status.success(), "{out:?}");
+    let dry = String::from_utf8_lossy(&out.stdout);
+    assert!(dry.contains("ignore-gfp-highmem"), "{dry}");
+    let out = kfail(root, &["arm", "fail_page_alloc", "--yes", "--duration", "0"], false);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!((read("fail_page_alloc", "ignore-gfp-highmem"), read("fail_page_alloc", "min-order")), ("N".into(), "0".into()));
+    let out = kfail(root, &["off"], false);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!((read("fail_page_alloc", "ignore-gfp-highmem"), read("fail_page_alloc", "min-order")), ("Y".into(), "1".into()));
+    let out = kfail(root, &["arm", "fail_page_alloc", "--yes", "--ignore-gfp-highmem", "--min-order", "2", "--duration", "0"], false);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!((read("fail_page_alloc", "ignore-gfp-highmem"), read("fail_page_alloc", "min-order")), ("Y".into(), "2".into()));
+    let out = kfail(root, &["off"], false);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(read("fail_page_alloc", "min-order"), "1");
 }
