@@ -90,6 +90,18 @@ else
     rd "$DEV" 300; rr=$?
     wr "$DEV" 300; wrc=$?
     expect_eq disk.bbr-read-eio-write-ok "$rr$wrc" 10
+    # dm-dust where the kernel has it (the debug kernel: CONFIG_DM_DUST=y in
+    # /proc/config.gz): a write heals the sector, as a disk that remaps it;
+    # flakey error_reads: the sector still fails
+    rd "$DEV" 300; ra=$?
+    if zcat /proc/config.gz 2>/dev/null | grep -Eq '^CONFIG_DM_DUST=[ym]'; then
+        expect_match disk.bbr-dust "$(cat /tmp/err)" 'a write heals the sector \(dm-dust\)'
+        expect_eq disk.bbr-dust-healed-by-write "$ra" 0
+    elif grep -q 'dm-dust' /tmp/err; then
+        expect_eq disk.bbr-dust-healed-by-write "$ra" 0
+    else
+        expect_eq disk.bbr-flakey-still-bad-after-write "$ra" 1
+    fi
     disk-fi off "$DEV" >/dev/null
 fi
 nothing_left disk.bbrw
@@ -142,27 +154,37 @@ else
 fi
 
 # --- flaky: errors only in the down periods -----------------------------------
+# dm-flakey's clock starts when its table is loaded, somewhere between t1
+# (before disk-fi) and t0 (after it; seconds apart on the debug kernel under
+# TCG). A sample (a probe from a to b, relative to t0) counts only when it
+# lies inside one up (or down) period for every start in that window: its
+# phase spans [a, b + t0 - t1]. Sampled for at least two cycles, and on
+# until there are 3 samples of each kind (a probe takes 1-3 s on the debug
+# kernel), for at most 12 cycles.
 UP=4 DOWN=4
+P=$(((UP + DOWN) * 100))
+t1=$(now_cs)
 DEV=$(disk-fi flaky $IMG --up $UP --down $DOWN)
 rc=$?
 t0=$(now_cs)
+w=$((t0 - t1))
 expect_eq disk.flaky-rc "$rc" 0
 up_ok=0 up_bad=0 down_ok=0 down_bad=0 trace=""
-while [ $(($(now_cs) - t0)) -lt 1800 ]; do
+while :; do
     a=$(($(now_cs) - t0))
+    [ $a -ge $((2 * P)) ] && { [ $up_ok -ge 3 ] && [ $down_bad -ge 3 ] || [ $a -ge $((12 * P)) ]; } && break
     rd "$DEV" 0 8; r=$?
-    b=$(($(now_cs) - t0))
-    pa=$((a % ((UP + DOWN) * 100))) pb=$((b % ((UP + DOWN) * 100)))
-    # the table started at most 30 cs before t0: skip samples near an edge
-    if [ $pa -ge 30 ] && [ $pb -le $((UP * 100 - 10)) ] && [ $pb -ge $pa ]; then
+    b=$(($(now_cs) - t0 + w))
+    pa=$((a % P)) pb=$((b % P))
+    if [ $((a / P)) = $((b / P)) ] && [ $pa -ge 10 ] && [ $pb -le $((UP * 100 - 10)) ]; then
         if [ $r = 0 ]; then up_ok=$((up_ok + 1)); else up_bad=$((up_bad + 1)); fi
-    elif [ $pa -ge $((UP * 100 + 30)) ] && [ $pb -le $(((UP + DOWN) * 100 - 10)) ] && [ $pb -ge $pa ]; then
+    elif [ $((a / P)) = $((b / P)) ] && [ $pa -ge $((UP * 100 + 10)) ] && [ $pb -le $((P - 10)) ]; then
         if [ $r = 0 ]; then down_ok=$((down_ok + 1)); else down_bad=$((down_bad + 1)); fi
     fi
     trace="$trace $a:$r"
     sleep 0.3
 done
-echo "disk: flaky up=${UP}s down=${DOWN}s samples (cs:rc):$trace"
+echo "disk: flaky up=${UP}s down=${DOWN}s table loaded within ${w} cs before t0; samples (cs:rc):$trace"
 echo "disk: flaky up_ok=$up_ok up_bad=$up_bad down_ok=$down_ok down_bad=$down_bad"
 expect_eq disk.flaky-up-never-fails "$up_bad" 0
 expect_eq disk.flaky-down-always-fails "$down_ok" 0
@@ -198,13 +220,30 @@ sleep 5
 rd "$DEV" 10; expect_eq disk.lease-after "$?" 0
 expect_match disk.lease-disarmed "$(disk-fi list)" "	$DEV	open=0	disarmed	linear	"
 disk-fi off "$DEV" >/dev/null
-# the timer killed: any later disk-fi run disarms an expired fault
-DEV=$(disk-fi badblocks $IMG --sectors 10 --duration 2s)
+# the timer killed: any later disk-fi run disarms an expired fault. The
+# deadline is whole seconds: LEASE-1 to LEASE s after t1. The timer must be
+# dead before it (disk-fi and the /proc scan take seconds on the debug
+# kernel), and the device must still fail after it, until disk-fi runs.
+LEASE=8
+t1=$(now_cs)
+DEV=$(disk-fi badblocks $IMG --sectors 10 --duration ${LEASE}s)
+t0=$(now_cs)
 ID=$(disk-fi list | awk -v d="$DEV" '$3 == d { print $1 }')
+n=0
+# the timer is a live disk-fi process: name and state read by the shell
+# itself (no program started per process), then the exact tag (its last
+# argument)
 for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "--kvmfi-tag=kvmfi-disk-$ID " && kill -9 "${p#/proc/}"
+    read -r _ c st _ 2>/dev/null <"$p/stat" || continue
+    [ "$c $st" = "(disk-fi) S" ] || [ "$c $st" = "(disk-fi) R" ] || continue
+    tr '\0' ' ' <"$p/cmdline" | grep -q -- "--kvmfi-tag=kvmfi-disk-$ID \$" && kill -9 "${p#/proc/}" && n=$((n + 1))
 done
-sleep 3
+k=$(($(now_cs) - t1))
+expect_eq disk.lease-timer-killed "$n" 1
+if [ $k -ge $(((LEASE - 1) * 100)) ]; then
+    fail disk.lease-timer-killed-in-time "the timer was killed $k cs after disk-fi started, the deadline may have passed"
+fi
+while [ $(($(now_cs) - t0)) -lt $(((LEASE + 1) * 100)) ]; do sleep 0.5; done
 rd "$DEV" 10; expect_eq disk.lease-timer-killed-still-armed "$?" 1
 expect_match disk.lease-sweep "$(disk-fi list 2>&1)" "	$DEV	open=0	disarmed	linear	"
 rd "$DEV" 10; expect_eq disk.lease-sweep-read "$?" 0
