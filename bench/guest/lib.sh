@@ -128,12 +128,13 @@ require_test_vmm() {
 
 # run_armed PROG ARM_ARGS ARGS...: starts PROG ARGS stopped, arms $T for its
 # pid (--tgid) with ARM_ARGS, lets it run and prints its output; the arm's
-# exit status is left in /tmp/arm.rc, its output in /tmp/arm.out (the
-# function usually runs in a command substitution).
+# exit status is left in /tmp/arm.rc, its output in /tmp/arm.out, PROG's pid
+# in /tmp/armed.pid (the function usually runs in a command substitution).
 run_armed() {
     _prog=$1 _arm=$2; shift 2
     sh -c 'kill -STOP $$; exec "$@"' "$_prog" "$_prog" "$@" >/tmp/armed.out &
     _pid=$!
+    echo $_pid >/tmp/armed.pid
     wait_stopped $_pid || { echo "$_prog never stopped"; return 1; }
     # shellcheck disable=SC2086 # word splitting of the arm options intended
     $T arm --tgid $_pid $_arm >/tmp/arm.out 2>&1
@@ -147,11 +148,38 @@ run_armed() {
 # vmm ARM_ARGS VMM_ARGS...: run_armed for the test VMM.
 vmm() { run_armed test-vmm "$@"; }
 
-# expect_events NAME N [PATTERN]: the experiment armed last by vmm (its id in
-# /tmp/arm.out) has exactly N inject events in $T's ring, all matching
-# PATTERN (default: the test VMM's comm): every injection is observable.
-expect_events() {
-    _id=$(tail -n 1 /tmp/arm.out)
-    $T events --experiment "$_id" | grep ' inject ' >/tmp/events.out
-    expect_eq "$1" "$(wc -l </tmp/events.out | tr -d ' '),$(grep -vc "${3:-comm=test-vmm}" /tmp/events.out)" "$2,0"
+# expect_exp_events NAME ID N PATTERN: experiment ID (as printed by `$T arm`)
+# has exactly N inject events in the ring of the tool $FI (default $T), all
+# matching PATTERN (grep -E, on `events` lines: "... exp=ID inject pid=P
+# tgid=G comm=C what=W value=V detail=D0,D1"): every injection is observable.
+# The events are left in /tmp/events.out (see events_sum).
+expect_exp_events() {
+    expect_eq "$1" "$(exp_events "$2" "$4")" "$3,0"
 }
+# exp_events ID PATTERN: prints "N,M": experiment ID has N inject events, M of
+# them not matching PATTERN (the first such is shown on stderr).
+exp_events() {
+    ${FI:-$T} events --experiment "$1" | grep ' inject ' >/tmp/events.out
+    _odd=$(grep -Ev -- "$2" /tmp/events.out | head -n 1)
+    [ -z "$_odd" ] || echo "an event not matching /$2/: $_odd" >&2
+    echo "$(wc -l </tmp/events.out | tr -d ' '),$(grep -Evc -- "$2" /tmp/events.out)"
+}
+
+# expect_events NAME N [PATTERN]: expect_exp_events for the experiment armed
+# last by run_armed (its id in /tmp/arm.out); PATTERN defaults to the test
+# VMM's comm.
+expect_events() { expect_exp_events "$1" "$(tail -n 1 /tmp/arm.out)" "$2" "${3:-comm=test-vmm}"; }
+
+# armed_event WHAT VALUE [COMM]: the event pattern (for expect_events) of an
+# injection of WHAT with VALUE into the program run_armed started last
+# (COMM defaults to the test VMM's). Events keep the first 15 characters of
+# WHAT (KVMFI_WHAT_LEN).
+armed_event() { echo " tgid=$(cat /tmp/armed.pid) comm=${3:-test-vmm} what=$(printf '%.15s' "$1") value=$2 "; }
+
+# in_ring N: how many of N events of one experiment the ring still holds (it
+# keeps the newest KVMFI_EVENT_RING = 1024; `events` says how many were lost).
+in_ring() { if [ "$1" -gt 1024 ]; then echo 1024; else echo "$1"; fi; }
+
+# events_sum: the sum of the values of the events in /tmp/events.out
+# (pages dropped, ...).
+events_sum() { sed -n 's/.* value=\(-\{0,1\}[0-9]*\) .*/\1/p' /tmp/events.out | awk '{ s += $1 } END { print s + 0 }'; }

@@ -13,7 +13,7 @@ if kallsyms_has do_sys_openat2; then
     sh -c 'kill -STOP $$; exec fi-probe read "$0" --count 3 --size 1' $F >/tmp/ff.out &
     pid=$!
     wait_stopped $pid
-    $T arm --function do_sys_openat2 --errno EACCES --tgid $pid --times 3 >/dev/null
+    id=$($T arm --function do_sys_openat2 --errno EACCES --tgid $pid --times 3)
     kill -CONT $pid; wait $pid
     out=$(cat /tmp/ff.out)
     other=$(fi-probe read $F --count 3 --size 1)
@@ -21,6 +21,8 @@ if kallsyms_has do_sys_openat2; then
     expect_eq func.open-ok-for-others "$(kv err "$other")" 0
     expect_eq func.injected-counter "$($T status | awk '$1 == "injected" { print $2 }')" 3
     expect_eq func.events "$($T events | grep -c ' inject .*value=-13 ')" 3
+    # each failed open is an event of this experiment, in the target, with the errno
+    expect_exp_events func.events-target "$id" 3 " pid=$pid tgid=$pid comm=fi-probe what=return value=-13 "
 else
     fail func.open-fails-for-target "do_sys_openat2 not in kallsyms"
 fi
@@ -29,13 +31,14 @@ fi
 sh -c 'kill -STOP $$; exec mkdir /tmp/ff-newdir' 2>/tmp/mk.err &
 pid=$!
 wait_stopped $pid
-$T arm --function vfs_mkdir --errno ENOSPC --tgid $pid >/dev/null
+id=$($T arm --function vfs_mkdir --errno ENOSPC --tgid $pid)
 arm_rc=$?
 kill -CONT $pid; wait $pid
 mk_rc=$?
 expect_eq func.reload-for-other-function "$arm_rc,$(cat /sys/module/func_fail_fi/parameters/symbol)" "0,vfs_mkdir"
 expect_eq func.mkdir-fails "$mk_rc,$([ -d /tmp/ff-newdir ] && echo made || echo absent)" "1,absent"
 expect_match func.mkdir-errno "$(cat /tmp/mk.err)" "No space left on device"
+expect_exp_events func.mkdir-event "$id" 1 " pid=$pid tgid=$pid comm=mkdir what=return value=-28 "
 mkdir /tmp/ff-other && pass func.mkdir-ok-for-others || fail func.mkdir-ok-for-others "mkdir failed"
 $T off
 

@@ -20,6 +20,7 @@ expect_eq $P.arm-rc "$(cat /tmp/arm.rc)" 0
 expect_eq $P.region-enomem "$(kv regions_ok "$out"),$(kv regions_err "$out"),$(kv errno "$out")" "0,2,ENOMEM"
 expect_ge $P.region-hook-hits "$(st hits)" 2
 expect_eq $P.region-injected "$(st injected)" 2
+expect_events $P.region-events 2 "$(armed_event 'memory region error' -12)"
 other=$(test-vmm memslot --count 2)
 expect_eq $P.other-vmm-ok "$(kv regions_ok "$other")" 2
 $T off
@@ -27,6 +28,7 @@ $T off
 # 2. --slot 1 only, another errno.
 out=$(vmm "--region --slot 1 --errno EFAULT" memslot --count 3)
 expect_eq $P.region-slot-1 "$(kv regions_ok "$out"),$(kv regions_err "$out"),$(kv errno "$out")" "2,1,EFAULT"
+expect_events $P.region-slot-1-event 1 "$(armed_event 'memory region error' -14)"
 $T off
 
 # 3. class 2: the guest frame of data page 18 cannot be translated. arm64
@@ -46,6 +48,8 @@ else
 fi
 expect_ge $P.gfn-hook-injected "$(st injected)" 1
 expect_ge $P.gfn-hook-hits "$(st hits)" 1
+# every failed translation is an event naming the frame
+expect_events $P.gfn-events "$(st injected)" "$(armed_event 'no memory for gfn' $gfn)"
 $T off
 out=$(test-vmm run --pages 8)
 expect_eq $P.gfn-after-off "$(kv guest "$out"),$(kv unexpected "$out")" "ok,0"

@@ -18,7 +18,15 @@ if ! has_kmod cpu-reg; then
     exit 0
 fi
 export KVMFI_MODULE_DIR="$KMODS"
-if [ "$BENCH_ARCH" = arm64 ]; then MARK=x22; else MARK=r12; fi
+# MARK_EV, MARK_NR: the marker register's name and number in events; PC_EV:
+# the program counter's name in events.
+if [ "$BENCH_ARCH" = arm64 ]; then
+    MARK=x22 MARK_EV=X22 MARK_NR=22 PC_EV=PC
+else
+    MARK=r12 MARK_EV=R12 MARK_NR=11 PC_EV=RIP
+fi
+# shellcheck disable=SC2034 # read by expect_exp_events (lib.sh)
+FI=cpu-reg-main
 dmesg_mark
 
 # status_field NAME: one field of `cpu-reg-main status`.
@@ -30,6 +38,9 @@ stopped() {
     P=$!
     wait_stopped "$P" || fail "$T.setup" "process $P did not stop"
 }
+# reg_ev WHAT VALUE DETAIL: the event pattern of a fault WHAT in a task that
+# $P created: the new register VALUE, DETAIL "register | bit << 8,old value".
+reg_ev() { echo " pid=$P tgid=$P comm=mm-test what=$1 value=$2 detail=$3\$"; }
 # finish: continue $P, wait for it, set $RC and $OUT.
 finish() {
     kill -CONT "$P"
@@ -62,6 +73,8 @@ if dmesg_since | grep -Eq '\[CPU-Fi\] exp [0-9a-f]+ injected flip-(PC|RIP) '; th
 else
     fail "$T.dropin-dmesg" "no [CPU-Fi] injection line"
 fi
+# one event (bit 45 of the PC, register 32), in the target
+expect_exp_events "$T.dropin-event" "$id" 1 "$(reg_ev "flip-$PC_EV" '[0-9]+' '11552,[0-9]+')"
 rmmod cpu_reg
 if [ -d /sys/module/cpu_reg ]; then fail "$T.rmmod" "still loaded"; else pass "$T.rmmod"; fi
 
@@ -91,14 +104,17 @@ if [ "$BENCH_ARCH" = x86_64 ]; then
 fi
 
 # 5. A general register changes what the new thread computes: set, then flip.
+#    The events carry the new value and the old one (0x1234 = 4660).
 stopped mm-test thread
-cpu-reg-main arm --tgid "$P" --reg "$MARK" --set 0x5678 --times 1 --replace >/dev/null
+id=$(cpu-reg-main arm --tgid "$P" --reg "$MARK" --set 0x5678 --times 1 --replace)
 finish
 expect_eq "$T.gpr-set" "$RC:$OUT" "0:child_reg=0x5678"
+expect_exp_events "$T.gpr-set-event" "$id" 1 "$(reg_ev "set-$MARK_EV" 22136 '[0-9]+,4660')"
 stopped mm-test thread
-cpu-reg-main arm --tgid "$P" --reg "$MARK" --flip-bit 4 --times 1 --replace >/dev/null
+id=$(cpu-reg-main arm --tgid "$P" --reg "$MARK" --flip-bit 4 --times 1 --replace)
 finish
 expect_eq "$T.gpr-flip" "$RC:$OUT" "0:child_reg=0x1224"
+expect_exp_events "$T.gpr-flip-event" "$id" 1 "$(reg_ev "flip-$MARK_EV" 4644 "$((MARK_NR | 4 << 8)),4660")"
 
 # 6. Other processes creating threads are unaffected while the target is armed.
 stopped mm-test thread
@@ -123,7 +139,7 @@ expect_eq "$T.fork-child-dies" "$RC:$OUT" "0:child=signal:11"
 #    mode 1 (set to zero). The next five programs started anywhere die with
 #    SIGSEGV (their fork children, before exec), the sixth runs. Nothing else
 #    may fork in between: the checks come after the loop.
-warn=$(printf '512\n5\n1\n' | cpu-reg-main 2>&1 >/dev/null)
+warn=$(printf '512\n5\n1\n' | cpu-reg-main 2>&1 >/tmp/prompts.out)
 rcs=""
 for _ in 1 2 3 4 5 6; do
     mm-test thread >/dev/null 2>&1
@@ -133,6 +149,10 @@ expect_match "$T.prompts-warn" "$warn" 'EVERY process'
 expect_eq "$T.prompts-five-killed" "$rcs" " 139 139 139 139 139 0"
 expect_eq "$T.prompts-injected" "$(status_field injected)" 5
 expect_eq "$T.prompts-times-reached" "$(status_field last-end)" times-reached
+# five events of the experiment the prompts armed (the id ends their output),
+# all in this shell's forks, the PC set to zero
+expect_exp_events "$T.prompts-events" "$(tail -n 1 /tmp/prompts.out)" 5 \
+    " pid=$$ tgid=$$ comm=$(cat /proc/$$/comm) what=set-$PC_EV value=0 detail=32,"
 # 8b. The original /proc knobs: aim 256 (SP), lasting 1 (set to zero), once,
 #     with the 10-minute lease the module adds.
 whole_mark=$_DMESG_MARK

@@ -22,11 +22,16 @@ export KVMFI_MODULE_DIR="$KMODS"
 CG=/sys/fs/cgroup/kswapd-fi
 status_field() { kswapd-fi status | awk -v k="$1" '$1 == k { print $2 }'; }
 event() { awk -v k="$1" '$1 == k { print $2 }' "$CG/memory.events"; }
-# workload: the memory hog inside the cgroup; prints its exit status.
+# workload: the memory hog inside the cgroup; prints its exit status, leaves
+# its pid in /tmp/hog.pid.
 workload() {
-    sh -c "echo \$\$ >$CG/cgroup.procs && exec mm-test hog --mb 48 --alarm 200" >/dev/null 2>&1
+    sh -c "echo \$\$ >/tmp/hog.pid && echo \$\$ >$CG/cgroup.procs && exec mm-test hog --mb 48 --alarm 200" >/dev/null 2>&1
     echo $?
 }
+# shellcheck disable=SC2034 # read by expect_exp_events (lib.sh)
+FI=kswapd-fi
+# hog_ev WHAT VALUE: the event pattern of a reclaim fault in the last hog.
+hog_ev() { echo " pid=$(cat /tmp/hog.pid) tgid=$(cat /tmp/hog.pid) comm=mm-test what=$1 value=$2 "; }
 
 # Swap on zram, so that reclaim has somewhere to put anonymous pages.
 if ! load_image_module zram >/dev/null 2>&1 || [ ! -e /sys/block/zram0/disksize ]; then
@@ -59,11 +64,14 @@ expect_eq "$T.kswapd-scope-no-oom" "$(event oom_kill)" 0
 kswapd-fi off
 
 # 3. The cgroup's direct reclaim skipped: OOM-killed, memory.events says so.
-kswapd-fi arm --cgroup "$CG" --mode skip --duration 2m >/dev/null
+id=$(kswapd-fi arm --cgroup "$CG" --mode skip --duration 2m)
 expect_eq "$T.skip-oom-killed" "$(workload)" 137
 expect_ge "$T.skip-oom-kill-event" "$(event oom_kill)" 1
 expect_ge "$T.skip-injected" "$(status_field injected)" 1
 expect_eq "$T.skip-all-matched-injected" "$(status_field matched)" "$(status_field injected)"
+# every skipped reclaim is an event of this experiment, in the hog (the ring
+# holds the newest 1024)
+expect_exp_events "$T.skip-events" "$id" "$(in_ring "$(status_field injected)")" "$(hog_ev skip 0)"
 kswapd-fi off
 # 4. ... and completes again without the fault.
 kills=$(event oom_kill)
@@ -71,9 +79,10 @@ expect_eq "$T.after-off-completes" "$(workload)" 0
 expect_eq "$T.after-off-no-new-oom" "$(event oom_kill)" "$kills"
 
 # 5. Delay of the cgroup's reclaim: slower, but it completes.
-kswapd-fi arm --cgroup "$CG" --mode delay --ms 1 --duration 2m >/dev/null
+id=$(kswapd-fi arm --cgroup "$CG" --mode delay --ms 1 --duration 2m)
 expect_eq "$T.delay-completes" "$(workload)" 0
 expect_ge "$T.delay-injected" "$(status_field injected)" 1
+expect_exp_events "$T.delay-events" "$id" "$(in_ring "$(status_field injected)")" "$(hog_ev delay 1)"
 kswapd-fi off
 
 # 6. kswapd itself: raise the watermarks as far as they go (low = min + 30%
@@ -82,7 +91,7 @@ kswapd-fi off
 #    tries to reclaim. Up to three attempts (kswapd's wake-up is asynchronous).
 old_wsf=$(cat /proc/sys/vm/watermark_scale_factor)
 echo 3000 >/proc/sys/vm/watermark_scale_factor
-kswapd-fi arm --mode delay --ms 2 --duration 2m >/dev/null
+id=$(kswapd-fi arm --mode delay --ms 2 --duration 2m)
 why=""
 for attempt in 1 2 3; do
     # The zone with the most free pages: its free, min and low counts.
@@ -104,6 +113,10 @@ for attempt in 1 2 3; do
 done
 if [ "$(status_field injected)" -ge 1 ]; then
     pass "$T.kswapd-hit"
+    # each delayed pass is an event in kswapd (one per node: kswapdN)
+    kswapds=$(grep -lx 'kswapd[0-9]*' /proc/[0-9]*/comm | cut -d/ -f3 | tr '\n' '|' | sed 's/|$//')
+    expect_exp_events "$T.kswapd-events" "$id" "$(in_ring "$(status_field injected)")" \
+        " pid=($kswapds) tgid=($kswapds) comm=kswapd[0-9]+ what=delay value=2 "
 else
     fail "$T.kswapd-hit" "no kswapd pass delayed:$why"
 fi

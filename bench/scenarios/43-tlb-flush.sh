@@ -42,6 +42,8 @@ if [ "$BENCH_ARCH" != x86_64 ]; then
 fi
 
 status_field() { tlb-flush-fi status | awk -v k="$1" '$1 == k { print $2 }'; }
+# shellcheck disable=SC2034 # read by expect_exp_events (lib.sh)
+FI=tlb-flush-fi
 TR=/sys/kernel/tracing
 # shootdowns_received CMD...: runs CMD, prints its output, and counts the
 # remote shootdowns (tlb:tlb_flush reason 1, TLB_REMOTE_SHOOTDOWN) the
@@ -78,12 +80,12 @@ expect_eq "$T.baseline-no-stale" "$(kv stale_reads "$out")" 0
 #    switch (which catches up on missed flushes): up to three attempts, each
 #    with 100 lost shootdowns, until one shows stale reads.
 sleep 1 # let the activity of earlier steps settle
-stale=0 attempts="" died="" lost=""
+stale=0 attempts="" died="" lost="" evs=""
 for attempt in 1 2 3; do
     sh -c 'kill -STOP $$; exec mm-test tlb-stale --rounds '$ROUNDS >/tmp/tlb.out 2>&1 &
     P=$!
     wait_stopped "$P" || fail "$T.setup" "process $P did not stop"
-    tlb-flush-fi arm --tgid "$P" --times 100 --duration 1m --replace >/dev/null
+    id=$(tlb-flush-fi arm --tgid "$P" --times 100 --duration 1m --replace)
     kill -CONT "$P"
     shootdowns_received wait "$P"
     out=$(cat /tmp/tlb.out)
@@ -91,12 +93,17 @@ for attempt in 1 2 3; do
     [ "$RC" = 0 ] || died="$died attempt $attempt: rc $RC;"
     [ "$(status_field injected),$(status_field last-end)" = "100,times-reached" ] ||
         lost="$lost attempt $attempt: $(status_field injected) lost, $(status_field last-end);"
+    # every lost shootdown is an event of this attempt's experiment, in the
+    # target (its threads are all mm-test), telling how many CPUs missed it
+    ev=$(exp_events "$id" " tgid=$P comm=mm-test what=lost-shootdown value=[1-9][0-9]* ")
+    [ "$ev" = 100,0 ] || evs="$evs attempt $attempt: $ev (events, not matching);"
     stale=$(kv stale_rounds "$out")
     [ "${stale:-0}" -ge 1 ] && break
 done
 echo "tlb-flush:$attempts"
 if [ -z "$died" ]; then pass "$T.target-survives"; else fail "$T.target-survives" "$died"; fi
 if [ -z "$lost" ]; then pass "$T.lost-shootdowns"; else fail "$T.lost-shootdowns" "$lost"; fi
+if [ -z "$evs" ]; then pass "$T.lost-events"; else fail "$T.lost-events" "$evs"; fi
 if [ "${stale:-0}" -ge 1 ]; then
     pass "$T.stale-rounds"
 else
@@ -140,6 +147,11 @@ expect_eq "$T.legacy-knobs" "$(cat /proc/pt-update-fi/signal),$(cat /proc/pt-upd
 mm-test tlb-stale --rounds 20 >/dev/null
 expect_eq "$T.legacy-injected" "$(status_field injected)" 3
 expect_eq "$T.legacy-times-reached" "$(status_field last-end)" times-reached
+# the experiment the knobs armed (status keeps its id): three events. Armed
+# for every process, it hits whichever flushers come next (mm-test, or the
+# control program itself as it exits), so no comm is asserted.
+expect_exp_events "$T.legacy-events" "$(status_field experiment)" 3 \
+    " tgid=[1-9][0-9]* comm=[^ ]+ what=lost-shootdown value=[1-9][0-9]* "
 
 # 6. No scope: refused.
 tlb-flush-fi arm >/dev/null 2>&1

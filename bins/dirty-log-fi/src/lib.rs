@@ -34,6 +34,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print the recorded injection events (time, experiment, pid, comm, value:
+    /// the bits one KVM_GET_DIRTY_LOG lost or gained)
+    Events(tool::EventsOpts),
     /// Disarm and remove the module
     Unload,
 }
@@ -191,6 +194,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         }
         Cmd::Off => tool::off(spec),
         Cmd::Status { json } => status(json),
+        Cmd::Events(o) => tool::events(spec, &o),
         Cmd::Unload => tool::unload(spec),
     }
 }
