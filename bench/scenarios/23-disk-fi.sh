@@ -97,7 +97,7 @@ else
     if zcat /proc/config.gz 2>/dev/null | grep -Eq '^CONFIG_DM_DUST=[ym]'; then
         expect_match disk.bbr-dust "$(cat /tmp/err)" 'a write heals the sector \(dm-dust\)'
         expect_eq disk.bbr-dust-healed-by-write "$ra" 0
-    elif grep -q 'dm-dust' /tmp/err; then
+    elif grep -q 'heals the sector (dm-dust)' /tmp/err; then
         expect_eq disk.bbr-dust-healed-by-write "$ra" 0
     else
         expect_eq disk.bbr-flakey-still-bad-after-write "$ra" 1
