@@ -130,7 +130,7 @@ check-quick:
 DEBUG_SCENARIOS = $(filter-out bench/scenarios/20-% bench/scenarios/21-%,$(wildcard bench/scenarios/*.sh))
 check-debug:
 	bash bench/setup-host.sh
-	BENCH_TIMEOUT=$${BENCH_TIMEOUT:-5400} BENCH_SCENARIO_TIMEOUT=$${BENCH_SCENARIO_TIMEOUT:-900} \
+	BENCH_TIMEOUT=$${BENCH_TIMEOUT:-5400} BENCH_TIMEOUT_FACTOR=$${BENCH_TIMEOUT_FACTOR:-3} \
 		bash bench/run.sh --kernels x86_64-6.1-debug --scenarios "$(DEBUG_SCENARIOS)"
 
 # make deb, make install/uninstall, and the .deb with DKMS in a clean Debian chroot.

@@ -43,6 +43,8 @@ Environment:
   BENCH_ROUNDS, BENCH_CALLS  rounds and calls per round of the benchmarks
   BENCH_SCENARIO_TIMEOUT default seconds per scenario in the guest (300);
                          a script can set its own with "# bench-timeout: N"
+  BENCH_TIMEOUT_FACTOR   every scenario's timeout is multiplied by it
+                         (default 1; make check-debug: 3, the KASAN kernel)
   BENCH_ACCEL            tcg (default) or kvm (opt-in, real VMX/SVM hosts only)
   BENCH_MEM, BENCH_SMP   guest memory (MiB, default 1024) and CPUs (default 2)
   BENCH_TCG_THREAD       x86_64 guests' TCG threading: single (default) or multi
@@ -232,6 +234,7 @@ BENCH_SERIES='$KID_SERIES'
 BENCH_KREL='$KREL'
 BENCH_MODE='${BENCH_MODE:-0}'
 BENCH_SCENARIO_TIMEOUT='${BENCH_SCENARIO_TIMEOUT:-300}'
+BENCH_TIMEOUT_FACTOR='${BENCH_TIMEOUT_FACTOR:-1}'
 BENCH_ROUNDS='${BENCH_ROUNDS:-}'
 BENCH_CALLS='${BENCH_CALLS:-}'
 ENV
