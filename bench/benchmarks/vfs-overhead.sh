@@ -23,19 +23,27 @@ minimum() { tr ' ' '\n' | grep . | sort -n | head -n 1; }
 
 A="" B="" C="" D="" E=""
 vfs-read-fi arm --tgid $other --duration 0 >/dev/null && vfs-read-fi off
+# One configuration measured: set up, time, tear down.
+measure() {
+    case $1 in
+    a) A="$A $(ns)" ;;
+    b) vfs-read-fi arm --tgid $other --duration 0 --replace >/dev/null
+       B="$B $(ns)"; vfs-read-fi off ;;
+    c) vfs-read-fi arm --comm fi-probe --probability 0 --duration 0 --replace >/dev/null
+       C="$C $(ns)"; vfs-read-fi off ;;
+    e) vfs-read-fi arm --tgid $other --verbose 1 --duration 0 --replace >/dev/null
+       E="$E $(ns)"; vfs-read-fi off ;;
+    d) insmod /kmods/kvmfi-empty-kprobe.ko symbol=vfs_read
+       D="$D $(ns)"; rmmod kvmfi_empty_kprobe ;;
+    esac
+}
+# The order rotates every round, so that no configuration always runs right
+# after the same other one (a fixed order put (e) above (b) on both kernels).
+ORDER="a b c e d"
 r=0
 while [ $r -lt "$ROUNDS" ]; do
-    A="$A $(ns)"
-    vfs-read-fi arm --tgid $other --duration 0 --replace >/dev/null
-    B="$B $(ns)"
-    vfs-read-fi arm --comm fi-probe --probability 0 --duration 0 --replace >/dev/null
-    C="$C $(ns)"
-    vfs-read-fi arm --tgid $other --verbose 1 --duration 0 --replace >/dev/null
-    E="$E $(ns)"
-    vfs-read-fi off
-    insmod /kmods/kvmfi-empty-kprobe.ko symbol=vfs_read
-    D="$D $(ns)"
-    rmmod kvmfi_empty_kprobe
+    for k in $ORDER; do measure "$k"; done
+    ORDER="${ORDER#* } ${ORDER%% *}"
     r=$((r + 1))
 done
 a=$(echo "$A" | median) b=$(echo "$B" | median) c=$(echo "$C" | median)
