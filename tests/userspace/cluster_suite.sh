@@ -464,13 +464,17 @@ stressed_nodes() {
   echo "$count"
 }
 
+all_three_stressed() { [[ "$(stressed_nodes)" == 3 ]]; }
+
 test_scenario_cpu_stress() {
   # Every DataNode gets a CPU stressor (bounded to 60 s by the
   # duration); Ctrl-C heals at once and the heal ends them.
   ip netns exec "$CTL" "$CC" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" \
     scenario cpu-stress --duration 60s > "$WORK/out" 2>&1 &
   local pid=$! rc=0
-  wait_until 30 test "$(stressed_nodes)" -eq 3 || { kill -INT "$pid"; wait "$pid"; fail "stressors not on the 3 DataNodes: $(cat "$WORK/out")"; return 1; }
+  # A function, so that every try counts again ("test $(stressed_nodes)"
+  # counted once, before the controller had reached the nodes).
+  wait_until 30 all_three_stressed || { kill -INT "$pid"; wait "$pid"; fail "stressors on $(stressed_nodes) of the 3 DataNodes: $(cat "$WORK/out")"; return 1; }
   kill -INT "$pid"
   wait "$pid" || rc=$?
   [[ $rc == 130 ]] || { fail "exit $rc: $(cat "$WORK/out")"; return 1; }
