@@ -32,38 +32,45 @@ main() {
         bash bench/setup-host.sh
         bash bench/run.sh --bench --keep-going --kernels "$kernels" --scenarios 'bench/benchmarks/*.sh'
     fi
-    local table="" id line
-    IFS=, read -r -a ids <<<"$kernels"
-    for id in "${ids[@]}"; do
-        line=$(grep -a 'BENCH-RESULT vfs-read ' "$CACHE/logs/$id.log" | tail -n 1 | tr -d '\r' || true)
-        [[ -n "$line" ]] || continue
-        table+=$(awk -v id="$id" '{
-            for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-            a = v["a_none"]; b = v["b_other"]; c = v["c_prob0"]; d = v["d_empty_kprobe"]; e = v["e_prob0_verbose1"]
-            printf "| %s | %.0f | %.0f (+%.0f) | %.0f (+%.0f) | %.0f (+%.0f) | %.0f (+%.0f) | %.2f ",
-                id, a, b, b - a, c, c - a, d, d - a, e, e - a, (b - a) / (d - a)
-        }' <<<"$line")
-        # Paired per-round ratios: every round measures all five side by
-        # side, so a ratio within a round cancels most of TCG's drift.
-        raw=$(grep -a '^BENCH-RAW ' "$CACHE/logs/$id.log" | tail -n 1 | tr -d '\r' || true)
-        table+=$(python3 - "$raw" <<'PY'
-import sys, statistics
-raw = sys.argv[1][len("BENCH-RAW "):]
-try:
-    v = {k.strip(): [float(x) for x in vals.split()] for k, vals in (p.split(":", 1) for p in raw.split("|"))}
-    a, b, d, e = v["a"], v["b"], v["d"], v["e"]
-    med = lambda xs, ys: statistics.median(x / y for x, y in zip(xs, ys))
-    print(f"| {med(b, a):.2f} | {med(d, a):.2f} | {med(b, d):.2f} ({sum(x < y for x, y in zip(b, d))}/{len(b)}) "
-          f"| {med(e, b):.2f} ({sum(x < y for x, y in zip(e, b))}/{len(b)}) |")
-except (KeyError, ValueError, ZeroDivisionError, statistics.StatisticsError):
-    print("| | | | |")
-PY
-)
-        table+=$'\n'
-    done
-    python3 - "$REPO/BENCHMARKS.md" "$table" <<'PY'
-import sys, datetime
-path, table = sys.argv[1], sys.argv[2]
+    python3 - "$REPO/BENCHMARKS.md" "$CACHE/logs" "$kernels" <<'PY'
+import sys, datetime, statistics
+path, logs, kernels = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+
+def last(lines, prefix):
+    found = [l for l in lines if l.startswith(prefix)]
+    return found[-1] if found else None
+
+def row(kid, result, raw):
+    """One kernel's row: the minima from BENCH-RESULT, then paired per-round
+    ratios from BENCH-RAW (every round measures all five side by side, so a
+    ratio within a round cancels most of TCG's drift)."""
+    m = {k: float(v) for k, v in (f.split("=", 1) for f in result.split()[2:])}
+    a, b, c = m["a_none"], m["b_other"], m["c_prob0"]
+    d, e = m["d_empty_kprobe"], m["e_prob0_verbose1"]
+    cells = f"| {kid} | {a:.0f} | {b:.0f} (+{b - a:.0f}) | {c:.0f} (+{c - a:.0f}) | {d:.0f} (+{d - a:.0f}) " \
+            f"| {e:.0f} (+{e - a:.0f}) | {(b - a) / (d - a):.2f} "
+    try:
+        v = {k.strip(): [float(x) for x in vals.split()]
+             for k, vals in (p.split(":", 1) for p in raw[len("BENCH-RAW "):].split("|"))}
+        ra, rb, rd, re = v["a"], v["b"], v["d"], v["e"]
+        med = lambda xs, ys: statistics.median(x / y for x, y in zip(xs, ys))
+        wins = lambda xs, ys: sum(x < y for x, y in zip(xs, ys))
+        cells += f"| {med(rb, ra):.2f} | {med(rd, ra):.2f} | {med(rb, rd):.2f} ({wins(rb, rd)}/{len(rb)}) " \
+                 f"| {med(re, rb):.2f} ({wins(re, rb)}/{len(rb)}) |"
+    except (TypeError, KeyError, ValueError, ZeroDivisionError, statistics.StatisticsError):
+        cells += "| | | | |"
+    return cells + "\n"
+
+table = ""
+for kid in kernels:
+    try:
+        lines = [l.rstrip("\r\n") for l in open(f"{logs}/{kid}.log", errors="replace")]
+    except OSError:
+        continue
+    result = last(lines, "BENCH-RESULT vfs-read ")
+    if result:
+        table += row(kid, result, last(lines, "BENCH-RAW "))
+
 text = open(path).read()
 begin, end = "<!-- vfs-read results begin -->", "<!-- vfs-read results end -->"
 head = ("| kernel | (a) no module | (b) armed, other process | (c) armed, this process, p=0 "
