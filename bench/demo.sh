@@ -22,6 +22,7 @@ main() {
     repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
     cache=${KVMFI_CACHE:-/var/cache/kvmfi}
     cd "$repo"
+    mkdir -p "$cache/logs"
     bash bench/setup-host.sh
     local rc=0
     bash bench/run.sh --kernels "$kernel" --scenarios bench/demo/50-demo.sh >"$cache/logs/demo-run.log" 2>&1 || rc=$?
