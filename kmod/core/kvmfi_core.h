@@ -19,6 +19,7 @@
 #include <linux/kprobes.h>
 #include <linux/types.h>
 #include "uapi/kvmfi.h"
+#include "uapi/kvmfi/requests.h"
 
 #define KVMFI_MAX_HOOKS 4
 #define KVMFI_MAX_KNOBS 8
@@ -82,5 +83,17 @@ struct kvmfi_ops {
 	 * pt-update modules), instead of only on 1 (other values refused). */
 	bool legacy_signal_nonzero;
 };
+
+/*
+ * A module's view of kvmfi_arm.arg: @type is its struct from
+ * uapi/kvmfi/<tool>.h, exactly as large as arg[].
+ */
+#define kvmfi_args(arm, type) ({					\
+	BUILD_BUG_ON(sizeof(type) != sizeof((arm)->arg));		\
+	(type *)(arm)->arg;						\
+})
+
+/* True when the @size bytes at @p are all zero (reserved fields). */
+#define kvmfi_all_zero(p, size) (!memchr_inv((p), 0, (size)))
 
 #endif /* KVMFI_CORE_H */

@@ -16,8 +16,6 @@
 #include <linux/module.h>
 #include "kvmfi_core.c"
 
-#define FILE_FI_MODE_ERROR	0
-#define FILE_FI_MODE_EMPTY	1
 
 static char symbol[KSYM_NAME_LEN] = FILE_FI_SYMBOL;
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
@@ -32,7 +30,7 @@ static int file_fi_pre(struct kprobe *p, struct pt_regs *regs)
 	f = kvmfi_enter();
 	if (f && kvmfi_file_in_scope(f, (struct file *)regs_get_kernel_argument(regs, 0)) &&
 	    kvmfi_decide(f, regs_get_kernel_argument(regs, 2))) {
-		long ret = f->arm.mode == FILE_FI_MODE_EMPTY ? 0 : kvmfi_error(f);
+		long ret = f->arm.mode == KVMFI_VFS_MODE_EMPTY ? 0 : kvmfi_error(f);
 
 		kvmfi_injected(f, "return", ret);
 		kvmfi_skip(regs, ret);
@@ -45,7 +43,7 @@ NOKPROBE_SYMBOL(file_fi_pre);
 
 static int file_fi_validate(struct kvmfi_fault *f)
 {
-	return f->arm.mode <= FILE_FI_MODE_EMPTY ? 0 : -EINVAL;
+	return f->arm.mode <= KVMFI_VFS_MODE_EMPTY ? 0 : -EINVAL;
 }
 
 static struct kvmfi_knob file_fi_knobs[] = {
@@ -57,9 +55,9 @@ static int file_fi_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = kvmfi_knob("times");
 	if (kvmfi_knob("type") == 0) {
-		req->mode = FILE_FI_MODE_EMPTY;
+		req->mode = KVMFI_VFS_MODE_EMPTY;
 	} else {
-		req->mode = FILE_FI_MODE_ERROR;
+		req->mode = KVMFI_VFS_MODE_ERROR;
 		req->error = EFAULT;
 	}
 	return 0;

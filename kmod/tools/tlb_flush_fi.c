@@ -88,13 +88,8 @@ NOKPROBE_SYMBOL(pt_update_pre);
 
 static int pt_update_validate(struct kvmfi_fault *f)
 {
-	unsigned int i;
-
-	if (f->arm.mode)
+	if (f->arm.mode != KVMFI_TLB_FLUSH_MODE_LOSE || !kvmfi_all_zero(f->arm.arg, sizeof(f->arm.arg)))
 		return -EINVAL;
-	for (i = 0; i < KVMFI_NR_ARGS; i++)
-		if (f->arm.arg[i])
-			return -EINVAL;
 	return 0;
 }
 

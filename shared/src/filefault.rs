@@ -149,7 +149,7 @@ pub fn run(kind: Kind, args: impl IntoIterator<Item = std::ffi::OsString>) -> Re
                 req.path_fd = held.open_path(path, "--path")?;
             }
             if a.empty {
-                req.mode = 1;
+                req.mode = crate::request::vfs::MODE_EMPTY;
             } else {
                 req.error = a.errno.unwrap_or(kind.default_errno());
             }

@@ -13,6 +13,7 @@ pub mod filefault;
 pub mod error;
 pub mod kallsyms;
 pub mod kmod;
+pub mod request;
 pub mod legacy;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub mod kvmcmds;

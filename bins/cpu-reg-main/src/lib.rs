@@ -14,16 +14,9 @@ use kvmfi::{run, units, Error, Result};
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
-/// Register numbers of the module's request (`arg[0]`), both architectures.
-pub const REG_SP: u64 = 31;
-pub const REG_PC: u64 = 32;
-pub const REG_FLAGS: u64 = 33;
-pub const REG_RANDOM: u64 = 64;
-/// `arg[1]`: flip a random bit.
-pub const BIT_RANDOM: u64 = 64;
-/// Request modes.
-pub const MODE_FLIP: u32 = 0;
-pub const MODE_SET: u32 = 1;
+/// Register numbers, the random bit and the modes of the module's request.
+pub use kvmfi::request::cpu_reg::{BIT_RANDOM, FLAGS as REG_FLAGS, MODE_FLIP, MODE_SET, PC as REG_PC, RANDOM as REG_RANDOM, SP as REG_SP};
+use kvmfi::request::{self, cpu_reg};
 
 /// How one architecture names its registers.
 #[derive(Debug)]
@@ -115,11 +108,8 @@ impl Fault {
 
     /// Writes the fault and its seed into a request.
     pub fn fill(&self, req: &mut Arm, seed: Option<u64>) {
-        req.mode = self.mode;
-        req.arg[0] = self.reg;
-        req.arg[1] = self.bit;
-        req.arg[2] = self.value;
-        req.arg[3] = seed.unwrap_or(0);
+        let args = cpu_reg::Args { reg: self.reg, bit: self.bit, value: self.value, seed: seed.unwrap_or(0), ..Default::default() };
+        request::set(req, self.mode, args);
     }
 
     /// Says what the fault does, e.g. `flip a random bit of pc`.

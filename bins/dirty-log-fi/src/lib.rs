@@ -6,12 +6,11 @@ use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use kvmfi::cli::{Bounds, Scope};
 use kvmfi::kvmtool;
 use kvmfi::symbols::DIRTY_LOG;
+use kvmfi::request::{self, dirty_log};
 use kvmfi::tool::{self, ModuleOpts, StatusReport};
 use kvmfi::{kmod, legacy, run, Error, Result};
 
-const PPM: f64 = 1_000_000.0;
-const MODE_RANDOM: u32 = 1;
-const MODE_ADD: u32 = 2;
+const PPM: f64 = dirty_log::PPM as f64;
 /// The module's counters, as read-only parameters.
 const COUNTERS: [&str; 3] = ["bits_seen", "bits_dropped", "bits_added"];
 
@@ -180,15 +179,16 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
                     (None, Some(p)) => (p, true),
                     (None, None) => return Err(Error::usage("--drop-ratio or --add-ratio is needed")),
                 };
-                req.arg[0] = ppm;
-                req.mode = if add { MODE_ADD } else { 0 };
+                let mut args = dirty_log::Args { ppm, ..Default::default() };
+                let mut mode = if add { dirty_log::ADD } else { 0 };
                 if let Some(seed) = a.seed {
-                    req.mode |= MODE_RANDOM;
-                    req.arg[1] = if seed == 0 { 1 } else { seed };
+                    mode |= dirty_log::RANDOM;
+                    args.seed = if seed == 0 { 1 } else { seed };
                 }
                 if let Some(slot) = a.slot {
-                    req.arg[2] = u64::from(slot) + 1;
+                    args.slot = u64::from(slot) + 1;
                 }
+                request::set(req, mode, args);
                 Ok(())
             })
         }

@@ -8,9 +8,7 @@ use kvmfi::symbols::FUNC_FAIL;
 use kvmfi::tool::{self, CommonCmd, ModuleOpts};
 use kvmfi::{errno, kmod, Error, Result};
 
-const MODE_ERRNO: u32 = 0;
-const MODE_ZERO: u32 = 1;
-const MODE_VALUE: u32 = 2;
+use kvmfi::request::{self, func_fail};
 
 /// Functions whose body must run for the kernel to stay consistent: skipping
 /// them leaks memory or references, leaves locks held, stalls RCU or the
@@ -185,15 +183,17 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
             let opts = ModuleOpts { module: a.module.clone(), symbol: Some(a.function.clone()) };
             let load_opts = if kmod::is_loaded(spec.module) { ModuleOpts { symbol: None, ..opts } } else { opts };
             tool::arm(spec, &load_opts, &a.scope, &a.bounds, false, |req, _| {
-                if a.zero {
-                    req.mode = MODE_ZERO;
+                let mut args = func_fail::Args::default();
+                let mode = if a.zero {
+                    func_fail::MODE_ZERO
                 } else if let Some(v) = a.retval {
-                    req.mode = MODE_VALUE;
-                    req.arg[0] = v as u64;
+                    args.value = v;
+                    func_fail::MODE_VALUE
                 } else {
-                    req.mode = MODE_ERRNO;
                     req.error = a.errno.unwrap_or(libc_enomem());
-                }
+                    func_fail::MODE_ERRNO
+                };
+                request::set(req, mode, args);
                 Ok(())
             })
         }

@@ -17,11 +17,9 @@ pub enum Mode {
     Skip,
 }
 
-/// Module `arg[1]`: whose reclaim.
-pub const WHO_KSWAPD: u64 = 0;
-pub const WHO_DIRECT: u64 = 1;
-/// The module's bound on one busy delay.
-pub const MAX_DELAY_MS: u64 = 1000;
+/// Whose reclaim, and the module's bound on one busy delay.
+pub use kvmfi::request::kswapd::{MAX_DELAY_MS, WHO_DIRECT, WHO_KSWAPD};
+use kvmfi::request::{self, kswapd};
 
 #[derive(Parser, Debug)]
 #[command(version, propagate_version = true, arg_required_else_help = true)]
@@ -130,14 +128,11 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         Cmd::Arm(a) => {
             let who = if a.scope.is_global() || a.kswapd { WHO_KSWAPD } else { WHO_DIRECT };
             tool::arm(spec, &a.module, &a.scope, &a.bounds, true, |req, _| {
-                match a.mode {
-                    Mode::Delay => {
-                        req.mode = 0;
-                        req.arg[0] = a.ms;
-                    }
-                    Mode::Skip => req.mode = 1,
-                }
-                req.arg[1] = who;
+                let (mode, delay_ms) = match a.mode {
+                    Mode::Delay => (kswapd::MODE_DELAY, a.ms),
+                    Mode::Skip => (kswapd::MODE_SKIP, 0),
+                };
+                request::set(req, mode, kswapd::Args { delay_ms, who, ..Default::default() });
                 Ok(())
             })
         }

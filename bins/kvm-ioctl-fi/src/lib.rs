@@ -9,10 +9,11 @@ use kvmfi::symbols::KVM_IOCTL;
 use kvmfi::tool::{self, ModuleOpts};
 use kvmfi::{errno, legacy, run, Error, Result};
 
-/// Up to this many commands per fault (the module's arg[0..5]).
-const MAX_CMDS: usize = 6;
-const FD_VM: u64 = 1;
-const FD_VCPU: u64 = 2;
+use kvmfi::request::{self, bitop, kvm_ioctl};
+
+/// Up to this many commands per fault.
+const MAX_CMDS: usize = kvm_ioctl::NR_CMDS;
+use kvm_ioctl::{FD_VCPU, FD_VM};
 
 #[derive(Parser, Debug)]
 #[command(version, propagate_version = true, arg_required_else_help = true)]
@@ -159,26 +160,29 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
             let (nrs, fds) = resolve_cmds(&a.cmds)?;
             kvmtool::require_kvm(spec)?;
             tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-                for (i, nr) in nrs.iter().enumerate() {
-                    req.arg[i] = u64::from(*nr);
+                let mut args = kvm_ioctl::Args { fds, ..Default::default() };
+                for (slot, nr) in args.cmd.iter_mut().zip(&nrs) {
+                    *slot = u64::from(*nr);
                 }
-                req.arg[6] = fds;
-                match a.corrupt {
+                let mode = match a.corrupt {
                     Some(pos) => {
-                        req.mode = 1;
-                        let p = match pos {
-                            Position::Cmd => 1,
-                            Position::Arg => 2,
+                        args.corrupt_pos = match pos {
+                            Position::Cmd => kvm_ioctl::POS_CMD,
+                            Position::Arg => kvm_ioctl::POS_ARG,
                         };
-                        let t = match a.bit {
-                            BitOp::Flip => 1,
-                            BitOp::Set => 2,
-                            BitOp::Clear => 3,
+                        args.corrupt_type = match a.bit {
+                            BitOp::Flip => bitop::FLIP,
+                            BitOp::Set => bitop::SET,
+                            BitOp::Clear => bitop::CLEAR,
                         };
-                        req.arg[7] = p | t << 8;
+                        kvm_ioctl::MODE_CORRUPT
                     }
-                    None => req.error = a.errno.unwrap_or(libc::EPERM),
-                }
+                    None => {
+                        req.error = a.errno.unwrap_or(libc::EPERM);
+                        kvm_ioctl::MODE_ERROR
+                    }
+                };
+                request::set(req, mode, args);
                 Ok(())
             })
         }

@@ -9,10 +9,10 @@ use kvmfi::symbols::KVM_VERSION;
 use kvmfi::tool::{self, ModuleOpts};
 use kvmfi::{errno, legacy, run, Error, Result};
 
-const MAX_CMDS: usize = 4;
-const MAX_CAPS: usize = 3;
-/// Marks a used capability slot (capability 0 is KVM_CAP_IRQCHIP).
-const CAP_VALID: u64 = 1 << 32;
+use kvmfi::request::{self, kvm_version};
+
+const MAX_CMDS: usize = kvm_version::NR_CMDS;
+const MAX_CAPS: usize = kvm_version::NR_CAPS;
 
 #[derive(Parser, Debug)]
 #[command(version, propagate_version = true, arg_required_else_help = true)]
@@ -132,28 +132,31 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
             }
             kvmtool::require_kvm(spec)?;
             tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
+                let mut args = kvm_version::Args::default();
                 if let Some(v) = a.api_version {
-                    req.mode = 0;
-                    req.arg[0] = u64::from(kvmcmds::parse("KVM_GET_API_VERSION", &[Fd::System])?);
-                    req.arg[7] = u64::from(v);
+                    args.cmd[0] = u64::from(kvmcmds::parse("KVM_GET_API_VERSION", &[Fd::System])?);
+                    args.value = i64::from(v);
+                    request::set(req, kvm_version::MODE_VALUE, args);
                     return Ok(());
                 }
-                for (i, nr) in cmds.iter().enumerate() {
-                    req.arg[i] = u64::from(*nr);
+                for (slot, nr) in args.cmd.iter_mut().zip(&cmds) {
+                    *slot = u64::from(*nr);
                 }
-                for (i, cap) in caps.iter().enumerate() {
-                    req.arg[4 + i] = u64::from(*cap) | CAP_VALID;
+                // CAP_VALID marks a used slot (capability 0 is KVM_CAP_IRQCHIP).
+                for (slot, cap) in args.cap.iter_mut().zip(&caps) {
+                    *slot = u64::from(*cap) | kvm_version::CAP_VALID;
                 }
-                match a.value {
+                let mode = match a.value {
                     Some(v) => {
-                        req.mode = 0;
-                        req.arg[7] = u64::from(v);
+                        args.value = i64::from(v);
+                        kvm_version::MODE_VALUE
                     }
                     None => {
-                        req.mode = 1;
                         req.error = a.errno.unwrap_or(libc::ENOMEM);
+                        kvm_version::MODE_ERROR
                     }
-                }
+                };
+                request::set(req, mode, args);
                 Ok(())
             })
         }

@@ -9,8 +9,7 @@ use kvmfi::symbols::MEMSLOT;
 use kvmfi::tool::{self, ModuleOpts};
 use kvmfi::{errno, legacy, Error, Result};
 
-const CLASS_REGION: u64 = 1;
-const CLASS_GFN: u64 = 2;
+use kvmfi::request::{self, memslot};
 
 #[derive(Parser, Debug)]
 #[command(version, propagate_version = true, arg_required_else_help = true)]
@@ -142,19 +141,16 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         Cmd::Arm(a) => {
             kvmtool::require_kvm(spec)?;
             tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-                if a.region {
-                    req.arg[7] = CLASS_REGION;
+                let args = if a.region {
                     req.error = a.errno.unwrap_or(libc::ENOMEM);
-                    if let Some(slot) = a.slot {
-                        req.arg[0] = u64::from(slot) + 1;
-                    }
-                } else if let Some((first, end)) = a.gfn {
-                    req.arg[7] = CLASS_GFN;
-                    req.arg[1] = first;
-                    req.arg[2] = end;
+                    let slot = a.slot.map_or(0, |s| u64::from(s) + 1);
+                    memslot::Args { class: memslot::CLASS_REGION, slot, ..Default::default() }
+                } else if let Some((gfn_first, gfn_end)) = a.gfn {
+                    memslot::Args { class: memslot::CLASS_GFN, gfn_first, gfn_end, ..Default::default() }
                 } else {
                     return Err(Error::usage("--region or --gfn is needed"));
-                }
+                };
+                request::set(req, memslot::MODE_FAIL, args);
                 Ok(())
             })
         }

@@ -6,6 +6,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kvmfi::cli::{Bounds, Scope};
 use kvmfi::symbols::MM_FAULT;
 use kvmfi::tool::{self, CommonCmd, ModuleOpts};
+use kvmfi::request::{self, mm_fault};
 use kvmfi::{legacy, Result};
 
 /// What a failed fault returns (the module's `mode`).
@@ -23,9 +24,9 @@ impl FaultResult {
     /// The module's mode number.
     pub fn mode(self) -> u32 {
         match self {
-            FaultResult::Sigsegv => 0,
-            FaultResult::Sigbus => 1,
-            FaultResult::Oom => 2,
+            FaultResult::Sigsegv => mm_fault::SIGSEGV,
+            FaultResult::Sigbus => mm_fault::SIGBUS,
+            FaultResult::Oom => mm_fault::OOM,
         }
     }
 }
@@ -167,11 +168,11 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
     let spec = &MM_FAULT;
     match cli.cmd {
         Cmd::Arm(a) => tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-            req.mode = a.result.mode();
+            let mut args = mm_fault::Args::default();
             if let Some(r) = a.addr_range {
-                req.arg[0] = r.start;
-                req.arg[1] = r.end;
+                (args.addr_start, args.addr_end) = (r.start, r.end);
             }
+            request::set(req, a.result.mode(), args);
             Ok(())
         }),
         Cmd::Common(c) => c.run(spec),
@@ -194,8 +195,8 @@ mod tests {
 
     #[test]
     fn modes() {
-        assert_eq!(FaultResult::Oom.mode(), 2);
-        assert_eq!(FaultResult::Sigbus.mode(), 1);
+        assert_eq!(FaultResult::Oom.mode(), mm_fault::OOM);
+        assert_eq!(FaultResult::Sigbus.mode(), mm_fault::SIGBUS);
     }
 
     #[test]

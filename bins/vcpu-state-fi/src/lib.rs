@@ -6,6 +6,7 @@ use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use kvmfi::cli::{Bounds, Scope};
 use kvmfi::kvmtool::{self, Common};
 use kvmfi::symbols::VCPU_STATE;
+use kvmfi::request::{self, vcpu_state};
 use kvmfi::tool::{self, ModuleOpts};
 use kvmfi::{legacy, run, Error, Result};
 
@@ -176,16 +177,12 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
             let reg = lookup_reg(a.reg.as_deref().unwrap_or(default_reg()))?;
             kvmtool::require_kvm(spec)?;
             tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-                req.arg[0] = reg;
-                if let Some(m) = a.xor {
-                    req.mode = 0;
-                    req.arg[1] = m;
-                } else if let Some(v) = a.set {
-                    req.mode = 1;
-                    req.arg[1] = v;
-                } else {
-                    req.mode = 2;
-                }
+                let (mode, value) = match (a.xor, a.set) {
+                    (Some(m), _) => (vcpu_state::MODE_XOR, m),
+                    (None, Some(v)) => (vcpu_state::MODE_SET, v),
+                    (None, None) => (vcpu_state::MODE_FLIP, 0),
+                };
+                request::set(req, mode, vcpu_state::Args { reg, value, ..Default::default() });
                 Ok(())
             })
         }
