@@ -4,7 +4,8 @@
  * target (task, cgroup, and/or one file or directory tree), skipping the
  * function so that nothing is read or written.
  *
- * Included by file_read_fi.c and file_write_fi.c with FILE_FI_WRITE set.
+ * Included by tools/vfs_read_fi.c and tools/vfs_write_fi.c, which define
+ * FILE_FI_SYMBOL, _TAG, _LEGACY_DIR, _DEFAULT_ERROR and _DESCRIPTION.
  *
  * mode 0: the call returns -error (default EIO for read, ENOSPC for write).
  * mode 1: the call returns 0: an empty read or a write of nothing
@@ -79,17 +80,4 @@ static const struct kvmfi_ops file_fi_ops = {
 	.legacy_request = file_fi_legacy_request,
 };
 
-static int __init file_fi_init(void)
-{
-	return kvmfi_init(&file_fi_ops);
-}
-
-static void __exit file_fi_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(file_fi_init);
-module_exit(file_fi_exit);
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(file_fi_ops, FILE_FI_DESCRIPTION);

@@ -290,18 +290,4 @@ static const struct kvmfi_ops cpu_reg_ops = {
 	.legacy_request = cpu_reg_legacy_request,
 };
 
-static int __init cpu_reg_init(void)
-{
-	return kvmfi_init(&cpu_reg_ops);
-}
-
-static void __exit cpu_reg_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(cpu_reg_init);
-module_exit(cpu_reg_exit);
-MODULE_DESCRIPTION("kvmfi: corrupt a register of the threads and processes a target creates, before they first run");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(cpu_reg_ops, "kvmfi: corrupt a register of the threads and processes a target creates, before they first run");

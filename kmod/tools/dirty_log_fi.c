@@ -281,18 +281,4 @@ static const struct kvmfi_ops mig_ops = {
 	.legacy_request = mig_legacy_request,
 };
 
-static int __init mig_init(void)
-{
-	return kvmfi_init(&mig_ops);
-}
-
-static void __exit mig_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(mig_init);
-module_exit(mig_exit);
-MODULE_DESCRIPTION("kvmfi: KVM_GET_DIRTY_LOG bitmaps lose (or gain) a chosen share of dirty bits");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(mig_ops, "kvmfi: KVM_GET_DIRTY_LOG bitmaps lose (or gain) a chosen share of dirty bits");

@@ -49,7 +49,17 @@ static struct kvmfi_hook func_fail_hooks[] = {
 	{ .symbol = symbol, .pre = func_fail_pre },
 };
 
+static int func_fail_setup(void)
+{
+	if (!symbol[0]) {
+		pr_err("symbol= is required (the function to make fail)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct kvmfi_ops func_fail_ops = {
+	.setup = func_fail_setup,
 	.tag = "[Func-Fi]",
 	.hooks = func_fail_hooks,
 	.nr_hooks = ARRAY_SIZE(func_fail_hooks),
@@ -57,21 +67,4 @@ static const struct kvmfi_ops func_fail_ops = {
 	.validate = func_fail_validate,
 };
 
-static int __init func_fail_init(void)
-{
-	if (!symbol[0]) {
-		pr_err("symbol= is required (the function to make fail)\n");
-		return -EINVAL;
-	}
-	return kvmfi_init(&func_fail_ops);
-}
-
-static void __exit func_fail_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(func_fail_init);
-module_exit(func_fail_exit);
-MODULE_DESCRIPTION("kvmfi: make any probe-able kernel function return an error for a scoped target");
-MODULE_LICENSE("GPL");
+KVMFI_MODULE(func_fail_ops, "kvmfi: make any probe-able kernel function return an error for a scoped target");

@@ -120,18 +120,4 @@ static const struct kvmfi_ops kswapd_fi_ops = {
 	.legacy_request = kswapd_fi_legacy_request,
 };
 
-static int __init kswapd_fi_init(void)
-{
-	return kvmfi_init(&kswapd_fi_ops);
-}
-
-static void __exit kswapd_fi_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(kswapd_fi_init);
-module_exit(kswapd_fi_exit);
-MODULE_DESCRIPTION("kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a chosen process or cgroup");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(kswapd_fi_ops, "kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a chosen process or cgroup");

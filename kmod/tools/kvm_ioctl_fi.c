@@ -137,18 +137,4 @@ static const struct kvmfi_ops res_ops = {
 	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
 };
 
-static int __init res_init(void)
-{
-	return kvmfi_init(&res_ops);
-}
-
-static void __exit res_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(res_init);
-module_exit(res_exit);
-MODULE_DESCRIPTION("kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(res_ops, "kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM");

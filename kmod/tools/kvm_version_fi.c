@@ -117,18 +117,4 @@ static const struct kvmfi_ops ver_ops = {
 	.legacy_request = ver_legacy_request,
 };
 
-static int __init ver_init(void)
-{
-	return kvmfi_init(&ver_ops);
-}
-
-static void __exit ver_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(ver_init);
-module_exit(ver_exit);
-MODULE_DESCRIPTION("kvmfi: fake KVM API version, or chosen /dev/kvm ioctls fail");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(ver_ops, "kvmfi: fake KVM API version, or chosen /dev/kvm ioctls fail");

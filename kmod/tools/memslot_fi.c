@@ -212,8 +212,15 @@ static struct kvmfi_hook mem_hooks[] = {
 	{ .symbol = region2_symbol, .pre = mem_region2_pre, .optional = true },
 };
 
+static int mem_setup(void)
+{
+	gfn_returns_pfn = strstr(gfn_symbol, "pfn") != NULL;
+	return 0;
+}
+
 static const struct kvmfi_ops mem_ops = {
 	.tag = "[ARM-Mem-Fi]",
+	.setup = mem_setup,
 	.hooks = mem_hooks,
 	.nr_hooks = ARRAY_SIZE(mem_hooks),
 	.default_error = ENOMEM,
@@ -225,19 +232,4 @@ static const struct kvmfi_ops mem_ops = {
 	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
 };
 
-static int __init memory_fi_init(void)
-{
-	gfn_returns_pfn = strstr(gfn_symbol, "pfn") != NULL;
-	return kvmfi_init(&mem_ops);
-}
-
-static void __exit memory_fi_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(memory_fi_init);
-module_exit(memory_fi_exit);
-MODULE_DESCRIPTION("kvmfi: KVM memory regions or guest-frame translations fail for a chosen VMM");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(mem_ops, "kvmfi: KVM memory regions or guest-frame translations fail for a chosen VMM");

@@ -134,18 +134,4 @@ static const struct kvmfi_ops pt_load_ops = {
 	.legacy_request = pt_load_legacy_request,
 };
 
-static int __init pt_load_init(void)
-{
-	return kvmfi_init(&pt_load_ops);
-}
-
-static void __exit pt_load_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(pt_load_init);
-module_exit(pt_load_exit);
-MODULE_DESCRIPTION("kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(pt_load_ops, "kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)");

@@ -175,18 +175,4 @@ static const struct kvmfi_ops state_ops = {
 	.legacy_request = state_legacy_request,
 };
 
-static int __init state_init(void)
-{
-	return kvmfi_init(&state_ops);
-}
-
-static void __exit state_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(state_init);
-module_exit(state_exit);
-MODULE_DESCRIPTION("kvmfi: falsify the vCPU registers a VMM reads, the guest's state untouched");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(state_ops, "kvmfi: falsify the vCPU registers a VMM reads, the guest's state untouched");

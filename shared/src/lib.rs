@@ -12,6 +12,7 @@ pub mod errno;
 pub mod filefault;
 pub mod error;
 pub mod kallsyms;
+pub mod kernel_tool;
 pub mod kmod;
 pub mod request;
 pub mod legacy;
