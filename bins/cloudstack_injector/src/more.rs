@@ -371,7 +371,7 @@ fn storage_fill(ctx: &Ctx, mp: &Path, size: Option<u64>, keep_free: u64) -> Resu
     let mb = match size {
         Some(s) => s,
         None => {
-            let free = kvmfi::injector::steps::free_bytes(&path)? >> 20;
+            let free = kvmfi::host::files::free_bytes(&path)? >> 20;
             if free <= keep_free {
                 return Err(Error::failed(format!("{target} has only {free} MB free; nothing to fill")));
             }

@@ -5,7 +5,8 @@
 
 use super::{Cmd, Comp, HealthAction, TOOL};
 use clap::{Args, ValueEnum};
-use kvmfi::injector::stress::{self, Resolved, Ssh};
+use kvmfi::injector::remote::{self, Resolved, Ssh};
+use kvmfi::injector::stress;
 use kvmfi::injector::{netem, Component, Ctx};
 use kvmfi::journal::{self, Fault, Step};
 use kvmfi::netfault::Target;
@@ -182,7 +183,7 @@ pub fn run(ctx: &Ctx, table: &[Component], l: &Launch, conf: Option<&Path>, ssh:
         Cmd::IsolateClear { tgt } => clear(ctx, conf, "isolate", tgt.as_deref()),
         Cmd::DelayShow => delay_show(),
         Cmd::Isolate { tgt, port } => {
-            let r = stress::resolve(&tgt, conf)?;
+            let r = remote::resolve(&tgt, conf)?;
             let (target, t, desc) = match port {
                 None => (r.ip.to_string(), Target::Host(r.ip), format!("drop all traffic to and from {} ({})", r.ip, r.name)),
                 Some(p) => (
@@ -350,8 +351,8 @@ fn on_node(
     undo: Option<Vec<String>>,
     local: impl FnOnce(&str) -> Result<()>,
 ) -> Result<()> {
-    let r = stress::resolve(tgt, conf)?;
-    if stress::is_local(r.ip) {
+    let r = remote::resolve(tgt, conf)?;
+    if remote::is_local(r.ip) {
         return local(&r.ip.to_string());
     }
     let apply = s.argv(&r, &args)?;
@@ -376,8 +377,8 @@ fn on_node(
 /// The `off` of an on/off command: undoes what is journaled here for TGT;
 /// when nothing is, runs `OFF` on TGT (or `local` here) all the same.
 fn off_node(ctx: &Ctx, conf: Option<&Path>, s: &Ssh, tgt: &str, kind: &str, off: Vec<String>, local: impl FnOnce() -> Result<()>) -> Result<()> {
-    let r = stress::resolve(tgt, conf)?;
-    if stress::is_local(r.ip) {
+    let r = remote::resolve(tgt, conf)?;
+    if remote::is_local(r.ip) {
         return local();
     }
     let ip = r.ip.to_string();
@@ -408,7 +409,7 @@ fn netem_fault(
     args: Vec<String>,
     desc: String,
 ) -> Result<()> {
-    let r: Resolved = stress::resolve(tgt, conf)?;
+    let r: Resolved = remote::resolve(tgt, conf)?;
     let dev = match &net.dev {
         Some(d) => netem::check_dev(d)?,
         None => netem::route_dev(r.ip)?,
@@ -456,8 +457,8 @@ fn clear_quiet(ctx: &Ctx, conf: Option<&Path>, kind: &str, tgt: Option<&str>) ->
     // *-local forms, journaled as "local", are its faults too)
     let ip = match tgt {
         Some(t) => {
-            let r = stress::resolve(t, conf)?;
-            Some((r.ip.to_string(), stress::is_local(r.ip)))
+            let r = remote::resolve(t, conf)?;
+            Some((r.ip.to_string(), remote::is_local(r.ip)))
         }
         None => None,
     };
@@ -495,7 +496,7 @@ fn delay_show() -> Result<()> {
     entries.iter().flat_map(|e| e.undo.iter()).for_each(|s| walk(s, &mut devs));
     if let Some(tc) = exec::which("tc", &[]) {
         for d in devs {
-            for line in netem::show(&tc.to_string_lossy(), &d)?.lines() {
+            for line in kvmfi::host::tc::show(&tc.to_string_lossy(), &d)?.lines() {
                 out(format!("{d}\t{line}"))?;
             }
         }
