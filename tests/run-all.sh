@@ -3,7 +3,7 @@
 #
 # Phases: host set-up (apt, rustup targets, test daemons' files), the
 # README's first command (make demo from a fresh clone and an empty cache),
-# the Rust unit and integration tests, the user-space injectors against real daemons,
+# shellcheck over every script, the Rust unit and integration tests, the user-space injectors against real daemons,
 # and the VM bench on every kernel. Each phase's counts are added up; the
 # last line is the runner's closing line "N passed, N failed".
 set -o errexit -o nounset -o pipefail
@@ -90,6 +90,9 @@ main() {
         phase first-run bash tests/first-run.sh
         add_counts first-run "$PHASE_LOG"
     fi
+
+    phase shellcheck bash tests/shellcheck.sh
+    add_counts shellcheck "$PHASE_LOG"
 
     phase cargo-test cargo test --workspace --no-fail-fast
     cargo_counts "$PHASE_LOG" >"$LOGDIR/check-cargo-counts.log"
