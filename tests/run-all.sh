@@ -3,8 +3,9 @@
 #
 # Phases: host set-up (apt, rustup targets, test daemons' files), the
 # README's first command (make demo from a fresh clone and an empty cache),
-# shellcheck over every script, the Rust unit and integration tests, the user-space injectors against real daemons,
-# and the VM bench on every kernel. Each phase's counts are added up; the
+# a shellcheck pass over every script, the Rust unit and integration tests,
+# the user-space injectors against real daemons, and the VM bench on every
+# kernel. Each phase's counts are added up; the
 # last line is the runner's closing line "N passed, N failed".
 set -o errexit -o nounset -o pipefail
 
