@@ -10,11 +10,11 @@
 //! resume of a daemon, and the CPU and memory stressors, are the shared
 //! injector's.
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use kvmfi::injector::{self, stress, Common, Component, Ctx, RecoverArgs, StatusArgs};
 use kvmfi::netfault;
 use kvmfi::sqldb::{self, DbOpts};
-use kvmfi::{Error, Result};
+use kvmfi::Result;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use sysvm::{Sysvm, Virsh, VmOp};
@@ -376,8 +376,7 @@ where
     if let Some(rest) = kvmfi::cliparse::helper_args(&args, stress::HELPER_ARG) {
         return stress::helper_main(&rest);
     }
-    let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
+    let Some(cli) = kvmfi::cliparse::parse_into::<Cli, _, _>(command(), args)? else { return Ok(()) };
     let mut table = components();
     injector::override_classes(&mut table, &cli.main_class)?;
     let ctx = Ctx { tool: TOOL, dry_run: cli.common.dry_run };

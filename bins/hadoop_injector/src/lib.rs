@@ -11,12 +11,12 @@
 //! and `nodes` (running a node fault on another node over ssh, and the
 //! `*-clear` commands).
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use daemons::Launchers;
 use kvmfi::injector::remote::Ssh;
 use kvmfi::injector::{self, Common, Component, Ctx, RecoverArgs, StatusArgs};
 use kvmfi::netfault::{self, Target};
-use kvmfi::{Error, Result};
+use kvmfi::Result;
 use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -319,16 +319,7 @@ pub enum Cmd {
         tgt: Option<String>,
     },
     /// Take MB megabytes of disk space on TGT with a fill file (in --dir)
-    DiskFill {
-        /// The node
-        #[arg(value_name = "TGT")]
-        tgt: String,
-        /// Megabytes; refused if less than --keep-free would stay free
-        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
-        mb: u64,
-        #[command(flatten)]
-        fill: storage::FillOpts,
-    },
+    DiskFill(storage::NodeFill),
     /// Undo 'disk-fill' and 'hdfs-disk': delete the fill files (for TGT, or all)
     DiskFillClear {
         /// The node given to disk-fill (default: all)
@@ -336,16 +327,7 @@ pub enum Cmd {
         tgt: Option<String>,
     },
     /// Take MB megabytes in the DataNode's data directory on TGT (dfs.datanode.data.dir)
-    HdfsDisk {
-        /// The node
-        #[arg(value_name = "TGT")]
-        tgt: String,
-        /// Megabytes; refused if less than --keep-free would stay free
-        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
-        mb: u64,
-        #[command(flatten)]
-        fill: storage::FillOpts,
-    },
+    HdfsDisk(storage::NodeFill),
     /// Kill the MapReduce map tasks (YarnChild ..._m_...) running on SLAVE (YARN runs them again)
     CrashMap {
         /// The node
@@ -565,8 +547,7 @@ where
     if let Some(rest) = kvmfi::cliparse::helper_args(&args, kvmfi::injector::stress::HELPER_ARG) {
         return kvmfi::injector::stress::helper_main(&rest);
     }
-    let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
+    let Some(cli) = kvmfi::cliparse::parse_into::<Cli, _, _>(command(), args)? else { return Ok(()) };
     let mut table = components();
     injector::override_classes(&mut table, &cli.main_class)?;
     let env = Env {
@@ -607,9 +588,9 @@ where
         Cmd::CpuStressClear { tgt } => nodes::clear(&env, "cpu-stress", tgt.as_deref()),
         Cmd::MemStress { tgt, mb } => stress::mem(&env, Some(&tgt), mb),
         Cmd::MemStressClear { tgt } => nodes::clear(&env, "mem-stress", tgt.as_deref()),
-        Cmd::DiskFill { tgt, mb, fill } => storage::disk_fill(&env, Some(&tgt), mb, &fill),
+        Cmd::DiskFill(f) => storage::disk_fill(&env, Some(&f.tgt), f.mb, &f.fill),
         Cmd::DiskFillClear { tgt } => storage::disk_fill_clear(&env, tgt.as_deref()),
-        Cmd::HdfsDisk { tgt, mb, fill } => storage::hdfs_disk(&env, Some(&tgt), mb, &fill),
+        Cmd::HdfsDisk(f) => storage::hdfs_disk(&env, Some(&f.tgt), f.mb, &f.fill),
         Cmd::CrashMap { slave } => tasks::crash(&env, "map", Some(&slave)),
         Cmd::CrashReduce { slave } => tasks::crash(&env, "reduce", Some(&slave)),
         Cmd::IoSlow { tgt, state, io } => storage::io_slow(&env, &tgt, state, &io),

@@ -12,6 +12,19 @@ use kvmfi::journal::{Fault, Step};
 use kvmfi::{Error, Result};
 use std::path::{Path, PathBuf};
 
+/// disk-fill and hdfs-disk: the node, the size, the fill options.
+#[derive(Args, Debug, Clone)]
+pub struct NodeFill {
+    /// The node
+    #[arg(value_name = "TGT")]
+    pub tgt: String,
+    /// Megabytes; refused if less than --keep-free would stay free
+    #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+    pub mb: u64,
+    #[command(flatten)]
+    pub fill: FillOpts,
+}
+
 /// Where a fill file goes and what must stay free.
 #[derive(Args, Debug, Clone)]
 pub struct FillOpts {
