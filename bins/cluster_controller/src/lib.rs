@@ -10,6 +10,7 @@ pub mod interrupt;
 pub mod menu;
 pub mod ops;
 pub mod scenario;
+pub mod bootrecover;
 pub mod hostkeys;
 pub mod ssh;
 pub mod sshconfig;
@@ -40,10 +41,14 @@ TARGETS:
 Roles: NameNode DataNode SecondaryNameNode ResourceManager NodeManager JobHistoryServer ManagementServer Agent UsageServer Database NFS KVMHost. --seed makes random picks repeatable.
 
 CLUSTER FILE:
-One node a line, name,address,ssh_port,role[,role...]; '#' comments. Taken from --config, else $KVMFI_CLUSTER_CONF, else ./cluster.conf, else /etc/kvmfi/cluster.conf, else the original's three nodes (master 192.168.64.10, slave1 .11, slave2 .12, port 22). 'nodes' checks the file without connecting; errors name the line.
+One node a line, name,address,ssh_port,role[,role...]; '#' comments; a line known_hosts = PATH adds a known_hosts file (relative to the cluster file). Taken from --config, else $KVMFI_CLUSTER_CONF, else ./cluster.conf, else /etc/kvmfi/cluster.conf, else the original's three nodes (master 192.168.64.10, slave1 .11, slave2 .12, port 22). 'nodes' checks the file without connecting; errors name the line.
+An Ansible inventory works wherever a cluster file does (INI: a first line [group], or .ini; YAML: all:, ---, or .yml/.yaml). Its groups are the roles (any letter case, '_' and '-' ignored: [datanode], [data_node], DataNode:), through children: too, plus a host's kvmfi_roles=Role,Role variable; ansible_host (else the host name) is the address, ansible_port (else ~/.ssh/config's Port, else 22) the port, ansible_user the account; host variables beat group variables; numeric ranges node[01:32] expand. 'nodes --export ansible' (INI) or 'ansible-yaml' prints the nodes as an inventory, one group per role.
 
 SSH:
-One connection per node per command, all nodes at once (--parallel), with the ssh2 library: key authentication as --user (root by default; the injectors need root) with --identity keys, else the ssh agent, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa. --connect-timeout bounds TCP connect + handshake + login, so a node whose port drops packets is reported unreachable after that long while the others go on; --command-timeout bounds each remote command. Host keys are accepted as they are (the original's StrictHostKeyChecking=no) unless --known-hosts names an OpenSSH known_hosts file to check them against.
+One connection per node per command, all nodes at once (--parallel), with the ssh2 library: key authentication with --identity keys, else ~/.ssh/config's IdentityFile, the ssh agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa. The account is the node's ansible_user, else --user, else ~/.ssh/config's User, else root (the injectors need root). ~/.ssh/config (or --ssh-config FILE) is read for HostName, User, Port and IdentityFile by Host patterns; Match blocks are not applied. --connect-timeout bounds TCP connect + handshake + login, so a node whose port drops packets is reported unreachable after that long while the others go on; --command-timeout bounds each remote command.
+
+HOST KEYS:
+Checked by default, as OpenSSH does: the key a node offers must be listed in --known-hosts FILE, the cluster file's known_hosts, ~/.ssh/known_hosts or /etc/ssh/ssh_known_hosts (hashed entries and [host]:port included). An unknown key is refused with its SHA256 fingerprint and the ssh-keyscan line that would add it; --accept-new-host-keys records it instead (in the first of those files), like ssh's StrictHostKeyChecking=accept-new. A key that differs from the recorded one is always refused (HOST KEY CHANGED, on stderr too). --insecure-ignore-host-keys checks nothing (the original's behaviour): anyone who answers on a node's address receives root's commands.
 
 ON THE NODES:
 The nodes run hadoop_injector, cloudstack_injector and kvm-ioctl-fi (installed by make install; other paths with --hadoop-injector, --cloudstack-injector, --kvm-ioctl-fi). Each fault is journaled on the node that carries it, so 'recover' (which runs 'recover --all' there) undoes everything even if this controller was killed. partition runs 'hadoop_injector network PEER' on each chosen node for each peer: never list the controller's own address as a peer, or the node cannot be reached to recover it.
@@ -69,7 +74,7 @@ EXIT STATUS:
 
 ENVIRONMENT:
   KVMFI_CLUSTER_CONF  the cluster file when --config is not given
-  HOME                where ~/.ssh keys are looked for
+  HOME                where ~/.ssh (keys, config, known_hosts) is
 
 EXAMPLES:
   cluster_controller                      # the interactive menu
@@ -255,7 +260,7 @@ pub struct ScenarioArgs {
     pub t: TargetArgs,
 }
 
-fn positive(text: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn positive(text: &str) -> std::result::Result<Duration, String> {
     match kvmfi::units::parse_duration(text)? {
         d if d.is_zero() => Err(format!("'{text}' must be above zero")),
         d => Ok(d),
