@@ -161,16 +161,20 @@ ssh_opts() {
     accept-new) OPTS+=(-o StrictHostKeyChecking=accept-new) ;;
     *) OPTS+=(-o StrictHostKeyChecking=yes) ;;
   esac
-  if [[ "$HOST_KEYS" != insecure && ( -n "$KNOWN_HOSTS" || -n "$CONF_KNOWN_HOSTS" ) ]]; then
-    # ssh records new keys in the first file; ~/.ssh/known_hosts stays read.
+  if [[ "$HOST_KEYS" != insecure ]]; then
+    # The files cluster_controller reads, $HOME's included (ssh itself would
+    # take the passwd entry's home); ssh records new keys in the first one.
     [[ -n "$KNOWN_HOSTS" ]] && files+=("$KNOWN_HOSTS")
     [[ -n "$CONF_KNOWN_HOSTS" ]] && files+=("$CONF_KNOWN_HOSTS")
-    files+=("$HOME/.ssh/known_hosts")
+    files+=("$(user_known_hosts)")
     OPTS+=(-o "UserKnownHostsFile=${files[*]}")
   fi
   [[ -n "$SSH_KEY" ]] && OPTS+=(-i "$SSH_KEY")
   OPTS+=(-l "$(user_of "$i")")
 }
+
+# user_known_hosts: ~/.ssh/known_hosts of $HOME.
+user_known_hosts() { echo "${HOME:-~}/.ssh/known_hosts"; }
 
 # user_of INDEX: the node's ansible_user, else -u/$SSH_USER, else
 # ~/.ssh/config's User for it (ssh -G), else root.
@@ -190,8 +194,9 @@ user_of() {
 host_key_hint() {
   local i="$1" addr="${ADDRS[$1]}" port="${PORTS[$1]}" fp pat="${ADDRS[$1]}" first
   ((port == 22)) || pat="[$addr]:$port"
-  first="${KNOWN_HOSTS:-${CONF_KNOWN_HOSTS:-~/.ssh/known_hosts}}"
-  fp="$(ssh-keyscan -T "$CONNECT_TIMEOUT" -p "$port" "$addr" 2>/dev/null | ssh-keygen -lf - 2>/dev/null | awk '{ printf "%s%s %s", sep, $4, $2; sep = ", " }')"
+  first="${KNOWN_HOSTS:-${CONF_KNOWN_HOSTS:-$(user_known_hosts)}}"
+  # "SHA256:... (ED25519)" for each key the node offers.
+  fp="$(ssh-keyscan -T "$CONNECT_TIMEOUT" -p "$port" "$addr" 2>/dev/null | ssh-keygen -lf - 2>/dev/null | awk '{ printf "%s%s %s", sep, $2, $NF; sep = ", " }')"
   if grep -q 'REMOTE HOST IDENTIFICATION HAS CHANGED' "$ERRFILE"; then
     err "${NAMES[$i]} ($addr:$port): HOST KEY CHANGED (now ${fp:-unknown}): refused. If expected: ssh-keygen -R '$pat' -f $first, then add the new key"
   else

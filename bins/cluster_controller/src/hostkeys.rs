@@ -60,9 +60,7 @@ impl HostKeys {
         let fp = fingerprint(sess);
         let tname = type_name(kind);
         let mut changed_in = Vec::new();
-        let mut looked = Vec::new();
         for f in self.files.iter().filter(|f| f.exists()) {
-            looked.push(f.display().to_string());
             let mut kh = sess.known_hosts().map_err(|e| e.message().to_string())?;
             kh.read_file(f, KnownHostFileKind::OpenSSH)
                 .map_err(|e| format!("cannot read known hosts {}: {} (fix or move the file)", f.display(), e.message()))?;
@@ -92,7 +90,8 @@ impl HostKeys {
             eprintln!("{}: {host} port {port}: recorded its new host key {tname} {fp} in {}", crate::TOOL, self.record_to.display());
             return Ok(());
         }
-        let where_ = if looked.is_empty() { "no known_hosts file exists".to_string() } else { format!("not in {}", looked.join(", ")) };
+        let all: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
+        let where_ = format!("not in {}", all.join(", "));
         Err(format!(
             "UNKNOWN HOST KEY: {host} port {port} offers {tname} {fp} ({where_}): refusing to connect. \
              If that is the node's key (compare: ssh-keygen -lf /etc/ssh/ssh_host_{}_key.pub on the node), add it with \
