@@ -65,6 +65,7 @@ Host keys are checked by default (StrictHostKeyChecking=yes): ~/.ssh/known_hosts
 
 Environment: CLUSTER_CONF KVMFI_CLUSTER_CONF SSH_KEY SSH_USER SSH_CONNECT_TIMEOUT (5) HADOOP_HOME (/opt/hadoop)
   HADOOP_INJECTOR (hadoop_injector) CLUSTER_CONTROLLER (cluster_controller): paths on the nodes.
+  LOCAL_CLUSTER_CONTROLLER: the local cluster_controller that reads Ansible inventories.
 cluster.conf: one node a line, name,address,ssh_port,role[,role...]; '#' comments;
   'known_hosts = PATH' adds a known_hosts file. An Ansible inventory (INI or YAML, groups
   as roles) works too: it is read through 'cluster_controller nodes' (\$LOCAL_CLUSTER_CONTROLLER).

@@ -75,11 +75,12 @@ node_config() {
   local n="$1" d="$WORK/nodes/$1"
   mkdir -p "$d/journal"
   # The same host key on every node, in a file of its own (a test changes one).
-  cp "$WORK/host_ed25519" "$WORK/host_ed25519.pub" "$d/"
+  cp "$WORK/host_ed25519" "$WORK/host_ed25519.pub" "$WORK/host_ecdsa" "$d/"
   cat > "$d/sshd_config" <<CONF
 ListenAddress ${ADDR[$n]}
 Port 22
 Port 2200
+HostKey $d/host_ecdsa
 HostKey $d/host_ed25519
 PidFile $d/sshd.pid
 AuthorizedKeysFile $WORK/authorized_keys
@@ -109,6 +110,9 @@ setup_cluster() {
   mkdir -p /run/sshd "$WORK/bin" "$WORK/nodes"
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_ed25519" -C kvmfi-cluster-test
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_ed25519" -C kvmfi-cluster-host
+  # An ECDSA key too, listed first: known_hosts holds only the ed25519 one,
+  # as ssh records it, so the controller must ask for that type.
+  ssh-keygen -q -t ecdsa -N '' -f "$WORK/host_ecdsa" -C kvmfi-cluster-host
   cp "$WORK/id_ed25519.pub" "$WORK/authorized_keys"
   ip netns add "$CTL"
   in_ns "$CTL" ip link set lo up
@@ -489,7 +493,7 @@ changed_key_checks() {
     out="$(cm $mode inject-hang 10.77.9.14 dn 2>&1)" || rc=$?
     [[ $rc != 0 ]] || { fail "cluster_manage.sh ($mode) accepted a changed key"; return 1; }
     grep -q 'REMOTE HOST IDENTIFICATION HAS CHANGED' <<<"$out" || { fail "no ssh warning ($mode): $out"; return 1; }
-    grep -qF "slave3 (10.77.9.14:22): HOST KEY CHANGED (now $new (ED25519))" <<<"$out" || { fail "no hint ($mode): $out"; return 1; }
+    grep -F "slave3 (10.77.9.14:22): HOST KEY CHANGED (now " <<<"$out" | grep -qF "$new (ED25519)" || { fail "no hint ($mode): $out"; return 1; }
   done
   # Nothing ran on slave3 (its DataNode is checked once the old key is back).
   ! grep -q 'hang' "$WORK/nodes/slave3/journal/journal.jsonl" 2>/dev/null || { fail "a fault reached slave3"; return 1; }
@@ -502,19 +506,22 @@ test_manage_host_keys() {
   rc=0
   out="$(HOME="$h" cm inject-hang 10.77.9.13 dn 2>&1)" || rc=$?
   [[ $rc != 0 ]] || { fail "unknown key accepted"; return 1; }
-  grep -qF "slave2 (10.77.9.13:22): UNKNOWN HOST KEY $want (ED25519): refused. If that is the node's key: ssh-keyscan -p 22 10.77.9.13 >> $h/.ssh/known_hosts (check: ssh-keygen -F '10.77.9.13'" <<<"$out" \
+  grep -F "slave2 (10.77.9.13:22): UNKNOWN HOST KEY " <<<"$out" | grep -F "$want (ED25519)" \
+    | grep -qF "refused. If that is the node's key: ssh-keyscan -p 22 10.77.9.13 >> $h/.ssh/known_hosts (check: ssh-keygen -F '10.77.9.13'" \
     || { fail "no fingerprint/hint: $out"; return 1; }
   daemon_is slave2 dn up || { fail "slave2's DataNode was touched"; return 1; }
-  out="$(HOME="$h" cm --accept-new-host-keys status 2>&1)" || { fail "accept-new: $out"; return 1; }
-  [[ "$(grep -c . "$h/.ssh/known_hosts")" == 4 ]] || { fail "known_hosts: $(cat "$h/.ssh/known_hosts")"; return 1; }
-  HOME="$h" cm status >/dev/null 2>&1 || { fail "recorded keys refused"; return 1; }
+  # Two nodes are enough for the rest (each status is an ssh per node).
+  grep -E '^(master|slave1),' "$WORK/cluster.conf" > "$WORK/cluster-2.conf"
+  out="$(HOME="$h" cm -c "$WORK/cluster-2.conf" --accept-new-host-keys status 2>&1)" || { fail "accept-new: $out"; return 1; }
+  [[ "$(grep -c . "$h/.ssh/known_hosts")" == 2 ]] || { fail "known_hosts: $(cat "$h/.ssh/known_hosts")"; return 1; }
+  HOME="$h" cm -c "$WORK/cluster-2.conf" status >/dev/null 2>&1 || { fail "recorded keys refused"; return 1; }
   # A cluster file's known_hosts = PATH, relative to the file.
-  { echo "known_hosts = kh-conf"; cat "$WORK/cluster.conf"; } > "$WORK/cluster-kh.conf"
+  { echo "known_hosts = kh-conf"; cat "$WORK/cluster-2.conf"; } > "$WORK/cluster-kh.conf"
   cp "$h/.ssh/known_hosts" "$WORK/kh-conf"
   HOME="$WORK/home-none" cm -c "$WORK/cluster-kh.conf" status >/dev/null 2>&1 || { fail "cluster_manage.sh ignores known_hosts ="; return 1; }
   cc_home "$WORK/home-none" -i "$WORK/id_ed25519" -c "$WORK/cluster-kh.conf" status >/dev/null 2>&1 \
     || { fail "cluster_controller ignores known_hosts ="; return 1; }
-  out="$(HOME="$WORK/home-none" cm --insecure-ignore-host-keys status 2>&1)" || { fail "insecure: $out"; return 1; }
+  out="$(HOME="$WORK/home-none" cm -c "$WORK/cluster-2.conf" --insecure-ignore-host-keys status 2>&1)" || { fail "insecure: $out"; return 1; }
   grep -q 'warning: --insecure-ignore-host-keys' <<<"$out" || { fail "no warning: $out"; return 1; }
 }
 
@@ -674,7 +681,7 @@ test_boot_recovery_after_reboot() {
   rm -rf "${b:?}/run"
   # The unit's command with the database still starting: it waits for it.
   t0=$SECONDS
-  (sleep 3; start_boot_db; wait "$BOOT_DB_PID") &
+  (sleep 2; start_boot_db; wait "$BOOT_DB_PID") &
   local starter=$!
   ip netns exec "$BOOTNS" env KVMFI_STATE_DIR="$b/journal" "${cmd[@]}" > "$WORK/logs/boot-recover.log" 2>&1 || rc=$?
   secs=$((SECONDS - t0))
@@ -690,17 +697,17 @@ test_boot_recovery_after_reboot() {
   [[ "$(cat "$b/nm-health")" == healthy ]] || { fail "marker: $(cat "$b/nm-health")"; return 1; }
   [[ -z "$(ls "$b/data")" ]] || { fail "fill file left: $(ls "$b/data")"; return 1; }
   [[ -z "$(boot_inj hadoop_injector status --all)" ]] || { fail "journal not empty"; return 1; }
-  echo "boot recovery took ${secs}s (the database came 3 s late)"
+  echo "boot recovery took ${secs}s (the database came 2 s late)"
   # Bounded: with the database gone for good it gives up after --wait, naming the fault.
   boot_inj cloudstack_injector db-limit --user-connections 2 --db-socket "$b/run/db.sock" >/dev/null || { fail "db-limit 2"; return 1; }
   kill "$(cat "$b/run/db.pid")"; wait_until 20 bash -c "! [ -e '$b/run/db.sock' ]" || true
   rc=0; t0=$SECONDS
-  ip netns exec "$BOOTNS" env KVMFI_STATE_DIR="$b/journal" "$BIN_DIR/cluster_controller" node-local boot-recover --wait 3s \
+  ip netns exec "$BOOTNS" env KVMFI_STATE_DIR="$b/journal" "$BIN_DIR/cluster_controller" node-local boot-recover --wait 2s \
     > "$WORK/logs/boot-recover2.log" 2>&1 || rc=$?
   secs=$((SECONDS - t0))
   [[ $rc != 0 ]] || { fail "gave no error without the database"; return 1; }
-  ((secs < 20)) || { fail "took ${secs}s with --wait 3s"; return 1; }
-  grep -q 'still in force after 3 s: fault [0-9]* (cloudstack_injector db-limit' "$WORK/logs/boot-recover2.log" \
+  ((secs < 15)) || { fail "took ${secs}s with --wait 2s"; return 1; }
+  grep -q 'still in force after 2 s: fault [0-9]* (cloudstack_injector db-limit' "$WORK/logs/boot-recover2.log" \
     || { fail "no error naming the fault: $(tail -n 2 "$WORK/logs/boot-recover2.log")"; return 1; }
   wait "$starter" 2>/dev/null || true
   start_boot_db; wait_until 30 boot_db_up || { fail "MariaDB not up again"; return 1; }

@@ -79,6 +79,8 @@ ENVIRONMENT:
 EXAMPLES:
   cluster_controller                      # the interactive menu
   cluster_controller nodes
+  cluster_controller --accept-new-host-keys status      # first contact: record the nodes' host keys
+  cluster_controller -c hosts.yml nodes --export ansible  # an Ansible inventory in, INI out
   cluster_controller status --json | jq -c 'select(.reachable == false)'
   cluster_controller inject -t random:DataNode hadoop crash dn
   cluster_controller partition -t minority
@@ -111,10 +113,10 @@ pub struct Global {
     /// The cluster file (default: $KVMFI_CLUSTER_CONF, ./cluster.conf, /etc/kvmfi/cluster.conf)
     #[arg(short = 'c', long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
-    /// Remote account (default: the node's ansible_user, else ~/.ssh/config's User, else root)
+    /// Remote account (a node's ansible_user wins; default: ~/.ssh/config's User, else root)
     #[arg(short = 'u', long, value_name = "USER", global = true)]
     pub user: Option<String>,
-    /// Private key to log in with (repeatable; default: agent, then ~/.ssh/id_*)
+    /// Private key to log in with (repeatable; default: ~/.ssh/config's IdentityFile, the agent, then ~/.ssh/id_*)
     #[arg(short = 'i', long, value_name = "KEY", global = true)]
     pub identity: Vec<PathBuf>,
     /// Limit for connecting and logging in to a node

@@ -111,6 +111,10 @@ impl NodeRun {
     }
 }
 
+/// Host key types in OpenSSH's order of preference.
+const HOST_KEY_ORDER: &str =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+
 /// An open, authenticated connection.
 pub struct Conn {
     sess: Session,
@@ -168,6 +172,10 @@ impl Conn {
         sess.set_tcp_stream(tcp);
         let left = o.connect_timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(1));
         sess.set_timeout(ms(left));
+        // OpenSSH's order of host key types (libssh2 would take ECDSA
+        // first): a known_hosts written by ssh holds the ed25519 key, and a
+        // node that also has others must offer that one.
+        let _ = sess.method_pref(ssh2::MethodType::HostKey, HOST_KEY_ORDER);
         sess.handshake().map_err(|e| format!("ssh handshake with {addr}: {}", e.message()))?;
         o.host_keys.check(&sess, &host, port)?;
         let user = node.user.as_deref().or(o.user.as_deref()).or(hc.user.as_deref()).unwrap_or("root");
