@@ -15,6 +15,8 @@
 # nodes). Every operation is checked: the tool's exit status and exactly one
 # fault per node after the inject, none after the recover. Tools are rotated
 # within each round; the minimum of the rounds is reported (medians too).
+# Ansible keeps its ssh masters (ControlPersist) for the recover that follows
+# the inject, and they are ended after the pair.
 # At the largest size one more node drops its ssh port: cluster_controller must
 # report it unreachable after --connect-timeout without delaying the others.
 #
@@ -135,14 +137,10 @@ CONF
 }
 
 stop_cluster() {
-  local p ns cg
+  local p ns
   for p in "${SSHD_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${SSHD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  # ansible's ssh masters (ControlPersist) left in the measuring cgroups.
-  for cg in "${CGROUPS[@]}"; do
-    [[ -e "$cg/tasks" ]] && xargs -r kill < "$cg/tasks" 2>/dev/null
-    rmdir "$cg" 2>/dev/null || true
-  done
+  end_leftovers
   for ns in "${NS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   ip netns del "$DROP" 2>/dev/null || true
   ip netns del "$CTL" 2>/dev/null || true
@@ -196,6 +194,16 @@ timed() {
   printf -v "${var}_cpu" '%.3f' "$(awk '{ print $1 / 1e9 }' "$cg/cpuacct.usage")"
 }
 
+# end_leftovers: ends what the measured tools left running (ssh masters).
+end_leftovers() {
+  local cg
+  for cg in "${CGROUPS[@]}"; do
+    [[ -e "$cg/tasks" ]] && xargs -r kill < "$cg/tasks" 2>/dev/null
+    rmdir "$cg" 2>/dev/null || true
+  done
+  CGROUPS=()
+}
+
 # stats VALUES...: "min median"
 stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%s %s", v[1], v[int((NR + 1) / 2)] }'; }
 
@@ -228,6 +236,9 @@ bench_size() {
       CPU[$t]+=" $(awk -v x="$a_cpu" -v y="$b_cpu" -v n="$n" 'BEGIN{printf "%.4f", (x + y) / (2 * n)}')"
       CONNS[$t]+=" $(awk -v a="$(accepted)" -v b="$before" -v n="$n" 'BEGIN{printf "%.2f", (a - b) / (2 * n)}')"
       err "n=$n round $r $t: inject ${a_wall}s recover ${b_wall}s cpu ${a_cpu}+${b_cpu}s"
+      # Ansible's ssh masters (ControlPersist) end with the pair: every pair
+      # starts without connections, whatever ran before.
+      end_leftovers
     done
   done
   local hang=""
@@ -310,7 +321,7 @@ for n in sizes:
             continue
         tot = float(r["inject"]) + float(r["recover"])
         rel = f"{tot / ctot:.2f}x" if ctot else "-"
-        out.append(f"| {n} | {names[t]} | {float(r['inject']):.2f} | {float(r['recover']):.2f} | {tot:.2f} | {rel} | {float(r['cpu_per_node']):.4f} | {float(r['conns_per_op']):.2f} |")
+        out.append(f"| {n} | {names[t]} | {float(r['inject']):.2f} | {float(r['recover']):.2f} | {tot:.2f} | {rel} | {float(r['cpu_per_node']):.4f} | {float(r['conns_per_op_median']):.2f} |")
 hang = [r for r in rows if "hang_wall" in r]
 note = ""
 if hang:
@@ -321,7 +332,7 @@ if hang:
 rounds = ", ".join(f"{n}: {get(n, 'controller')['rounds']}" for n in sizes if get(n, "controller"))
 begin, end = "<!-- cluster results begin -->", "<!-- cluster results end -->"
 body = (f"{begin}\nMeasured {datetime.date.today()} on {cores} cores (load average before the run: {load}); "
-        f"minimum of the rounds (nodes: rounds = {rounds}; medians in the console output). "
+        f"minimum of the rounds (nodes: rounds = {rounds}; medians in the console output); connections: the median. "
         f"Plot: [bench/cluster-fanout.png](bench/cluster-fanout.png).\n\n" + "\n".join(out) + "\n" + note + end)
 text = open(path).read()
 if begin in text:
