@@ -13,24 +13,7 @@ use crate::tool::{self, ModuleOpts};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-/// One value the original program asked for, and the knob it went to.
-#[derive(Debug, Clone, Copy)]
-pub struct Prompt {
-    pub knob: &'static str,
-    pub question: &'static str,
-    pub min: i64,
-    pub max: i64,
-}
-
-/// An original control program.
-#[derive(Debug, Clone, Copy)]
-pub struct Program {
-    /// Its name, e.g. `file-read-fi-main`.
-    pub name: &'static str,
-    /// The module's /proc directory, e.g. `file-read-fi`.
-    pub proc_dir: &'static str,
-    pub prompts: &'static [Prompt],
-}
+pub use crate::symbols::{Program, Prompt};
 
 /// The program invoked as `argv0`, if `argv0` names one of `programs`.
 pub fn invoked_as(argv0: &std::ffi::OsStr, programs: &'static [Program]) -> Option<&'static Program> {

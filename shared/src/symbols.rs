@@ -3,7 +3,6 @@
 //! kvmfi-check pick the first candidate the running kernel has, so users
 //! never edit source when a symbol moves. Each man page lists its entries.
 
-use crate::legacy::{Program, Prompt};
 
 /// One probe point of a module: the module parameter that names the
 /// function, and the candidates in order of preference.
@@ -15,6 +14,25 @@ pub struct HookSpec {
     pub role: &'static str,
     /// Candidate functions, preferred first.
     pub candidates: &'static [&'static str],
+}
+
+/// One value the original program asked for, and the knob it went to.
+#[derive(Debug, Clone, Copy)]
+pub struct Prompt {
+    pub knob: &'static str,
+    pub question: &'static str,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// An original control program (see [`crate::legacy`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Program {
+    /// Its name, e.g. `file-read-fi-main`.
+    pub name: &'static str,
+    /// The module's /proc directory, e.g. `file-read-fi`.
+    pub proc_dir: &'static str,
+    pub prompts: &'static [Prompt],
 }
 
 /// A kernel tool: its binary, its module file, its hooks and the original
