@@ -40,13 +40,12 @@ UNIT = kvmfi-recover.service
 BINS = $(notdir $(wildcard bins/*))
 
 # The original C tools' control programs, as links to the binaries that
-# replace them (each binary acts as the original when invoked by that name).
-LEGACY_LINKS = file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi \
-	pt-load-fi-main:mm-fault-fi pt-update-fi-main:tlb-flush-fi memory-main:memslot-fi \
-	kswapd-fi-main:kswapd-fi resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi \
-	kvm-version-fi-main:kvm-version-fi vm-migration-fi-main:dirty-log-fi
+# replace them (each binary acts as the original when invoked by that name):
+# NAME:TOOL words from packaging/legacy-links, generated from the tools table
+# (shared/src/symbols.rs) by `make legacy-links`.
+LEGACY_LINKS = $(shell sed -n 's/^\([^\# ][^ ]*\) \([^ ]*\)$$/\1:\2/p' packaging/legacy-links)
 
-.PHONY: all binaries modules install install-modules uninstall deb man completions check check-quick check-debug check-packaging demo bench soak clean
+.PHONY: all binaries modules install install-modules uninstall deb man completions legacy-links check check-quick check-debug check-packaging demo bench soak clean
 
 all: binaries modules
 
@@ -62,6 +61,9 @@ man:
 
 completions:
 	$(CARGO) run -q -p kvmfi-doc -- completions target/completions
+
+legacy-links:
+	$(CARGO) run -q -p kvmfi-doc -- legacy-links .
 
 install: binaries completions install-modules
 	install -d $(BINDIR) $(MANDIR)
