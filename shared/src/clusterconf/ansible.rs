@@ -635,7 +635,7 @@ mod tests {
     #[test]
     fn export_reads_back() {
         let t = "a,10.0.0.1,2200,NameNode,DataNode\nb,10.0.0.2,22,DataNode\n";
-        let mut nodes = crate::clusterconf::parse(t).unwrap();
+        let mut nodes = super::super::parse(t).unwrap();
         nodes[1].user = Some("ops".into());
         for (text, kind) in [(export_ini(&nodes), Kind::Ini), (export_yaml(&nodes), Kind::Yaml)] {
             let mut back = parse(&text, kind).unwrap();

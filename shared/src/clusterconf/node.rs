@@ -1,6 +1,5 @@
-//! A cluster's nodes and roles, whatever file they were read from: what
-//! the cluster.conf parser ([`super::conf`]) and the Ansible inventory
-//! reader ([`super::ansible`]) both produce.
+//! The nodes of a cluster and their roles, shared by the cluster.conf
+//! parser ([`super`]) and the Ansible inventory reader ([`super::ansible`]).
 
 use serde::Serialize;
 use std::fmt;
@@ -30,14 +29,6 @@ pub const HADOOP_ROLES: &[&str] =
     &["NameNode", "DataNode", "SecondaryNameNode", "ResourceManager", "NodeManager", "JobHistoryServer"];
 /// Roles served by cloudstack_injector.
 pub const CLOUDSTACK_ROLES: &[&str] = &["ManagementServer", "Agent", "UsageServer", "Database", "NFS"];
-
-/// The original controller's built-in cluster (used when no cluster.conf
-/// is found).
-pub const DEFAULT_CONF: &str = "\
-master,192.168.64.10,22,NameNode,ResourceManager,SecondaryNameNode
-slave1,192.168.64.11,22,DataNode,NodeManager
-slave2,192.168.64.12,22,DataNode,NodeManager
-";
 
 /// One node of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,13 +108,3 @@ pub(crate) fn valid_host(s: &str) -> bool {
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     })
 }
-
-/// A cluster file: its nodes and its settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cluster {
-    pub nodes: Vec<Node>,
-    /// `known_hosts = PATH`: host keys are checked against this file too
-    /// (and new ones recorded there).
-    pub known_hosts: Option<String>,
-}
-
