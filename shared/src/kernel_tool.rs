@@ -16,6 +16,9 @@ use crate::legacy;
 use crate::symbols::ModuleSpec;
 use crate::tool::{self, CommonCmd, ModuleOpts};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// The clap command type, for [`crate::kernel_tool_entry_points`].
+pub use clap::Command;
 use std::ffi::OsString;
 
 /// The `arm` options of a tool that has the usual ones: scope first, then
@@ -239,4 +242,23 @@ pub fn run<T: KernelTool>(args: impl IntoIterator<Item = OsString>) -> Result<()
         Some(Cmd::Extra(e)) => e.run(),
         None => T::top(cli.top),
     }
+}
+
+/// Writes a kernel tool crate's two entry points, `pub fn command()` (the
+/// clap definition, for the man page and completions) and `pub fn
+/// run(args)` (argv[0] included), for `$tool`'s [`KernelTool`] impl.
+#[macro_export]
+macro_rules! kernel_tool_entry_points {
+    ($tool:ty) => {
+        /// The clap definition, for the man page and completion generators.
+        pub fn command() -> $crate::kernel_tool::Command {
+            $crate::kernel_tool::command::<$tool>()
+        }
+
+        /// Runs the tool with the given arguments (or, invoked under an
+        /// original program's name, that program).
+        pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> $crate::Result<()> {
+            $crate::kernel_tool::run::<$tool>(args)
+        }
+    };
 }
