@@ -13,7 +13,7 @@
 //!
 //! Write: [`export_ini`] and [`export_yaml`], one group per role.
 
-use super::{canonical_role, valid_host, valid_name, ConfError, Node, ROLES};
+use super::node::{canonical_role, valid_host, valid_name, ConfError, Node, ROLES};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -427,7 +427,7 @@ pub fn export_yaml(nodes: &[Node]) -> String {
 /// as an empty mapping, comments, `---`. Lists and flow collections are
 /// refused with their line.
 mod yaml {
-    use super::ConfError;
+    use crate::clusterconf::node::ConfError;
 
     /// A node of the document; numbers are the 1-based lines.
     #[derive(Debug, Clone, PartialEq)]
@@ -635,7 +635,7 @@ mod tests {
     #[test]
     fn export_reads_back() {
         let t = "a,10.0.0.1,2200,NameNode,DataNode\nb,10.0.0.2,22,DataNode\n";
-        let mut nodes = super::super::parse(t).unwrap();
+        let mut nodes = crate::clusterconf::parse(t).unwrap();
         nodes[1].user = Some("ops".into());
         for (text, kind) in [(export_ini(&nodes), Kind::Ini), (export_yaml(&nodes), Kind::Yaml)] {
             let mut back = parse(&text, kind).unwrap();

@@ -19,210 +19,16 @@
 //! every tool that takes a cluster.conf takes an inventory too.
 
 pub mod ansible;
+mod conf;
+mod node;
+
+pub use conf::{parse, parse_cluster};
+pub use node::{
+    canonical_role, Cluster, ConfError, Node, CLOUDSTACK_ROLES, DEFAULT_CONF, HADOOP_ROLES, ROLES,
+};
 
 use crate::error::{Error, Result};
-use serde::Serialize;
-use std::fmt;
-use std::net::IpAddr;
 use std::path::Path;
-
-/// The roles a node can have, in their canonical spelling.
-pub const ROLES: &[&str] = &[
-    // Hadoop (hadoop_injector)
-    "NameNode",
-    "DataNode",
-    "SecondaryNameNode",
-    "ResourceManager",
-    "NodeManager",
-    "JobHistoryServer",
-    // CloudStack (cloudstack_injector)
-    "ManagementServer",
-    "Agent",
-    "UsageServer",
-    "Database",
-    "NFS",
-    // KVM host (the kernel tools, e.g. kvm-ioctl-fi)
-    "KVMHost",
-];
-
-/// Roles served by hadoop_injector.
-pub const HADOOP_ROLES: &[&str] =
-    &["NameNode", "DataNode", "SecondaryNameNode", "ResourceManager", "NodeManager", "JobHistoryServer"];
-/// Roles served by cloudstack_injector.
-pub const CLOUDSTACK_ROLES: &[&str] = &["ManagementServer", "Agent", "UsageServer", "Database", "NFS"];
-
-/// The original controller's built-in cluster (used when no cluster.conf
-/// is found).
-pub const DEFAULT_CONF: &str = "\
-master,192.168.64.10,22,NameNode,ResourceManager,SecondaryNameNode
-slave1,192.168.64.11,22,DataNode,NodeManager
-slave2,192.168.64.12,22,DataNode,NodeManager
-";
-
-/// One node of the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Node {
-    /// Its name, e.g. `slave1`.
-    pub name: String,
-    /// IP address or host name sshd listens on.
-    pub address: String,
-    /// sshd's port.
-    pub port: u16,
-    /// Its roles, canonical spelling, in file order.
-    pub roles: Vec<String>,
-    /// The line of the file it came from (1-based).
-    pub line: usize,
-    /// Remote account for this node (an inventory's `ansible_user`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// False when the port is only the default 22 (an inventory host
-    /// without `ansible_port`): then ~/.ssh/config's Port may apply.
-    #[serde(skip)]
-    pub port_given: bool,
-}
-
-impl Node {
-    /// True when the node has `role` (any letter case).
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
-    }
-    /// True when it runs Hadoop daemons.
-    pub fn is_hadoop(&self) -> bool {
-        HADOOP_ROLES.iter().any(|r| self.has_role(r))
-    }
-    /// True when it runs CloudStack daemons.
-    pub fn is_cloudstack(&self) -> bool {
-        CLOUDSTACK_ROLES.iter().any(|r| self.has_role(r))
-    }
-}
-
-/// A line of the file that is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfError {
-    /// 1-based line number.
-    pub line: usize,
-    /// What is wrong, and how to write it.
-    pub msg: String,
-}
-
-impl fmt::Display for ConfError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.msg)
-    }
-}
-
-/// The canonical spelling of `role`, if it is one.
-pub fn canonical_role(role: &str) -> Option<&'static str> {
-    ROLES.iter().copied().find(|r| r.eq_ignore_ascii_case(role))
-}
-
-pub(crate) fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-pub(crate) fn valid_host(s: &str) -> bool {
-    if s.parse::<IpAddr>().is_ok() {
-        return true;
-    }
-    // A host name (RFC 1123 labels); all-digit-and-dot strings that are not
-    // an address (e.g. 10.0.0.300) are refused.
-    if s.is_empty() || s.len() > 253 || s.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return false;
-    }
-    s.split('.').all(|l| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    })
-}
-
-/// A cluster file: its nodes and its settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cluster {
-    pub nodes: Vec<Node>,
-    /// `known_hosts = PATH`: host keys are checked against this file too
-    /// (and new ones recorded there).
-    pub known_hosts: Option<String>,
-}
-
-/// Parses the text of a cluster.conf. Never panics, whatever the input.
-pub fn parse(text: &str) -> std::result::Result<Vec<Node>, ConfError> {
-    parse_cluster(text).map(|c| c.nodes)
-}
-
-/// Parses a cluster.conf, its setting lines included.
-pub fn parse_cluster(text: &str) -> std::result::Result<Cluster, ConfError> {
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut known_hosts = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let err = |msg: String| ConfError { line, msg };
-        let content = raw.split('#').next().unwrap_or("").trim();
-        if content.is_empty() {
-            continue;
-        }
-        if let Some((key, value)) = content.split_once('=').filter(|(k, _)| !k.contains(',')) {
-            match key.trim() {
-                "known_hosts" if !value.trim().is_empty() => known_hosts = Some(value.trim().to_string()),
-                "known_hosts" => return Err(err("known_hosts = needs a path (e.g. known_hosts = /etc/kvmfi/known_hosts)".into())),
-                k => return Err(err(format!("unknown setting '{k}'; the only setting is known_hosts = PATH"))),
-            }
-            continue;
-        }
-        let fields: Vec<&str> = content.split(',').map(str::trim).collect();
-        if fields.len() < 4 {
-            return Err(err(format!(
-                "'{content}' has {} field(s); write name,address,ssh_port,role[,role...] \
-                 (e.g. slave1,192.168.64.11,22,DataNode,NodeManager)",
-                fields.len()
-            )));
-        }
-        let (name, address, port) = (fields[0], fields[1], fields[2]);
-        if !valid_name(name) {
-            return Err(err(format!(
-                "node name '{name}' is not valid; use letters, digits, '.', '_' and '-' (at most 64)"
-            )));
-        }
-        if let Some(other) = nodes.iter().find(|n| n.name == name) {
-            return Err(err(format!("node name '{name}' is already used on line {}", other.line)));
-        }
-        if !valid_host(address) {
-            return Err(err(format!("'{address}' is neither an IP address nor a host name")));
-        }
-        let port: u16 = match port.parse::<u32>() {
-            Ok(p) if (1..=65535).contains(&p) => p as u16,
-            _ => return Err(err(format!("ssh port '{port}' must be a number from 1 to 65535"))),
-        };
-        if let Some(other) = nodes.iter().find(|n| n.address == address && n.port == port) {
-            return Err(err(format!(
-                "{address} port {port} is already node '{}' (line {})",
-                other.name, other.line
-            )));
-        }
-        let mut roles: Vec<String> = Vec::new();
-        for r in &fields[3..] {
-            let Some(c) = canonical_role(r) else {
-                let shown = if r.is_empty() { "(empty)".to_string() } else { format!("'{r}'") };
-                return Err(err(format!("unknown role {shown}; roles are {}", ROLES.join(", "))));
-            };
-            if !roles.iter().any(|x| x == c) {
-                roles.push(c.to_string());
-            }
-        }
-        nodes.push(Node {
-            name: name.to_string(),
-            address: address.to_string(),
-            port,
-            roles,
-            line,
-            user: None,
-            port_given: true,
-        });
-    }
-    Ok(Cluster { nodes, known_hosts })
-}
 
 /// Reads and parses `path`; errors (exit 2) say `PATH: line N: ...`.
 /// A file with no node in it is an error too. Ansible inventories are
@@ -308,7 +114,7 @@ mod tests {
 
     #[test]
     fn shipped_file_parses() {
-        let text = include_str!("../../cluster.conf");
+        let text = include_str!("../../../cluster.conf");
         let n = parse(text).unwrap();
         assert_eq!(n.len(), 3);
         assert_eq!(n[0].name, "master");
@@ -367,7 +173,7 @@ mod tests {
             match parse(&text) {
                 Ok(nodes) => {
                     for n in &nodes {
-                        assert!(valid_name(&n.name) && n.port >= 1 && !n.roles.is_empty(), "seed {seed}: {n:?}");
+                        assert!(node::valid_name(&n.name) && n.port >= 1 && !n.roles.is_empty(), "seed {seed}: {n:?}");
                         assert!(n.roles.iter().all(|r| ROLES.contains(&r.as_str())), "seed {seed}");
                     }
                 }
