@@ -10,6 +10,7 @@ pub mod cli;
 pub mod device;
 pub mod errno;
 pub mod filefault;
+pub mod halt;
 pub mod error;
 pub mod kallsyms;
 pub mod kmod;
