@@ -252,7 +252,8 @@ pub fn undo(p: &Pending) -> Result<Vec<String>> {
                 .collect();
             for id in mine.iter().rev() {
                 let out = tools::run(&p.tool, &["recover".into(), id.to_string()], UNDO_TIMEOUT)?;
-                if !out.ok() {
+                // 5: undone meanwhile by someone else (kvmfi-halt, recover --all).
+                if !out.ok() && out.code() != Some(5) {
                     return Err(Error::failed(out.why()));
                 }
                 did.push(format!("{} recover {id}", p.tool));

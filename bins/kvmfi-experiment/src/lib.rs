@@ -239,11 +239,38 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
     v
 }
 
+/// Waits until no kvmfi tool runs any more (up to `limit`): the last
+/// injection of a killed run may still be in flight, and its fault must be
+/// journaled before we look. Helpers that hold a fault (their argv carries
+/// `--kvmfi-tag=`) and `events --follow` readers do not count.
+fn wait_for_tools_in_flight(limit: std::time::Duration) {
+    let me = std::process::id().to_string();
+    let busy = || {
+        std::fs::read_dir("/proc").into_iter().flatten().flatten().any(|e| {
+            let pid = e.file_name().to_string_lossy().into_owned();
+            if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { return false };
+            let argv: Vec<String> = cmd.split(|b| *b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+            let name = argv.first().and_then(|a| a.rsplit('/').next().map(String::from)).unwrap_or_default();
+            tools::names().contains(&name.as_str()) && !argv.iter().any(|a| a.starts_with("--kvmfi-tag=") || a == "--follow")
+        })
+    };
+    let end = std::time::Instant::now() + limit;
+    while busy() && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// Undoes the faults of dead runs (of every run with --force).
 fn recover(force: bool) -> Result<()> {
     kvmfi::error::require_root("kvmfi-experiment recover")?;
     let j = ejournal::EJournal::open()?;
     let pending = j.pending()?;
+    if !pending.is_empty() {
+        wait_for_tools_in_flight(std::time::Duration::from_secs(60));
+    }
     let mut failed = Vec::new();
     let mut skipped = Vec::new();
     for p in pending.iter().rev() {

@@ -51,7 +51,7 @@ fn check(p: &Probe) -> Result<String, String> {
             }
             if let Some(re) = output {
                 if !re.is_match(&out.stdout) {
-                    return Err(format!("output does not match /{re}/: {}", last_line(&out.stdout, "")));
+                    return Err(format!("output does not match /{}/: {}", re.as_str().trim_start_matches("(?m)"), last_line(&out.stdout, "")));
                 }
             }
             Ok(format!("exit status {code}"))
@@ -85,7 +85,7 @@ fn check(p: &Probe) -> Result<String, String> {
             }
             if let Some(re) = expect {
                 if !re.is_match(&out.stdout) {
-                    return Err(format!("result does not match /{re}/: {}", last_line(&out.stdout, "")));
+                    return Err(format!("result does not match /{}/: {}", re.as_str().trim_start_matches("(?m)"), last_line(&out.stdout, "")));
                 }
             }
             Ok(format!("result: {}", last_line(&out.stdout, "")))

@@ -38,6 +38,8 @@ pub struct FaultRecord {
     pub line: usize,
     /// The command line that applied it.
     pub command: String,
+    /// When the tool was started (it journals between this and applied).
+    pub started_ms: Option<u64>,
     pub applied_ms: Option<u64>,
     pub undone_ms: Option<u64>,
     /// Kernel tools: the experiment id `arm` printed.
@@ -61,6 +63,7 @@ impl FaultRecord {
             class: f.class,
             line: f.line,
             command: f.describe(),
+            started_ms: None,
             applied_ms: None,
             undone_ms: None,
             experiment: None,
@@ -165,7 +168,7 @@ pub fn junit(r: &Report) -> String {
 const LABEL_W: f64 = 220.0;
 const PLOT_W: f64 = 760.0;
 const LANE_H: f64 = 28.0;
-const TOP: f64 = 40.0;
+const TOP: f64 = 44.0;
 
 /// The SVG timeline: a lane per fault and per probe on one clock.
 pub fn svg(r: &Report) -> String {
@@ -179,7 +182,7 @@ pub fn svg(r: &Report) -> String {
         }
     }
     let lanes = r.faults.len() + probe_names.len();
-    let height = TOP + LANE_H * lanes as f64 + 30.0;
+    let height = TOP + LANE_H * lanes as f64 + 52.0;
     let width = LABEL_W + PLOT_W + 20.0;
     let mut s = String::new();
     let _ = writeln!(
@@ -188,8 +191,10 @@ pub fn svg(r: &Report) -> String {
     );
     let _ = writeln!(s, "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>");
     // Phases as bands behind every lane.
-    for ph in &r.phases {
+    for (i, ph) in r.phases.iter().enumerate() {
         let (a, b) = (x(ph.start_ms), x(ph.end_ms).max(x(ph.start_ms) + 1.0));
+        // Short phases sit side by side: their labels alternate in height.
+        let label_y = if i % 2 == 0 { 12.0 } else { 24.0 };
         let fill = match ph.name.as_str() {
             "rollback" => "#fde9c8",
             "method" => "#eef2fb",
@@ -197,7 +202,7 @@ pub fn svg(r: &Report) -> String {
         };
         let _ = writeln!(
             s,
-            "<g class=\"phase\" id=\"phase-{n}\"><rect x=\"{a:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{h}\" fill=\"{fill}\"/><text x=\"{a:.1}\" y=\"14\">{n}</text></g>",
+            "<g class=\"phase\" id=\"phase-{n}\"><rect x=\"{a:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{h}\" fill=\"{fill}\"/><text x=\"{a:.1}\" y=\"{label_y}\">{n}</text></g>",
             n = esc(&ph.name),
             y = TOP - 14.0,
             w = b - a,
@@ -239,7 +244,9 @@ pub fn svg(r: &Report) -> String {
             let _ = writeln!(s, "<text class=\"fault-error\" x=\"{LABEL_W}\" y=\"{:.1}\" fill=\"#c22\">not applied: {}</text>", y + 17.0, esc(&truncate(e, 100)));
         }
         for e in &f.journal {
-            let t = (e.since * 1000).clamp(f.applied_ms.unwrap_or(t0).saturating_sub(1000), r.ended_ms);
+            // `since` has whole seconds: the record was written while the tool ran.
+            let lo = f.started_ms.unwrap_or(t0);
+            let t = (e.since * 1000).clamp(lo, f.applied_ms.unwrap_or(lo).max(lo));
             let _ = writeln!(
                 s,
                 "<rect class=\"mark journal-entry\" x=\"{:.1}\" y=\"{:.1}\" width=\"6\" height=\"6\" transform=\"rotate(45 {:.1} {:.1})\" fill=\"#e08a00\"><title>journal {} {} {} {}</title></rect>",
@@ -300,6 +307,17 @@ pub fn svg(r: &Report) -> String {
             esc(&a.reason)
         );
     }
+    let ly = axis_y + 32.0;
+    let _ = writeln!(
+        s,
+        "<g class=\"legend\" transform=\"translate({LABEL_W} {ly})\"><path d=\"M0 -4 l5 -7 l-10 0 z\" fill=\"#3b1f8c\"/><text x=\"9\" y=\"-2\">injected</text>\
+<rect x=\"80\" y=\"-12\" width=\"18\" height=\"9\" fill=\"#7a5cc7\"/><text x=\"102\" y=\"-2\">fault in force</text>\
+<rect x=\"200\" y=\"-11\" width=\"6\" height=\"6\" transform=\"rotate(45 203 -8)\" fill=\"#e08a00\"/><text x=\"211\" y=\"-2\">journal record</text>\
+<line x1=\"310\" y1=\"-13\" x2=\"310\" y2=\"-1\" stroke=\"#d0021b\"/><text x=\"315\" y=\"-2\">kernel event</text>\
+<rect x=\"405\" y=\"-12\" width=\"12\" height=\"9\" fill=\"#2e9e44\"/><text x=\"421\" y=\"-2\">probe ok</text>\
+<rect x=\"485\" y=\"-12\" width=\"12\" height=\"9\" fill=\"#d0021b\"/><text x=\"501\" y=\"-2\">probe out of tolerance</text>\
+<rect x=\"650\" y=\"-12\" width=\"12\" height=\"9\" fill=\"#fde9c8\"/><text x=\"666\" y=\"-2\">rollback</text></g>"
+    );
     s.push_str("</svg>\n");
     s
 }

@@ -334,6 +334,7 @@ fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
             time_ms: tools::now_ms(),
         })?;
         ctx.in_force.lock().unwrap().push(pending.clone());
+        rec.started_ms = Some(tools::now_ms());
         let out = tools::run(&f.tool, &args, ejournal::UNDO_TIMEOUT)?;
         if !out.ok() {
             let code = out.code().unwrap_or(1);

@@ -60,7 +60,8 @@ tolerance).
 .TP
 \fBtype = "command"\fR
 \fBcommand\fR = ["PROG", "ARG", ...]; \fBexit\fR = N (default 0);
-\fBoutput\fR = "REGEX" that standard output must match.
+\fBoutput\fR = "REGEX" that standard output must match (multi\-line: ^ and $
+match at each line).
 .TP
 \fBtype = "http"\fR
 \fBurl\fR = "http://HOST:PORT/PATH" (plain HTTP/1.1, no TLS);

@@ -139,14 +139,14 @@ impl Probe {
             ProbeKind::Command { argv, exit, output } => format!(
                 "command {} exits {exit}{}",
                 kvmfi::exec::display_argv(argv),
-                output.as_ref().map(|r| format!(", output matches /{r}/")).unwrap_or_default()
+                output.as_ref().map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)"))).unwrap_or_default()
             ),
             ProbeKind::Http { host, port, path, status } => format!("HTTP GET http://{host}:{port}{path} answers {status}"),
             ProbeKind::Tcp { address } => format!("TCP connect to {address}"),
             ProbeKind::Hdfs { min_live, .. } => format!("HDFS has at least {min_live} live DataNode(s) (dfsadmin -report)"),
             ProbeKind::Mariadb { query, expect, .. } => format!(
                 "MariaDB query {query:?} succeeds{}",
-                expect.as_ref().map(|r| format!(", output matches /{r}/")).unwrap_or_default()
+                expect.as_ref().map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)"))).unwrap_or_default()
             ),
             ProbeKind::Qmp { socket, state } => format!("QEMU at {} is {state} (QMP query-status)", socket.display()),
         };
@@ -332,7 +332,8 @@ impl Checker<'_> {
         }
     }
     fn regex(&mut self, v: &Spanned<String>, field: &str) -> Option<Regex> {
-        match Regex::new(v.get_ref()) {
+        // Multi-line: ^ and $ match at every line, as people read output.
+        match Regex::new(&format!("(?m){}", v.get_ref())) {
             Ok(r) => Some(r),
             Err(e) => {
                 let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
