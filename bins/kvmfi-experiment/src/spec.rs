@@ -679,7 +679,7 @@ fn check_step(
     });
     let scope = match class {
         ToolClass::Module => {
-            let empty = scope.as_ref().is_none_or(|x| {
+            let empty = scope.as_ref().map_or(true, |x| {
                 x.pid.is_none() && x.tgid.is_none() && x.comm.is_none() && x.cgroup.is_none() && x.pidfile.is_none()
             });
             if empty {

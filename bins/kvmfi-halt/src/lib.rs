@@ -45,7 +45,7 @@ pub struct Cli {
     /// --status as one JSON object
     #[arg(long, requires = "status")]
     pub json: bool,
-    /// Do the same on every node of cluster.conf, in parallel, over SSH
+    /// Do the same on every node of cluster.conf, all at once: kvmfi-halt run on each over ssh (batch mode)
     #[arg(long)]
     pub cluster: bool,
     /// The cluster file (default: $KVMFI_CLUSTER_CONF, ./cluster.conf, /etc/kvmfi/cluster.conf)
@@ -54,10 +54,10 @@ pub struct Cli {
     /// Remote account (--cluster)
     #[arg(short = 'u', long, value_name = "USER", default_value = "root")]
     pub user: String,
-    /// Private key to log in with (repeatable; --cluster)
+    /// Private key to log in with (repeatable; default: ssh's own; --cluster)
     #[arg(short = 'i', long, value_name = "KEY")]
     pub identity: Vec<PathBuf>,
-    /// Check host keys against this known_hosts file (default: accept any; --cluster)
+    /// Check host keys against this known_hosts file (default: accept any, as cluster_controller; --cluster)
     #[arg(long, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
     /// Limit for connecting to a node (--cluster)
@@ -318,10 +318,28 @@ fn status(json: bool) -> Result<()> {
     ))
 }
 
-/// Runs kvmfi-halt (with the same action) on every node, in parallel.
+/// The cluster file: `explicit`, else $KVMFI_CLUSTER_CONF, ./cluster.conf,
+/// /etc/kvmfi/cluster.conf (as cluster_controller looks for it).
+fn cluster_conf(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("KVMFI_CLUSTER_CONF").filter(|v| !v.is_empty()) {
+        return Ok(p.into());
+    }
+    ["cluster.conf", "/etc/kvmfi/cluster.conf"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or_else(|| Error::usage("--cluster: no cluster.conf found; pass -c FILE or set KVMFI_CLUSTER_CONF"))
+}
+
+/// Runs kvmfi-halt (with the same action) on every node of cluster.conf,
+/// all at once, each over `ssh` in batch mode.
 fn cluster(cli: &Cli) -> Result<()> {
-    use cluster_controller::ssh;
-    let (nodes, source) = cluster_controller::load_cluster(cli.config.as_deref())?;
+    let conf = cluster_conf(cli.config.as_deref())?;
+    let nodes = kvmfi::clusterconf::load(&conf)?;
+    let ssh = kvmfi::exec::require_tool("ssh", "apt-get install openssh-client")?;
     let mut words = vec![cli.remote_halt.clone()];
     if cli.release {
         words.push("--release".into());
@@ -331,38 +349,58 @@ fn cluster(cli: &Cli) -> Result<()> {
         words.push("--reason".into());
         words.push(cli.reason.clone().unwrap_or_else(|| format!("halted from {} with --cluster", who())));
     }
-    let opts = ssh::SshOpts {
-        user: cli.user.clone(),
-        identities: cli.identity.clone(),
-        connect_timeout: cli.connect_timeout,
-        command_timeout: Duration::from_secs(120),
-        known_hosts: cli.known_hosts.clone(),
-        parallel: 64,
-    };
-    let jobs = nodes
-        .iter()
-        .map(|n| ssh::Job { node: n.clone(), commands: vec![ssh::Remote::argv("kvmfi-halt", &words)], stop_on_error: false })
-        .collect();
-    let runs = ssh::run_all(jobs, &opts);
+    let remote = kvmfi::exec::display_argv(&words);
+    let timeout = cli.connect_timeout + Duration::from_secs(120);
+    let results: Vec<(String, Result<kvmfi::exec::Output>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = nodes
+            .iter()
+            .map(|n| {
+                let mut argv = vec![
+                    ssh.display().to_string(),
+                    "-o".into(),
+                    "BatchMode=yes".into(),
+                    "-o".into(),
+                    format!("ConnectTimeout={}", cli.connect_timeout.as_secs().max(1)),
+                    "-o".into(),
+                    format!("StrictHostKeyChecking={}", if cli.known_hosts.is_some() { "yes" } else { "no" }),
+                    "-o".into(),
+                    format!("UserKnownHostsFile={}", cli.known_hosts.as_deref().unwrap_or(Path::new("/dev/null")).display()),
+                    "-o".into(),
+                    "LogLevel=ERROR".into(),
+                    "-p".into(),
+                    n.port.to_string(),
+                    "-l".into(),
+                    cli.user.clone(),
+                ];
+                for k in &cli.identity {
+                    argv.extend(["-i".into(), k.display().to_string()]);
+                }
+                argv.extend([n.address.clone(), remote.clone()]);
+                let label = format!("{} ({}:{})", n.name, n.address, n.port);
+                s.spawn(move || (label, kvmfi::exec::run(&argv, None, timeout)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| ("?".into(), Err(Error::failed("thread panicked"))))).collect()
+    });
     let mut failed = Vec::new();
-    for r in &runs {
-        let ok = r.ok();
-        out(format!("== {} ({}:{}) {}", r.node, r.address, r.port, if ok { "ok" } else { "FAILED" }))?;
-        if let Some(e) = &r.error {
-            out(format!("   {e}"))?;
-        }
-        for c in &r.results {
-            for l in c.stdout.lines().chain(c.stderr.lines()) {
-                out(format!("   {l}"))?;
+    for (label, res) in &results {
+        let ok = matches!(res, Ok(o) if o.ok());
+        out(format!("== {label} {}", if ok { "ok" } else { "FAILED" }))?;
+        match res {
+            Ok(o) => {
+                for l in o.stdout.lines().chain(o.stderr.lines()) {
+                    out(format!("   {l}"))?;
+                }
             }
+            Err(e) => out(format!("   {e}"))?,
         }
         if !ok {
-            failed.push(r.node.clone());
+            failed.push(label.clone());
         }
     }
     if failed.is_empty() {
-        out(format!("{} node(s) of {source}: done", runs.len()))
+        out(format!("{} node(s) of {}: done", results.len(), conf.display()))
     } else {
-        Err(Error::failed(format!("{} of {} node(s) failed: {}", failed.len(), runs.len(), failed.join(", "))))
+        Err(Error::failed(format!("{} of {} node(s) failed: {}", failed.len(), results.len(), failed.join(", "))))
     }
 }
