@@ -64,7 +64,8 @@ expect_eq $P.halt.disarmed "$(kvm-ioctl-fi status | awk '$1 == "state" { print $
 kvm-ioctl-fi arm --comm victim-vmm --cmd KVM_RUN --duration 60s >/dev/null 2>/tmp/arm.err
 expect_eq $P.halt.arm-refused $? 6
 expect_match $P.halt.arm-message "$(cat /tmp/arm.err)" 'kvmfi is halted .*bench'
-file-read-fi-main 0 1 </dev/null >/dev/null 2>/tmp/legacy.err
+ln -sf /usr/bin/vfs-read-fi /tmp/file-read-fi-main
+/tmp/file-read-fi-main 0 1 </dev/null >/dev/null 2>/tmp/legacy.err
 expect_eq $P.halt.legacy-refused $? 6
 kvmfi-halt --release >/dev/null
 kvm-ioctl-fi arm --comm victim-vmm --cmd KVM_RUN --duration 60s >/dev/null
