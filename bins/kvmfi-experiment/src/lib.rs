@@ -106,7 +106,7 @@ where
             print!("{e}");
             return Ok(());
         }
-        Err(e) => return Err(Error::usage(e.to_string().trim_end().trim_start_matches("error: "))),
+        Err(e) => return Err(Error::usage(kvmfi::cliparse::one_line(&e.to_string()))),
     };
     match cli.cmd {
         Cmd::Validate { file } => {

@@ -349,6 +349,8 @@ impl Checker<'_> {
 pub fn load(path: &Path) -> Result<Experiment> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::usage(format!("{}: no such experiment file", path.display())),
+        std::io::ErrorKind::InvalidData => Error::usage(format!("{}: not a text file (an experiment file is TOML, UTF-8)", path.display())),
+        std::io::ErrorKind::IsADirectory => Error::usage(format!("{}: is a directory, not an experiment file", path.display())),
         _ => Error::io(format!("reading {}", path.display()), e),
     })?;
     parse(path, &text)
