@@ -295,6 +295,73 @@ test_crash_safety() {
   ((killed > 0)) || { fail "no trial killed a running experiment"; return 1; }
 }
 
+# Every probe type against a real server: HTTP (python3's http.server),
+# TCP, QMP (a QEMU with no machine), MariaDB, a command; held when all are
+# in tolerance; out of tolerance before the method, nothing is injected.
+test_probe_kinds() {
+  local qemu http rc=0
+  mkdir -p "$WORK/www" && echo ok >"$WORK/www/index.html"
+  python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" 8080 >"$WORK/logs/http.log" 2>&1 &
+  http=$!
+  qemu-system-x86_64 -machine none -nodefaults -display none -qmp "unix:$WORK/qmp.sock,server=on,wait=off" \
+    >"$WORK/logs/qemu.log" 2>&1 &
+  qemu=$!
+  wait_until 15 test -S "$WORK/qmp.sock" || { fail "QEMU's QMP socket never appeared"; return 1; }
+  wait_until 15 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' || { fail "the HTTP server never answered"; return 1; }
+  cat >"$WORK/probes.toml" <<TOML
+title = "every probe type"
+[steady_state]
+probes = ["http", "tcp", "qmp", "db", "cmd"]
+interval = "300ms"
+[[probe]]
+name = "http"
+type = "http"
+url = "http://127.0.0.1:8080/index.html"
+max_latency = "2s"
+[[probe]]
+name = "tcp"
+type = "tcp"
+address = "127.0.0.1:3306"
+[[probe]]
+name = "qmp"
+type = "qmp"
+socket = "$WORK/qmp.sock"
+[[probe]]
+name = "db"
+type = "mariadb"
+client = ["mariadb", "--socket=$SOCK"]
+query = "SELECT 40 + 2"
+expect = "^42$"
+[[probe]]
+name = "cmd"
+type = "command"
+command = ["sh", "-c", "echo up; exit 3"]
+exit = 3
+output = "^up$"
+[[method]]
+wait = "1s"
+TOML
+  "$EX" run --report "$WORK/report-probes" "$WORK/probes.toml" || rc=$?
+  [[ $rc == 0 ]] || { fail "every-probe run exited $rc: $(json "$WORK/report-probes/report.json" "[p['detail'] for p in r['probes'] if not p['ok']]")"; return 1; }
+  [[ "$(json "$WORK/report-probes/report.json" "sorted({p['probe'] for p in r['probes'] if p['phase'] == 'during' and p['ok']})")" == "['cmd', 'db', 'http', 'qmp', 'tcp']" ]] \
+    || { fail "not every probe ran during the method"; return 1; }
+  # Out of tolerance before the method: a 404, a QEMU that is not paused.
+  sed -e 's#/index.html#/missing#' -e 's#^socket = .*#&\nstate = "paused"#' \
+    -e 's#^wait = "1s"#fault = "hadoop_injector"\nargs = ["isolate", "10.9.9.9"]\nduration = "5s"#' \
+    "$WORK/probes.toml" >"$WORK/probes-bad.toml"
+  rc=0
+  "$EX" run --report "$WORK/report-bad" "$WORK/probes-bad.toml" || rc=$?
+  kill "$http" "$qemu" 2>/dev/null || true
+  [[ $rc == 1 ]] || { fail "a failing steady state exited $rc, wanted 1"; return 1; }
+  local details
+  details="$(json "$WORK/report-bad/report.json" "'; '.join(p['detail'] for p in r['probes'] if not p['ok'])")"
+  echo "$details"
+  grep -q "HTTP status 404, expected 200" <<<"$details" || { fail "no 404 detail: $details"; return 1; }
+  grep -q "QEMU status 'running', expected 'paused'" <<<"$details" || { fail "no QMP detail: $details"; return 1; }
+  [[ "$(json "$WORK/report-bad/report.json" "len(r['faults'])")" == 0 ]] || { fail "a fault was applied after a failed steady state"; return 1; }
+  nothing_in_force
+}
+
 # The stop button: a network fault, a hung daemon and a running experiment;
 # kvmfi-halt undoes all, later faults are refused (exit 6) until --release.
 test_halt() {
@@ -394,7 +461,7 @@ PY
 main() {
   (($# == 0)) || { usage; exit 2; }
   local -a tests
-  read -ra tests <<<"${EXP_TESTS:-bad_files mariadb_abort sigterm_rollback crash_safety halt hdfs_datanode report_browser}"
+  read -ra tests <<<"${EXP_TESTS:-bad_files probe_kinds mariadb_abort sigterm_rollback crash_safety halt hdfs_datanode report_browser}"
   start_mariadb
   local t
   for t in "${tests[@]}"; do
