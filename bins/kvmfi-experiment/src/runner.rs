@@ -45,6 +45,9 @@ struct Ctx<'a> {
     in_force: Mutex<Vec<Pending>>,
     /// A fault that could not be applied (tool error): the run's error.
     error: Mutex<Option<Error>>,
+    /// Held while a fault is applied: parallel steps of one injector must
+    /// not see each other's new journal entries as their own.
+    applying: Mutex<()>,
 }
 
 impl Ctx<'_> {
@@ -119,6 +122,7 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
         faults: Mutex::new(Vec::new()),
         in_force: Mutex::new(Vec::new()),
         error: Mutex::new(None),
+        applying: Mutex::new(()),
     };
     let mut phases = Vec::new();
     let started = tools::now_ms();
@@ -297,6 +301,7 @@ fn exec_step(ctx: &Ctx, step: &Step) {
 /// Applies one fault: journal first, then the tool. Returns what to undo.
 fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
     let mut rec = FaultRecord::new(f);
+    let serial = ctx.applying.lock().unwrap_or_else(|p| p.into_inner());
     let result = (|| -> Result<Pending> {
         let above = match f.class {
             ToolClass::Injector => tools::journal_high_water(&f.tool)?,
@@ -375,6 +380,7 @@ fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
         eprintln!("kvmfi-experiment: {} applied: {}", f.id, rec.command);
         Ok(pending)
     })();
+    drop(serial);
     let out = match result {
         Ok(p) => Some(p),
         Err(e) => {
