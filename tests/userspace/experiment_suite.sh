@@ -369,7 +369,7 @@ test_halt() {
   "$HI" isolate 10.9.9.9 || return 1
   "$CI_" hang mysql || return 1
   [[ "$(pid_state "$(mysqld_pid)")" == T ]] || { fail "mariadbd not stopped"; return 1; }
-  cat >"$WORK/long.toml" <<'EOF'
+  cat >"$WORK/long.toml" <<'TOML'
 title = "long"
 [steady_state]
 probes = ["alive"]
@@ -381,13 +381,14 @@ command = ["true"]
 fault = "hadoop_injector"
 args = ["mem-stress", "127.0.0.1", "1"]
 duration = "5m"
-EOF
+TOML
+  # A run killed with its fault in force.
   "$EX" run --report "$WORK/report-long" "$WORK/long.toml" >"$WORK/logs/long.out" 2>&1 &
   exp_pid=$!
   wait_until 15 stressed || { fail "the experiment's fault was never applied"; return 1; }
+  kill -9 "$exp_pid"
+  wait "$exp_pid" 2>/dev/null || true
   "$HALT" --reason "suite halt test" || { fail "kvmfi-halt failed"; return 1; }
-  wait "$exp_pid" || rc=$?
-  [[ $rc == 130 ]] || { fail "the running experiment exited $rc, wanted 130 (stopped, rolled back)"; return 1; }
   nothing_in_force || return 1
   expect_rc 6 "$HI" isolate 10.9.9.9 || return 1
   if ! { grep -q "kvmfi is halted" <<<"$ERR" && grep -q "suite halt test" <<<"$ERR"; }; then
@@ -404,6 +405,15 @@ EOF
   "$HALT" --status | grep -q "^not halted" || { fail "still halted after --release"; return 1; }
   "$HI" isolate 10.9.9.9 || { fail "arming refused after --release"; return 1; }
   "$HI" recover || return 1
+  # A running experiment: the halt stops it, it rolls back by itself.
+  "$EX" run --report "$WORK/report-long2" "$WORK/long.toml" >"$WORK/logs/long2.out" 2>&1 &
+  exp_pid=$!
+  wait_until 15 stressed || { fail "the second experiment's fault was never applied"; return 1; }
+  "$HALT" --reason "second halt" || { fail "kvmfi-halt failed with an experiment running"; return 1; }
+  wait "$exp_pid" || rc=$?
+  [[ $rc == 130 ]] || { fail "the running experiment exited $rc, wanted 130 (stopped, rolled back)"; return 1; }
+  [[ "$(json "$WORK/report-long2/report.json" "r['verdict']")" == interrupted ]] || { fail "its report does not say interrupted"; return 1; }
+  "$HALT" --release || return 1
   nothing_in_force
 }
 

@@ -1,7 +1,7 @@
 //! kvmfi-halt: the operator's stop button. Sets the halt flag first (so
 //! nothing new is armed meanwhile), stops running experiments, disarms
-//! every loaded kvmfi module and legacy /proc knob, and undoes every
-//! journaled fault of every tool. Idempotent; needs no network for the
+//! every loaded kvmfi module and legacy /proc knob, undoes every journaled
+//! fault of every tool and closes killed experiment runs. Idempotent; needs no network for the
 //! local host; `--cluster` does the same on every node of cluster.conf.
 
 use clap::Parser;
@@ -168,11 +168,29 @@ fn halt_here(reason: &str) -> Result<()> {
             }
         }
     }
+    // Runs killed earlier left kvmfi-experiment's own journal behind: its
+    // recover closes them (their faults are undone by now).
+    if let Some(exp) = experiment_binary() {
+        match kvmfi::exec::run(&[exp.display().to_string(), "recover".into()], None, Duration::from_secs(300)) {
+            Ok(o) if o.ok() => o.stdout.lines().try_for_each(|l| out(format!("kvmfi-experiment recover: {l}")))?,
+            Ok(o) => errors.push(format!("kvmfi-experiment recover: {}", o.first_error_line())),
+            Err(e) => errors.push(format!("kvmfi-experiment recover: {e}")),
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {
         Err(Error::failed(format!("halted, but not everything was undone: {}; run kvmfi-halt again", errors.join("; "))))
     }
+}
+
+/// kvmfi-experiment next to this binary, else in PATH, if installed.
+fn experiment_binary() -> Option<PathBuf> {
+    let next = std::env::current_exe().ok()?.parent()?.join("kvmfi-experiment");
+    if next.exists() {
+        return Some(next);
+    }
+    kvmfi::exec::which("kvmfi-experiment", &[])
 }
 
 /// Pids of running kvmfi-experiment processes (not this one).
