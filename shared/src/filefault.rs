@@ -6,7 +6,7 @@ use crate::cli::Held;
 use crate::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
 use crate::request::vfs;
 use crate::symbols::{ModuleSpec, FILE_READ, FILE_WRITE};
-use crate::{errno, legacy, Result};
+use crate::{errno, Result};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -34,7 +34,6 @@ impl<const WRITE: bool> KernelTool for FileFault<WRITE> {
     type Arm = ArmArgs<Fault>;
     type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = if WRITE { &FILE_WRITE } else { &FILE_READ };
-    const LEGACY: &'static [legacy::Program] = &LEGACY;
 
     fn doc() -> Doc {
         let spec = Self::SPEC;
@@ -98,25 +97,4 @@ vfs-read-fi status --json | jq .injected\n  \
 vfs-write-fi arm --comm dd --errno ENOSPC --probability 50 --duration 30s\n  \
 vfs-read-fi off";
 
-/// The original control programs of the two modules (prompt order as in the original).
-pub static LEGACY: [legacy::Program; 2] = [
-    legacy::Program {
-        name: "file-read-fi-main",
-        spec: &FILE_READ,
-        proc_dir: "file-read-fi",
-        prompts: &[
-            legacy::Prompt { knob: "type", question: "type (0: reads return nothing, 1: reads fail with EFAULT)", min: 0, max: 1 },
-            legacy::Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-        ],
-    },
-    legacy::Program {
-        name: "file-write-fi-main",
-        spec: &FILE_WRITE,
-        proc_dir: "file-write-fi",
-        prompts: &[
-            legacy::Prompt { knob: "type", question: "type (0: writes write nothing, 1: writes fail with EFAULT)", min: 0, max: 1 },
-            legacy::Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-        ],
-    },
-];
 

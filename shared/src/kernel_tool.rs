@@ -133,8 +133,6 @@ pub trait KernelTool: 'static {
 
     /// Its binary, module and hooks.
     const SPEC: &'static ModuleSpec;
-    /// The original control programs that run as this binary (argv[0]).
-    const LEGACY: &'static [legacy::Program] = &[];
     /// Whether a subcommand is required (false: the tool handles [`Self::Top`] alone).
     const NEEDS_SUBCOMMAND: bool = true;
 
@@ -221,16 +219,16 @@ pub fn command<T: KernelTool>() -> clap::Command {
 }
 
 /// Runs tool `T` with the process arguments, argv[0] included: an original
-/// program when argv[0] names one of [`KernelTool::LEGACY`], else the
+/// program when argv[0] names one of `T::SPEC.legacy`, else the
 /// command line.
 pub fn run<T: KernelTool>(args: impl IntoIterator<Item = OsString>) -> Result<()> {
     let args: Vec<OsString> = args.into_iter().collect();
-    if let Some(prog) = args.first().and_then(|a0| legacy::invoked_as(a0, T::LEGACY)) {
+    if let Some(prog) = args.first().and_then(|a0| legacy::invoked_as(a0, T::SPEC.legacy)) {
         let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
         if !rest.iter().any(|a| a == "-h" || a == "--help") {
             T::supported()?;
         }
-        return legacy::run(prog, &rest);
+        return legacy::run(T::SPEC, prog, &rest);
     }
     let Some(matches) = crate::cliparse::parse(command::<T>(), args)? else { return Ok(()) };
     let cli = ToolCli::<T>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());

@@ -9,7 +9,7 @@ use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTo
 use kvmfi::kvmtool;
 use kvmfi::request::{self, dirty_log};
 use kvmfi::symbols::{ModuleSpec, DIRTY_LOG};
-use kvmfi::{kmod, legacy, Error, Result};
+use kvmfi::{kmod, Error, Result};
 
 const PPM: f64 = dirty_log::PPM as f64;
 /// The module's counters, as read-only parameters.
@@ -69,7 +69,6 @@ impl KernelTool for DirtyLog {
     type Arm = ArmArgs<Fault>;
     type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &DIRTY_LOG;
-    const LEGACY: &'static [legacy::Program] = &LEGACY;
 
     fn doc() -> Doc {
         let spec = Self::SPEC;
@@ -154,13 +153,6 @@ pub fn command() -> clap::Command {
     kernel_tool::command::<DirtyLog>()
 }
 
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "vm-migration-fi-main",
-    spec: &DIRTY_LOG,
-    proc_dir: "vm-migration-fi",
-    prompts: &[],
-}];
 
 /// Runs the tool with the given arguments (or, invoked as vm-migration-fi-main, the
 /// original program).

@@ -7,7 +7,7 @@ use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
 use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
 use kvmfi::symbols::{ModuleSpec, KSWAPD};
-use kvmfi::{legacy, Result};
+use kvmfi::{Result};
 
 /// What happens to a reclaim pass in scope.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,18 +68,6 @@ const EXAMPLES: &str = "  kswapd-fi arm --mode delay --ms 20 --duration 1m
   kswapd-fi status
   kswapd-fi off";
 
-/// The original control program.
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "kswapd-fi-main",
-    spec: &KSWAPD,
-    proc_dir: "kswapd-fi",
-    prompts: &[legacy::Prompt {
-        knob: "times",
-        question: "times (reclaim passes of kswapd to skip, -1 unlimited)",
-        min: -1,
-        max: i32::MAX as i64,
-    }],
-}];
 
 /// The tool, for the shared skeleton ([`kernel_tool`]).
 pub struct Kswapd;
@@ -89,7 +77,6 @@ impl KernelTool for Kswapd {
     type Arm = ArmArgs<Fault>;
     type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &KSWAPD;
-    const LEGACY: &'static [legacy::Program] = &LEGACY;
 
     fn doc() -> Doc {
         Doc {

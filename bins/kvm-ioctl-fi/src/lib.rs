@@ -8,7 +8,7 @@ use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_IOCTL};
-use kvmfi::{errno, legacy, run, Error, Result};
+use kvmfi::{errno, run, Error, Result};
 
 use kvmfi::request::{self, bitop, kvm_ioctl};
 
@@ -76,7 +76,6 @@ impl KernelTool for KvmIoctl {
     type Arm = ArmArgs<Fault>;
     type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &KVM_IOCTL;
-    const LEGACY: &'static [legacy::Program] = &LEGACY;
     const NEEDS_SUBCOMMAND: bool = false;
 
     fn doc() -> Doc {
@@ -177,17 +176,6 @@ fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {
     Ok((nrs, fds))
 }
 
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "resource-main",
-    spec: &KVM_IOCTL,
-    proc_dir: "resource",
-    prompts: &[
-        legacy::Prompt { knob: "position", question: "position (1: the ioctl command, 2: its argument)", min: 1, max: 2 },
-        legacy::Prompt { knob: "type", question: "type (0: fail with EPERM, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
-        legacy::Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
 
 /// Runs the tool with the given arguments (or, invoked as resource-main, the
 /// original program).

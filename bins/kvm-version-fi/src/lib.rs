@@ -8,7 +8,7 @@ use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_VERSION};
-use kvmfi::{errno, legacy, run, Error, Result};
+use kvmfi::{errno, run, Error, Result};
 
 use kvmfi::request::{self, kvm_version};
 
@@ -62,7 +62,6 @@ impl KernelTool for KvmVersion {
     type Arm = ArmArgs<Fault>;
     type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &KVM_VERSION;
-    const LEGACY: &'static [legacy::Program] = &LEGACY;
     const NEEDS_SUBCOMMAND: bool = false;
 
     fn doc() -> Doc {
@@ -155,15 +154,6 @@ pub fn command() -> clap::Command {
     kernel_tool::command::<KvmVersion>()
 }
 
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "kvm-version-fi-main",
-    spec: &KVM_VERSION,
-    proc_dir: "kvm-version-fi",
-    prompts: &[
-        legacy::Prompt { knob: "times", question: "times (KVM_GET_API_VERSION calls answering 0, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
 
 /// Runs the tool with the given arguments (or, invoked as kvm-version-fi-main, the
 /// original program).

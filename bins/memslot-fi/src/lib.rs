@@ -8,7 +8,7 @@ use kvmfi::cli::Held;
 use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, MEMSLOT};
-use kvmfi::{errno, legacy, Error, Result};
+use kvmfi::{errno, Error, Result};
 
 use kvmfi::request::{self, memslot};
 
@@ -71,7 +71,6 @@ impl KernelTool for Memslot {
     type Arm = ArmArgs<Fault>;
     type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &MEMSLOT;
-    const LEGACY: &'static [legacy::Program] = &LEGACY;
 
     fn doc() -> Doc {
         let spec = Self::SPEC;
@@ -130,18 +129,6 @@ pub fn command() -> clap::Command {
     kernel_tool::command::<Memslot>()
 }
 
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "memory-main",
-    spec: &MEMSLOT,
-    proc_dir: "memory-manage-fi",
-    prompts: &[
-        legacy::Prompt { knob: "class", question: "class (1: memory regions, 2: guest-frame translations)", min: 1, max: 2 },
-        legacy::Prompt { knob: "position", question: "position (argument 1-8; only 2 can be corrupted)", min: 1, max: 8 },
-        legacy::Prompt { knob: "type", question: "type (0: fail, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
-        legacy::Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
 
 /// Runs the tool with the given arguments (or, invoked as memory-main, the
 /// original program).

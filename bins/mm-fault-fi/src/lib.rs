@@ -8,7 +8,7 @@ use kvmfi::cli::Held;
 use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
 use kvmfi::symbols::{ModuleSpec, MM_FAULT};
 use kvmfi::request::{self, mm_fault};
-use kvmfi::{legacy, Result};
+use kvmfi::{Result};
 
 /// What a failed fault returns (the module's `mode`).
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,16 +112,6 @@ const EXAMPLES: &str = "  mm-fault-fi arm --tgid $(pidof qemu-system-x86_64) --a
   pt-load-fi-main 1 3
   mm-fault-fi off";
 
-/// The original control program.
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "pt-load-fi-main",
-    spec: &MM_FAULT,
-    proc_dir: "pt-load-fi",
-    prompts: &[
-        legacy::Prompt { knob: "type", question: "type (0: VM_FAULT_OOM, other: VM_FAULT_SIGBUS)", min: 0, max: i32::MAX as i64 },
-        legacy::Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
 
 /// The tool, for the shared skeleton ([`kernel_tool`]).
 pub struct MmFault;
@@ -131,7 +121,6 @@ impl KernelTool for MmFault {
     type Arm = ArmArgs<Fault>;
     type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &MM_FAULT;
-    const LEGACY: &'static [legacy::Program] = &LEGACY;
 
     fn doc() -> Doc {
         Doc {

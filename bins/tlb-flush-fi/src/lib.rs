@@ -8,7 +8,7 @@ use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
 use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoOptions, NoTop, ToolCommand};
 use kvmfi::symbols::{ModuleSpec, TLB_FLUSH};
-use kvmfi::{legacy, run as out, Error, Result};
+use kvmfi::{run as out, Error, Result};
 
 /// Why the fault cannot be had on arm64, in one paragraph (also in the man page).
 pub const ARM64_REASON: &str = "arm64: TLB maintenance is a broadcast TLBI instruction emitted inline at every call \
@@ -88,18 +88,6 @@ const EXAMPLES: &str = "  tlb-flush-fi support
   tlb-flush-fi status
   tlb-flush-fi off";
 
-/// The original control program.
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "pt-update-fi-main",
-    spec: &TLB_FLUSH,
-    proc_dir: "pt-update-fi",
-    prompts: &[legacy::Prompt {
-        knob: "times",
-        question: "times (TLB shootdowns to lose, -1 unlimited)",
-        min: -1,
-        max: i32::MAX as i64,
-    }],
-}];
 
 /// The tool, for the shared skeleton ([`kernel_tool`]).
 pub struct TlbFlush;
@@ -109,7 +97,6 @@ impl KernelTool for TlbFlush {
     type Arm = ArmArgs<NoOptions>;
     type Extra = Extra;
     const SPEC: &'static ModuleSpec = &TLB_FLUSH;
-    const LEGACY: &'static [legacy::Program] = &LEGACY;
 
     fn doc() -> Doc {
         Doc {

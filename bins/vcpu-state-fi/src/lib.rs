@@ -9,7 +9,7 @@ use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
 use kvmfi::kvmtool;
 use kvmfi::request::{self, vcpu_state};
 use kvmfi::symbols::{ModuleSpec, VCPU_STATE};
-use kvmfi::{legacy, run, Error, Result};
+use kvmfi::{run, Error, Result};
 
 /// Before the subcommand.
 #[derive(Args, Debug)]
@@ -116,7 +116,6 @@ impl KernelTool for VcpuState {
     type Arm = ArmArgs<Fault>;
     type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &VCPU_STATE;
-    const LEGACY: &'static [legacy::Program] = &LEGACY;
     const NEEDS_SUBCOMMAND: bool = false;
 
     fn doc() -> Doc {
@@ -178,15 +177,6 @@ pub fn command() -> clap::Command {
     kernel_tool::command::<VcpuState>()
 }
 
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "kvm-state-fi-main",
-    spec: &VCPU_STATE,
-    proc_dir: "kvm-state-fi",
-    prompts: &[
-        legacy::Prompt { knob: "times", question: "times (register reads to falsify, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
 
 /// Runs the tool with the given arguments (or, invoked as kvm-state-fi-main, the
 /// original program).
