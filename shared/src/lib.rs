@@ -5,6 +5,7 @@
 //! kernel ABI) cannot drift between tools.
 
 pub mod errno;
+pub mod halt;
 pub mod kernel;
 pub mod error;
 pub mod run;

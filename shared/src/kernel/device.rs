@@ -94,6 +94,7 @@ impl Device {
 
     /// Arms a fault; returns the experiment id.
     pub fn arm(&self, req: &mut Arm) -> Result<u64> {
+        crate::halt::refuse_if_halted()?;
         // SAFETY: `req` is a valid Arm of the size encoded in the request; the
         // kernel reads it and writes the experiment id back into it.
         unsafe { abi::ioc_arm(self.file.as_raw_fd(), req) }.map_err(|e| {

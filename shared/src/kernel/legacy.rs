@@ -84,6 +84,7 @@ pub fn run(spec: &ModuleSpec, prog: &Program, args: &[String]) -> Result<()> {
         return Ok(());
     }
     require_root(prog.name)?;
+    crate::halt::refuse_if_halted()?;
     let values = collect(prog, args)?;
     tool::ensure_loaded(spec, &ModuleOpts::default())?;
     let dir = Path::new("/proc").join(prog.proc_dir);
