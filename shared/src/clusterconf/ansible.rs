@@ -571,21 +571,21 @@ mod tests {
         n.iter().map(|n| format!("{}@{}:{}{}={}", n.name, n.address, n.port, n.user.as_deref().map(|u| format!("/{u}")).unwrap_or_default(), n.roles.join("+"))).collect()
     }
 
+    /// The nodes that the INI and the YAML test inventories both describe.
+    const FLEET: [&str; 4] = [
+        "ctl@10.0.0.1:22=KVMHost",
+        "master@10.0.0.10:2222/root=NameNode",
+        "slave1@slave1:22/hdfs=DataNode+NodeManager",
+        "slave2@slave2:22/hdfs=DataNode",
+    ];
+
     #[test]
     fn ini_groups_vars_children_ranges() {
         let t = "# fleet\nctl ansible_host=10.0.0.1 kvmfi_roles=KVMHost\n[namenode]\nmaster ansible_host=10.0.0.10 ansible_port=2222\n\
                  [data_node]\nslave[1:2] ansible_user=hdfs\n[nodemanager]\nslave1\n[hadoop:children]\nnamenode\ndata_node\n[hadoop:vars]\nansible_user=root\n\
                  [all:vars]\nansible_port=22\n";
         let n = parse(t, Kind::Ini).unwrap();
-        assert_eq!(
-            names(&n),
-            [
-                "ctl@10.0.0.1:22=KVMHost",
-                "master@10.0.0.10:2222/root=NameNode",
-                "slave1@slave1:22/hdfs=DataNode+NodeManager",
-                "slave2@slave2:22/hdfs=DataNode"
-            ]
-        );
+        assert_eq!(names(&n), FLEET);
         assert!(n[0].port_given && n[1].port_given);
         assert_eq!(n[2].line, 6);
     }
@@ -594,15 +594,7 @@ mod tests {
     fn yaml_same_as_ini() {
         let t = "---\nall:\n  vars:\n    ansible_port: 22\n  hosts:\n    ctl:\n      ansible_host: 10.0.0.1\n      kvmfi_roles: KVMHost\n  children:\n    hadoop:\n      vars:\n        ansible_user: root  # comment\n      children:\n        namenode:\n          hosts:\n            master:\n              ansible_host: \"10.0.0.10\"\n              ansible_port: 2222\n        data_node:\n          hosts:\n            slave[1:2]:\n              ansible_user: 'hdfs'\n    nodemanager:\n      hosts:\n        slave1:\n";
         let n = parse(t, Kind::Yaml).unwrap();
-        assert_eq!(
-            names(&n),
-            [
-                "ctl@10.0.0.1:22=KVMHost",
-                "master@10.0.0.10:2222/root=NameNode",
-                "slave1@slave1:22/hdfs=DataNode+NodeManager",
-                "slave2@slave2:22/hdfs=DataNode"
-            ]
-        );
+        assert_eq!(names(&n), FLEET);
     }
 
     #[test]
