@@ -6,6 +6,21 @@ use crate::error::{Error, Result};
 use clap::{ArgMatches, Command, FromArgMatches};
 use std::ffi::OsString;
 
+/// A command line, argv[0] included, as a tool's `run` takes it:
+/// `std::env::args_os()` in `main`, a list of strings in a test.
+pub trait Argv: IntoIterator<Item = <Self as Argv>::Arg> {
+    /// One argument.
+    type Arg: Into<OsString> + Clone;
+}
+
+impl<I, T> Argv for I
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    type Arg = T;
+}
+
 /// The arguments after `marker` when argv[1] is `marker`: how a tool runs
 /// itself again as its own detached helper (lease timer, stress, lock
 /// holder), which must bypass the user-facing command line.

@@ -367,11 +367,7 @@ pub fn command() -> clap::Command {
 }
 
 /// Runs the tool on `args` (argv[0] included).
-pub fn run<I, T>(args: I) -> Result<()>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
+pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     if let Some(rest) = kvmfi::cliparse::helper_args(&args, stress::HELPER_ARG) {
         return stress::helper_main(&rest);

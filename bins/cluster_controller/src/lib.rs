@@ -20,7 +20,6 @@ pub mod nodelocal;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kvmfi::clusterconf::{self, Node};
 use kvmfi::{Error, Result};
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -373,11 +372,7 @@ pub fn command() -> clap::Command {
 }
 
 /// Runs the tool on `args` (argv[0] included).
-pub fn run<I, T>(args: I) -> Result<()>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
+pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
     let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
     match cli.cmd {
