@@ -11,7 +11,7 @@
 //! injector's.
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use kvmfi::injector::{self, stress, Common, Component, Ctx, RecoverArgs, StatusArgs};
+use kvmfi::injector::{self, SignalCmd, stress, Common, Component, Ctx, RecoverArgs, StatusArgs};
 use kvmfi::host::firewall::parse_ip;
 use kvmfi::host::sql::{self, DbOpts};
 use kvmfi::Result;
@@ -121,24 +121,8 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Kill a daemon with SIGKILL ('recover' starts it again)
-    Crash {
-        /// The daemon
-        #[arg(value_enum)]
-        component: Comp,
-    },
-    /// Freeze a daemon with SIGSTOP
-    Hang {
-        /// The daemon
-        #[arg(value_enum)]
-        component: Comp,
-    },
-    /// Resume a frozen daemon with SIGCONT
-    Resume {
-        /// The daemon
-        #[arg(value_enum)]
-        component: Comp,
-    },
+    #[command(flatten)]
+    Signal(injector::SignalCmd<Comp>),
     /// Delay the API's answers: netem on traffic leaving from the API port
     ApiDelay {
         /// Delay in milliseconds (1 to 60000)
@@ -383,12 +367,12 @@ pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
             ctx.list(&table, json)?;
             sysvm::list_sysvms(&virsh, json)
         }
-        Cmd::Crash { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Crash),
-        Cmd::Hang { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Hang),
-        Cmd::Resume { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Resume),
-        Cmd::Crash { component } => ctx.crash(comp(component)),
-        Cmd::Hang { component } => ctx.hang(comp(component)),
-        Cmd::Resume { component } => ctx.resume(comp(component)),
+        Cmd::Signal(SignalCmd::Crash { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Crash),
+        Cmd::Signal(SignalCmd::Hang { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Hang),
+        Cmd::Signal(SignalCmd::Resume { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Resume),
+        Cmd::Signal(SignalCmd::Crash { component }) => ctx.crash(comp(component)),
+        Cmd::Signal(SignalCmd::Hang { component }) => ctx.hang(comp(component)),
+        Cmd::Signal(SignalCmd::Resume { component }) => ctx.resume(comp(component)),
         Cmd::SysvmCrash { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Crash),
         Cmd::SysvmHang { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Hang),
         Cmd::SysvmResume { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Resume),

@@ -14,7 +14,7 @@
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use daemons::Launchers;
 use kvmfi::injector::remote::Ssh;
-use kvmfi::injector::{self, Common, Component, Ctx, RecoverArgs, StatusArgs};
+use kvmfi::injector::{self, SignalCmd, Common, Component, Ctx, RecoverArgs, StatusArgs};
 use kvmfi::host::firewall::parse_ip;
 use kvmfi::injector::network::Target;
 use kvmfi::Result;
@@ -141,24 +141,8 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Kill a daemon with SIGKILL ('recover' starts it again)
-    Crash {
-        /// The daemon
-        #[arg(value_enum)]
-        component: Comp,
-    },
-    /// Freeze a daemon with SIGSTOP
-    Hang {
-        /// The daemon
-        #[arg(value_enum)]
-        component: Comp,
-    },
-    /// Resume a frozen daemon with SIGCONT
-    Resume {
-        /// The daemon
-        #[arg(value_enum)]
-        component: Comp,
-    },
+    #[command(flatten)]
+    Signal(injector::SignalCmd<Comp>),
     /// Isolate this node from a peer: drop all traffic to and from IP
     Network {
         /// The peer's address (IPv4 or IPv6)
@@ -561,10 +545,10 @@ pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
     let comp = |c: Comp| env.comp(c.name());
     match cli.cmd {
         Cmd::List { json } => ctx.list(&env.table, json),
-        Cmd::Crash { component: c @ (Comp::Map | Comp::Reduce | Comp::Am) } => tasks::kill_tasks(ctx, comp(c)),
-        Cmd::Crash { component } => ctx.crash(comp(component)),
-        Cmd::Hang { component } => ctx.hang(comp(component)),
-        Cmd::Resume { component } => ctx.resume(comp(component)),
+        Cmd::Signal(SignalCmd::Crash { component: c @ (Comp::Map | Comp::Reduce | Comp::Am) }) => tasks::kill_tasks(ctx, comp(c)),
+        Cmd::Signal(SignalCmd::Crash { component }) => ctx.crash(comp(component)),
+        Cmd::Signal(SignalCmd::Hang { component }) => ctx.hang(comp(component)),
+        Cmd::Signal(SignalCmd::Resume { component }) => ctx.resume(comp(component)),
         Cmd::Network { ip } => ctx.block("network", &ip.to_string(), Target::Host(ip), format!("drop all traffic to and from {ip}")),
         Cmd::NetworkClear { ip } => ctx.clear("network", &ip.to_string()),
         Cmd::HdfsSafe { action } => daemons::hdfs_safe(ctx, l, action),

@@ -99,6 +99,31 @@ pub struct Common {
     pub dry_run: bool,
 }
 
+/// `crash`, `hang` and `resume` of a daemon `C` (an injector's component
+/// enum): the signals every injector sends its daemons, flattened into its
+/// subcommands at the same place so that help and man pages keep their order.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum SignalCmd<C: clap::ValueEnum + Clone + Send + Sync + 'static> {
+    /// Kill a daemon with SIGKILL ('recover' starts it again)
+    Crash {
+        /// The daemon
+        #[arg(value_enum)]
+        component: C,
+    },
+    /// Freeze a daemon with SIGSTOP
+    Hang {
+        /// The daemon
+        #[arg(value_enum)]
+        component: C,
+    },
+    /// Resume a frozen daemon with SIGCONT
+    Resume {
+        /// The daemon
+        #[arg(value_enum)]
+        component: C,
+    },
+}
+
 /// `status`: what is in force.
 #[derive(Args, Debug, Clone)]
 pub struct StatusArgs {
