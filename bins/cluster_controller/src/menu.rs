@@ -200,6 +200,14 @@ fn ask_value<T>(prompt: &str, default: Option<&str>, check: impl Fn(&str) -> std
     }
 }
 
+/// Asks for a whole number in `range`; Enter = `default`.
+fn ask_number(prompt: &str, default: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
+    ask_value(prompt, Some(default), |t| match t.parse::<u32>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        _ => Err(format!("'{t}': give {} to {}", range.start(), range.end())),
+    })
+}
+
 /// Asks which nodes: Enter = `default`, or a target spec.
 fn ask_targets(ctx: &mut Ctx, what: &str, default: &Spec) -> Option<Vec<Spec>> {
     let shown = match default {
@@ -265,21 +273,11 @@ fn vm_menu(ctx: &mut Ctx) -> Flow {
                 vec![verb.into(), "--name".into(), name]
             }
             3 => {
-                let Some(ms) = ask_value("Delay in milliseconds [Enter = 100]: ", Some("100"), |t| match t.parse::<u32>() {
-                    Ok(v) if (1..=60000).contains(&v) => Ok(v),
-                    _ => Err(format!("'{t}': give 1 to 60000")),
-                }) else {
-                    continue;
-                };
+                let Some(ms) = ask_number("Delay in milliseconds [Enter = 100]: ", "100", 1..=60000) else { continue };
                 vec!["delay".into(), ms.to_string()]
             }
             4 => {
-                let Some(p) = ask_value("Loss in percent [Enter = 10]: ", Some("10"), |t| match t.parse::<u32>() {
-                    Ok(v) if (1..=100).contains(&v) => Ok(v),
-                    _ => Err(format!("'{t}': give 1 to 100")),
-                }) else {
-                    continue;
-                };
+                let Some(p) = ask_number("Loss in percent [Enter = 10]: ", "10", 1..=100) else { continue };
                 vec!["loss".into(), p.to_string()]
             }
             _ => vec!["clear".into()],
@@ -360,12 +358,7 @@ fn cloudstack_menu(ctx: &mut Ctx) -> Flow {
                 run_inject(ctx, InjTool::Cloudstack, &[verb, comp], items[i]);
             }
             6 => {
-                let Some(ms) = ask_value("Delay in milliseconds [Enter = 500]: ", Some("500"), |t| match t.parse::<u32>() {
-                    Ok(v) if (1..=60000).contains(&v) => Ok(v),
-                    _ => Err(format!("'{t}': give 1 to 60000")),
-                }) else {
-                    continue;
-                };
+                let Some(ms) = ask_number("Delay in milliseconds [Enter = 500]: ", "500", 1..=60000) else { continue };
                 let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { continue };
                 act(ops::inject(ctx, &specs, InjTool::Cloudstack, &["api-delay".into(), ms.to_string()]));
             }
@@ -375,12 +368,7 @@ fn cloudstack_menu(ctx: &mut Ctx) -> Flow {
                 act(ops::inject(ctx, &specs, InjTool::Cloudstack, &[verb.into()]));
             }
             8 => {
-                let Some(n) = ask_value("Connections per cloud account [Enter = 1]: ", Some("1"), |t| match t.parse::<u32>() {
-                    Ok(v) if (1..=100000).contains(&v) => Ok(v),
-                    _ => Err(format!("'{t}': give 1 to 100000")),
-                }) else {
-                    continue;
-                };
+                let Some(n) = ask_number("Connections per cloud account [Enter = 1]: ", "1", 1..=100000) else { continue };
                 let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { continue };
                 act(ops::inject(
                     ctx,
