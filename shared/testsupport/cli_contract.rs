@@ -41,3 +41,20 @@ pub fn assert_help(bin: &str, tool: &str) {
     assert_eq!(code, 0);
     assert!(stdout.contains("EXIT STATUS") && stdout.contains("FILES"));
 }
+
+/// The contract's two tests for one injector: `tool`'s binary refuses every
+/// case of `bad` and its `--help` and clap `command` are sound.
+macro_rules! cli_contract_tests {
+    ($tool:literal, $command:path, $bad:expr) => {
+        #[test]
+        fn bad_input_is_usage_error_and_changes_nothing() {
+            crate::cli_contract::assert_bad_input_refused(env!(concat!("CARGO_BIN_EXE_", $tool)), $tool, $bad);
+        }
+
+        #[test]
+        fn help_and_command() {
+            crate::cli_contract::assert_help(env!(concat!("CARGO_BIN_EXE_", $tool)), $tool);
+            $command().debug_assert();
+        }
+    };
+}

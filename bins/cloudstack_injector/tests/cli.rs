@@ -1,21 +1,11 @@
 //! Command-line contract of cloudstack_injector that needs no root and no
 //! daemons: bad input exits 2 with one line, changes nothing; help works.
 
+#[macro_use]
 #[path = "../../../shared/testsupport/cli_contract.rs"]
 mod cli_contract;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cloudstack_injector");
-
-#[test]
-fn bad_input_is_usage_error_and_changes_nothing() {
-    cli_contract::assert_bad_input_refused(BIN, "cloudstack_injector", BAD);
-}
-
-#[test]
-fn help_and_command() {
-    cli_contract::assert_help(BIN, "cloudstack_injector");
-    cloudstack_injector::command().debug_assert();
-}
+cli_contract_tests!("cloudstack_injector", cloudstack_injector::command, BAD);
 
 const BAD: &[&str] = &[
     "",

@@ -1,21 +1,11 @@
 //! Command-line contract of hadoop_injector that needs no root and no
 //! daemons: bad input exits 2 with one line, changes nothing; help works.
 
+#[macro_use]
 #[path = "../../../shared/testsupport/cli_contract.rs"]
 mod cli_contract;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hadoop_injector");
-
-#[test]
-fn bad_input_is_usage_error_and_changes_nothing() {
-    cli_contract::assert_bad_input_refused(BIN, "hadoop_injector", BAD);
-}
-
-#[test]
-fn help_and_command() {
-    cli_contract::assert_help(BIN, "hadoop_injector");
-    hadoop_injector::command().debug_assert();
-}
+cli_contract_tests!("hadoop_injector", hadoop_injector::command, BAD);
 
 const BAD: &[&str] = &[
     "",
