@@ -27,6 +27,15 @@ pub const DM_MAX_TYPE_NAME: usize = 16;
 /// accepted by every 4.x kernel).
 pub const DM_VERSION: [u32; 3] = [4, 0, 0];
 
+/// Fails the build unless `T` is `size` bytes with each field at the
+/// offset the kernel's struct has.
+macro_rules! assert_layout {
+    ($t:ty, $size:expr; $($field:ident @ $off:expr),* $(,)?) => {
+        const _: () = assert!(size_of::<$t>() == $size);
+        $(const _: () = assert!(offset_of!($t, $field) == $off);)*
+    };
+}
+
 /// `struct dm_ioctl`.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -44,14 +53,7 @@ pub struct DmIoctl {
     pub uuid: [u8; DM_UUID_LEN],
     pub data: [u8; 7],
 }
-const _: () = assert!(size_of::<DmIoctl>() == 312);
-const _: () = assert!(offset_of!(DmIoctl, data_size) == 12);
-const _: () = assert!(offset_of!(DmIoctl, open_count) == 24);
-const _: () = assert!(offset_of!(DmIoctl, flags) == 28);
-const _: () = assert!(offset_of!(DmIoctl, dev) == 40);
-const _: () = assert!(offset_of!(DmIoctl, name) == 48);
-const _: () = assert!(offset_of!(DmIoctl, uuid) == 176);
-const _: () = assert!(offset_of!(DmIoctl, data) == 305);
+assert_layout!(DmIoctl, 312; data_size @ 12, open_count @ 24, flags @ 28, dev @ 40, name @ 48, uuid @ 176, data @ 305);
 
 /// `struct dm_target_spec`; its parameter string follows it.
 #[repr(C)]
@@ -63,9 +65,7 @@ pub struct DmTargetSpec {
     pub next: u32,
     pub target_type: [u8; DM_MAX_TYPE_NAME],
 }
-const _: () = assert!(size_of::<DmTargetSpec>() == 40);
-const _: () = assert!(offset_of!(DmTargetSpec, next) == 20);
-const _: () = assert!(offset_of!(DmTargetSpec, target_type) == 24);
+assert_layout!(DmTargetSpec, 40; next @ 20, target_type @ 24);
 
 /// `struct dm_name_list` (name follows at offset 12).
 const NAME_LIST_NAME: usize = 12;
@@ -132,10 +132,7 @@ pub struct LoopInfo64 {
     pub lo_encrypt_key: [u8; 32],
     pub lo_init: [u64; 2],
 }
-const _: () = assert!(size_of::<LoopInfo64>() == 232);
-const _: () = assert!(offset_of!(LoopInfo64, lo_flags) == 52);
-const _: () = assert!(offset_of!(LoopInfo64, lo_file_name) == 56);
-const _: () = assert!(offset_of!(LoopInfo64, lo_init) == 216);
+assert_layout!(LoopInfo64, 232; lo_flags @ 52, lo_file_name @ 56, lo_init @ 216);
 
 /// `struct loop_config` (LOOP_CONFIGURE, Linux 5.8).
 #[repr(C)]
@@ -146,8 +143,7 @@ pub struct LoopConfig {
     pub info: LoopInfo64,
     pub reserved: [u64; 8],
 }
-const _: () = assert!(size_of::<LoopConfig>() == 304);
-const _: () = assert!(offset_of!(LoopConfig, info) == 8);
+assert_layout!(LoopConfig, 304; info @ 8);
 
 pub const LOOP_SET_FD: u32 = 0x4C00;
 pub const LOOP_CLR_FD: u32 = 0x4C01;
