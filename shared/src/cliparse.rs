@@ -66,6 +66,22 @@ where
     C::from_arg_matches(&m).map(Some).map_err(|e| Error::usage(one_line(&e.to_string())))
 }
 
+/// A tool's start: when argv[1] is `marker`, runs `helper` on the rest
+/// (the tool's own detached helper) and returns `Ok(None)`; otherwise
+/// [`parse_into`].
+pub fn parse_or_helper<C: FromArgMatches>(
+    cmd: Command,
+    args: impl Argv,
+    marker: &str,
+    helper: fn(&[String]) -> Result<()>,
+) -> Result<Option<C>> {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(rest) = helper_args(&args, marker) {
+        return helper(&rest).map(|()| None);
+    }
+    parse_into(cmd, args)
+}
+
 /// Folds clap's multi-line error into one line: the message, the list of
 /// possible values or the tip, and the pointer to `--help`.
 pub fn one_line(text: &str) -> String {

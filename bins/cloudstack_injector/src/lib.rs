@@ -15,7 +15,6 @@ use kvmfi::injector::{self, SignalCmd, stress, Common, Component, Ctx, RecoverAr
 use kvmfi::host::firewall::parse_ip;
 use kvmfi::host::sql::{self, DbOpts};
 use kvmfi::Result;
-use std::ffi::OsString;
 use std::path::PathBuf;
 use sysvm::{Sysvm, Virsh, VmOp};
 
@@ -352,11 +351,7 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool on `args` (argv[0] included).
 pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if let Some(rest) = kvmfi::cliparse::helper_args(&args, stress::HELPER_ARG) {
-        return stress::helper_main(&rest);
-    }
-    let Some(cli) = kvmfi::cliparse::parse_into::<Cli, _, _>(command(), args)? else { return Ok(()) };
+    let Some(cli) = kvmfi::cliparse::parse_or_helper::<Cli>(command(), args, stress::HELPER_ARG, stress::helper_main)? else { return Ok(()) };
     let mut table = components();
     injector::override_classes(&mut table, &cli.main_class)?;
     let ctx = Ctx { tool: TOOL, dry_run: cli.common.dry_run };

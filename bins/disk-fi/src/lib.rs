@@ -15,7 +15,6 @@ use kvmfi::journal::{self, Entry, Fault, Journal, Step};
 use kvmfi::run::{out, out_json};
 use kvmfi::{units, Error, Result};
 use serde::Serialize;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -680,11 +679,7 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool on `args` (argv[0] included).
 pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if let Some(rest) = kvmfi::cliparse::helper_args(&args, HELPER_ARG) {
-        return helper_main(&rest);
-    }
-    let Some(cli) = kvmfi::cliparse::parse_into::<Cli, _, _>(command(), args)? else { return Ok(()) };
+    let Some(cli) = kvmfi::cliparse::parse_or_helper::<Cli>(command(), args, HELPER_ARG, helper_main)? else { return Ok(()) };
     let ctx = Ctx { tool: TOOL, dry_run: cli.common.dry_run };
     match cli.cmd {
         Cmd::Badblocks { target, sectors, io, lease } => {

@@ -18,7 +18,6 @@ use kvmfi::injector::{self, SignalCmd, Common, Component, Ctx, RecoverArgs, Stat
 use kvmfi::host::firewall::parse_ip;
 use kvmfi::injector::network::Target;
 use kvmfi::Result;
-use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -524,11 +523,7 @@ impl Env<'_> {
 
 /// Runs the tool on `args` (argv[0] included).
 pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if let Some(rest) = kvmfi::cliparse::helper_args(&args, kvmfi::injector::stress::HELPER_ARG) {
-        return kvmfi::injector::stress::helper_main(&rest);
-    }
-    let Some(cli) = kvmfi::cliparse::parse_into::<Cli, _, _>(command(), args)? else { return Ok(()) };
+    let Some(cli) = kvmfi::cliparse::parse_or_helper::<Cli>(command(), args, kvmfi::injector::stress::HELPER_ARG, kvmfi::injector::stress::helper_main)? else { return Ok(()) };
     let mut table = components();
     injector::override_classes(&mut table, &cli.main_class)?;
     let env = Env {
