@@ -36,6 +36,17 @@ macro_rules! assert_layout {
     };
 }
 
+/// Opens `path` for reading (and writing) with O_CLOEXEC, so no helper
+/// the tool starts inherits the descriptor.
+fn open_cloexec(path: &Path, write: bool) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+}
+
 /// `struct dm_ioctl`.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -279,12 +290,7 @@ impl Control {
             ));
         }
         ensure_node(Path::new(CONTROL), sys, false)?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(CONTROL)
-            .map_err(|e| Error::io(format!("opening {CONTROL}"), e))?;
+        let file = open_cloexec(Path::new(CONTROL), true)?;
         let mut c = Control { file, version: [0; 3] };
         let (hdr, _) = c.call(DM_VERSION_IOCTL, None, 0, &[], 0)?;
         if hdr.version[0] != 4 {
@@ -514,11 +520,7 @@ impl Control {
 
 /// The size in bytes of a block device (`BLKGETSIZE64`).
 pub fn blockdev_size(path: &Path) -> Result<u64> {
-    let f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let f = open_cloexec(path, false)?;
     let mut size: u64 = 0;
     // SAFETY: BLKGETSIZE64 writes one u64 to the pointer we pass.
     let r = unsafe { libc::ioctl(f.as_raw_fd(), BLKGETSIZE64 as _, &mut size as *mut u64) };
@@ -552,12 +554,7 @@ pub fn loop_get_free() -> Result<u32> {
         return Err(Error::unsupported("the loop driver is not available (no /dev/loop-control; modprobe loop failed)"));
     }
     ensure_node(Path::new(LOOP_CONTROL), Path::new("/sys/class/misc/loop-control/dev"), false)?;
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(LOOP_CONTROL)
-        .map_err(|e| Error::io(format!("opening {LOOP_CONTROL}"), e))?;
+    let f = open_cloexec(Path::new(LOOP_CONTROL), true)?;
     // SAFETY: LOOP_CTL_GET_FREE takes no argument.
     let r = unsafe { libc::ioctl(f.as_raw_fd(), LOOP_CTL_GET_FREE as _, 0) };
     let n = crate::error::cvt(r, "LOOP_CTL_GET_FREE")?;
@@ -572,12 +569,7 @@ pub fn loop_path(n: u32) -> PathBuf {
 fn open_loop(n: u32) -> Result<File> {
     let path = loop_path(n);
     ensure_node(&path, &PathBuf::from(format!("/sys/block/loop{n}/dev")), true)?;
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+    open_cloexec(&path, true)
 }
 
 /// Binds `file` to loop device `n` with `LO_FLAGS_AUTOCLEAR` (the device
@@ -586,12 +578,7 @@ fn open_loop(n: u32) -> Result<File> {
 /// open loop device: keep it open until something else (a dm table) holds
 /// the device, or autoclear detaches it at once.
 pub fn loop_attach(n: u32, file: &Path, readonly: bool) -> Result<File> {
-    let backing = OpenOptions::new()
-        .read(true)
-        .write(!readonly)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(file)
-        .map_err(|e| Error::io(format!("opening {}", file.display()), e))?;
+    let backing = open_cloexec(file, !readonly)?;
     let dev = open_loop(n)?;
     // SAFETY: LoopConfig is plain old data; all-zero is valid.
     let mut cfg: LoopConfig = unsafe { std::mem::zeroed() };
