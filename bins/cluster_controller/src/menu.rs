@@ -177,6 +177,17 @@ fn choose(title: &str, items: &[&str]) -> std::result::Result<usize, Flow> {
     }
 }
 
+/// A submenu: shows `items` under `title` until the user goes back or
+/// quits, handing each choice to `pick`.
+fn submenu(ctx: &mut Ctx, title: &str, items: &[&str], mut pick: impl FnMut(&mut Ctx, usize)) -> Flow {
+    loop {
+        match choose(title, items) {
+            Ok(i) => pick(ctx, i),
+            Err(f) => return f,
+        }
+    }
+}
+
 /// Asks a free-text value; `check` turns it into T or says what is wrong.
 /// Empty input takes `default` when there is one. None: the user backed out.
 fn ask_value<T>(prompt: &str, default: Option<&str>, check: impl Fn(&str) -> std::result::Result<T, String>) -> Option<T> {
@@ -246,19 +257,15 @@ fn run_inject(ctx: &mut Ctx, tool: InjTool, args: &[&str], what: &str) {
 }
 
 fn vm_menu(ctx: &mut Ctx) -> Flow {
-    loop {
-        let items = [
-            "Kill the QEMU process of a VM (SIGKILL; recover starts it again)",
-            "Freeze a VM (SIGSTOP of QEMU)",
-            "Resume a frozen VM (SIGCONT)",
-            "Network delay on a KVM host",
-            "Network packet loss on a KVM host",
-            "Clear the network delay / loss",
-        ];
-        let i = match choose("VM fault injection (on KVMHost nodes)", &items) {
-            Ok(i) => i,
-            Err(f) => return f,
-        };
+    let items = [
+        "Kill the QEMU process of a VM (SIGKILL; recover starts it again)",
+        "Freeze a VM (SIGSTOP of QEMU)",
+        "Resume a frozen VM (SIGCONT)",
+        "Network delay on a KVM host",
+        "Network packet loss on a KVM host",
+        "Clear the network delay / loss",
+    ];
+    submenu(ctx, "VM fault injection (on KVMHost nodes)", &items, |ctx, i| {
         let name = ask_value("QEMU process name [Enter = qemu-system-x86_64]: ", Some("qemu-system-x86_64"), |t| {
             if t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
                 Ok(t.to_string())
@@ -268,44 +275,40 @@ fn vm_menu(ctx: &mut Ctx) -> Flow {
         });
         let a: Vec<String> = match i {
             0..=2 => {
-                let Some(name) = name else { continue };
+                let Some(name) = name else { return };
                 let verb = ["crash", "hang", "resume"][i];
                 vec![verb.into(), "--name".into(), name]
             }
             3 => {
-                let Some(ms) = ask_number("Delay in milliseconds [Enter = 100]: ", "100", 1..=60000) else { continue };
+                let Some(ms) = ask_number("Delay in milliseconds [Enter = 100]: ", "100", 1..=60000) else { return };
                 vec!["delay".into(), ms.to_string()]
             }
             4 => {
-                let Some(p) = ask_number("Loss in percent [Enter = 10]: ", "10", 1..=100) else { continue };
+                let Some(p) = ask_number("Loss in percent [Enter = 10]: ", "10", 1..=100) else { return };
                 vec!["loss".into(), p.to_string()]
             }
             _ => vec!["clear".into()],
         };
         let refs: Vec<&str> = a.iter().map(String::as_str).collect();
         run_inject(ctx, InjTool::Vm, &refs, items[i]);
-    }
+    })
 }
 
 fn hadoop_menu(ctx: &mut Ctx) -> Flow {
-    loop {
-        let items = [
-            "Crash the NameNode",
-            "Crash a DataNode",
-            "Hang the NameNode",
-            "Hang a DataNode",
-            "Resume the NameNode",
-            "Resume a DataNode",
-            "HDFS safe mode: enter",
-            "HDFS safe mode: leave",
-            "Network: block an IP",
-            "Network: clear the block of an IP",
-            "List the Hadoop daemons",
-        ];
-        let i = match choose("Hadoop fault injection", &items) {
-            Ok(i) => i,
-            Err(f) => return f,
-        };
+    let items = [
+        "Crash the NameNode",
+        "Crash a DataNode",
+        "Hang the NameNode",
+        "Hang a DataNode",
+        "Resume the NameNode",
+        "Resume a DataNode",
+        "HDFS safe mode: enter",
+        "HDFS safe mode: leave",
+        "Network: block an IP",
+        "Network: clear the block of an IP",
+        "List the Hadoop daemons",
+    ];
+    submenu(ctx, "Hadoop fault injection", &items, |ctx, i| {
         let comp = if i % 2 == 0 { "nn" } else { "dn" };
         match i {
             0..=5 => {
@@ -314,42 +317,38 @@ fn hadoop_menu(ctx: &mut Ctx) -> Flow {
             }
             6 | 7 => {
                 let action = if i == 6 { "enter" } else { "leave" };
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::Role("NameNode".into())) else { continue };
+                let Some(specs) = ask_targets(ctx, items[i], &Spec::Role("NameNode".into())) else { return };
                 act(ops::inject(ctx, &specs, InjTool::Hadoop, &["hdfs-safe".into(), action.into()]));
             }
             8 | 9 => {
-                let Some(addr) = ask_value("Which IP address? ", None, ip) else { continue };
+                let Some(addr) = ask_value("Which IP address? ", None, ip) else { return };
                 let verb = if i == 8 { "network" } else { "network-clear" };
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { continue };
+                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { return };
                 act(ops::inject(ctx, &specs, InjTool::Hadoop, &[verb.into(), addr]));
             }
             _ => {
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { continue };
+                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { return };
                 act(ops::inject(ctx, &specs, InjTool::Hadoop, &["list".into()]));
             }
         }
-    }
+    })
 }
 
 fn cloudstack_menu(ctx: &mut Ctx) -> Flow {
-    loop {
-        let items = [
-            "Crash the management server",
-            "Crash an agent",
-            "Hang the management server",
-            "Hang an agent",
-            "Resume the management server",
-            "Resume an agent",
-            "API delay",
-            "Clear the API delay",
-            "Limit database connections",
-            "Restore database connections",
-            "List the CloudStack daemons",
-        ];
-        let i = match choose("CloudStack fault injection", &items) {
-            Ok(i) => i,
-            Err(f) => return f,
-        };
+    let items = [
+        "Crash the management server",
+        "Crash an agent",
+        "Hang the management server",
+        "Hang an agent",
+        "Resume the management server",
+        "Resume an agent",
+        "API delay",
+        "Clear the API delay",
+        "Limit database connections",
+        "Restore database connections",
+        "List the CloudStack daemons",
+    ];
+    submenu(ctx, "CloudStack fault injection", &items, |ctx, i| {
         let comp = if i % 2 == 0 { "ms" } else { "agent" };
         let ms_nodes = Spec::Role("ManagementServer".into());
         match i {
@@ -358,18 +357,18 @@ fn cloudstack_menu(ctx: &mut Ctx) -> Flow {
                 run_inject(ctx, InjTool::Cloudstack, &[verb, comp], items[i]);
             }
             6 => {
-                let Some(ms) = ask_number("Delay in milliseconds [Enter = 500]: ", "500", 1..=60000) else { continue };
-                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { continue };
+                let Some(ms) = ask_number("Delay in milliseconds [Enter = 500]: ", "500", 1..=60000) else { return };
+                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { return };
                 act(ops::inject(ctx, &specs, InjTool::Cloudstack, &["api-delay".into(), ms.to_string()]));
             }
             7 | 9 => {
                 let verb = if i == 7 { "api-delay-clear" } else { "db-restore" };
-                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { continue };
+                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { return };
                 act(ops::inject(ctx, &specs, InjTool::Cloudstack, &[verb.into()]));
             }
             8 => {
-                let Some(n) = ask_number("Connections per cloud account [Enter = 1]: ", "1", 1..=100000) else { continue };
-                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { continue };
+                let Some(n) = ask_number("Connections per cloud account [Enter = 1]: ", "1", 1..=100000) else { return };
+                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { return };
                 act(ops::inject(
                     ctx,
                     &specs,
@@ -378,33 +377,29 @@ fn cloudstack_menu(ctx: &mut Ctx) -> Flow {
                 ));
             }
             _ => {
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { continue };
+                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { return };
                 act(ops::inject(ctx, &specs, InjTool::Cloudstack, &["list".into()]));
             }
         }
-    }
+    })
 }
 
 fn scenario_menu(ctx: &mut Ctx) -> Flow {
-    loop {
-        let items: Vec<String> = scenario::ALL.iter().map(|(_, n, a)| format!("{n}: {a}")).collect();
-        let refs: Vec<&str> = items.iter().map(String::as_str).collect();
-        let i = match choose("Preset fault scenarios", &refs) {
-            Ok(i) => i,
-            Err(f) => return f,
-        };
+    let items: Vec<String> = scenario::ALL.iter().map(|(_, n, a)| format!("{n}: {a}")).collect();
+    let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+    submenu(ctx, "Preset fault scenarios", &refs, |ctx, i| {
         let name: Name = scenario::ALL[i].0;
         let Some(duration) = ask_value(
             "Heal after how long? [e.g. 30s, 2m; Enter = when you press Enter]: ",
             Some("0"),
             kvmfi::units::parse_duration,
         ) else {
-            continue;
+            return;
         };
         let what = if name == Name::NamenodeCrash { "crash the NameNode" } else { "start" };
         match ask(&format!("Press Enter to {what} ({}), 0 to go back: ", scenario::name_of(name))) {
             Input::Line(l) if l.is_empty() => {}
-            _ => continue,
+            _ => return,
         }
         let opts = scenario::Opts {
             duration: if duration == Duration::ZERO { None } else { Some(duration) },
@@ -412,7 +407,7 @@ fn scenario_menu(ctx: &mut Ctx) -> Flow {
             wait_enter: true,
         };
         act(scenario::run(ctx, name, &[], &opts));
-    }
+    })
 }
 
 fn load(ctx: &mut Ctx) -> Flow {
