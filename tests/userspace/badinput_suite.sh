@@ -48,11 +48,10 @@ declare -A ARM=(
 )
 KTOOLS=(vfs-read-fi vfs-write-fi func-fail-fi cpu-reg-main mm-fault-fi kswapd-fi tlb-flush-fi
         kvm-ioctl-fi kvm-version-fi vcpu-state-fi dirty-log-fi memslot-fi disk-fi kfail-fi)
-# The original programs' names (root Makefile, LEGACY_LINKS): argv[0] dispatch.
-LEGACY=(file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi pt-load-fi-main:mm-fault-fi
-        pt-update-fi-main:tlb-flush-fi memory-main:memslot-fi kswapd-fi-main:kswapd-fi
-        resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi kvm-version-fi-main:kvm-version-fi
-        vm-migration-fi-main:dirty-log-fi)
+# The original programs' names (NAME:TOOL; packaging/legacy-links, generated
+# from the tools table): argv[0] dispatch.
+mapfile -t LEGACY < <(sed -n 's/^\([^# ][^ ]*\) \([^ ]*\)$/\1:\2/p' "$HERE/../../packaging/legacy-links")
+(( ${#LEGACY[@]} > 0 )) || { echo "badinput: no legacy program names in packaging/legacy-links" >&2; exit 2; }
 
 # Generic cases for every kernel tool (@T = the tool, @ARM = its minimal arm
 # arguments). Columns: id :: exit status :: env :: argv :: pattern (grep -E).
@@ -136,6 +135,15 @@ memslot-none :: 2 :: - :: memslot-fi arm --tgid @LIVE@ :: required arguments
 check-unknown-tool :: 2 :: - :: kvmfi-check nosuchtool :: unknown tool
 check-unknown-option :: 2 :: - :: kvmfi-check --bogus :: unexpected argument
 check-cannot-work :: 4 :: - :: kvmfi-check --no-load --no-trigger vfs-read-fi :: cannot work here
+# kvmfi-experiment, kvmfi-halt
+experiment-no-file :: 2 :: - :: kvmfi-experiment validate @W@/nope.toml :: no such experiment file
+experiment-binary-file :: 2 :: - :: kvmfi-experiment run @W@/conf-binary :: not a text file
+experiment-directory :: 2 :: - :: kvmfi-experiment plan @W@ :: is a directory
+experiment-empty-file :: 2 :: - :: kvmfi-experiment run @W@/conf-empty :: missing field .title.
+experiment-subcommand :: 2 :: - :: kvmfi-experiment frobnicate :: unrecognized subcommand
+halt-release-reason :: 2 :: - :: kvmfi-halt --release --reason x :: cannot be used with
+halt-json-alone :: 2 :: - :: kvmfi-halt --json :: required
+halt-timeout-zero :: 2 :: - :: kvmfi-halt --cluster --connect-timeout 0 :: more than 0
 # legacy names (argv[0] dispatch)
 legacy-read-word :: 2 :: - :: file-read-fi-main abc :: not a number
 legacy-read-range :: 2 :: - :: file-read-fi-main 5 :: (out of range|must be)

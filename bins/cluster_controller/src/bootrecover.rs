@@ -33,7 +33,7 @@ fn log(msg: impl std::fmt::Display) {
 /// side), else on PATH.
 fn find(name: &str) -> Option<PathBuf> {
     let here = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(name)));
-    here.filter(|p| p.is_file()).or_else(|| which::which(name).ok())
+    here.filter(|p| p.is_file()).or_else(|| kvmfi::exec::which(name, &[]))
 }
 
 /// The steps of an entry's undo, nested ones included.

@@ -2,12 +2,13 @@
 //! arm, disarm, report status, unload. A tool supplies its [`ModuleSpec`]
 //! and fills the module-specific part of the request.
 
-use crate::abi::{self, Arm, Status};
-use crate::cli::{Bounds, Held, Scope};
-use crate::device::Device;
+use crate::kernel::abi::{self, Arm, Status};
+use crate::kernel::cli::{Bounds, Held, Scope};
+use crate::kernel::device::Device;
 use crate::error::{require_root, Error, Result};
-use crate::symbols::{self, ModuleSpec};
-use crate::{kallsyms, kmod, run};
+use crate::kernel::symbols::{self, ModuleSpec};
+use crate::kernel::{kallsyms, kmod};
+use crate::run;
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -311,10 +312,25 @@ pub fn read_status(spec: &ModuleSpec) -> Result<Option<Status>> {
 
 /// Prints status: `key value` lines for people and `grep`/`awk`, or JSON.
 pub fn status(spec: &ModuleSpec, json: bool) -> Result<()> {
+    status_with(spec, json, &[])
+}
+
+/// Prints status followed by the module's own `counters` (as `key-name
+/// value` lines, or as extra JSON fields named as given).
+pub fn status_with(spec: &ModuleSpec, json: bool, counters: &[(&str, u64)]) -> Result<()> {
     let st = read_status(spec)?;
     let r = StatusReport::from_status(spec, st.as_ref());
     if json {
-        return run::out_json(&r);
+        if counters.is_empty() {
+            return run::out_json(&r);
+        }
+        let mut value = serde_json::to_value(&r).map_err(|e| Error::failed(format!("status as JSON: {e}")))?;
+        if let Some(obj) = value.as_object_mut() {
+            for (name, v) in counters {
+                obj.insert(name.to_string(), (*v).into());
+            }
+        }
+        return run::out_json(&value);
     }
     let dash = || "-".to_string();
     let lines = [
@@ -332,6 +348,9 @@ pub fn status(spec: &ModuleSpec, json: bool) -> Result<()> {
     ];
     for (k, v) in lines {
         run::out(format!("{k:<12} {v}"))?;
+    }
+    for (name, v) in counters {
+        run::out(format!("{:<12} {v}", name.replace('_', "-")))?;
     }
     Ok(())
 }
