@@ -42,7 +42,7 @@ BINS = $(notdir $(wildcard bins/*))
 # The original C tools' control programs, as links to the binaries that
 # replace them (each binary acts as the original when invoked by that name):
 # NAME:TOOL words from packaging/legacy-links, generated from the tools table
-# (shared/src/symbols.rs) by `make legacy-links`.
+# (shared/src/kernel/symbols.rs) by `make legacy-links`.
 LEGACY_LINKS = $(shell sed -n 's/^\([^\# ][^ ]*\) \([^ ]*\)$$/\1:\2/p' packaging/legacy-links)
 
 .PHONY: all binaries modules install install-modules uninstall deb man completions legacy-links check check-quick check-debug check-packaging demo bench soak clean

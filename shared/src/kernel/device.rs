@@ -4,7 +4,7 @@
 //! KVM_GET_API_VERSION does, so a binary never talks to a module of an
 //! incompatible ABI.
 
-use crate::abi::{self, Arm, Event, Events, Status, Version};
+use crate::kernel::abi::{self, Arm, Event, Events, Status, Version};
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
