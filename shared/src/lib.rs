@@ -5,7 +5,6 @@
 //! kernel ABI) cannot drift between tools.
 
 pub mod abi;
-pub mod blockdev;
 pub mod cli;
 pub mod device;
 pub mod errno;
@@ -23,12 +22,14 @@ pub mod tool;
 pub mod units;
 pub mod cliparse;
 pub mod clusterconf;
-pub mod exec;
+pub mod host;
 pub mod journal;
-pub mod mounts;
-pub mod netfault;
-pub mod procs;
 pub mod injector;
-pub mod sqldb;
 
 pub use error::{Error, Result};
+
+// The host layer under its former top-level names, which the tools use.
+pub use host::block as blockdev;
+pub use host::firewall as netfault;
+pub use host::sql as sqldb;
+pub use host::{exec, mounts, procs};

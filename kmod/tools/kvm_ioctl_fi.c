@@ -20,7 +20,7 @@
 
 #include <linux/module.h>
 #include "kvmfi_core.c"
-#include "kvm_fi.h"
+#include "kvm_helpers.c"
 
 #define RES_MODE_ERROR		0
 #define RES_MODE_CORRUPT	1

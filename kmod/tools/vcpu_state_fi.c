@@ -28,7 +28,7 @@
 #include <linux/module.h>
 #include <linux/uaccess.h>
 #include "kvmfi_core.c"
-#include "kvm_fi.h"
+#include "kvm_helpers.c"
 
 #define STATE_MODE_XOR		0
 #define STATE_MODE_SET		1

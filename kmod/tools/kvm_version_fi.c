@@ -18,7 +18,7 @@
 
 #include <linux/module.h>
 #include "kvmfi_core.c"
-#include "kvm_fi.h"
+#include "kvm_helpers.c"
 
 #define VER_MODE_VALUE		0
 #define VER_MODE_ERROR		1

@@ -33,7 +33,7 @@
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include "kvmfi_core.c"
-#include "kvm_fi.h"
+#include "kvm_helpers.c"
 
 #define MIG_MODE_RANDOM		(1U << 0)
 #define MIG_MODE_ADD		(1U << 1)

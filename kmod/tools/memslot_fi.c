@@ -38,7 +38,7 @@
 #include <linux/kvm_host.h>
 #include <linux/module.h>
 #include "kvmfi_core.c"
-#include "kvm_fi.h"
+#include "kvm_helpers.c"
 
 #define MEM_MODE_FAIL		0
 #define MEM_MODE_CORRUPT	1

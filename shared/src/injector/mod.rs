@@ -11,7 +11,7 @@ use crate::run::{out, out_json};
 use clap::Args;
 use serde::Serialize;
 
-pub mod compat;
+pub mod stress;
 pub mod netem;
 pub mod steps;
 
