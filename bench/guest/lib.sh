@@ -192,14 +192,12 @@ events_sum() { sed -n 's/.* value=\(-\{0,1\}[0-9]*\) .*/\1/p' /tmp/events.out | 
 QEMU_PAYLOAD=/usr/share/kvmfi-qemu
 # QEMU_PAGES: the guest address of the payload's first page (for scenarios).
 # shellcheck disable=SC2034
-if [ "$BENCH_ARCH" = arm64 ]; then
-    QEMU_BIN=qemu-system-aarch64 QEMU_PROGRESS=0x40000f00 QEMU_PAGES=0x40100000
-else
-    QEMU_BIN=qemu-system-x86_64 QEMU_PROGRESS=0x500 QEMU_PAGES=0x10000
-fi
 # QEMU_COMM: QEMU's comm (15 characters) for event patterns.
-# shellcheck disable=SC2034
-QEMU_COMM=$(printf '%.15s' "$QEMU_BIN")
+if [ "$BENCH_ARCH" = arm64 ]; then
+    QEMU_BIN=qemu-system-aarch64 QEMU_COMM=qemu-system-aar QEMU_PROGRESS=0x40000f00 QEMU_PAGES=0x40100000
+else
+    QEMU_BIN=qemu-system-x86_64 QEMU_COMM=qemu-system-x86 QEMU_PROGRESS=0x500 QEMU_PAGES=0x10000
+fi
 
 # require_qemu P: ends the scenario (skipping P) without /dev/kvm or QEMU.
 require_qemu() {
@@ -209,11 +207,20 @@ require_qemu() {
     fi
 }
 
-# qemu_exec NAME [QEMU-OPTIONS...]: exec QEMU instance NAME (16 MiB, 1 vCPU)
-# running the payload.
+# qemu_exec [--stopped] NAME [QEMU-OPTIONS...]: exec QEMU instance NAME
+# (16 MiB, 1 vCPU) running the payload. --stopped: the process stops itself
+# first and, once continued, execs QEMU without creating any other process
+# or thread (builtins only), so a fault armed for its pid meanwhile (say
+# cpu-reg-main's, on the next new task) meets QEMU's first.
 qemu_exec() {
+    _stop=0
+    [ "$1" = --stopped ] && _stop=1 && shift
     _qn=$1; shift
     rm -f "/tmp/$_qn.qmp" "/tmp/$_qn.serial"
+    if [ "$_stop" = 1 ]; then
+        read -r _self _ </proc/self/stat
+        kill -STOP "$_self"
+    fi
     if [ "$BENCH_ARCH" = arm64 ]; then
         set -- -M virt,gic-version=3 -cpu host -kernel "$QEMU_PAYLOAD/payload.elf" "$@"
     else
@@ -229,7 +236,7 @@ qemu_start() { qemu_exec "$@" & QPID=$!; }
 # qemu_start_stopped NAME [QEMU-OPTIONS...]: like qemu_start, but the process
 # is stopped before it execs QEMU (arm a fault for $QPID, then kill -CONT).
 qemu_start_stopped() {
-    sh -c 'kill -STOP $$; . /bench/lib.sh; qemu_exec "$@"' qemu "$@" &
+    qemu_exec --stopped "$@" &
     QPID=$!
     wait_stopped $QPID
 }

@@ -18,6 +18,17 @@
  *           register (pc = 0x6030000000100040, pstate = ...0042).
  *   mode 0: value ^= arg[1];  mode 1: value = arg[1];
  *   mode 2: a random bit 0-31 of the value flips.
+ * Write-back: a VMM that writes back the registers it read (QEMU does before
+ * it resumes a vCPU whose state it synchronised: one KVM_SET_REGS on x86_64,
+ * a KVM_SET_ONE_REG per register on arm64) would make the false value the
+ * guest's real one. The module remembers, per vCPU and register, the value
+ * it made up and the true one; when the VMM sets exactly the made-up value
+ * again, the true value is put in its place (an event "restore"), so the
+ * guest runs on untouched. Any other value the VMM sets is its own and is
+ * kept. This hook stays enabled while the module is loaded, also after the
+ * fault ended (off, --times, lease), and costs one compare when nothing is
+ * pending.
+ *
  * Legacy /proc/kvm-state-fi/{signal,times}: the program counter (RIP / PC)
  * read by user space has a random bit flipped, `times` reads long (the
  * original failed every vCPU ioctl instead, which its documentation did not
@@ -36,9 +47,11 @@
 
 #if defined(CONFIG_X86_64)
 #define STATE_SYMBOL		"kvm_arch_vcpu_ioctl_get_regs"
+#define STATE_SET_SYMBOL	"kvm_arch_vcpu_ioctl_set_regs"
 #define STATE_LEGACY_REG	offsetof(struct kvm_regs, rip)
 #elif defined(CONFIG_ARM64)
 #define STATE_SYMBOL		"kvm_arm_get_reg"
+#define STATE_SET_SYMBOL	"kvm_arm_set_reg"
 #define STATE_CORE_ID(off)	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | ((off) / sizeof(__u32)))
 #define STATE_LEGACY_REG	STATE_CORE_ID(offsetof(struct kvm_regs, regs.pc))
 #else
@@ -49,10 +62,148 @@ static char symbol[KSYM_NAME_LEN] = STATE_SYMBOL;
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "register read function to probe (default " STATE_SYMBOL ")");
 
+static char set_symbol[KSYM_NAME_LEN] = STATE_SET_SYMBOL;
+module_param_string(set_symbol, set_symbol, sizeof(set_symbol), 0444);
+MODULE_PARM_DESC(set_symbol, "register write function to probe for write-backs (default " STATE_SET_SYMBOL ")");
+
 /* Per call: where the value user space will see lives. */
 struct state_call {
 	u64 where;		/* x86_64: kernel struct kvm_regs *; arm64: user address */
+	void *vcpu;
 };
+
+/*
+ * Made-up values not yet written back, per vCPU and register: a small table
+ * (a VMM reads a register of each vCPU before writing it back), the oldest
+ * entry reused when full. `state_made_nr` counts the used entries, so the
+ * write hook returns at once when nothing is pending.
+ */
+#define STATE_MADE_MAX 64
+struct state_made {
+	void *vcpu;		/* NULL = free */
+	u64 reg;		/* arg[0] of the fault that made it up */
+	u64 truth;
+	u64 fake;
+	u64 experiment_id;
+};
+static struct state_made state_made[STATE_MADE_MAX];
+static unsigned int state_made_next;
+static atomic_t state_made_nr = ATOMIC_INIT(0);
+static DEFINE_SPINLOCK(state_made_lock);
+
+/* Remembers that @vcpu's register @reg reads @fake while it is @truth. */
+static void state_remember(void *vcpu, u64 reg, u64 truth, u64 fake, u64 experiment_id)
+{
+	struct state_made *m = NULL;
+	unsigned long flags;
+	unsigned int i;
+
+	if (truth == fake)
+		return;
+	spin_lock_irqsave(&state_made_lock, flags);
+	for (i = 0; i < STATE_MADE_MAX; i++) {
+		if (state_made[i].vcpu == vcpu && state_made[i].reg == reg) {
+			m = &state_made[i];
+			break;
+		}
+	}
+	if (!m) {
+		m = &state_made[state_made_next];
+		state_made_next = (state_made_next + 1) % STATE_MADE_MAX;
+		if (!m->vcpu)
+			atomic_inc(&state_made_nr);
+	}
+	*m = (struct state_made){ .vcpu = vcpu, .reg = reg, .truth = truth, .fake = fake,
+				  .experiment_id = experiment_id };
+	spin_unlock_irqrestore(&state_made_lock, flags);
+}
+NOKPROBE_SYMBOL(state_remember);
+
+/*
+ * The VMM sets @vcpu's register @reg to *@v: when that is the value made up
+ * for it, *@v becomes the true value (returns true). Either way the entry
+ * ends: what the VMM sets from now on is its own.
+ */
+static bool state_write_back(void *vcpu, u64 reg, u64 *v)
+{
+	bool restored = false;
+	unsigned long flags;
+	u64 exp = 0;
+	unsigned int i;
+
+	spin_lock_irqsave(&state_made_lock, flags);
+	for (i = 0; i < STATE_MADE_MAX; i++) {
+		struct state_made *m = &state_made[i];
+
+		if (m->vcpu != vcpu || m->reg != reg)
+			continue;
+		if (*v == m->fake) {
+			*v = m->truth;
+			exp = m->experiment_id;
+			restored = true;
+		}
+		m->vcpu = NULL;
+		atomic_dec(&state_made_nr);
+		break;
+	}
+	spin_unlock_irqrestore(&state_made_lock, flags);
+	if (restored)
+		kvmfi_event(KVMFI_EVENT_RESTORE, exp, 1, "restore", *v, reg, 0);
+	return restored;
+}
+NOKPROBE_SYMBOL(state_write_back);
+
+/* Entry of the register write (KVM_SET_REGS / KVM_SET_ONE_REG). */
+static int state_set_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	void *vcpu = (void *)regs_get_kernel_argument(regs, 0);
+	unsigned long flags;
+	unsigned int i;
+
+	if (!atomic_read(&state_made_nr))
+		return 0;
+#if defined(CONFIG_X86_64)
+	{
+		/* a kernel copy of the VMM's struct kvm_regs: every pending register */
+		struct kvm_regs *kr = (void *)regs_get_kernel_argument(regs, 1);
+		u64 pending[STATE_MADE_MAX];
+		unsigned int n = 0;
+
+		spin_lock_irqsave(&state_made_lock, flags);
+		for (i = 0; i < STATE_MADE_MAX; i++)
+			if (state_made[i].vcpu == vcpu)
+				pending[n++] = state_made[i].reg;
+		spin_unlock_irqrestore(&state_made_lock, flags);
+		for (i = 0; i < n; i++)
+			state_write_back(vcpu, pending[i], (u64 *)((char *)kr + pending[i]));
+	}
+#else
+	{
+		/* one register, read by KVM from the VMM's memory after this */
+		const struct kvm_one_reg *reg = (const void *)regs_get_kernel_argument(regs, 1);
+		u64 __user *u;
+		u64 v;
+		bool mine = false;
+
+		if (!reg)
+			return 0;
+		spin_lock_irqsave(&state_made_lock, flags);
+		for (i = 0; i < STATE_MADE_MAX; i++)
+			if (state_made[i].vcpu == vcpu && state_made[i].reg == reg->id)
+				mine = true;
+		spin_unlock_irqrestore(&state_made_lock, flags);
+		if (!mine)
+			return 0;
+		u = (u64 __user *)reg->addr;
+		if (copy_from_user_nofault(&v, u, sizeof(v)))
+			return 0;
+		if (state_write_back(vcpu, reg->id, &v) && copy_to_user_nofault(u, &v, sizeof(v)))
+			pr_warn_ratelimited("cannot restore the true value of register %llx\n", reg->id);
+	}
+#endif
+	return 0;
+}
+NOKPROBE_SYMBOL(state_set_pre);
 
 static u64 state_falsify(const struct kvmfi_fault *f, u64 v)
 {
@@ -76,6 +227,7 @@ static int state_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	rcu_read_lock();
 	f = kvmfi_enter();
 	if (f) {
+		c->vcpu = (void *)regs_get_kernel_argument(regs, 0);
 #if defined(CONFIG_X86_64)
 		c->where = regs_get_kernel_argument(regs, 1);
 		ignore = 0;
@@ -105,17 +257,23 @@ static int state_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (f && kvmfi_decide(f, 1)) {
 #if defined(CONFIG_X86_64)
 		u64 *p = (u64 *)((char *)c->where + f->arm.arg[0]);
+		u64 truth = *p;
 
-		*p = state_falsify(f, *p);
+		*p = state_falsify(f, truth);
+		state_remember(c->vcpu, f->arm.arg[0], truth, *p, f->arm.experiment_id);
 		kvmfi_injected(f, "register now", *p);
 #else
 		u64 __user *u = (u64 __user *)c->where;
 		u64 v;
 
 		if (!copy_from_user_nofault(&v, u, sizeof(v))) {
+			u64 truth = v;
+
 			v = state_falsify(f, v);
-			if (!copy_to_user_nofault(u, &v, sizeof(v)))
+			if (!copy_to_user_nofault(u, &v, sizeof(v))) {
+				state_remember(c->vcpu, f->arm.arg[0], truth, v, f->arm.experiment_id);
 				kvmfi_injected(f, "register now", v);
+			}
 		}
 #endif
 	}
@@ -161,6 +319,12 @@ static struct kvmfi_hook state_hooks[] = {
 		.handler = state_ret,
 		.data_size = sizeof(struct state_call),
 		.maxactive = 64,
+	},
+	{
+		/* enabled while loaded: it must outlive the fault that made a value up */
+		.symbol = set_symbol,
+		.pre = state_set_pre,
+		.always = true,
 	},
 };
 
