@@ -224,7 +224,8 @@ qemu_exec() {
     if [ "$BENCH_ARCH" = arm64 ]; then
         set -- -M virt,gic-version=3 -cpu host -kernel "$QEMU_PAYLOAD/payload.elf" "$@"
     else
-        set -- -M pc -bios "$QEMU_PAYLOAD/payload.bin" "$@"
+        # (no kvmvapic.bin option ROM: the payload needs no TPR patching)
+        set -- -M pc -bios "$QEMU_PAYLOAD/payload.bin" -global kvm-apic.vapic=off "$@"
     fi
     exec "$QEMU_BIN" -accel kvm -m 16 -smp 1 -nodefaults -no-user-config -display none \
         -serial "file:/tmp/$_qn.serial" -qmp "unix:/tmp/$_qn.qmp,server=on,wait=off" "$@" 2>"/tmp/$_qn.err"

@@ -89,7 +89,7 @@ if migrate_once armed "--drop-ratio 0.5"; then
     # QEMU uses manual dirty-log protection on these kernels: the drops were
     # cleared in KVM too (otherwise they would only be delayed)
     expect_eq $P.armed-manual-protect-cleared "$cleared" "$dropped"
-    expect_ge $P.armed-events "$(FI=$T exp_events "$(tail -n 1 /tmp/arm.out)" "comm=$QEMU_COMM what=dirty bits dropped " | cut -d, -f1)" 1
+    expect_ge $P.armed-events "$(FI=$T exp_events "$(tail -n 1 /tmp/arm.out)" "comm=$QEMU_COMM what=dirty bits drop " | cut -d, -f1)" 1
 fi
 $T unload
 

@@ -16,7 +16,7 @@ fi
 require_test_vmm $P
 dmesg_mark
 
-# kvm_reload: rmmod kvm_amd kvm, then load them again from the image.
+# kvm_out / kvm_in: rmmod kvm_amd kvm; load them again from the image.
 kvm_out() { rmmod kvm_amd && rmmod kvm; }
 kvm_in() { load_image_module kvm-amd; }
 
@@ -36,7 +36,8 @@ for T in kvm-ioctl-fi vcpu-state-fi; do
     # shellcheck disable=SC2086
     msg=$($T arm --tgid $spid $ARM --replace 2>&1)
     expect_eq $P.$T.arm-refused-exit-4 $? 4
-    expect_match $P.$T.arm-refused-says-why "$msg" 'unloaded'
+    # (the tool sees /dev/kvm gone before the module's ENOLINK could say so)
+    expect_match $P.$T.arm-refused-says-why "$msg" 'unloaded|no /dev/kvm'
     kill -9 $spid 2>/dev/null
     kvm_in
     expect_eq $P.$T.kvm-back "$(test -c /dev/kvm && echo yes)" yes
