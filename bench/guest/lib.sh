@@ -208,7 +208,7 @@ require_qemu() {
 }
 
 # qemu_exec [--stopped] NAME [QEMU-OPTIONS...]: exec QEMU instance NAME
-# (16 MiB, 1 vCPU) running the payload. --stopped: the process stops itself
+# (16 MiB, 1 vCPU, -accel ${QEMU_ACCEL:-kvm}) running the payload. --stopped: the process stops itself
 # first and, once continued, execs QEMU without creating any other process
 # or thread (builtins only), so a fault armed for its pid meanwhile (say
 # cpu-reg-main's, on the next new task) meets QEMU's first.
@@ -227,7 +227,7 @@ qemu_exec() {
         # (no kvmvapic.bin option ROM: the payload needs no TPR patching)
         set -- -M pc -bios "$QEMU_PAYLOAD/payload.bin" -global kvm-apic.vapic=off "$@"
     fi
-    exec "$QEMU_BIN" -accel kvm -m 16 -smp 1 -nodefaults -no-user-config -display none \
+    exec "$QEMU_BIN" -accel "${QEMU_ACCEL:-kvm}" -m 16 -smp 1 -nodefaults -no-user-config -display none \
         -serial "file:/tmp/$_qn.serial" -qmp "unix:/tmp/$_qn.qmp,server=on,wait=off" "$@" 2>"/tmp/$_qn.err"
 }
 
