@@ -38,6 +38,8 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 
+#define PT_UPDATE_DESCRIPTION "kvmfi: lose the TLB shootdowns of a chosen process (x86_64; refuses to load elsewhere)"
+
 #ifdef CONFIG_X86_64
 #include "kvmfi_core.c"
 
@@ -88,13 +90,8 @@ NOKPROBE_SYMBOL(pt_update_pre);
 
 static int pt_update_validate(struct kvmfi_fault *f)
 {
-	unsigned int i;
-
-	if (f->arm.mode)
+	if (f->arm.mode != KVMFI_TLB_FLUSH_MODE_LOSE || !kvmfi_all_zero(f->arm.arg, sizeof(f->arm.arg)))
 		return -EINVAL;
-	for (i = 0; i < KVMFI_NR_ARGS; i++)
-		if (f->arm.arg[i])
-			return -EINVAL;
 	return 0;
 }
 
@@ -125,16 +122,7 @@ static const struct kvmfi_ops pt_update_ops = {
 	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
 };
 
-static int __init pt_update_init(void)
-{
-	return kvmfi_init(&pt_update_ops);
-}
-
-static void __exit pt_update_exit(void)
-{
-	kvmfi_exit();
-}
-module_exit(pt_update_exit);
+KVMFI_MODULE(pt_update_ops, PT_UPDATE_DESCRIPTION);
 
 #else /* !CONFIG_X86_64 */
 
@@ -147,9 +135,9 @@ static int __init pt_update_init(void)
 	       "flush of an address space, so none can be suppressed\n");
 	return -EOPNOTSUPP;
 }
-#endif /* CONFIG_X86_64 */
 
 module_init(pt_update_init);
-MODULE_DESCRIPTION("kvmfi: lose the TLB shootdowns of a chosen process (x86_64; refuses to load elsewhere)");
+MODULE_DESCRIPTION(PT_UPDATE_DESCRIPTION);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("kvmfi developers");
+#endif /* CONFIG_X86_64 */

@@ -177,9 +177,9 @@ fn c_str(bytes: &[u8]) -> String {
 /// Loads a kernel module with `modprobe` (best effort; the caller checks
 /// the result).
 pub fn modprobe(module: &str) {
-    if let Some(mp) = crate::exec::which("modprobe", &[PathBuf::from("/sbin"), PathBuf::from("/usr/sbin")]) {
+    if let Some(mp) = super::exec::which("modprobe", &[PathBuf::from("/sbin"), PathBuf::from("/usr/sbin")]) {
         let argv = vec![mp.to_string_lossy().into_owned(), "-q".into(), module.into()];
-        let _ = crate::exec::run(&argv, None, Duration::from_secs(30));
+        let _ = super::exec::run(&argv, None, Duration::from_secs(30));
     }
 }
 
@@ -847,49 +847,6 @@ pub fn busy_error(st: &DevStatus, what: &str) -> Error {
         st.path().display(),
         st.open_count
     ))
-}
-
-/// `describe` for the device-mapper and loop journal steps.
-pub fn describe_step(step: &crate::journal::Step) -> String {
-    use crate::exec::shell_quote;
-    use crate::journal::Step;
-    match step {
-        Step::DmCreate { name, table, loop_file, loop_nr, messages } => {
-            let mut s = String::new();
-            if let (Some(f), Some(n)) = (loop_file, loop_nr) {
-                let dev = if *n == u32::MAX { "/dev/loopN".to_string() } else { loop_path(*n).display().to_string() };
-                s.push_str(&format!("losetup {dev} {}  # LOOP_CONFIGURE, autoclear; ", shell_quote(f)));
-            }
-            s.push_str(&format!("dmsetup create {name} --table {}", shell_quote(&table.join("\n"))));
-            for m in messages {
-                s.push_str(&format!("; dmsetup message {name} 0 {}", shell_quote(m)));
-            }
-            s
-        }
-        Step::DmRemove { name, linear, deadline } => format!(
-            "dmsetup remove {name}  # if it exists; if it is open: dmsetup load {name} --table {} && dmsetup resume {name}, and it stays{}",
-            shell_quote(linear),
-            if *deadline > 0 { format!("; lease ends at unix time {deadline}") } else { String::new() }
-        ),
-        Step::LoopDetach { loop_nr, file, dev, ino } => {
-            let l = if *loop_nr == u32::MAX { "/dev/loopN".to_string() } else { loop_path(*loop_nr).display().to_string() };
-            format!("losetup -d {l}  # only if still bound to {} (dev {dev}, inode {ino})", shell_quote(file))
-        }
-        other => format!("{other:?}"),
-    }
-}
-
-/// `execute` for the device-mapper and loop journal steps.
-pub fn execute_step(step: &crate::journal::Step) -> Result<()> {
-    use crate::journal::Step;
-    match step {
-        Step::DmCreate { name, table, loop_file, loop_nr, messages } => {
-            create_device(name, table, loop_file.as_deref(), *loop_nr, messages)
-        }
-        Step::DmRemove { name, linear, .. } => remove_device(name, linear),
-        Step::LoopDetach { loop_nr, dev, ino, .. } => loop_detach_if(*loop_nr, *dev, *ino),
-        other => Err(Error::failed(format!("step {other:?} has no executor"))),
-    }
 }
 
 #[cfg(test)]

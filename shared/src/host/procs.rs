@@ -340,6 +340,17 @@ pub fn spawn_detached(s: &Snapshot, log: &Path) -> Result<i32> {
     Ok(child.id() as i32)
 }
 
+/// MemAvailable from /proc/meminfo, in bytes.
+pub fn mem_available() -> Result<u64> {
+    let text = fs::read_to_string("/proc/meminfo").map_err(|e| Error::io("reading /proc/meminfo", e))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| Error::failed("no MemAvailable in /proc/meminfo"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

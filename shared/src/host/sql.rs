@@ -3,7 +3,7 @@
 //! and must put back exactly what was there.
 
 use crate::error::{Error, Result};
-use crate::exec;
+use super::exec;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,19 +1,31 @@
 //! The parts every user-space injector shares (hadoop_injector,
 //! cloudstack_injector, and later ones): daemon components found by main
 //! class or command name, the journaled crash / hang / resume, network
-//! blocks, and the `status` and `recover` commands.
+//! blocks, and the `status` and `recover` commands. The files beside this
+//! one PLAN faults (the steps to apply and to undo, handed to the journal):
+//! `network` (firewall blocks, api delay), `netem` (delay, loss, reorder
+//! bands), `stress` (CPU, memory, fill files and their helpers); `remote`
+//! finds other nodes and reaches them over ssh.
 
 use crate::error::{Error, Result};
-use crate::journal::{self, Entry, Fault, Journal, Step};
-use crate::netfault::{self, Target};
-use crate::procs::{self, Matcher, Proc};
+use crate::host::firewall;
+use crate::host::procs::{self, Matcher, Proc};
+use crate::journal::{self, Entry, Fault, Journal};
 use crate::run::{out, out_json};
+use crate::undo::{in_this_netns, Step};
 use clap::Args;
+use network::Target;
 use serde::Serialize;
 
-pub mod stress;
 pub mod netem;
-pub mod steps;
+pub mod network;
+pub mod remote;
+pub mod stress;
+
+/// Where the helper-process steps used to live; kfail-fi names `tag_arg` here.
+pub mod steps {
+    pub use crate::undo::processes::{kill_tagged, spawn_ready, tag_arg, tagged};
+}
 
 /// A daemon kind an injector can target, e.g. `nn` = NameNode.
 #[derive(Debug, Clone)]
@@ -252,7 +264,7 @@ impl Ctx {
                 match &c.restart_command {
                     Some(cmd) => {
                         let argv: Vec<String> = cmd.iter().map(|w| w.replace("{count}", &threads.to_string())).collect();
-                        let prog = crate::exec::which(&argv[0], &[])
+                        let prog = crate::host::exec::which(&argv[0], &[])
                             .map(|p| p.to_string_lossy().into_owned())
                             .unwrap_or_else(|| argv[0].clone());
                         undo.push(Step::Run { argv: std::iter::once(prog).chain(argv[1..].iter().cloned()).collect(), stdin: None });
@@ -320,10 +332,10 @@ impl Ctx {
         if !self.dry_run {
             self.require_root()?;
         }
-        let fw = netfault::firewall()?;
+        let fw = firewall::firewall()?;
         self.inject_once(|e| e.kind == kind && e.target == target_name, |id| {
-            let (apply, undo) = netfault::block(&fw, target, id);
-            let undo = journal::in_this_netns(undo);
+            let (apply, undo) = network::block(&fw, target, id);
+            let undo = in_this_netns(undo);
             Ok(Fault { kind: kind.into(), target: target_name.into(), desc, apply, undo })
         })
     }

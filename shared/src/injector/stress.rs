@@ -1,17 +1,16 @@
-//! Pieces the original tools' remaining commands share: bounded stressors
-//! and fill files (journaled, killed or deleted by `recover`), the detached
-//! helpers behind them (run as `TOOL --kvmfi-helper ...`), node names
-//! (cluster.conf, /etc/hosts), and running a `*-local` command on another
-//! node over ssh.
+//! Stress faults: bounded CPU and memory stressors and fill files
+//! (journaled, killed or deleted by `recover`), and the detached helpers
+//! behind them, run as `TOOL --kvmfi-helper cpu|mem|hold ...`.
 
-use super::steps::tag_arg;
 use crate::error::{Error, Result};
-use crate::exec;
-use crate::journal::{Fault, Step};
-use crate::netfault;
+use crate::host::files::free_bytes;
+use crate::host::firewall;
+use crate::host::procs::mem_available;
+use crate::journal::{self, Fault};
+use crate::undo::processes::tag_arg;
+use crate::undo::Step;
 use std::io::{BufRead, BufReader, Write};
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// argv[1] that makes a tool run one of its detached helpers.
@@ -38,8 +37,8 @@ pub fn cpus() -> u32 {
 /// journal directory, so two journals on one host never share a tag.
 pub fn helper_tag(id: u64) -> String {
     use std::os::unix::fs::MetadataExt;
-    let ino = std::fs::metadata(crate::journal::dir()).map(|m| m.ino()).unwrap_or(0);
-    format!("{}-{ino}", netfault::tag(id))
+    let ino = std::fs::metadata(journal::dir()).map(|m| m.ino()).unwrap_or(0);
+    format!("{}-{ino}", firewall::tag(id))
 }
 
 /// A cpu-stress of `secs` seconds on `threads` busy threads; the undo
@@ -53,21 +52,14 @@ pub fn cpu_stress(id: u64, target: &str, secs: u64, threads: Option<u32>) -> Res
     if secs == 0 || secs > MAX_SECONDS {
         return Err(Error::usage(format!("SECONDS must be 1 to {MAX_SECONDS}")));
     }
-    let tag = helper_tag(id);
-    let argv = vec![self_exe()?, HELPER_ARG.into(), "cpu".into(), secs.to_string(), threads.to_string(), tag_arg(&tag)];
-    Ok(Fault {
-        kind: "cpu-stress".into(),
-        target: target.into(),
-        desc: format!("{threads} busy threads for {secs}s (they end by themselves; recover kills them sooner)"),
-        apply: vec![Step::Spawn { argv, tag: tag.clone() }],
-        undo: vec![Step::KillTagged { tag }],
-    })
+    let desc = format!("{threads} busy threads for {secs}s (they end by themselves; recover kills them sooner)");
+    helper_fault(id, "cpu-stress", target, desc, &["cpu".into(), secs.to_string(), threads.to_string()])
 }
 
 /// A mem-stress holding `mb` MiB of touched, locked memory until undone.
 /// Refused when more than 90% of MemAvailable would be taken.
 pub fn mem_stress(id: u64, target: &str, mb: u64) -> Result<Fault> {
-    let avail = super::steps::mem_available()?;
+    let avail = mem_available()?;
     let want = mb.checked_mul(1 << 20).ok_or_else(|| Error::usage("MB is too large"))?;
     if mb == 0 || want > avail / 10 * 9 {
         return Err(Error::failed(format!(
@@ -75,12 +67,21 @@ pub fn mem_stress(id: u64, target: &str, mb: u64) -> Result<Fault> {
             avail >> 20
         )));
     }
+    let desc = format!("{mb} MB of memory held (touched and locked) until mem-stress-clear");
+    helper_fault(id, "mem-stress", target, desc, &["mem".into(), mb.to_string()])
+}
+
+/// The fault of a detached helper `TOOL --kvmfi-helper ARGS --kvmfi-tag=T`
+/// of fault `id`: started (waiting for its `ready`), killed by its tag.
+fn helper_fault(id: u64, kind: &str, target: &str, desc: String, args: &[String]) -> Result<Fault> {
     let tag = helper_tag(id);
-    let argv = vec![self_exe()?, HELPER_ARG.into(), "mem".into(), mb.to_string(), tag_arg(&tag)];
+    let mut argv = vec![self_exe()?, HELPER_ARG.into()];
+    argv.extend(args.iter().cloned());
+    argv.push(tag_arg(&tag));
     Ok(Fault {
-        kind: "mem-stress".into(),
+        kind: kind.into(),
         target: target.into(),
-        desc: format!("{mb} MB of memory held (touched and locked) until mem-stress-clear"),
+        desc,
         apply: vec![Step::Spawn { argv, tag: tag.clone() }],
         undo: vec![Step::KillTagged { tag }],
     })
@@ -92,7 +93,7 @@ pub fn fill(id: u64, kind: &str, target: &str, dir: &Path, mb: u64, keep_mb: u64
     if !dir.is_dir() {
         return Err(Error::usage(format!("{} is not a directory", dir.display())));
     }
-    let free = super::steps::free_bytes(dir)?;
+    let free = free_bytes(dir)?;
     let want = mb.checked_mul(1 << 20).ok_or_else(|| Error::usage("MB is too large"))?;
     let keep = keep_mb.saturating_mul(1 << 20);
     if mb == 0 || want.saturating_add(keep) > free {
@@ -219,119 +220,4 @@ fn hold(args: &[String]) -> Result<()> {
     let st = child.wait().map_err(|e| Error::io("waiting", e))?;
     drop(stdin);
     Err(Error::failed(format!("{p} ended ({st})")))
-}
-
-/// Where the cluster facts come from: `--cluster-conf`, else
-/// `$KVMFI_CLUSTER_CONF`, else ./cluster.conf when it exists (the
-/// original's default path).
-pub fn cluster_conf_path(opt: Option<&Path>) -> Option<PathBuf> {
-    opt.map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("KVMFI_CLUSTER_CONF").filter(|v| !v.is_empty()).map(PathBuf::from))
-        .or_else(|| Some(PathBuf::from("cluster.conf")).filter(|p| p.is_file()))
-}
-
-/// A node named on the command line: its address, and its ssh port when
-/// cluster.conf gives one.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub name: String,
-    pub ip: IpAddr,
-    pub ssh_port: Option<u16>,
-}
-
-/// Resolves TGT: an address as is; a name through cluster.conf (the
-/// shared parser, [`crate::clusterconf`]) when there is one, then the
-/// system resolver (/etc/hosts). A cluster.conf address may be a host name.
-pub fn resolve(tgt: &str, conf: Option<&Path>) -> Result<Resolved> {
-    let nodes = conf_nodes(conf)?;
-    if let Ok(ip) = netfault::parse_ip(tgt) {
-        let port = nodes.iter().find(|n| n.address.parse::<IpAddr>().ok() == Some(ip)).map(|n| n.port);
-        return Ok(Resolved { name: tgt.into(), ip, ssh_port: port });
-    }
-    if tgt.is_empty() || tgt.len() > 253 || !tgt.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
-        return Err(Error::usage(format!("'{tgt}' is neither an IP address nor a node name")));
-    }
-    if let Some(n) = nodes.iter().find(|n| n.name == tgt) {
-        let ip = lookup(&n.address)
-            .ok_or_else(|| Error::usage(format!("node '{tgt}': cannot resolve its address '{}'", n.address)))?;
-        return Ok(Resolved { name: tgt.into(), ip, ssh_port: Some(n.port) });
-    }
-    let ip = lookup(tgt).ok_or_else(|| {
-        Error::usage(format!("unknown node '{tgt}': not in cluster.conf nor /etc/hosts; give its address"))
-    })?;
-    Ok(Resolved { name: tgt.into(), ip, ssh_port: None })
-}
-
-/// An address, or a host name through the system resolver (IPv4 first
-/// when the name has both, as localhost has).
-fn lookup(host: &str) -> Option<IpAddr> {
-    use std::net::ToSocketAddrs;
-    if let Ok(ip) = host.parse() {
-        return Some(ip);
-    }
-    let addrs: Vec<IpAddr> = (host, 0).to_socket_addrs().map(|a| a.map(|s| s.ip()).collect()).unwrap_or_default();
-    addrs.iter().find(|a| a.is_ipv4()).or_else(|| addrs.first()).copied()
-}
-
-fn conf_nodes(conf: Option<&Path>) -> Result<Vec<crate::clusterconf::Node>> {
-    match cluster_conf_path(conf) {
-        Some(p) => crate::clusterconf::load(&p),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// True when `ip` is an address of this host (it can be bound here).
-pub fn is_local(ip: IpAddr) -> bool {
-    ip.is_loopback() || std::net::UdpSocket::bind((ip, 0)).is_ok()
-}
-
-/// How to reach other nodes.
-#[derive(Debug, Clone, Default)]
-pub struct Ssh {
-    pub user: Option<String>,
-    pub port: Option<u16>,
-    pub key: Option<PathBuf>,
-    /// The injector's path on the other nodes.
-    pub remote_tool: String,
-}
-
-impl Ssh {
-    /// `ssh ... HOST TOOL ARGS`: batch mode (never a password prompt), a
-    /// connect timeout, the node's port from cluster.conf unless given.
-    pub fn argv(&self, node: &Resolved, args: &[String]) -> Result<Vec<String>> {
-        let ssh = exec::require_tool("ssh", "apt-get install openssh-client")?;
-        let mut a = vec![ssh.to_string_lossy().into_owned(), "-o".into(), "BatchMode=yes".into(), "-o".into(),
-            "ConnectTimeout=10".into()];
-        if let Some(p) = self.port.or(node.ssh_port) {
-            a.extend(["-p".into(), p.to_string()]);
-        }
-        if let Some(k) = &self.key {
-            a.extend(["-i".into(), k.display().to_string()]);
-        }
-        if let Some(u) = &self.user {
-            a.extend(["-l".into(), u.clone()]);
-        }
-        a.push(node.ip.to_string());
-        let mut remote = vec![self.remote_tool.clone()];
-        remote.extend(args.iter().cloned());
-        a.push(exec::display_argv(&remote));
-        Ok(a)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        let d = std::env::temp_dir().join(format!("kvmfi-cc-{}", std::process::id()));
-        std::fs::write(&d, "# c\nmaster,127.0.0.1,22,NameNode\nslave1, localhost ,2221,DataNode # x\n").unwrap();
-        let r = resolve("slave1", Some(&d)).unwrap();
-        assert_eq!((r.ip.to_string(), r.ssh_port), ("127.0.0.1".to_string(), Some(2221)));
-        assert_eq!(resolve("127.0.0.1", Some(&d)).unwrap().ssh_port, Some(22));
-        assert!(resolve("bad/name", Some(&d)).is_err());
-        assert!(is_local("127.0.0.1".parse().unwrap()));
-        let _ = std::fs::remove_file(d);
-    }
 }
