@@ -53,7 +53,7 @@ migrate_once() {
     [ -z "$_arm" ] || $T off
     PASSES=$(qemu_passes "$_tag-src")
     for _s in src dst; do
-        qmp "/tmp/$_tag-$_s.qmp" "{\"execute\":\"pmemsave\",\"arguments\":{\"val\":$RAM_BASE,\"size\":$RAM,\"filename\":\"/tmp/$_tag-$_s.mem\"}}" >/dev/null
+        qmp "/tmp/$_tag-$_s.qmp" "{\"execute\":\"pmemsave\",\"arguments\":{\"val\":$((RAM_BASE)),\"size\":$RAM,\"filename\":\"/tmp/$_tag-$_s.mem\"}}" >/dev/null
     done
     DIFF=$(cmp -l "/tmp/$_tag-src.mem" "/tmp/$_tag-dst.mem" | awk '{ print int(($1 - 1) / 4096) }' | uniq | tee "/tmp/$_tag.pages" | wc -l)
     rm -f "/tmp/$_tag-src.mem" "/tmp/$_tag-dst.mem"
