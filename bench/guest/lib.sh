@@ -279,8 +279,15 @@ qemu_progresses() {
 }
 
 # qemu_ram_range PID: the host address range (START-END, hex) of QEMU's
-# 16 MiB guest-RAM mapping, from /proc/PID/maps.
+# guest-RAM mapping, from /proc/PID/maps: the memfd of a QEMU started with
+# QEMU_MEMFD_RAM (arm64's virt puts its 64 MiB flash images next to the RAM,
+# and anonymous neighbours merge into one mapping), else the anonymous
+# mapping of exactly 16 MiB.
+# shellcheck disable=SC2034 # used by the scenarios
+QEMU_MEMFD_RAM="-object memory-backend-memfd,id=ram0,size=16M -machine memory-backend=ram0"
 qemu_ram_range() {
+    _m=$(awk '$2 ~ /^rw/ && $6 ~ /^\/memfd:memory-backend-memfd/ { split($1, a, "-"); print "0x" a[1] "-0x" a[2]; exit }' "/proc/$1/maps")
+    [ -n "$_m" ] && { echo "$_m"; return 0; }
     awk '$2 ~ /^rw/ && $6 == "" {
         split($1, a, "-"); if (length(a[1]) <= 16 && a[2] != "") print "0x" a[1] "-0x" a[2] }' "/proc/$1/maps" |
         while IFS=- read -r s e; do

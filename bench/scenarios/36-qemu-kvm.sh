@@ -105,7 +105,8 @@ cpu-reg-main unload
 # /proc/PID/maps), KVM's fault-in of guest memory fails: KVM_RUN returns
 # EFAULT, QEMU reports it and stops the guest.
 T=mm-fault-fi
-qemu_start mm -S
+# shellcheck disable=SC2086 # word splitting of the options intended
+qemu_start mm -S $QEMU_MEMFD_RAM
 if qemu_wait_up mm paused; then
     range=$(qemu_ram_range "$QPID")
     echo "guest RAM of QEMU $QPID: $range"
@@ -118,7 +119,7 @@ if qemu_wait_up mm paused; then
         $T off
         expect_match $P.mm-fault-guest-stopped "$(qmp /tmp/mm.qmp '{"execute":"query-status"}')" '"status": "internal-error"'
     else
-        fail $P.mm-fault-kvm-run "no 16 MiB mapping in /proc/$QPID/maps"
+        fail $P.mm-fault-kvm-run "no guest-RAM mapping in /proc/$QPID/maps: $(tr '\n' ' ' <"/proc/$QPID/maps" | cut -c1-600)"
     fi
 else
     fail $P.mm-fault-kvm-run "QEMU -S did not come up: $(head -c 300 /tmp/mm.err)"

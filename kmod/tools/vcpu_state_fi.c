@@ -36,6 +36,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
 #include "kvmfi_core.c"
@@ -80,6 +81,8 @@ struct state_call {
 #define STATE_MADE_MAX 64
 struct state_made {
 	void *vcpu;		/* NULL = free */
+	pid_t tgid;		/* the VMM that read it (a freed vCPU's memory may
+				 * serve another VMM's vCPU next) */
 	u64 reg;		/* the register (args.reg) made up */
 	u64 truth;
 	u64 fake;
@@ -112,16 +115,16 @@ static void state_remember(void *vcpu, u64 reg, u64 truth, u64 fake, u64 experim
 		if (!m->vcpu)
 			atomic_inc(&state_made_nr);
 	}
-	*m = (struct state_made){ .vcpu = vcpu, .reg = reg, .truth = truth, .fake = fake,
-				  .experiment_id = experiment_id };
+	*m = (struct state_made){ .vcpu = vcpu, .tgid = current->tgid, .reg = reg,
+				  .truth = truth, .fake = fake, .experiment_id = experiment_id };
 	spin_unlock_irqrestore(&state_made_lock, flags);
 }
 NOKPROBE_SYMBOL(state_remember);
 
 /*
  * The VMM sets @vcpu's register @reg to *@v: when that is the value made up
- * for it, *@v becomes the true value (returns true). Either way the entry
- * ends: what the VMM sets from now on is its own.
+ * for it (read by this same process), *@v becomes the true value (returns
+ * true). Either way the entry ends: what the VMM sets from now on is its own.
  */
 static bool state_write_back(void *vcpu, u64 reg, u64 *v)
 {
@@ -136,7 +139,7 @@ static bool state_write_back(void *vcpu, u64 reg, u64 *v)
 
 		if (m->vcpu != vcpu || m->reg != reg)
 			continue;
-		if (*v == m->fake) {
+		if (m->tgid == current->tgid && *v == m->fake) {
 			*v = m->truth;
 			exp = m->experiment_id;
 			restored = true;
@@ -152,7 +155,8 @@ static bool state_write_back(void *vcpu, u64 reg, u64 *v)
 }
 NOKPROBE_SYMBOL(state_write_back);
 
-/* Entry of the register write (KVM_SET_REGS / KVM_SET_ONE_REG). */
+#if defined(CONFIG_X86_64)
+/* Entry of KVM_SET_REGS: the VMM's struct kvm_regs, copied into the kernel. */
 static int state_set_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	void *vcpu = (void *)regs_get_kernel_argument(regs, 0);
@@ -161,7 +165,6 @@ static int state_set_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (!atomic_read(&state_made_nr))
 		return 0;
-#if defined(CONFIG_X86_64)
 	{
 		/* a kernel copy of the VMM's struct kvm_regs: every pending register */
 		struct kvm_regs *kr = (void *)regs_get_kernel_argument(regs, 1);
@@ -176,33 +179,57 @@ static int state_set_pre(struct kprobe *p, struct pt_regs *regs)
 		for (i = 0; i < n; i++)
 			state_write_back(vcpu, pending[i], (u64 *)((char *)kr + pending[i]));
 	}
-#else
-	{
-		/* one register, read by KVM from the VMM's memory after this */
-		const struct kvm_one_reg *reg = (const void *)regs_get_kernel_argument(regs, 1);
-		u64 __user *u;
-		u64 v;
-		bool mine = false;
-
-		if (!reg)
-			return 0;
-		spin_lock_irqsave(&state_made_lock, flags);
-		for (i = 0; i < STATE_MADE_MAX; i++)
-			if (state_made[i].vcpu == vcpu && state_made[i].reg == reg->id)
-				mine = true;
-		spin_unlock_irqrestore(&state_made_lock, flags);
-		if (!mine)
-			return 0;
-		u = (u64 __user *)reg->addr;
-		if (copy_from_user_nofault(&v, u, sizeof(v)))
-			return 0;
-		if (state_write_back(vcpu, reg->id, &v) && copy_to_user_nofault(u, &v, sizeof(v)))
-			pr_warn_ratelimited("cannot restore the true value of register %llx\n", reg->id);
-	}
-#endif
 	return 0;
 }
 NOKPROBE_SYMBOL(state_set_pre);
+#else
+/*
+ * KVM_SET_ONE_REG: KVM copies the value from the VMM's memory, which the
+ * module leaves alone (the VMM's own copy keeps what it was shown; writing
+ * it would change what the VMM displays). At entry: is it the made-up value
+ * of this vCPU's register? At return, after KVM stored it: the true value
+ * goes into the vCPU's core registers instead (x0-x30, sp, pc, pstate: the
+ * struct user_pt_regs at the start of struct kvm_regs).
+ */
+struct state_set_call {
+	struct kvm_vcpu *vcpu;
+	u64 off;		/* byte offset in struct user_pt_regs */
+	u64 truth;
+};
+
+static int state_set_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct state_set_call *c = (struct state_set_call *)ri->data;
+	struct kvm_vcpu *vcpu = (void *)regs_get_kernel_argument(regs, 0);
+	const struct kvm_one_reg *reg = (const void *)regs_get_kernel_argument(regs, 1);
+	u64 v, off;
+
+	if (!atomic_read(&state_made_nr) || !reg)
+		return 1;
+	off = (reg->id & 0xffff) * sizeof(__u32);
+	if ((reg->id & ~(u64)0xffff) != (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE) ||
+	    off + sizeof(u64) > sizeof(struct user_pt_regs))
+		return 1;
+	if (copy_from_user_nofault(&v, (u64 __user *)reg->addr, sizeof(v)) ||
+	    !state_write_back(vcpu, reg->id, &v))
+		return 1;
+	c->vcpu = vcpu;
+	c->off = off;
+	c->truth = v;
+	return 0;
+}
+NOKPROBE_SYMBOL(state_set_entry);
+
+static int state_set_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct state_set_call *c = (struct state_set_call *)ri->data;
+
+	if (regs_return_value(regs) == 0)
+		*(u64 *)((char *)vcpu_gp_regs(c->vcpu) + c->off) = c->truth;
+	return 0;
+}
+NOKPROBE_SYMBOL(state_set_ret);
+#endif
 
 static u64 state_falsify(const struct kvmfi_fault *f, u64 v)
 {
@@ -324,7 +351,15 @@ static struct kvmfi_hook state_hooks[] = {
 	{
 		/* enabled while loaded: it must outlive the fault that made a value up */
 		.symbol = set_symbol,
+#if defined(CONFIG_X86_64)
 		.pre = state_set_pre,
+#else
+		.ret_probe = true,
+		.entry = state_set_entry,
+		.handler = state_set_ret,
+		.data_size = sizeof(struct state_set_call),
+		.maxactive = 64,
+#endif
 		.always = true,
 	},
 };
