@@ -42,7 +42,7 @@ BINS = $(notdir $(wildcard bins/*))
 # The original C tools' control programs, as links to the binaries that
 # replace them (each binary acts as the original when invoked by that name):
 # NAME:TOOL words from packaging/legacy-links, generated from the tools table
-# (shared/src/symbols.rs) by `make legacy-links`.
+# (shared/src/kernel/symbols.rs) by `make legacy-links`.
 LEGACY_LINKS = $(shell sed -n 's/^\([^\# ][^ ]*\) \([^ ]*\)$$/\1:\2/p' packaging/legacy-links)
 
 .PHONY: all binaries modules install install-modules uninstall deb man completions legacy-links check check-quick check-debug check-packaging demo bench soak clean
@@ -75,6 +75,8 @@ install: binaries completions install-modules
 	install -d $(DESTDIR)/etc/kvmfi
 	[ -e $(DESTDIR)/etc/kvmfi/cluster.conf ] || install -m 0644 cluster.conf $(DESTDIR)/etc/kvmfi/cluster.conf
 	install -m 0644 man/*.8 $(MANDIR)/
+	install -d $(MANDIR)/../man5
+	install -m 0644 man/*.5 $(MANDIR)/../man5/
 	install -d $(UNITDIR)
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/systemd/$(UNIT).in > $(UNITDIR)/$(UNIT) && chmod 0644 $(UNITDIR)/$(UNIT)
 	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null 2>&1; then \
@@ -123,6 +125,7 @@ uninstall:
 	if cmp -s cluster.conf $(DESTDIR)/etc/kvmfi/cluster.conf; then rm -f $(DESTDIR)/etc/kvmfi/cluster.conf; fi
 	[ ! -d $(DESTDIR)/etc/kvmfi ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)/etc/kvmfi
 	for m in man/*.8; do rm -f $(MANDIR)/$$(basename $$m); done
+	for m in man/*.5; do rm -f $(MANDIR)/../man5/$$(basename $$m); done
 	@if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null 2>&1 && dkms status -m kvmfi -v $(VERSION) | grep -q .; then \
 		echo "dkms remove -m kvmfi -v $(VERSION) --all"; dkms remove -m kvmfi -v $(VERSION) --all; fi
 	rm -rf $(DKMS_SRC)

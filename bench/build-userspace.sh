@@ -47,7 +47,7 @@ default_packages() {
             /"manifest_path":"/ {
                 match($0, /"manifest_path":"[^"]*"/)
                 mp = substr($0, RSTART + 17, RLENGTH - 18)
-                if (pkg ~ /-fi$|-main$|^kvmfi-check$|_injector$/ || index(mp, bench) == 1) print pkg
+                if (pkg ~ /-fi$|-main$|^kvmfi-(check|experiment|halt)$|_injector$/ || index(mp, bench) == 1) print pkg
             }' | sort -u
 }
 

@@ -174,10 +174,10 @@ op() {
       [[ $tool == controller-p32 ]] && par=32
       if [[ $what == inject ]]; then
         ip netns exec "$CTL" env HOME="$WORK/home" "$BIN/cluster_controller" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" \
-          --connect-timeout 30s --parallel "$par" partition -t all --peer "$PEER"
+          --connect-timeout 30s --command-timeout 120s --parallel "$par" partition -t all --peer "$PEER"
       else
         ip netns exec "$CTL" env HOME="$WORK/home" "$BIN/cluster_controller" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" \
-          --connect-timeout 30s --parallel "$par" recover
+          --connect-timeout 30s --command-timeout 120s --parallel "$par" recover
       fi ;;
     pdsh) ip netns exec "$CTL" env PDSH_SSH_ARGS_APPEND="$SSH_OPTS" pdsh -S -R ssh -l root -w "^$WORK/hosts" "$cmd" ;;
     pdsh-fN) ip netns exec "$CTL" env PDSH_SSH_ARGS_APPEND="$SSH_OPTS" pdsh -S -R ssh -f "$n" -l root -w "^$WORK/hosts" "$cmd" ;;
@@ -191,7 +191,8 @@ op() {
 }
 
 # timed VAR CMD...: runs CMD in a fresh cpuacct cgroup; VAR_wall and VAR_cpu get
-# its wall seconds and the CPU seconds of everything it started.
+# its wall seconds and the CPU seconds of everything it started. False when
+# CMD failed (its output is in $WORK/op.out).
 timed() {
   local var="$1"; shift
   local cg="$CGROOT/kvmfi-bench-$$-$RANDOM$RANDOM" t0 t1 rc=0
@@ -200,9 +201,27 @@ timed() {
   t0=$(date +%s%N)
   ( echo "$BASHPID" > "$cg/tasks"; "$@" ) >"$WORK/op.out" 2>&1 || rc=$?
   t1=$(date +%s%N)
-  ((rc == 0)) || die "'$*' failed (exit $rc): $(tail -n 5 "$WORK/op.out")"
   printf -v "${var}_wall" '%.3f' "$(awk -v a="$t0" -v b="$t1" 'BEGIN{ print (b - a) / 1e9 }')"
   printf -v "${var}_cpu" '%.3f' "$(awk '{ print $1 / 1e9 }' "$cg/cpuacct.usage")"
+  return "$rc"
+}
+
+# why_failed: one line on the failed operation: its exit and the first
+# per-node failure it reported.
+why_failed() {
+  local first
+  first="$(grep -m1 -E 'FAILED|UNREACHABLE|failed|no answer|error|refused' "$WORK/op.out" | tr -s ' \t' ' ' | cut -c1-200)"
+  echo "${first:-$(tail -n 1 "$WORK/op.out" | cut -c1-200)}"
+}
+
+# clean_up_faults N: a failed operation left faults: recover them (at most
+# 32 nodes at once, generous limits) before going on.
+clean_up_faults() {
+  local n="$1"
+  ip netns exec "$CTL" env HOME="$WORK/home" "$BIN/cluster_controller" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" \
+    --connect-timeout 60s --command-timeout 300s --parallel 32 recover > "$WORK/cleanup.out" 2>&1 \
+    || die "cleaning up after a failure at n=$n failed: $(tail -n 3 "$WORK/cleanup.out")"
+  [[ $(faults) == 0 ]] || die "cleaning up at n=$n left $(faults) faults"
 }
 
 # end_leftovers: ends what the measured tools left running (ssh masters).
@@ -218,17 +237,17 @@ end_leftovers() {
 # stats VALUES...: "min median"
 stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%s %s", v[1], v[int((NR + 1) / 2)] }'; }
 
-declare -A INJ REC CPU CONNS
+declare -A INJ REC CPU CONNS FAILS
 bench_size() {
   local n="$1" r t rounds="${SIZE_ROUNDS[$1]:-$ROUNDS}"
   ((rounds <= ROUNDS)) || rounds=$ROUNDS
   local t0=$SECONDS
   start_cluster "$n"
   err "n=$n: $n nodes up in $((SECONDS - t0)) s; sshd RSS total $(ps -o rss= -p "$(IFS=,; echo "${SSHD_PIDS[*]}")" | awk '{ s += $1 } END { printf "%.0f MB", s / 1024 }')"
-  for t in "${TOOLS[@]}"; do INJ[$t]="" REC[$t]="" CPU[$t]="" CONNS[$t]=""; done
+  for t in "${TOOLS[@]}"; do INJ[$t]="" REC[$t]="" CPU[$t]="" CONNS[$t]="" FAILS[$t]=""; done
   # One warm-up, not counted (page cache, first start of each sshd).
-  op controller "$n" inject > "$WORK/op.out" 2>&1 || die "warm-up inject at n=$n failed: $(grep -v ' ok' "$WORK/op.out" | tail -n 5)"
-  op controller "$n" recover > "$WORK/op.out" 2>&1 || die "warm-up recover at n=$n failed: $(grep -v ' ok' "$WORK/op.out" | tail -n 5)"
+  op controller-p32 "$n" inject > "$WORK/op.out" 2>&1 || err "warm-up inject at n=$n: $(why_failed)"
+  clean_up_faults "$n"
   [[ $(faults) == 0 ]] || die "warm-up left $(faults) faults"
   for ((r = 1; r <= rounds; r++)); do
     local k
@@ -236,10 +255,22 @@ bench_size() {
       t="${TOOLS[$(((k + r - 1) % ${#TOOLS[@]}))]}"
       local before
       before=$(accepted)
-      timed a op "$t" "$n" inject
-      [[ $(faults) == "$n" ]] || die "$t inject at n=$n: $(faults) faults in force, want $n"
-      timed b op "$t" "$n" recover
-      [[ $(faults) == 0 ]] || die "$t recover at n=$n left $(faults) faults"
+      # shellcheck disable=SC2154 # a_wall and b_wall are set by timed through printf -v
+      # A failed operation is recorded with its reason (and cleaned up), not fatal:
+      # at the largest sizes a tool may not cope, and that is a result too.
+      if ! timed a op "$t" "$n" inject || [[ $(faults) != "$n" ]]; then
+        FAILS[$t]+="inject round $r: $(faults) of $n faults in force, exit status not 0 or nodes missing: $(why_failed); "
+        err "n=$n round $r $t: inject FAILED (${a_wall}s): $(why_failed)"
+        cp "$WORK/op.out" "/tmp/kvmfi-cluster-bench-failed-$t-$n-$r.log"
+        clean_up_faults "$n"; end_leftovers; continue
+      fi
+      # shellcheck disable=SC2154
+      if ! timed b op "$t" "$n" recover || [[ $(faults) != 0 ]]; then
+        FAILS[$t]+="recover round $r: $(faults) faults left: $(why_failed); "
+        err "n=$n round $r $t: recover FAILED (${b_wall}s): $(why_failed)"
+        cp "$WORK/op.out" "/tmp/kvmfi-cluster-bench-failed-$t-$n-$r.log"
+        clean_up_faults "$n"; end_leftovers; continue
+      fi
       # shellcheck disable=SC2154 # a_wall etc. are set by timed through printf -v
       INJ[$t]+=" $a_wall"
       # shellcheck disable=SC2154
@@ -258,15 +289,22 @@ bench_size() {
   stop_cluster
   for t in "${TOOLS[@]}"; do
     local line="BENCH-RESULT cluster nodes=$n tool=$t rounds=$rounds" name vals mn md
-    for name in inject recover cpu_per_node conns_per_op; do
-      case $name in
-        inject) read -r -a vals <<<"${INJ[$t]}" ;; recover) read -r -a vals <<<"${REC[$t]}" ;;
-        cpu_per_node) read -r -a vals <<<"${CPU[$t]}" ;; conns_per_op) read -r -a vals <<<"${CONNS[$t]}" ;;
-      esac
-      read -r mn md <<<"$(stats "${vals[@]}")"
-      line+=" $name=$mn ${name}_median=$md"
-    done
-    [[ $t == controller && -n "$hang" ]] && line+=" $hang"
+    local ok_rounds
+    ok_rounds=$(wc -w <<<"${INJ[$t]}")
+    line+=" ok_rounds=$ok_rounds"
+    if ((ok_rounds > 0)); then
+      for name in inject recover cpu_per_node conns_per_op; do
+        case $name in
+          inject) read -r -a vals <<<"${INJ[$t]}" ;; recover) read -r -a vals <<<"${REC[$t]}" ;;
+          cpu_per_node) read -r -a vals <<<"${CPU[$t]}" ;; conns_per_op) read -r -a vals <<<"${CONNS[$t]}" ;;
+        esac
+        read -r mn md <<<"$(stats "${vals[@]}")"
+        line+=" $name=$mn ${name}_median=$md"
+      done
+    fi
+    # The reason of a failure, last on the line (it has spaces).
+    [[ -z "${FAILS[$t]}" ]] || line+=" failed=${FAILS[$t]// /_}"
+    if [[ $t == controller && -n "$hang" ]]; then line+=" $hang"; fi
     echo "$line"
     RESULTS+=("$line")
   done
@@ -318,6 +356,8 @@ path, png, cores, load, *lines = sys.argv[1:]
 rows = []
 for l in lines:
     kv = dict(w.split("=", 1) for w in l.split()[2:])
+    if "failed" in kv:
+        kv["failed"] = kv["failed"].replace("_", " ").strip("; ")
     rows.append(kv)
 names = {"controller": "cluster_controller (--parallel N)", "controller-p32": "cluster_controller --parallel 32", "pdsh": "pdsh -R ssh (-f 32, its default)",
          "pdsh-fN": "pdsh -R ssh -f N", "pssh": "parallel-ssh -p N", "ansible": "ansible -m raw -f N"}
@@ -325,17 +365,26 @@ order = list(names)
 sizes = sorted({int(r["nodes"]) for r in rows})
 def get(n, t):
     return next((r for r in rows if int(r["nodes"]) == n and r["tool"] == t), None)
+failures = []
 out = ["| nodes | tool | inject (s) | recover (s) | inject + recover (s) | vs controller | client CPU s per node per op | SSH connections per node per op |",
        "|---|---|---|---|---|---|---|---|"]
 for n in sizes:
     c = get(n, "controller")
-    ctot = float(c["inject"]) + float(c["recover"]) if c else None
+    if not c or "inject" not in c:
+        c = get(n, "controller-p32")
+    ctot = float(c["inject"]) + float(c["recover"]) if c and "inject" in c else None
     for t in order:
         r = get(n, t)
         if not r:
             continue
+        if "inject" not in r:
+            out.append(f"| {n} | {names[t]} | failed | failed | - | - | - | - |")
+            failures.append(f"{n} nodes, {names[t]}: {r.get('failed', '?')}")
+            continue
         tot = float(r["inject"]) + float(r["recover"])
         rel = f"{tot / ctot:.2f}x" if ctot else "-"
+        if "failed" in r:
+            failures.append(f"{n} nodes, {names[t]} (figures from the {r['ok_rounds']} good round(s)): {r['failed']}")
         out.append(f"| {n} | {names[t]} | {float(r['inject']):.2f} | {float(r['recover']):.2f} | {tot:.2f} | {rel} | {float(r['cpu_per_node']):.4f} | {float(r['conns_per_op_median']):.2f} |")
 hang = [r for r in rows if "hang_wall" in r]
 note = ""
@@ -344,7 +393,9 @@ if hang:
     note = (f"\nHanging node at {h['nodes']} nodes: one more node whose ssh port drops every packet; "
             f"`cluster_controller status` took {h['hang_wall']} s against {h['base_wall']} s without it "
             f"(connect timeout {h['timeout']} s), every other node reported up, that one unreachable.\n")
-rounds = ", ".join(f"{n}: {get(n, 'controller')['rounds']}" for n in sizes if get(n, "controller"))
+if failures:
+    note += "\nFailed operations (the tool's own report, first failing node):\n\n" + "\n".join(f"- {f}" for f in failures) + "\n"
+rounds = ", ".join(f"{n}: {max(int(r['rounds']) for r in rows if int(r['nodes']) == n)}" for n in sizes)
 begin, end = "<!-- cluster results begin -->", "<!-- cluster results end -->"
 body = (f"{begin}\nMeasured {datetime.date.today()} on {cores} cores (load average before the run: {load}); "
         f"minimum of the rounds (nodes: rounds = {rounds}; medians in the console output); connections: the median. "
@@ -364,7 +415,7 @@ except ImportError:
     sys.exit(0)
 fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
 for t in order:
-    pts = [(n, float(get(n, t)["inject"]) + float(get(n, t)["recover"])) for n in sizes if get(n, t)]
+    pts = [(n, float(get(n, t)["inject"]) + float(get(n, t)["recover"])) for n in sizes if get(n, t) and "inject" in get(n, t)]
     if pts:
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=names[t])
 ax.set_xscale("log", base=2)

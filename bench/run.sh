@@ -171,6 +171,14 @@ make_initramfs() { # id scenario-files...
     for f in "$@"; do
         install -m 0755 "$f" "$root/scenarios/$(basename "$f")"
     done
+    # "# bench-files: examples/x.toml ..." (paths in the repository): copied to /bench/files/.
+    local bf
+    for f in "$@"; do
+        # shellcheck disable=SC2013 # words: one repository path each
+        for bf in $(sed -n 's/^# *bench-files: *//p' "$f"); do
+            install -D -m 0644 "$BENCH_DIR/../$bf" "$root/bench/files/$(basename "$bf")"
+        done
+    done
     # Image modules + dependencies.
     local -a want=()
     # (the debug kernel has KVM built in and no ccp)

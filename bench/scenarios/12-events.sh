@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench-timeout: 180
-# Every injection observable (issue 10), through vfs-read-fi: events ring,
+# Every injection observable, through vfs-read-fi: events ring,
 # --follow, --json, ring wrap with counters intact, verbose dmesg lines
 # rate-limited under a flood. The ring and events live in the module core, so
 # every kernel tool has them.

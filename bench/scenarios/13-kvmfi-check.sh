@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench-timeout: 300
-# kvmfi-check on a real kernel (issue 7): every tool's hooks present, the
+# kvmfi-check on a real kernel: every tool's hooks present, the
 # module registering and the hook firing on a harmless trigger; a missing
 # symbol reported with the candidates tried, exit 4.
 #

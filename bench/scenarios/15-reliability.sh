@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench-timeout: 900
 # bench-soak-timeout: 5400
-# Reliability (issue 8), short variants (BENCH_MODE=1 / make soak: long ones):
+# Reliability, short variants (BENCH_MODE=1 / make soak: long ones):
 # hostile ioctls on every module device, arm/disarm and insmod/rmmod cycles
 # under load without leaks, lease lateness, two tools at once, two arming
 # processes. RELIABILITY lines carry the figures.

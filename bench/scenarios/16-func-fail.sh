@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench-timeout: 180
-# func-fail-fi (issue 9): any function fails for the target only, skipping
+# func-fail-fi: any function fails for the target only, skipping
 # its body; the deny-list refuses a known-unsafe function.
 . /bench/lib.sh
 export KVMFI_MODULE_DIR=/kmods

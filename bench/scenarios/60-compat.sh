@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench-timeout: 300
-# Compatibility suite (issue 11): the command lines of the original C tools'
+# Compatibility suite: the command lines of the original C tools'
 # documentation, verbatim, for all 11 modules: `insmod NAME.ko` from the
 # module directory, the writes to /proc/DIR/KNOB read back with cat, the
 # `*-main` programs with their documented arguments and with the original

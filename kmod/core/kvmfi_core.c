@@ -43,7 +43,7 @@
 
 #include "kvmfi_core.h"
 
-/* The layout the Rust mirror asserts too (shared/src/abi.rs). */
+/* The layout the Rust mirror asserts too (shared/src/kernel/abi.rs). */
 static_assert(sizeof(struct kvmfi_arm) == 184);
 static_assert(sizeof(struct kvmfi_status) == 352);
 static_assert(sizeof(struct kvmfi_version) == 88);

@@ -87,16 +87,24 @@ struct kvmfi_ops {
 	bool legacy_signal_nonzero;
 };
 
+/* In a module's ops: its hooks, and its legacy /proc directory with knobs. */
+#define KVMFI_HOOKS(table)	.hooks = (table), .nr_hooks = ARRAY_SIZE(table)
+#define KVMFI_LEGACY(dir, knob_table, request)				\
+	.legacy_dir = (dir), .knobs = (knob_table),			\
+	.nr_knobs = ARRAY_SIZE(knob_table), .legacy_request = (request)
+
 /*
- * The end of every module, from its ops: init and exit around kvmfi_init()
- * and kvmfi_exit() (which own the hooks, the misc device /dev/kvmfi/<module>
- * and the legacy /proc directory), and the MODULE_* lines; as
- * module_misc_device() does for a plain misc device.
+ * The end of every module: its ops (the struct kvmfi_ops fields, after the
+ * description), init and exit around kvmfi_init() and kvmfi_exit() (which
+ * own the hooks, the misc device /dev/kvmfi/<module> and the legacy /proc
+ * directory), and the MODULE_* lines; as module_misc_device() does for a
+ * plain misc device.
  */
-#define KVMFI_MODULE(ops, description)					\
+#define KVMFI_MODULE(description, ...)					\
+static const struct kvmfi_ops kvmfi_module_ops = { __VA_ARGS__ };	\
 static int __init kvmfi_module_init(void)				\
 {									\
-	return kvmfi_init(&(ops));					\
+	return kvmfi_init(&kvmfi_module_ops);				\
 }									\
 static void __exit kvmfi_module_exit(void)				\
 {									\

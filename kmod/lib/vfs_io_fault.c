@@ -7,16 +7,16 @@
  * Included by tools/vfs_read_fi.c and tools/vfs_write_fi.c, which define
  * FILE_FI_SYMBOL, _TAG, _LEGACY_DIR, _DEFAULT_ERROR and _DESCRIPTION.
  *
- * mode 0: the call returns -error (default EIO for read, ENOSPC for write).
- * mode 1: the call returns 0: an empty read or a write of nothing
- *         (the original `type 0`, "count forced to 0").
- * Legacy /proc/<dir>/{signal,times,type}: type 0 = mode 1, type 1 = EFAULT
+ * Request (uapi/kvmfi/vfs_io_fi.h): KVMFI_VFS_MODE_ERROR, the call returns
+ * -error (default EIO for read, ENOSPC for write); KVMFI_VFS_MODE_EMPTY, it
+ * returns 0: an empty read or a write of nothing (the original `type 0`,
+ * "count forced to 0").
+ * Legacy /proc/<dir>/{signal,times,type}: type 0 = MODE_EMPTY, type 1 = EFAULT
  * (the original forced the buffer to NULL, which made the call fail so).
  */
 #include <linux/fs.h>
 #include <linux/module.h>
 #include "kvmfi_core.c"
-
 
 static char symbol[KSYM_NAME_LEN] = FILE_FI_SYMBOL;
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
@@ -68,16 +68,9 @@ static struct kvmfi_hook file_fi_hooks[] = {
 	{ .symbol = symbol, .pre = file_fi_pre },
 };
 
-static const struct kvmfi_ops file_fi_ops = {
+KVMFI_MODULE(FILE_FI_DESCRIPTION,
 	.tag = FILE_FI_TAG,
-	.hooks = file_fi_hooks,
-	.nr_hooks = ARRAY_SIZE(file_fi_hooks),
+	KVMFI_HOOKS(file_fi_hooks),
 	.default_error = FILE_FI_DEFAULT_ERROR,
 	.validate = file_fi_validate,
-	.legacy_dir = FILE_FI_LEGACY_DIR,
-	.knobs = file_fi_knobs,
-	.nr_knobs = ARRAY_SIZE(file_fi_knobs),
-	.legacy_request = file_fi_legacy_request,
-};
-
-KVMFI_MODULE(file_fi_ops, FILE_FI_DESCRIPTION);
+	KVMFI_LEGACY(FILE_FI_LEGACY_DIR, file_fi_knobs, file_fi_legacy_request));

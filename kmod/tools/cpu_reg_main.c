@@ -39,8 +39,6 @@
 
 #define cpu_reg_args(arm) kvmfi_args(arm, struct kvmfi_cpu_reg_args)
 
-
-
 #ifdef CONFIG_X86_64
 #define CPU_REG_NR_GPR 15
 static const char *const cpu_reg_gpr_names[CPU_REG_NR_GPR] = {
@@ -279,15 +277,8 @@ static struct kvmfi_hook cpu_reg_hooks[] = {
 	{ .symbol = symbol, .pre = cpu_reg_pre },
 };
 
-static const struct kvmfi_ops cpu_reg_ops = {
+KVMFI_MODULE("kvmfi: corrupt a register of the threads and processes a target creates, before they first run",
 	.tag = "[CPU-Fi]",
-	.hooks = cpu_reg_hooks,
-	.nr_hooks = ARRAY_SIZE(cpu_reg_hooks),
+	KVMFI_HOOKS(cpu_reg_hooks),
 	.validate = cpu_reg_validate,
-	.legacy_dir = "cpu-general-fi",
-	.knobs = cpu_reg_knobs,
-	.nr_knobs = ARRAY_SIZE(cpu_reg_knobs),
-	.legacy_request = cpu_reg_legacy_request,
-};
-
-KVMFI_MODULE(cpu_reg_ops, "kvmfi: corrupt a register of the threads and processes a target creates, before they first run");
+	KVMFI_LEGACY("cpu-general-fi", cpu_reg_knobs, cpu_reg_legacy_request));

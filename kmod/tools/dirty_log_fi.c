@@ -325,17 +325,11 @@ static struct kvmfi_hook mig_hooks[] = {
 	},
 };
 
-static const struct kvmfi_ops mig_ops = {
+KVMFI_MODULE("kvmfi: KVM_GET_DIRTY_LOG bitmaps lose (or gain) a chosen share of dirty bits",
 	.tag = "[ARM-Mig-Fi]",
-	.hooks = mig_hooks,
-	.nr_hooks = ARRAY_SIZE(mig_hooks),
+	KVMFI_HOOKS(mig_hooks),
 	.default_error = EIO,
 	.validate = mig_validate,
 	.release = mig_release,
 	.legacy_dir = "vm-migration-fi",
-	.knobs = NULL,
-	.nr_knobs = 0,
-	.legacy_request = mig_legacy_request,
-};
-
-KVMFI_MODULE(mig_ops, "kvmfi: KVM_GET_DIRTY_LOG bitmaps lose (or gain) a chosen share of dirty bits");
+	.legacy_request = mig_legacy_request);

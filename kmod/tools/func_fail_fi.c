@@ -14,7 +14,6 @@
 #include <linux/module.h>
 #include "kvmfi_core.c"
 
-
 static char symbol[KSYM_NAME_LEN];
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "function to make fail (required)");
@@ -58,13 +57,9 @@ static int func_fail_setup(void)
 	return 0;
 }
 
-static const struct kvmfi_ops func_fail_ops = {
+KVMFI_MODULE("kvmfi: make any probe-able kernel function return an error for a scoped target",
 	.setup = func_fail_setup,
 	.tag = "[Func-Fi]",
-	.hooks = func_fail_hooks,
-	.nr_hooks = ARRAY_SIZE(func_fail_hooks),
+	KVMFI_HOOKS(func_fail_hooks),
 	.default_error = ENOMEM,
-	.validate = func_fail_validate,
-};
-
-KVMFI_MODULE(func_fail_ops, "kvmfi: make any probe-able kernel function return an error for a scoped target");
+	.validate = func_fail_validate);

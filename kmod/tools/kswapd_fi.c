@@ -34,7 +34,6 @@
 
 #define kswapd_args(arm) kvmfi_args(arm, struct kvmfi_kswapd_args)
 
-
 static char symbol[KSYM_NAME_LEN] = "shrink_node";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "function to probe, reclaiming one node and returning nothing (default shrink_node)");
@@ -109,15 +108,8 @@ static struct kvmfi_hook kswapd_fi_hooks[] = {
 	{ .symbol = symbol, .pre = kswapd_fi_pre },
 };
 
-static const struct kvmfi_ops kswapd_fi_ops = {
+KVMFI_MODULE("kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a chosen process or cgroup",
 	.tag = "[ARM-Kswapd-Fi]",
-	.hooks = kswapd_fi_hooks,
-	.nr_hooks = ARRAY_SIZE(kswapd_fi_hooks),
+	KVMFI_HOOKS(kswapd_fi_hooks),
 	.validate = kswapd_fi_validate,
-	.legacy_dir = "kswapd-fi",
-	.knobs = kswapd_fi_knobs,
-	.nr_knobs = ARRAY_SIZE(kswapd_fi_knobs),
-	.legacy_request = kswapd_fi_legacy_request,
-};
-
-KVMFI_MODULE(kswapd_fi_ops, "kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a chosen process or cgroup");
+	KVMFI_LEGACY("kswapd-fi", kswapd_fi_knobs, kswapd_fi_legacy_request));

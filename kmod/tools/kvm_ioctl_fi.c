@@ -20,7 +20,6 @@
 
 #define res_args(arm) kvmfi_args(arm, struct kvmfi_kvm_ioctl_args)
 
-
 static char symbol[KSYM_NAME_LEN] = "kvm_vm_ioctl";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "VM ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_vm_ioctl)");
@@ -124,17 +123,11 @@ static struct kvmfi_hook res_hooks[] = {
 	{ .symbol = vcpu_symbol, .pre = res_vcpu_pre, .optional = true },
 };
 
-static const struct kvmfi_ops res_ops = {
+KVMFI_MODULE("kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM",
 	.tag = "[ARM-Res-Fi]",
-	.hooks = res_hooks,
-	.nr_hooks = ARRAY_SIZE(res_hooks),
+	KVMFI_HOOKS(res_hooks),
 	.default_error = EPERM,
 	.validate = res_validate,
-	.legacy_dir = "resource",
-	.knobs = res_knobs,
-	.nr_knobs = ARRAY_SIZE(res_knobs),
-	.legacy_request = res_legacy_request,
-	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
-};
-
-KVMFI_MODULE(res_ops, "kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM");
+	KVMFI_LEGACY("resource", res_knobs, res_legacy_request),
+	/* the original armed on any non-zero value */
+	.legacy_signal_nonzero = true);

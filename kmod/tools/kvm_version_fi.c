@@ -20,7 +20,6 @@
 
 #define ver_args(arm) kvmfi_args(arm, struct kvmfi_kvm_version_args)
 
-
 static char symbol[KSYM_NAME_LEN] = "kvm_dev_ioctl";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "/dev/kvm ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_dev_ioctl)");
@@ -105,16 +104,9 @@ static struct kvmfi_hook ver_hooks[] = {
 	{ .symbol = symbol, .pre = ver_pre },
 };
 
-static const struct kvmfi_ops ver_ops = {
+KVMFI_MODULE("kvmfi: fake KVM API version, or chosen /dev/kvm ioctls fail",
 	.tag = "[ARM-Ver-Fi]",
-	.hooks = ver_hooks,
-	.nr_hooks = ARRAY_SIZE(ver_hooks),
+	KVMFI_HOOKS(ver_hooks),
 	.default_error = ENOMEM,
 	.validate = ver_validate,
-	.legacy_dir = "kvm-version-fi",
-	.knobs = ver_knobs,
-	.nr_knobs = ARRAY_SIZE(ver_knobs),
-	.legacy_request = ver_legacy_request,
-};
-
-KVMFI_MODULE(ver_ops, "kvmfi: fake KVM API version, or chosen /dev/kvm ioctls fail");
+	KVMFI_LEGACY("kvm-version-fi", ver_knobs, ver_legacy_request));

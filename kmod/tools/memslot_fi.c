@@ -39,7 +39,6 @@
 
 #define mem_args(arm) kvmfi_args(arm, struct kvmfi_memslot_args)
 
-
 static char symbol[KSYM_NAME_LEN] = "__kvm_set_memory_region";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "memory-region function, taking (struct kvm *, const struct kvm_userspace_memory_region *) (class 1)");
@@ -218,18 +217,12 @@ static int mem_setup(void)
 	return 0;
 }
 
-static const struct kvmfi_ops mem_ops = {
+KVMFI_MODULE("kvmfi: KVM memory regions or guest-frame translations fail for a chosen VMM",
 	.tag = "[ARM-Mem-Fi]",
 	.setup = mem_setup,
-	.hooks = mem_hooks,
-	.nr_hooks = ARRAY_SIZE(mem_hooks),
+	KVMFI_HOOKS(mem_hooks),
 	.default_error = ENOMEM,
 	.validate = mem_validate,
-	.legacy_dir = "memory-manage-fi",
-	.knobs = mem_knobs,
-	.nr_knobs = ARRAY_SIZE(mem_knobs),
-	.legacy_request = mem_legacy_request,
-	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
-};
-
-KVMFI_MODULE(mem_ops, "kvmfi: KVM memory regions or guest-frame translations fail for a chosen VMM");
+	KVMFI_LEGACY("memory-manage-fi", mem_knobs, mem_legacy_request),
+	/* the original armed on any non-zero value */
+	.legacy_signal_nonzero = true);

@@ -43,7 +43,6 @@
 
 #define pt_load_args(arm) kvmfi_args(arm, struct kvmfi_mm_fault_args)
 
-
 static char symbol[KSYM_NAME_LEN] = "handle_mm_fault";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "function to probe, taking (vma, address, flags, regs) and returning vm_fault_t "
@@ -123,15 +122,8 @@ static struct kvmfi_hook pt_load_hooks[] = {
 	{ .symbol = symbol, .pre = pt_load_pre },
 };
 
-static const struct kvmfi_ops pt_load_ops = {
+KVMFI_MODULE("kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)",
 	.tag = "[ARM-Mem-Fi]",
-	.hooks = pt_load_hooks,
-	.nr_hooks = ARRAY_SIZE(pt_load_hooks),
+	KVMFI_HOOKS(pt_load_hooks),
 	.validate = pt_load_validate,
-	.legacy_dir = "pt-load-fi",
-	.knobs = pt_load_knobs,
-	.nr_knobs = ARRAY_SIZE(pt_load_knobs),
-	.legacy_request = pt_load_legacy_request,
-};
-
-KVMFI_MODULE(pt_load_ops, "kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)");
+	KVMFI_LEGACY("pt-load-fi", pt_load_knobs, pt_load_legacy_request));

@@ -110,19 +110,13 @@ static struct kvmfi_hook pt_update_hooks[] = {
 	{ .symbol = symbol, .pre = pt_update_pre },
 };
 
-static const struct kvmfi_ops pt_update_ops = {
+KVMFI_MODULE(PT_UPDATE_DESCRIPTION,
 	.tag = "[PT-Fi]",
-	.hooks = pt_update_hooks,
-	.nr_hooks = ARRAY_SIZE(pt_update_hooks),
+	KVMFI_HOOKS(pt_update_hooks),
 	.validate = pt_update_validate,
-	.legacy_dir = "pt-update-fi",
-	.knobs = pt_update_knobs,
-	.nr_knobs = ARRAY_SIZE(pt_update_knobs),
-	.legacy_request = pt_update_legacy_request,
-	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
-};
-
-KVMFI_MODULE(pt_update_ops, PT_UPDATE_DESCRIPTION);
+	KVMFI_LEGACY("pt-update-fi", pt_update_knobs, pt_update_legacy_request),
+	/* the original armed on any non-zero value */
+	.legacy_signal_nonzero = true);
 
 #else /* !CONFIG_X86_64 */
 

@@ -44,7 +44,6 @@
 
 #define state_args(arm) kvmfi_args(arm, struct kvmfi_vcpu_state_args)
 
-
 #if defined(CONFIG_X86_64)
 #define STATE_SYMBOL		"kvm_arch_vcpu_ioctl_get_regs"
 #define STATE_SET_SYMBOL	"kvm_arch_vcpu_ioctl_set_regs"
@@ -364,16 +363,9 @@ static struct kvmfi_hook state_hooks[] = {
 	},
 };
 
-static const struct kvmfi_ops state_ops = {
+KVMFI_MODULE("kvmfi: falsify the vCPU registers a VMM reads, the guest's state untouched",
 	.tag = "[ARM-State-Fi]",
-	.hooks = state_hooks,
-	.nr_hooks = ARRAY_SIZE(state_hooks),
+	KVMFI_HOOKS(state_hooks),
 	.default_error = EIO,
 	.validate = state_validate,
-	.legacy_dir = "kvm-state-fi",
-	.knobs = state_knobs,
-	.nr_knobs = ARRAY_SIZE(state_knobs),
-	.legacy_request = state_legacy_request,
-};
-
-KVMFI_MODULE(state_ops, "kvmfi: falsify the vCPU registers a VMM reads, the guest's state untouched");
+	KVMFI_LEGACY("kvm-state-fi", state_knobs, state_legacy_request));

@@ -46,7 +46,7 @@ if [[ -d "$STAGE/usr/share/zsh/site-functions" ]]; then
     mv "$STAGE"/usr/share/zsh/site-functions/* "$STAGE/usr/share/zsh/vendor-completions/"
     rmdir "$STAGE/usr/share/zsh/site-functions"
 fi
-gzip -9nf "$STAGE"/usr/share/man/man8/*.8
+gzip -9nf "$STAGE"/usr/share/man/man8/*.8 "$STAGE"/usr/share/man/man5/*.5
 install -D -m 0644 "$HERE/copyright" "$STAGE/usr/share/doc/kvmfi/copyright"
 install -m 0644 README.md "$STAGE/usr/share/doc/kvmfi/README.md"
 gzip -9nf "$STAGE/usr/share/doc/kvmfi/README.md"

@@ -10,6 +10,7 @@
 //! | 3 | permission denied: needs root / CAP_SYS_ADMIN |
 //! | 4 | unsupported here: kernel symbol, module or host tool missing |
 //! | 5 | target not found: process, daemon or device is not there |
+//! | 6 | kvmfi is halted (`kvmfi-halt`): nothing is armed until `--release` |
 
 use std::fmt;
 use std::io;
@@ -42,6 +43,9 @@ pub enum Error {
     /// Anything else that failed at run time.
     #[error("{0}")]
     Failed(String),
+    /// The halt flag is set: nothing may be armed or applied.
+    #[error("{0}")]
+    Halted(String),
 }
 
 impl Error {
@@ -57,6 +61,7 @@ impl Error {
                 _ => 1,
             },
             Error::Failed(_) => 1,
+            Error::Halted(_) => 6,
         }
     }
 

@@ -4,23 +4,11 @@
 //! need lives here so that behaviour (exit codes, option spelling, the
 //! kernel ABI) cannot drift between tools.
 
-pub mod abi;
-pub mod cli;
-pub mod device;
 pub mod errno;
-pub mod filefault;
+pub mod halt;
+pub mod kernel;
 pub mod error;
-pub mod kallsyms;
-pub mod kernel_tool;
-pub mod kmod;
-pub mod request;
-pub mod legacy;
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-pub mod kvmcmds;
-pub mod kvmtool;
 pub mod run;
-pub mod symbols;
-pub mod tool;
 pub mod units;
 pub mod cliparse;
 pub mod clusterconf;
@@ -30,6 +18,11 @@ pub mod injector;
 pub mod undo;
 
 pub use error::{Error, Result};
+
+// The kernel side under its former top-level names, which the tools use.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub use kernel::kvmcmds;
+pub use kernel::{abi, cli, device, filefault, kallsyms, kernel_tool, kmod, kvmtool, legacy, request, symbols, tool};
 
 // The host layer under its former top-level names, which the tools use.
 pub use host::block as blockdev;

@@ -1,4 +1,4 @@
-//! The Rust mirrors (shared/src/abi.rs, shared/src/request.rs) must match
+//! The Rust mirrors (shared/src/kernel/abi.rs, shared/src/kernel/request.rs) must match
 //! the C uapi headers field for field: compile a C program against
 //! kmod/include/uapi/kvmfi.h and uapi/kvmfi/*.h that prints every size,
 //! offset and named constant, and compare with Rust's view.

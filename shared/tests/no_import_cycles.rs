@@ -9,6 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// Loops known and not yet undone, each (from, to) edge left out of the
+/// graph. KEEP THIS EMPTY: an entry is a debt, to be paid by moving what
+/// both files need into a third one.
+const KNOWN_LOOPS: &[(&str, &str)] = &[];
+
 /// Module path (segments under the crate root) of a source file.
 fn module_of(src: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src).unwrap().with_extension("");
@@ -101,6 +106,7 @@ fn no_two_files_of_shared_import_each_other_in_a_loop() {
     let lib = src.join("lib.rs");
     let mut edges: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
     let mut through_lib = Vec::new();
+    let mut known_seen = BTreeSet::new();
     for f in files.iter().filter(|f| **f != lib) {
         let here = module_of(&src, f);
         let text = code(&std::fs::read_to_string(f).unwrap());
@@ -161,7 +167,10 @@ fn no_two_files_of_shared_import_each_other_in_a_loop() {
                 }
                 continue;
             }
-            if target != *f {
+            let known = KNOWN_LOOPS.iter().position(|(a, b)| *f == src.join(a) && target == src.join(b));
+            if let Some(k) = known {
+                known_seen.insert(k);
+            } else if target != *f {
                 edges.entry(f.clone()).or_default().insert(target);
             }
         }
@@ -206,6 +215,11 @@ fn no_two_files_of_shared_import_each_other_in_a_loop() {
                 panic!("import loop: {}", names.join(" -> "));
             }
         }
+    }
+    // A known loop that is gone must leave the list.
+    for (k, (a, b)) in KNOWN_LOOPS.iter().enumerate() {
+        let back = edges.get(&src.join(b)).is_some_and(|s| s.contains(&src.join(a)));
+        assert!(known_seen.contains(&k) && back, "{a} -> {b} is no loop any more: remove it from KNOWN_LOOPS");
     }
     // The graph is not empty by mistake: the journal's store depends on
     // the undo steps' trait, the undo steps on the host layer.

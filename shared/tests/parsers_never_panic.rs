@@ -1,5 +1,5 @@
 //! Every parser of user input answers any string with a value or an error
-//! message, never a panic (issue 8: fuzz the CLI parsers).
+//! message, never a panic: fuzz the CLI parsers.
 
 use proptest::prelude::*;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kvmfi packaging proof (issue 7): `make install` into a fresh root, and the
+# kvmfi packaging proof: `make install` into a fresh root, and the
 # Debian package in a clean Debian bookworm chroot with DKMS: install, build
 # for a kernel whose headers get installed, rebuild on a kernel upgrade,
 # man page, removal. Prints "RESULT PASS|FAIL <name> [reason]" lines and a

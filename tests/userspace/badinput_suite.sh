@@ -135,6 +135,15 @@ memslot-none :: 2 :: - :: memslot-fi arm --tgid @LIVE@ :: required arguments
 check-unknown-tool :: 2 :: - :: kvmfi-check nosuchtool :: unknown tool
 check-unknown-option :: 2 :: - :: kvmfi-check --bogus :: unexpected argument
 check-cannot-work :: 4 :: - :: kvmfi-check --no-load --no-trigger vfs-read-fi :: cannot work here
+# kvmfi-experiment, kvmfi-halt
+experiment-no-file :: 2 :: - :: kvmfi-experiment validate @W@/nope.toml :: no such experiment file
+experiment-binary-file :: 2 :: - :: kvmfi-experiment run @W@/conf-binary :: not a text file
+experiment-directory :: 2 :: - :: kvmfi-experiment plan @W@ :: is a directory
+experiment-empty-file :: 2 :: - :: kvmfi-experiment run @W@/conf-empty :: missing field .title.
+experiment-subcommand :: 2 :: - :: kvmfi-experiment frobnicate :: unrecognized subcommand
+halt-release-reason :: 2 :: - :: kvmfi-halt --release --reason x :: cannot be used with
+halt-json-alone :: 2 :: - :: kvmfi-halt --json :: required
+halt-timeout-zero :: 2 :: - :: kvmfi-halt --cluster --connect-timeout 0 :: more than 0
 # legacy names (argv[0] dispatch)
 legacy-read-word :: 2 :: - :: file-read-fi-main abc :: not a number
 legacy-read-range :: 2 :: - :: file-read-fi-main 5 :: (out of range|must be)

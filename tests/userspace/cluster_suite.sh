@@ -91,7 +91,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 MaxStartups 100:30:200
-SetEnv KVMFI_STATE_DIR=$d/journal PATH=$BIN_DIR:$WORK/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+SetEnv KVMFI_STATE_DIR=$d/journal KVMFI_HALT_FILE=$d/halt PATH=$BIN_DIR:$WORK/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CONF
   cat > "$d/init.sh" <<INIT
 #!/usr/bin/env bash
@@ -267,6 +267,32 @@ test_inject_crash_by_name_and_recover() {
   cc recover > "$WORK/out" || { fail "recover failed: $(cat "$WORK/out")"; return 1; }
   cat "$WORK/out"
   wait_until 20 daemon_is slave2 dn up || { fail "slave2's DataNode not restarted"; return 1; }
+  no_faults
+}
+
+# kvmfi-halt --cluster: every node undoes its faults and refuses new ones
+# until --release --cluster.
+test_halt_cluster() {
+  local halt=(in_ns "$CTL" "$BIN_DIR/kvmfi-halt" --cluster -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" --connect-timeout 3s)
+  cc inject hadoop hang dn > "$WORK/out" || { fail "$(cat "$WORK/out")"; return 1; }
+  cc inject -t slave1 hadoop isolate 10.77.9.99 > "$WORK/out" || { fail "$(cat "$WORK/out")"; return 1; }
+  "${halt[@]}" --reason "cluster suite" > "$WORK/out" 2>&1 || { fail "halt --cluster failed: $(cat "$WORK/out")"; return 1; }
+  cat "$WORK/out"
+  local n
+  for n in "${NAMES[@]}"; do
+    [[ -s "$WORK/nodes/$n/halt" ]] || { fail "$n has no halt flag"; return 1; }
+    grep -q "cluster suite" "$WORK/nodes/$n/halt" || { fail "$n's flag lacks the reason"; return 1; }
+  done
+  for n in slave1 slave2 slave3; do daemon_is "$n" dn up || { fail "$n dn still stopped after the halt"; return 1; }; done
+  no_faults || return 1
+  ! cc inject -t slave2 hadoop hang dn > "$WORK/out" 2>&1 || { fail "inject accepted while halted"; return 1; }
+  grep -q "kvmfi is halted" "$WORK/out" || { fail "no halt error: $(cat "$WORK/out")"; return 1; }
+  daemon_is slave2 dn up || { fail "slave2 dn stopped while halted"; return 1; }
+  "${halt[@]}" --reason again > "$WORK/out" 2>&1 || { fail "a second halt --cluster failed: $(cat "$WORK/out")"; return 1; }
+  "${halt[@]}" --release > "$WORK/out" 2>&1 || { fail "release --cluster failed: $(cat "$WORK/out")"; return 1; }
+  for n in "${NAMES[@]}"; do [[ ! -e "$WORK/nodes/$n/halt" ]] || { fail "$n still halted"; return 1; }; done
+  cc inject -t slave2 hadoop hang dn > "$WORK/out" || { fail "inject refused after release: $(cat "$WORK/out")"; return 1; }
+  cc recover > "$WORK/out" || { fail "$(cat "$WORK/out")"; return 1; }
   no_faults
 }
 
@@ -943,7 +969,7 @@ main() {
            command_timeout wrong_key_refused known_hosts host_keys_unknown_and_accept_new ssh_config_and_inventory \
            host_key_changed_refused ansible_inventories boot_recovery_after_reboot menu_in_terminal vm_faults_on_kvm_hosts scenario_cpu_stress \
            manage_usage_and_conf manage_status manage_network manage_crash_hang_resume manage_start_stop_test \
-           manage_delay manage_host_keys; do
+           manage_delay manage_host_keys halt_cluster; do
     if [[ -n "${CLUSTER_TESTS:-}" && " $CLUSTER_TESTS " != *" $t "* ]]; then continue; fi
     run_test "$t"
   done

@@ -20,7 +20,8 @@ A="kvmfi-a-$$" B="kvmfi-b-$$" C="kvmfi-c-$$"
 SERVERS=()
 
 cleanup() {
-  if ((${#SERVERS[@]})); then kill "${SERVERS[@]}" 2>/dev/null || true; fi
+  local p
+  for p in "${SERVERS[@]}"; do kill -- "-$p" 2>/dev/null || true; done
   ip netns del "$A" 2>/dev/null || true
   ip netns del "$B" 2>/dev/null || true
   ip netns del "$C" 2>/dev/null || true
@@ -30,9 +31,12 @@ trap cleanup EXIT INT TERM
 
 in_ns() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
 
-# serve NS ADDR PORT: a small HTTP server bound to ADDR inside NS.
+# serve NS ADDR PORT: a small HTTP server bound to ADDR inside NS, in a
+# process group of its own that cleanup kills whole: through a function's
+# subshell or a python3 wrapper (pyenv), $! alone may not be the server,
+# which then outlived the suite holding its inherited fds (the caller's flock).
 serve() {
-  in_ns "$1" python3 -m http.server --bind "$2" "$3" --directory "$WORK/logs" >/dev/null 2>&1 &
+  setsid ip netns exec "$1" python3 -m http.server --bind "$2" "$3" --directory "$WORK/logs" >/dev/null 2>&1 &
   SERVERS+=($!)
 }
 # reach NS ADDR PORT: true when an HTTP GET from NS to ADDR:PORT answers within 2 s.

@@ -4,7 +4,7 @@
 # `RESULT PASS name` or `RESULT FAIL name reason`, then `N passed, N failed`;
 # exits non-zero when anything failed. Needs root.
 #
-#   tests/userspace/run.sh [hadoop|cloudstack|network|compat|cluster|badinput|crashsafety|unit]...   (default: all)
+#   tests/userspace/run.sh [hadoop|cloudstack|network|compat|cluster|badinput|crashsafety|experiment|unit]...   (default: all)
 #   (crashsafety-long: the 1000-trial kill -9 variant, run by `make soak`)
 set -o errexit -o nounset -o pipefail
 
@@ -17,7 +17,7 @@ RESULTS="$(mktemp /tmp/kvmfi-results.XXXXXX)"
 
 usage() {
   cat >&2 <<USAGE
-usage: $0 [hadoop|cloudstack|network|compat|cluster|badinput|crashsafety|crashsafety-long|unit]...
+usage: $0 [hadoop|cloudstack|network|compat|cluster|badinput|crashsafety|crashsafety-long|experiment|unit]...
 Runs the user-space injector suites (default: all). Needs root and setup.sh.
 USAGE
 }
@@ -48,8 +48,8 @@ unit() {
 main() {
   [[ $(id -u) == 0 ]] || { echo "run.sh: needs root" >&2; exit 3; }
   local suites=("$@")
-  ((${#suites[@]})) || suites=(unit hadoop cloudstack network compat cluster badinput crashsafety)
-  (cd "$ROOT" && nice cargo build -q -p hadoop_injector -p cloudstack_injector -p cluster_controller) || {
+  ((${#suites[@]})) || suites=(unit hadoop cloudstack network compat cluster badinput crashsafety experiment)
+  (cd "$ROOT" && nice cargo build -q -p hadoop_injector -p cloudstack_injector -p cluster_controller -p kvmfi-experiment -p kvmfi-halt) || {
     echo "RESULT FAIL build cargo build failed"; echo "0 passed, 1 failed"; exit 1; }
   # The bad-input table runs every binary of the workspace.
   if [[ " ${suites[*]} " == *" badinput "* ]]; then
@@ -67,6 +67,7 @@ main() {
       compat) suite compat unshare --pid --fork --mount-proc --net --mount "$HERE/compat_suite.sh" ;;
       badinput) suite badinput unshare --pid --fork --mount-proc --net --mount "$HERE/badinput_suite.sh" ;;
       crashsafety) suite crashsafety unshare --pid --fork --mount-proc --net --mount "$HERE/crashsafety_suite.sh" ;;
+      experiment) suite experiment unshare --pid --fork --mount-proc --net --mount "$HERE/experiment_suite.sh" ;;
       crashsafety-long) suite crashsafety-long env TRIALS="${TRIALS:-1000}" \
           unshare --pid --fork --mount-proc --net --mount "$HERE/crashsafety_suite.sh" ;;
       *) usage; exit 2 ;;

@@ -9,7 +9,7 @@ set -o errexit -o nounset -o pipefail
 CACHE="${KVMFI_CACHE:-/var/cache/kvmfi}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PACKAGES=(mariadb-server mariadb-client nftables iptables iproute2 procps util-linux curl python3 openjdk-17-jdk-headless
-  libvirt-clients e2fsprogs openssh-server openssh-client tmux)
+  libvirt-clients e2fsprogs openssh-server openssh-client tmux chromium qemu-system-x86)
 
 err() { echo "setup.sh: $*" >&2; }
 die() { err "$*"; exit 1; }

@@ -24,7 +24,7 @@ pub fn links() -> Vec<(&'static str, &'static str)> {
 pub fn file() -> String {
     let mut out = String::from(
         "# The original tools' control programs and the binaries they are links to\n\
-         # (NAME TOOL). Generated from shared/src/symbols.rs by `make legacy-links`;\n\
+         # (NAME TOOL). Generated from shared/src/kernel/symbols.rs by `make legacy-links`;\n\
          # do not edit.\n",
     );
     for (name, tool) in links() {

@@ -34,7 +34,16 @@ pub fn tools() -> Vec<Command> {
         mm_fault_fi::command(),
         kswapd_fi::command(),
         tlb_flush_fi::command(),
+        kvmfi_experiment::command(),
+        kvmfi_halt::command(),
     ]
+}
+
+/// Pages written by hand rather than from a clap definition (file formats,
+/// section 5): (file name under man/, roff text).
+pub fn other_pages() -> Vec<(String, String)> {
+    let version = kvmfi_experiment::command().get_version().unwrap_or("").to_string();
+    vec![(kvmfi_experiment::schema::MAN_FILE.to_string(), kvmfi_experiment::schema::man_page(&version))]
 }
 
 /// Man section of every kvmfi tool: system administration (needs root).

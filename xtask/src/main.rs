@@ -49,5 +49,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    if what == "man" {
+        for (file, text) in kvmfi_doc::other_pages() {
+            if let Err(e) = std::fs::write(dir.join(&file), text) {
+                eprintln!("kvmfi-doc: {file}: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     ExitCode::SUCCESS
 }

@@ -1,5 +1,4 @@
-//! Argument fuzzing of every tool's command line (issue 8: "fuzz the Rust
-//! CLI parsers"): random argv built from each tool's own subcommands, flags
+//! Argument fuzzing of every tool's command line: random argv built from each tool's own subcommands, flags
 //! and possible values mixed with hostile strings. Parsing (clap plus our
 //! value parsers: durations, sizes, errno names, ranges, addresses) must
 //! answer with matches or an error, never a panic, and the error must fold

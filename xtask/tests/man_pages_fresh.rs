@@ -15,6 +15,11 @@ fn committed_man_pages_are_up_to_date() {
             _ => stale.push(file.display().to_string()),
         }
     }
+    for (name, want) in kvmfi_doc::other_pages() {
+        if std::fs::read_to_string(dir.join(&name)).ok().as_deref() != Some(want.as_str()) {
+            stale.push(name);
+        }
+    }
     assert!(stale.is_empty(), "stale or missing man pages (run `make man`): {stale:?}");
 }
 

@@ -5,7 +5,7 @@ use crate::TOOL;
 use kvmfi::injector::stress;
 use kvmfi::injector::Ctx;
 use kvmfi::journal::{self, Fault, Step};
-use kvmfi::sqldb::{self, Db, DbOpts};
+use kvmfi::host::sql::{self, Db, DbOpts};
 use kvmfi::undo::processes::tag_arg;
 use kvmfi::{Error, Result};
 
@@ -44,7 +44,7 @@ pub fn db_limit(ctx: &Ctx, user_conns: Option<u32>, max_conns: Option<u32>, user
     if let Some(n) = user_conns {
         let rows = db.query(&format!(
             "SELECT Host, max_user_connections FROM mysql.user WHERE User = {}",
-            sqldb::quote(user)
+            sql::quote(user)
         ))?;
         if rows.is_empty() {
             return Err(Error::not_found(format!(
@@ -56,7 +56,7 @@ pub fn db_limit(ctx: &Ctx, user_conns: Option<u32>, max_conns: Option<u32>, user
                 [h, v] => (h.clone(), v.trim().parse::<u64>().map_err(|_| Error::failed(format!("bad limit '{v}' for {user}@{h}")))?),
                 _ => return Err(Error::failed("unexpected answer from mysql.user")),
             };
-            let account = format!("{}@{}", sqldb::quote(user), sqldb::quote(&host));
+            let account = format!("{}@{}", sql::quote(user), sql::quote(&host));
             apply.push(Step::Run { argv: db.argv(&format!("ALTER USER {account} WITH MAX_USER_CONNECTIONS {n}")), stdin: None });
             undo.push(Step::Run { argv: db.argv(&format!("ALTER USER {account} WITH MAX_USER_CONNECTIONS {old}")), stdin: None });
             desc.push(format!("{user}@{host} MAX_USER_CONNECTIONS {old} -> {n}"));
@@ -77,8 +77,8 @@ pub fn db_lock(ctx: &Ctx, name: &str, table: &str, o: &DbOpts) -> Result<()> {
     let db = Db::new(o)?;
     let found = db.query(&format!(
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = {} AND table_name = {}",
-        sqldb::quote(name),
-        sqldb::quote(table)
+        sql::quote(name),
+        sql::quote(table)
     ))?;
     if found.first().and_then(|r| r.first()).map(|v| v.trim()) != Some("1") {
         return Err(Error::not_found(format!("the database has no table {name}.{table}; give --db-name and --table")));

@@ -12,8 +12,8 @@
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use kvmfi::injector::{self, stress, Common, Component, Ctx, RecoverArgs, StatusArgs};
-use kvmfi::netfault;
-use kvmfi::sqldb::{self, DbOpts};
+use kvmfi::host::firewall::parse_ip;
+use kvmfi::host::sql::{self, DbOpts};
 use kvmfi::Result;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -163,7 +163,7 @@ pub enum Cmd {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100000))]
         max_connections: Option<u32>,
         /// The database account CloudStack uses
-        #[arg(long, value_name = "USER", default_value = "cloud", value_parser = sqldb::parse_user)]
+        #[arg(long, value_name = "USER", default_value = "cloud", value_parser = sql::parse_user)]
         db_user: String,
         #[command(flatten)]
         db: DbOpts,
@@ -189,7 +189,7 @@ pub enum Cmd {
     /// Cut the agent's link to the management server: drop TCP port 8250 (to IP only, if given)
     AgentDisconnect {
         /// The management server's address (default: every peer)
-        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        #[arg(value_name = "IP", value_parser = parse_ip)]
         ip: Option<std::net::IpAddr>,
         /// The management server's agent port
         #[arg(long, value_name = "PORT", default_value_t = 8250, value_parser = clap::value_parser!(u16).range(1..))]
@@ -198,7 +198,7 @@ pub enum Cmd {
     /// Undo 'agent-disconnect' (the one for IP, or all)
     AgentReconnect {
         /// The address given to agent-disconnect (default: all)
-        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        #[arg(value_name = "IP", value_parser = parse_ip)]
         ip: Option<std::net::IpAddr>,
         /// The port given to agent-disconnect
         #[arg(long, value_name = "PORT", default_value_t = 8250, value_parser = clap::value_parser!(u16).range(1..))]
@@ -225,7 +225,7 @@ pub enum Cmd {
     /// Cut this node off from IP: drop all traffic to and from it (or only TCP PORT)
     Network {
         /// The peer's address
-        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        #[arg(value_name = "IP", value_parser = parse_ip)]
         ip: std::net::IpAddr,
         /// Only TCP traffic with this port at either end
         #[arg(value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
@@ -234,16 +234,16 @@ pub enum Cmd {
     /// Undo 'network IP' (with or without a port)
     NetworkClear {
         /// The address given to 'network'
-        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        #[arg(value_name = "IP", value_parser = parse_ip)]
         ip: std::net::IpAddr,
     },
     /// Lock the vm_instance table (LOCK TABLES ... WRITE) from a session that stays open until db-unlock
     DbLock {
         /// The CloudStack database
-        #[arg(long, value_name = "NAME", default_value = "cloud", value_parser = sqldb::parse_user)]
+        #[arg(long, value_name = "NAME", default_value = "cloud", value_parser = sql::parse_user)]
         db_name: String,
         /// The table to lock
-        #[arg(long, value_name = "TABLE", default_value = "vm_instance", value_parser = sqldb::parse_user)]
+        #[arg(long, value_name = "TABLE", default_value = "vm_instance", value_parser = sql::parse_user)]
         table: String,
         #[command(flatten)]
         db: DbOpts,

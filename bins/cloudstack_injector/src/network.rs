@@ -4,10 +4,11 @@
 //! kvmfi's root qdisc).
 
 use crate::TOOL;
-use kvmfi::exec;
+use kvmfi::host::exec;
 use kvmfi::injector::{netem, Ctx};
 use kvmfi::journal::Fault;
-use kvmfi::netfault::{self, Target};
+use kvmfi::host::tc::default_route_dev;
+use kvmfi::injector::network::Target;
 use kvmfi::{Error, Result};
 use std::net::IpAddr;
 
@@ -84,7 +85,7 @@ pub fn vm_op_clear(ctx: &Ctx) -> Result<()> {
 pub fn api_delay(ctx: &Ctx, ms: u32, dev: Option<String>, port: u16) -> Result<()> {
     let dev = match dev {
         Some(d) => netem::check_dev(&d)?,
-        None => netfault::default_route_dev()
+        None => default_route_dev()
             .ok_or_else(|| Error::usage("there is no default route to take the device from; give --dev DEV"))?,
     };
     ctx.require_root()?;

@@ -4,7 +4,8 @@
 use crate::TOOL;
 use kvmfi::injector::{stress, Ctx};
 use kvmfi::journal::{self, Fault, Step};
-use kvmfi::{exec, mounts, Error, Result};
+use kvmfi::host::{exec, mounts};
+use kvmfi::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// `path` made absolute and free of symlinks; a missing path is a usage error.

@@ -4,7 +4,7 @@
 
 use crate::Comp;
 use clap::ValueEnum;
-use kvmfi::exec;
+use kvmfi::host::exec;
 use kvmfi::injector::Ctx;
 use kvmfi::journal::{Fault, Step};
 use kvmfi::run::out;
@@ -100,7 +100,7 @@ pub fn list_sysvms(v: &Virsh, json: bool) -> Result<()> {
     let Ok(doms) = v.domains() else { return Ok(()) };
     for (d, st) in doms {
         let Some(t) = [Sysvm::Ssvm, Sysvm::Cpvm, Sysvm::Vr].into_iter().find(|t| t.owns(&d)) else { continue };
-        let pid = kvmfi::procs::all()
+        let pid = kvmfi::host::procs::all()
             .into_iter()
             .find(|p| p.comm.starts_with("qemu") && p.cmdline.iter().any(|a| a.contains(&format!("guest={d},")) || a.ends_with(&format!("guest={d}")) || *a == d))
             .map(|p| p.pid.to_string())

@@ -8,7 +8,7 @@
 use clap::Args;
 use kvmfi::abi::{self, Arm};
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
 use kvmfi::symbols::{ModuleSpec, CPU_REG};
 use kvmfi::tool::{self, ModuleOpts};
 use kvmfi::{run, units, Error, Result};
@@ -306,7 +306,7 @@ const EXAMPLES: &str = "  insmod cpu-reg.ko; cpu-reg-main $(pidof myapp) 1; rmmo
   cpu-reg-main arm --comm worker --reg random --random-bit --seed 42 --times 3 --duration 1m
   cpu-reg-main status --json";
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct CpuReg;
 
 impl KernelTool for CpuReg {
@@ -363,15 +363,7 @@ impl KernelTool for CpuReg {
     }
 }
 
-/// The clap command (also used to generate the man page).
-pub fn command() -> clap::Command {
-    kernel_tool::command::<CpuReg>()
-}
-
-/// Runs the tool with the process arguments.
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<CpuReg>(args)
-}
+kvmfi::kernel_tool_entry_points!(CpuReg);
 
 fn arm_fault(arch: &Arch, a: &RegOptions) -> Result<Fault> {
     if let Some(t) = a.fault_type {

@@ -61,7 +61,7 @@ dirty-log-fi arm --tgid 4242 --add-ratio 1/100 --duration 2m\n  \
 dirty-log-fi status            # bits-dropped: pages the destination will miss\n  \
 dirty-log-fi off";
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct DirtyLog;
 
 impl KernelTool for DirtyLog {
@@ -159,17 +159,7 @@ impl KernelTool for DirtyLog {
     }
 }
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    kernel_tool::command::<DirtyLog>()
-}
-
-
-/// Runs the tool with the given arguments (or, invoked as vm-migration-fi-main, the
-/// original program).
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<DirtyLog>(args)
-}
+kvmfi::kernel_tool_entry_points!(DirtyLog);
 
 #[cfg(test)]
 mod tests {

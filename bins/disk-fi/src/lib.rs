@@ -9,7 +9,7 @@
 //! it); [`run`] is the whole tool, called by the one-line `main.rs`.
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use kvmfi::blockdev::{self, Backing, Control, Target};
+use kvmfi::host::block::{self, Backing, Control, Target};
 use kvmfi::injector::{Common, Ctx, RecoverArgs, StatusArgs};
 use kvmfi::journal::{self, Entry, Fault, Journal, Step};
 use kvmfi::run::{out, out_json};
@@ -319,7 +319,7 @@ fn sweep_expired(ctl: &Control) {
     for e in journal::read_entries(&journal::dir()).unwrap_or_default().iter().filter(|e| e.tool == TOOL) {
         if let Some((name, lin, deadline)) = dm_of(e) {
             if deadline > 0 && now >= deadline {
-                if let Ok(true) = blockdev::disarm(ctl, &name, &lin) {
+                if let Ok(true) = block::disarm(ctl, &name, &lin) {
                     eprintln!("{TOOL}: fault {}: lease ended, {name} is now a plain linear mapping", e.id);
                 }
             }
@@ -348,8 +348,8 @@ fn inject(ctx: &Ctx, target: &Path, lease: &Lease, make: impl FnOnce(&str, u64, 
     let name = format!("{PREFIX}{id}");
     let (base, loop_nr, file_id) = match &backing {
         Backing::File { path, .. } => {
-            let n = blockdev::loop_get_free()?;
-            (blockdev::loop_path(n).display().to_string(), Some(n), Some(blockdev::file_id(path)?))
+            let n = block::loop_get_free()?;
+            (block::loop_path(n).display().to_string(), Some(n), Some(block::file_id(path)?))
         }
         Backing::Block { majmin, .. } => (format!("{}:{}", majmin.0, majmin.1), None, None),
     };
@@ -359,13 +359,13 @@ fn inject(ctx: &Ctx, target: &Path, lease: &Lease, make: impl FnOnce(&str, u64, 
     j.apply(id, fault)?;
     drop(j);
     let st = ctl.status(&name)?.ok_or_else(|| Error::failed(format!("{name} is gone right after it was made")))?;
-    let path = blockdev::ensure_dm_node(&st)?;
+    let path = block::ensure_dm_node(&st)?;
     eprintln!("{TOOL}: fault {id}: {name} = {}: {desc}", path.display());
     out(path.display())?;
     if lease.wait {
         std::thread::sleep(lease.duration);
         let lin = linear(&base, total).line();
-        blockdev::disarm(&ctl, &name, &lin)?;
+        block::disarm(&ctl, &name, &lin)?;
         eprintln!("{TOOL}: fault {id}: lease ended, {name} is now a plain linear mapping (remove it with 'disk-fi off {id}')");
     }
     Ok(())
@@ -427,7 +427,7 @@ fn build_fault(
 
 fn dry_run(backing: &Backing, lease: &Lease, make: impl FnOnce(&str, u64, Option<&Control>) -> Result<Plan>) -> Result<()> {
     let (base, loop_nr, file_id) = match backing {
-        Backing::File { path, .. } => ("/dev/loopN".to_string(), Some(u32::MAX), blockdev::file_id(path).ok()),
+        Backing::File { path, .. } => ("/dev/loopN".to_string(), Some(u32::MAX), block::file_id(path).ok()),
         Backing::Block { majmin, .. } => (format!("{}:{}", majmin.0, majmin.1), None, None),
     };
     // Without root there is no control device: plan for a kernel without dm-dust.
@@ -440,7 +440,7 @@ fn has_dust(ctl: Option<&Control>) -> bool {
     let Some(ctl) = ctl else { return false };
     let present = || ctl.target_types().map(|t| t.iter().any(|k| k == "dust")).unwrap_or(false);
     present() || {
-        blockdev::modprobe("dm-dust");
+        block::modprobe("dm-dust");
         present()
     }
 }
@@ -560,7 +560,7 @@ fn list(json: bool) -> Result<()> {
             name: name.clone(),
             device: st.path().display().to_string(),
             open_count: st.open_count,
-            state: if blockdev::is_plain(&table) { "disarmed".into() } else { "fault".into() },
+            state: if block::is_plain(&table) { "disarmed".into() } else { "fault".into() },
             table: kinds.join(","),
             lease_left_s: deadline.map(|d| d.saturating_sub(now)),
             target: entry.map(|e| e.target.clone()),
@@ -598,7 +598,7 @@ fn resolve(which: &str, ctl: Option<&Control>) -> Result<(Entry, String, String)
         let ctl = ctl.ok_or_else(|| Error::not_found(format!("{which}: cannot ask device-mapper for its name")))?;
         ctl.list()?
             .into_iter()
-            .find(|(_, dev)| blockdev::dev_majmin(*dev) == blockdev::dev_majmin(m.rdev()))
+            .find(|(_, dev)| block::dev_majmin(*dev) == block::dev_majmin(m.rdev()))
             .map(|(n, _)| n)
             .ok_or_else(|| Error::not_found(format!("{which} is not a device-mapper device")))?
     };
@@ -613,7 +613,7 @@ fn resolve(which: &str, ctl: Option<&Control>) -> Result<(Entry, String, String)
 fn disarm_cmd(ctx: &Ctx, which: &str) -> Result<()> {
     if ctx.dry_run {
         let (e, name, lin) = resolve(which, None)?;
-        return out(format!("dmsetup load {name} --table {} && dmsetup resume {name}  # fault {}", kvmfi::exec::shell_quote(&lin), e.id));
+        return out(format!("dmsetup load {name} --table {} && dmsetup resume {name}  # fault {}", kvmfi::host::exec::shell_quote(&lin), e.id));
     }
     ctx.require_root()?;
     let ctl = Control::open()?;
@@ -621,7 +621,7 @@ fn disarm_cmd(ctx: &Ctx, which: &str) -> Result<()> {
     if ctl.status(&name)?.is_none() {
         return Err(Error::not_found(format!("{name} does not exist any more; 'disk-fi off {}' clears the journal", e.id)));
     }
-    let swapped = blockdev::disarm(&ctl, &name, &lin)?;
+    let swapped = block::disarm(&ctl, &name, &lin)?;
     out(format!("{}\t{}\t{}", e.id, if swapped { "disarmed" } else { "already-disarmed" }, name))
 }
 
@@ -636,7 +636,7 @@ fn off_cmd(ctx: &Ctx, which: &str) -> Result<()> {
     let (e, name, _) = resolve(which, Some(&ctl))?;
     if let Some(st) = ctl.status(&name)? {
         if st.open_count > 0 {
-            return Err(blockdev::busy_error(
+            return Err(block::busy_error(
                 &st,
                 &format!("nothing changed ('disk-fi disarm {}' ends the fault now and keeps the device)", e.id),
             ));
@@ -667,7 +667,7 @@ fn helper_main(args: &[String]) -> Result<()> {
         std::thread::sleep(Duration::from_secs((deadline - now).min(60)));
     }
     let ctl = Control::open()?;
-    if blockdev::disarm(&ctl, name, lin)? {
+    if block::disarm(&ctl, name, lin)? {
         eprintln!("{TOOL}: lease ended, {name} is now a plain linear mapping");
     }
     Ok(())

@@ -137,7 +137,7 @@ impl ArmOptions for FuncArm {
     }
 }
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct FuncFail;
 
 impl KernelTool for FuncFail {
@@ -230,18 +230,10 @@ impl KernelTool for FuncFail {
     }
 }
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    kernel_tool::command::<FuncFail>()
-}
+kvmfi::kernel_tool_entry_points!(FuncFail);
 
 fn loaded_symbol() -> Option<String> {
     std::fs::read_to_string("/sys/module/func_fail_fi/parameters/symbol").ok().map(|s| s.trim().to_string())
-}
-
-/// Runs the tool with the given arguments.
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<FuncFail>(args)
 }
 
 const fn libc_enomem() -> i32 {

@@ -5,7 +5,7 @@
 
 use crate::nodes::{off_node, on_node, OnOff};
 use crate::{Env, HealthAction, SafeAction, TOOL};
-use kvmfi::exec;
+use kvmfi::host::exec;
 use kvmfi::injector::Ctx;
 use kvmfi::journal::{Fault, Step};
 use kvmfi::run::out;

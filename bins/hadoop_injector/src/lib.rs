@@ -15,7 +15,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use daemons::Launchers;
 use kvmfi::injector::remote::Ssh;
 use kvmfi::injector::{self, Common, Component, Ctx, RecoverArgs, StatusArgs};
-use kvmfi::netfault::{self, Target};
+use kvmfi::host::firewall::parse_ip;
+use kvmfi::injector::network::Target;
 use kvmfi::Result;
 use std::ffi::OsString;
 use std::net::IpAddr;
@@ -161,13 +162,13 @@ pub enum Cmd {
     /// Isolate this node from a peer: drop all traffic to and from IP
     Network {
         /// The peer's address (IPv4 or IPv6)
-        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        #[arg(value_name = "IP", value_parser = parse_ip)]
         ip: IpAddr,
     },
     /// Undo 'network IP'
     NetworkClear {
         /// The peer's address given to 'network'
-        #[arg(value_name = "IP", value_parser = netfault::parse_ip)]
+        #[arg(value_name = "IP", value_parser = parse_ip)]
         ip: IpAddr,
     },
     /// Put HDFS into safe mode (enter) or take it out (leave), with hdfs dfsadmin

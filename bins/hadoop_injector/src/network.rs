@@ -4,10 +4,10 @@
 
 use crate::{Env, TOOL};
 use clap::Args;
-use kvmfi::exec;
+use kvmfi::host::exec;
 use kvmfi::injector::{netem, remote};
 use kvmfi::journal::{self, Fault, Step};
-use kvmfi::netfault::Target;
+use kvmfi::injector::network::Target;
 use kvmfi::run::out;
 use kvmfi::{Error, Result};
 

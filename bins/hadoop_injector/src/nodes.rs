@@ -5,7 +5,7 @@
 
 use crate::{Env, TOOL};
 use clap::{Args, ValueEnum};
-use kvmfi::exec;
+use kvmfi::host::exec;
 use kvmfi::injector::remote::{self, Ssh};
 use kvmfi::injector::Ctx;
 use kvmfi::journal::{Fault, Step};

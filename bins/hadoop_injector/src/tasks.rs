@@ -6,7 +6,7 @@ use crate::nodes::on_node;
 use crate::Env;
 use kvmfi::injector::{Component, Ctx};
 use kvmfi::journal::{Fault, Step};
-use kvmfi::procs::Matcher;
+use kvmfi::host::procs::Matcher;
 use kvmfi::{Error, Result};
 
 /// MapReduce task attempts: YarnChild with an attempt id holding `marker`.

@@ -5,7 +5,7 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
 use kvmfi::symbols::{ModuleSpec, KSWAPD};
 use kvmfi::{Result};
 
@@ -69,7 +69,7 @@ const EXAMPLES: &str = "  kswapd-fi arm --mode delay --ms 20 --duration 1m
   kswapd-fi off";
 
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct Kswapd;
 
 impl KernelTool for Kswapd {
@@ -105,16 +105,7 @@ impl KernelTool for Kswapd {
     }
 }
 
-/// The clap command (also used to generate the man page).
-pub fn command() -> clap::Command {
-    kernel_tool::command::<Kswapd>()
-}
-
-/// Runs the tool with the process arguments (or, invoked as
-/// kswapd-fi-main, the original program).
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<Kswapd>(args)
-}
+kvmfi::kernel_tool_entry_points!(Kswapd);
 
 #[cfg(test)]
 mod tests {

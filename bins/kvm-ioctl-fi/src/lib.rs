@@ -4,7 +4,7 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_IOCTL};
@@ -68,7 +68,7 @@ kvm-ioctl-fi arm --comm firecracker --cmd KVM_IRQFD --cmd KVM_IOEVENTFD --errno 
 kvm-ioctl-fi arm --tgid 4242 --cmd KVM_RUN --errno EINTR --probability 10 --duration 30s\n  \
 kvm-ioctl-fi status; kvm-ioctl-fi off";
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct KvmIoctl;
 
 impl KernelTool for KvmIoctl {
@@ -149,10 +149,7 @@ impl KernelTool for KvmIoctl {
     }
 }
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    kernel_tool::command::<KvmIoctl>()
-}
+kvmfi::kernel_tool_entry_points!(KvmIoctl);
 
 /// Resolves the --cmd list into command numbers and the files they apply to.
 fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {
@@ -176,9 +173,3 @@ fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {
     Ok((nrs, fds))
 }
 
-
-/// Runs the tool with the given arguments (or, invoked as resource-main, the
-/// original program).
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<KvmIoctl>(args)
-}

@@ -4,7 +4,7 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_VERSION};
@@ -54,7 +54,7 @@ kvm-version-fi arm --comm qemu-system-x86 --fail KVM_CREATE_VM --errno ENOMEM --
 kvm-version-fi arm --tgid 4242 --fail KVM_CHECK_EXTENSION --cap KVM_CAP_IRQFD --value 0\n  \
 kvm-version-fi status; kvm-version-fi off";
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct KvmVersion;
 
 impl KernelTool for KvmVersion {
@@ -149,14 +149,5 @@ impl KernelTool for KvmVersion {
     }
 }
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    kernel_tool::command::<KvmVersion>()
-}
+kvmfi::kernel_tool_entry_points!(KvmVersion);
 
-
-/// Runs the tool with the given arguments (or, invoked as kvm-version-fi-main, the
-/// original program).
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<KvmVersion>(args)
-}

@@ -5,7 +5,7 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, MEMSLOT};
 use kvmfi::{errno, Error, Result};
@@ -63,7 +63,7 @@ memslot-fi arm --comm firecracker --region --slot 1 --errno EFAULT\n  \
 memslot-fi arm --tgid 4242 --gfn 0x100-0x1ff          # guest accesses there fail (EFAULT / MMIO exits)\n  \
 memslot-fi status; memslot-fi off";
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct Memslot;
 
 impl KernelTool for Memslot {
@@ -124,17 +124,7 @@ impl KernelTool for Memslot {
     }
 }
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    kernel_tool::command::<Memslot>()
-}
-
-
-/// Runs the tool with the given arguments (or, invoked as memory-main, the
-/// original program).
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<Memslot>(args)
-}
+kvmfi::kernel_tool_entry_points!(Memslot);
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
 use kvmfi::symbols::{ModuleSpec, MM_FAULT};
 use kvmfi::request::{self, mm_fault};
 use kvmfi::{Result};
@@ -113,7 +113,7 @@ const EXAMPLES: &str = "  mm-fault-fi arm --tgid $(pidof qemu-system-x86_64) --a
   mm-fault-fi off";
 
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct MmFault;
 
 impl KernelTool for MmFault {
@@ -143,16 +143,7 @@ impl KernelTool for MmFault {
     }
 }
 
-/// The clap command (also used to generate the man page).
-pub fn command() -> clap::Command {
-    kernel_tool::command::<MmFault>()
-}
-
-/// Runs the tool with the process arguments (or, invoked as
-/// pt-load-fi-main, the original program).
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<MmFault>(args)
-}
+kvmfi::kernel_tool_entry_points!(MmFault);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 use clap::Subcommand;
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoOptions, NoTop, ToolCommand};
+use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoOptions, NoTop, ToolCommand};
 use kvmfi::symbols::{ModuleSpec, TLB_FLUSH};
 use kvmfi::{run as out, Error, Result};
 
@@ -89,7 +89,7 @@ const EXAMPLES: &str = "  tlb-flush-fi support
   tlb-flush-fi off";
 
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct TlbFlush;
 
 impl KernelTool for TlbFlush {
@@ -122,16 +122,7 @@ impl KernelTool for TlbFlush {
     }
 }
 
-/// The clap command (also used to generate the man page).
-pub fn command() -> clap::Command {
-    kernel_tool::command::<TlbFlush>()
-}
-
-/// Runs the tool with the process arguments (or, invoked as
-/// pt-update-fi-main, the original program).
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<TlbFlush>(args)
-}
+kvmfi::kernel_tool_entry_points!(TlbFlush);
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
 use kvmfi::kvmtool;
 use kvmfi::request::{self, vcpu_state};
 use kvmfi::symbols::{ModuleSpec, VCPU_STATE};
@@ -108,7 +108,7 @@ vcpu-state-fi arm --comm firecracker --reg pc --set 0xdead0000\n  \
 vcpu-state-fi arm --tgid 4242 --reg pstate --flip --probability 50 --duration 1m\n  \
 vcpu-state-fi status; vcpu-state-fi off";
 
-/// The tool, for the shared skeleton ([`kernel_tool`]).
+/// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct VcpuState;
 
 impl KernelTool for VcpuState {
@@ -178,14 +178,5 @@ impl KernelTool for VcpuState {
     }
 }
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    kernel_tool::command::<VcpuState>()
-}
+kvmfi::kernel_tool_entry_points!(VcpuState);
 
-
-/// Runs the tool with the given arguments (or, invoked as kvm-state-fi-main, the
-/// original program).
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    kernel_tool::run::<VcpuState>(args)
-}

@@ -2,12 +2,4 @@
 
 use kvmfi::filefault::VfsRead;
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    kvmfi::kernel_tool::command::<VfsRead>()
-}
-
-/// Runs the tool with the given arguments.
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> kvmfi::Result<()> {
-    kvmfi::kernel_tool::run::<VfsRead>(args)
-}
+kvmfi::kernel_tool_entry_points!(VfsRead);

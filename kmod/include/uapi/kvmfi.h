@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * kvmfi user-space ABI: the single source of truth shared by every kvmfi
- * kernel module and by the Rust crate `kvmfi` (shared/src/abi.rs mirrors it
+ * kernel module and by the Rust crate `kvmfi` (shared/src/kernel/abi.rs mirrors it
  * field for field, with size and offset assertions checked by a test that
  * compiles this header).
  *

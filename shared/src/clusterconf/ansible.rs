@@ -13,7 +13,7 @@
 //!
 //! Write: [`export_ini`] and [`export_yaml`], one group per role.
 
-use super::{canonical_role, valid_host, valid_name, ConfError, Node, ROLES};
+use super::node::{canonical_role, valid_host, valid_name, ConfError, Node, ROLES};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -427,7 +427,7 @@ pub fn export_yaml(nodes: &[Node]) -> String {
 /// as an empty mapping, comments, `---`. Lists and flow collections are
 /// refused with their line.
 mod yaml {
-    use super::ConfError;
+    use crate::clusterconf::node::ConfError;
 
     /// A node of the document; numbers are the 1-based lines.
     #[derive(Debug, Clone, PartialEq)]

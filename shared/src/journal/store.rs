@@ -280,6 +280,7 @@ impl<S: Action> Journal<S> {
     /// was done is undone and the error returned. Returns the fault id.
     /// `id` must come from [`Journal::next_id`] (the steps may carry it).
     pub fn apply(&mut self, id: u64, fault: Fault<S>) -> Result<u64> {
+        crate::halt::refuse_if_halted()?;
         self.append(&Record {
             op: "begin".into(),
             id,

@@ -7,7 +7,7 @@
  * A module's arguments are a struct exactly as large as kvmfi_arm.arg
  * (KVMFI_NR_ARGS * 8 bytes) that overlays it; fields a module does not
  * read are `reserved` and must be zero where the module says so. The
- * Rust crate mirrors every struct and constant (shared/src/request.rs),
+ * Rust crate mirrors every struct and constant (shared/src/kernel/request.rs),
  * checked by shared/tests/abi_matches_c.rs.
  */
 #ifndef _UAPI_KVMFI_REQUESTS_H

@@ -3,11 +3,11 @@
 //! that KVM is there, and the man-page sections they have in common.
 
 use crate::error::{Error, Result};
-use crate::symbols::ModuleSpec;
+use crate::kernel::symbols::ModuleSpec;
 use std::path::Path;
 
 /// The shared subcommands (off, status, events, unload) of every kernel tool.
-pub use crate::tool::CommonCmd as Common;
+pub use crate::kernel::tool::CommonCmd as Common;
 
 /// Fails with exit status 4 when this host has no KVM, naming what to load:
 /// the hooked functions live in kvm.ko on x86_64, which may not be loaded.

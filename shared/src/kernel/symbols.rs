@@ -25,7 +25,7 @@ pub struct Prompt {
     pub max: i64,
 }
 
-/// An original control program (see [`crate::legacy`]).
+/// An original control program (see [`crate::kernel::legacy`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Program {
     /// Its name, e.g. `file-read-fi-main`.

@@ -2,12 +2,13 @@
 //! arm, disarm, report status, unload. A tool supplies its [`ModuleSpec`]
 //! and fills the module-specific part of the request.
 
-use crate::abi::{self, Arm, Status};
-use crate::cli::{Bounds, Held, Scope};
-use crate::device::Device;
+use crate::kernel::abi::{self, Arm, Status};
+use crate::kernel::cli::{Bounds, Held, Scope};
+use crate::kernel::device::Device;
 use crate::error::{require_root, Error, Result};
-use crate::symbols::{self, ModuleSpec};
-use crate::{kallsyms, kmod, run};
+use crate::kernel::symbols::{self, ModuleSpec};
+use crate::kernel::{kallsyms, kmod};
+use crate::run;
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;

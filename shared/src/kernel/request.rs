@@ -1,5 +1,5 @@
 //! Rust mirror of `kmod/include/uapi/kvmfi/<tool>.h`: what each module
-//! reads from [`Arm`](crate::abi::Arm) beyond scope and bounds, the values
+//! reads from [`Arm`] beyond scope and bounds, the values
 //! of `mode` and the meaning of `arg`, with names and types.
 //!
 //! A module's arguments are a struct exactly as large as `Arm::arg` that
@@ -8,7 +8,7 @@
 //! `tests/abi_matches_c.rs` compares every struct and constant with the C
 //! headers.
 
-use crate::abi::{Arm, NR_ARGS};
+use crate::kernel::abi::{Arm, NR_ARGS};
 use std::mem::{offset_of, size_of};
 
 /// A module's arguments: a plain-integer `#[repr(C)]` struct of exactly
@@ -42,8 +42,8 @@ macro_rules! module_args {
         pub struct $name {
             $(pub $field: $ty),*
         }
-        impl $crate::request::ModuleArgs for $name {}
-        const _: () = assert!(std::mem::size_of::<$name>() == $crate::abi::NR_ARGS * 8);
+        impl $crate::kernel::request::ModuleArgs for $name {}
+        const _: () = assert!(std::mem::size_of::<$name>() == $crate::kernel::abi::NR_ARGS * 8);
     };
 }
 

@@ -2,7 +2,7 @@
 //! often and for how long), spelled the same in every tool, with the kernel
 //! fault_attr vocabulary (probability, interval, times, space).
 
-use crate::abi::{self, Arm};
+use crate::kernel::abi::{self, Arm};
 use crate::error::{Error, Result};
 use crate::units;
 use clap::Args;

@@ -8,12 +8,12 @@
 //! one is wrong.
 
 use crate::error::{require_root, Error, Result};
-use crate::symbols::ModuleSpec;
-use crate::tool::{self, ModuleOpts};
+use crate::kernel::symbols::ModuleSpec;
+use crate::kernel::tool::{self, ModuleOpts};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-pub use crate::symbols::{Program, Prompt};
+pub use crate::kernel::symbols::{Program, Prompt};
 
 /// The program invoked as `argv0`, if `argv0` names one of `programs`.
 pub fn invoked_as(argv0: &std::ffi::OsStr, programs: &'static [Program]) -> Option<&'static Program> {
@@ -68,7 +68,7 @@ fn collect(prog: &Program, args: &[String]) -> Result<Vec<Option<i64>>> {
     Ok(values)
 }
 
-/// Runs an original control program of `spec`; `args` excludes argv[0].
+/// Runs an original control program of `spec`; `args` excludes argv\[0\].
 pub fn run(spec: &ModuleSpec, prog: &Program, args: &[String]) -> Result<()> {
     if args.iter().any(|a| a == "-h" || a == "--help") {
         if prog.prompts.is_empty() {
@@ -84,6 +84,7 @@ pub fn run(spec: &ModuleSpec, prog: &Program, args: &[String]) -> Result<()> {
         return Ok(());
     }
     require_root(prog.name)?;
+    crate::halt::refuse_if_halted()?;
     let values = collect(prog, args)?;
     tool::ensure_loaded(spec, &ModuleOpts::default())?;
     let dir = Path::new("/proc").join(prog.proc_dir);

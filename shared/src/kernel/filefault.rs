@@ -1,11 +1,11 @@
 //! The command line of the file-fault tools, vfs-read-fi and vfs-write-fi,
 //! which differ only in the hooked function, the default errno and wording.
 
-use crate::abi::Arm;
-use crate::cli::Held;
-use crate::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
-use crate::request::vfs;
-use crate::symbols::{ModuleSpec, FILE_READ, FILE_WRITE};
+use crate::kernel::abi::Arm;
+use crate::kernel::cli::Held;
+use crate::kernel::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use crate::kernel::request::vfs;
+use crate::kernel::symbols::{ModuleSpec, FILE_READ, FILE_WRITE};
 use crate::{errno, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -78,7 +78,7 @@ impl<const WRITE: bool> KernelTool for FileFault<WRITE> {
 
     fn fill(a: &Self::Arm, req: &mut Arm, held: &mut Held) -> Result<()> {
         if let Some(path) = &a.own.path {
-            req.filter |= crate::abi::FILTER_PATH;
+            req.filter |= crate::kernel::abi::FILTER_PATH;
             req.path_fd = held.open_path(path, "--path")?;
         }
         if a.own.empty {

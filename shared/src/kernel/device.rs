@@ -4,7 +4,7 @@
 //! KVM_GET_API_VERSION does, so a binary never talks to a module of an
 //! incompatible ABI.
 
-use crate::abi::{self, Arm, Event, Events, Status, Version};
+use crate::kernel::abi::{self, Arm, Event, Events, Status, Version};
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -94,6 +94,7 @@ impl Device {
 
     /// Arms a fault; returns the experiment id.
     pub fn arm(&self, req: &mut Arm) -> Result<u64> {
+        crate::halt::refuse_if_halted()?;
         // SAFETY: `req` is a valid Arm of the size encoded in the request; the
         // kernel reads it and writes the experiment id back into it.
         unsafe { abi::ioc_arm(self.file.as_raw_fd(), req) }.map_err(|e| {

@@ -1,7 +1,7 @@
 //! The skeleton every kernel tool shares, written once: the command line
 //! (`arm` with scope, the tool's own options, bounds and module options;
 //! `off`, `status`, `events`, `unload`), the original program names
-//! dispatched on argv[0], clap's errors as one line with exit status 2, and
+//! dispatched on argv\[0\], clap's errors as one line with exit status 2, and
 //! the man page's EXIT STATUS and FILES paragraphs.
 //!
 //! A tool implements [`KernelTool`] with what is its own (its module, its
@@ -9,13 +9,16 @@
 //! `command()` and `run()` as `kernel_tool::command::<Tool>()` and
 //! `kernel_tool::run::<Tool>(args)`.
 
-use crate::abi::Arm;
-use crate::cli::{Bounds, Held, Scope};
+use crate::kernel::abi::Arm;
+use crate::kernel::cli::{Bounds, Held, Scope};
 use crate::error::{Error, Result};
-use crate::legacy;
-use crate::symbols::ModuleSpec;
-use crate::tool::{self, CommonCmd, ModuleOpts};
+use crate::kernel::legacy;
+use crate::kernel::symbols::ModuleSpec;
+use crate::kernel::tool::{self, CommonCmd, ModuleOpts};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// The clap command type, for [`crate::kernel_tool_entry_points`].
+pub use clap::Command;
 use std::ffi::OsString;
 
 /// The `arm` options of a tool that has the usual ones: scope first, then
@@ -159,7 +162,7 @@ pub trait KernelTool: 'static {
         false
     }
     /// Fills the module's part of the request (mode, error, `arg` through
-    /// [`crate::request`]).
+    /// [`crate::kernel::request`]).
     fn fill(arm: &Self::Arm, req: &mut Arm, held: &mut Held) -> Result<()>;
     /// `arm`: prepares, fills and arms, printing the experiment id.
     fn arm(mut arm: Self::Arm) -> Result<()> {
@@ -218,8 +221,8 @@ pub fn command<T: KernelTool>() -> clap::Command {
     T::customize(cmd)
 }
 
-/// Runs tool `T` with the process arguments, argv[0] included: an original
-/// program when argv[0] names one of `T::SPEC.legacy`, else the
+/// Runs tool `T` with the process arguments, argv\[0\] included: an original
+/// program when argv\[0\] names one of `T::SPEC.legacy`, else the
 /// command line.
 pub fn run<T: KernelTool>(args: impl IntoIterator<Item = OsString>) -> Result<()> {
     let args: Vec<OsString> = args.into_iter().collect();
@@ -239,4 +242,23 @@ pub fn run<T: KernelTool>(args: impl IntoIterator<Item = OsString>) -> Result<()
         Some(Cmd::Extra(e)) => e.run(),
         None => T::top(cli.top),
     }
+}
+
+/// Writes a kernel tool crate's two entry points, `pub fn command()` (the
+/// clap definition, for the man page and completions) and `pub fn
+/// run(args)` (argv\[0\] included), for `$tool`'s [`KernelTool`] impl.
+#[macro_export]
+macro_rules! kernel_tool_entry_points {
+    ($tool:ty) => {
+        /// The clap definition, for the man page and completion generators.
+        pub fn command() -> $crate::kernel::kernel_tool::Command {
+            $crate::kernel::kernel_tool::command::<$tool>()
+        }
+
+        /// Runs the tool with the given arguments (or, invoked under an
+        /// original program's name, that program).
+        pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> $crate::Result<()> {
+            $crate::kernel::kernel_tool::run::<$tool>(args)
+        }
+    };
 }

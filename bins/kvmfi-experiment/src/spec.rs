@@ -1,0 +1,775 @@
+//! The experiment file (TOML): parsed with spans, then checked as a whole,
+//! so that every mistake is reported as `FILE:LINE: field: problem` before
+//! anything is done.
+
+use crate::tools::{self, ToolClass};
+use kvmfi::clusterconf;
+use kvmfi::error::{Error, Result};
+use regex::Regex;
+use serde::Deserialize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Time added to a kernel fault's own lease beyond its step duration: the
+/// run disarms it itself; the lease only ends it when the run was killed.
+pub const LEASE_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    title: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    target: Option<Spanned<RawTarget>>,
+    steady_state: Option<Spanned<RawSteady>>,
+    #[serde(default, rename = "probe")]
+    probes: Vec<Spanned<RawProbe>>,
+    #[serde(default)]
+    method: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    #[serde(default)]
+    nodes: Vec<Spanned<String>>,
+    #[serde(default)]
+    roles: Vec<Spanned<String>>,
+    cluster_conf: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSteady {
+    probes: Spanned<Vec<Spanned<String>>>,
+    interval: Option<Spanned<String>>,
+    settle: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    timeout: Option<Spanned<String>>,
+    max_latency: Option<Spanned<String>>,
+    // command
+    command: Option<Spanned<Vec<String>>>,
+    exit: Option<i32>,
+    output: Option<Spanned<String>>,
+    // http
+    url: Option<Spanned<String>>,
+    status: Option<u16>,
+    // tcp
+    address: Option<Spanned<String>>,
+    // hdfs
+    hdfs: Option<Vec<String>>,
+    min_live: Option<u32>,
+    // mariadb
+    client: Option<Vec<String>>,
+    query: Option<Spanned<String>>,
+    expect: Option<Spanned<String>>,
+    // qmp
+    socket: Option<Spanned<String>>,
+    state: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    name: Option<String>,
+    fault: Option<Spanned<String>>,
+    scope: Option<Spanned<RawScope>>,
+    #[serde(default)]
+    args: Vec<String>,
+    duration: Option<Spanned<String>>,
+    wait: Option<Spanned<String>>,
+    probe: Option<Spanned<String>>,
+    parallel: Option<Vec<Spanned<RawStep>>>,
+    sequence: Option<Vec<Spanned<RawStep>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScope {
+    pid: Option<u32>,
+    tgid: Option<u32>,
+    comm: Option<String>,
+    cgroup: Option<String>,
+    pidfile: Option<String>,
+}
+
+/// Where the experiment runs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub enum Target {
+    /// This host.
+    Local,
+    /// Nodes of cluster.conf (chosen by name or role).
+    Nodes(Vec<String>),
+}
+
+/// What a probe checks.
+#[derive(Debug, Clone)]
+pub enum ProbeKind {
+    Command { argv: Vec<String>, exit: i32, output: Option<Regex> },
+    Http { host: String, port: u16, path: String, status: u16 },
+    Tcp { address: String },
+    Hdfs { argv: Vec<String>, min_live: u32 },
+    Mariadb { argv: Vec<String>, query: String, expect: Option<Regex> },
+    Qmp { socket: PathBuf, state: String },
+}
+
+/// One steady-state probe with its tolerances.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub name: String,
+    pub kind: ProbeKind,
+    pub timeout: Duration,
+    pub max_latency: Option<Duration>,
+}
+
+impl Probe {
+    /// One line for people: what is checked and what is tolerated.
+    pub fn describe(&self) -> String {
+        let what = match &self.kind {
+            ProbeKind::Command { argv, exit, output } => format!(
+                "command {} exits {exit}{}",
+                kvmfi::exec::display_argv(argv),
+                output.as_ref().map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)"))).unwrap_or_default()
+            ),
+            ProbeKind::Http { host, port, path, status } => format!("HTTP GET http://{host}:{port}{path} answers {status}"),
+            ProbeKind::Tcp { address } => format!("TCP connect to {address}"),
+            ProbeKind::Hdfs { min_live, .. } => format!("HDFS has at least {min_live} live DataNode(s) (dfsadmin -report)"),
+            ProbeKind::Mariadb { query, expect, .. } => format!(
+                "MariaDB query {query:?} succeeds{}",
+                expect.as_ref().map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)"))).unwrap_or_default()
+            ),
+            ProbeKind::Qmp { socket, state } => format!("QEMU at {} is {state} (QMP query-status)", socket.display()),
+        };
+        let lat = self.max_latency.map(|d| format!(" within {}", fmt_duration(d))).unwrap_or_default();
+        format!("{what}{lat} (timeout {})", fmt_duration(self.timeout))
+    }
+}
+
+/// The scope of a kernel fault, as the tools' options.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Scope {
+    pub pid: Option<u32>,
+    pub tgid: Option<u32>,
+    pub comm: Option<String>,
+    pub cgroup: Option<String>,
+    /// Read at injection time: the process whose pid it holds is the tgid.
+    pub pidfile: Option<String>,
+}
+
+impl Scope {
+    /// The scope options; a pidfile is read now.
+    pub fn args(&self) -> Result<Vec<String>> {
+        let mut a = Vec::new();
+        if let Some(p) = self.pid {
+            a.extend(["--pid".into(), p.to_string()]);
+        }
+        if let Some(p) = self.tgid {
+            a.extend(["--tgid".into(), p.to_string()]);
+        }
+        if let Some(f) = &self.pidfile {
+            let text = std::fs::read_to_string(f).map_err(|e| Error::not_found(format!("scope pidfile {f}: {e}")))?;
+            let pid: u32 = text
+                .split_whitespace()
+                .next()
+                .and_then(|w| w.parse().ok())
+                .ok_or_else(|| Error::not_found(format!("scope pidfile {f} holds no pid")))?;
+            a.extend(["--tgid".into(), pid.to_string()]);
+        }
+        if let Some(c) = &self.comm {
+            a.extend(["--comm".into(), c.clone()]);
+        }
+        if let Some(c) = &self.cgroup {
+            a.extend(["--cgroup".into(), c.clone()]);
+        }
+        Ok(a)
+    }
+}
+
+/// A fault step: one tool's fault, held for `duration`, then undone.
+#[derive(Debug, Clone)]
+pub struct FaultStep {
+    /// `s1`, `s2`, ... in file order: names it in the journal and report.
+    pub id: String,
+    pub name: String,
+    pub tool: String,
+    pub class: ToolClass,
+    pub scope: Scope,
+    pub args: Vec<String>,
+    pub duration: Duration,
+    pub line: usize,
+}
+
+impl FaultStep {
+    /// The command line that applies it (scope read as given, pidfile
+    /// shown by name).
+    pub fn describe(&self) -> String {
+        let mut argv = vec![self.tool.clone()];
+        if self.class == ToolClass::Module {
+            argv.push("arm".into());
+            let s = &self.scope;
+            if let Some(p) = s.pid {
+                argv.extend(["--pid".into(), p.to_string()]);
+            }
+            if let Some(p) = s.tgid {
+                argv.extend(["--tgid".into(), p.to_string()]);
+            }
+            if let Some(f) = &s.pidfile {
+                argv.extend(["--tgid".into(), format!("$(cat {f})")]);
+            }
+            if let Some(c) = &s.comm {
+                argv.extend(["--comm".into(), c.clone()]);
+            }
+            if let Some(c) = &s.cgroup {
+                argv.extend(["--cgroup".into(), c.clone()]);
+            }
+        }
+        argv.extend(self.args.iter().cloned());
+        if self.class == ToolClass::Module {
+            argv.extend(["--duration".into(), lease_text(self.duration)]);
+        }
+        argv.join(" ")
+    }
+}
+
+/// The kernel lease given to a fault held for `d`.
+pub fn lease_text(d: Duration) -> String {
+    format!("{}ms", (d + LEASE_GRACE).as_millis())
+}
+
+/// One step of the method.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Fault(FaultStep),
+    Wait(Duration),
+    /// Index into [`Experiment::probes`].
+    Probe(usize),
+    Parallel(Vec<Step>),
+    Sequence(Vec<Step>),
+}
+
+/// A checked experiment.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub file: PathBuf,
+    pub title: String,
+    pub description: String,
+    pub target: Target,
+    pub probes: Vec<Probe>,
+    /// Indexes of the steady-state probes.
+    pub steady: Vec<usize>,
+    pub interval: Duration,
+    /// How long the after-phase probes may retry while the system recovers.
+    pub settle: Duration,
+    pub method: Vec<Step>,
+}
+
+impl Experiment {
+    /// Every fault step, in file order.
+    pub fn faults(&self) -> Vec<&FaultStep> {
+        fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a FaultStep>) {
+            for s in steps {
+                match s {
+                    Step::Fault(f) => out.push(f),
+                    Step::Parallel(v) | Step::Sequence(v) => walk(v, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut v = Vec::new();
+        walk(&self.method, &mut v);
+        v
+    }
+}
+
+/// Formats a duration the way files write them (500ms, 30s, 2m).
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 60_000 == 0 && ms > 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// Collects the problems of a file, each with its line.
+struct Checker<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<String>,
+}
+
+impl Checker<'_> {
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        self.text[..span.start.min(self.text.len())].matches('\n').count() + 1
+    }
+    fn err(&mut self, span: &Range<usize>, field: &str, msg: impl std::fmt::Display) {
+        let line = self.line_of(span);
+        self.errors.push(format!("{}:{line}: {field}: {msg}", self.file.display()));
+    }
+    fn duration(&mut self, v: &Spanned<String>, field: &str) -> Option<Duration> {
+        match kvmfi::units::parse_duration(v.get_ref()) {
+            Ok(d) if d.is_zero() => {
+                self.err(&v.span(), field, format!("'{}': a duration must be more than 0 (e.g. 500ms, 30s, 5m)", v.get_ref()));
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.err(&v.span(), field, e);
+                None
+            }
+        }
+    }
+    fn regex(&mut self, v: &Spanned<String>, field: &str) -> Option<Regex> {
+        // Multi-line: ^ and $ match at every line, as people read output.
+        match Regex::new(&format!("(?m){}", v.get_ref())) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                self.err(&v.span(), field, format!("not a regular expression ({first})"));
+                None
+            }
+        }
+    }
+}
+
+/// Reads and checks `path`. Every problem found is reported at once (exit
+/// 2), each as `FILE:LINE: field: problem`.
+pub fn load(path: &Path) -> Result<Experiment> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::usage(format!("{}: no such experiment file", path.display())),
+        std::io::ErrorKind::InvalidData => Error::usage(format!("{}: not a text file (an experiment file is TOML, UTF-8)", path.display())),
+        std::io::ErrorKind::IsADirectory => Error::usage(format!("{}: is a directory, not an experiment file", path.display())),
+        _ => Error::io(format!("reading {}", path.display()), e),
+    })?;
+    parse(path, &text)
+}
+
+/// Checks the text of an experiment file (see [`load`]).
+pub fn parse(path: &Path, text: &str) -> Result<Experiment> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
+        Error::usage(format!("{}:{line}: {}", path.display(), e.message().trim()))
+    })?;
+    let mut c = Checker { file: path, text, errors: Vec::new() };
+
+    if raw.title.get_ref().trim().is_empty() {
+        c.err(&raw.title.span(), "title", "must not be empty");
+    }
+
+    let target = match &raw.target {
+        None => Target::Local,
+        Some(t) => check_target(&mut c, t),
+    };
+
+    let mut probes = Vec::new();
+    for p in &raw.probes {
+        if let Some(probe) = check_probe(&mut c, p) {
+            if probes.iter().any(|q: &Probe| q.name == probe.name) {
+                c.err(&p.get_ref().name.span(), "probe.name", format!("'{}' is defined twice", probe.name));
+            }
+            probes.push(probe);
+        }
+    }
+    let find = |c: &mut Checker, name: &Spanned<String>, field: &str, probes: &[Probe]| -> Option<usize> {
+        let i = probes.iter().position(|p| &p.name == name.get_ref());
+        if i.is_none() {
+            let known: Vec<&str> = probes.iter().map(|p| p.name.as_str()).collect();
+            c.err(
+                &name.span(),
+                field,
+                format!(
+                    "no probe named '{}' (defined: {}); add a [[probe]] with that name",
+                    name.get_ref(),
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ),
+            );
+        }
+        i
+    };
+
+    let (steady, interval, settle) = match &raw.steady_state {
+        None => {
+            c.errors.push(format!(
+                "{}:1: steady_state: missing; add [steady_state] with probes = [\"NAME\", ...] naming [[probe]] entries",
+                path.display()
+            ));
+            (Vec::new(), Duration::from_secs(2), Duration::ZERO)
+        }
+        Some(s) => {
+            let s_ref = s.get_ref();
+            if s_ref.probes.get_ref().is_empty() {
+                c.err(&s_ref.probes.span(), "steady_state.probes", "empty: name at least one [[probe]]");
+            }
+            let idx: Vec<usize> =
+                s_ref.probes.get_ref().iter().filter_map(|n| find(&mut c, n, "steady_state.probes", &probes)).collect();
+            let interval = s_ref
+                .interval
+                .as_ref()
+                .and_then(|i| c.duration(i, "steady_state.interval"))
+                .unwrap_or(Duration::from_secs(2));
+            let settle = s_ref.settle.as_ref().and_then(|i| c.duration(i, "steady_state.settle")).unwrap_or(Duration::ZERO);
+            (idx, interval, settle)
+        }
+    };
+
+    let mut counter = 0;
+    let mut method = Vec::new();
+    for s in &raw.method {
+        if let Some(step) = check_step(&mut c, s, "method", &probes, &mut counter, &find) {
+            method.push(step);
+        }
+    }
+    if raw.method.is_empty() {
+        c.errors.push(format!("{}:1: method: missing; add at least one [[method]] step", path.display()));
+    }
+
+    if !c.errors.is_empty() {
+        return Err(Error::usage(c.errors.join("\n")));
+    }
+    Ok(Experiment {
+        file: path.to_path_buf(),
+        title: raw.title.into_inner(),
+        description: raw.description,
+        target,
+        probes,
+        steady,
+        interval,
+        settle,
+        method,
+    })
+}
+
+/// The cluster.conf the target section names, else the usual search.
+fn cluster_conf_path(t: &RawTarget) -> Option<PathBuf> {
+    if let Some(p) = &t.cluster_conf {
+        return Some(PathBuf::from(p.get_ref()));
+    }
+    if let Some(p) = std::env::var_os("KVMFI_CLUSTER_CONF").filter(|v| !v.is_empty()) {
+        return Some(p.into());
+    }
+    ["cluster.conf", "/etc/kvmfi/cluster.conf"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+fn check_target(c: &mut Checker, t: &Spanned<RawTarget>) -> Target {
+    let r = t.get_ref();
+    if r.nodes.is_empty() && r.roles.is_empty() {
+        return Target::Local;
+    }
+    let Some(conf) = cluster_conf_path(r) else {
+        c.err(&t.span(), "target", "nodes or roles given but no cluster.conf found (set target.cluster_conf or $KVMFI_CLUSTER_CONF)");
+        return Target::Local;
+    };
+    let nodes = match clusterconf::load(&conf) {
+        Ok(n) => n,
+        Err(e) => {
+            let span = r.cluster_conf.as_ref().map(|s| s.span()).unwrap_or(t.span());
+            c.err(&span, "target.cluster_conf", e);
+            return Target::Local;
+        }
+    };
+    let mut chosen: Vec<String> = Vec::new();
+    for n in &r.nodes {
+        match nodes.iter().find(|x| &x.name == n.get_ref()) {
+            Some(x) => chosen.push(x.name.clone()),
+            None => c.err(
+                &n.span(),
+                "target.nodes",
+                format!(
+                    "no node '{}' in {} (nodes: {})",
+                    n.get_ref(),
+                    conf.display(),
+                    nodes.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+        }
+    }
+    for role in &r.roles {
+        match clusterconf::canonical_role(role.get_ref()) {
+            None => c.err(
+                &role.span(),
+                "target.roles",
+                format!("'{}' is not a role (roles: {})", role.get_ref(), clusterconf::ROLES.join(", ")),
+            ),
+            Some(canon) => {
+                let with: Vec<&clusterconf::Node> = nodes.iter().filter(|x| x.has_role(canon)).collect();
+                if with.is_empty() {
+                    c.err(&role.span(), "target.roles", format!("no node of {} has role {canon}", conf.display()));
+                }
+                chosen.extend(with.iter().map(|x| x.name.clone()));
+            }
+        }
+    }
+    chosen.sort();
+    chosen.dedup();
+    Target::Nodes(chosen)
+}
+
+fn check_probe(c: &mut Checker, p: &Spanned<RawProbe>) -> Option<Probe> {
+    let r = p.get_ref();
+    let name = r.name.get_ref().clone();
+    if name.trim().is_empty() {
+        c.err(&r.name.span(), "probe.name", "must not be empty");
+    }
+    let f = |k: &str| format!("probe '{name}'.{k}");
+    let timeout = r.timeout.as_ref().and_then(|t| c.duration(t, &f("timeout"))).unwrap_or(Duration::from_secs(10));
+    let max_latency = r.max_latency.as_ref().and_then(|t| c.duration(t, &f("max_latency")));
+    let need = |c: &mut Checker, v: Option<&Spanned<String>>, key: &str, example: &str| -> Option<String> {
+        match v {
+            Some(s) => Some(s.get_ref().clone()),
+            None => {
+                c.err(&p.span(), &f(key), format!("missing: a {} probe needs {key} (e.g. {key} = {example})", r.kind.get_ref()));
+                None
+            }
+        }
+    };
+    let kind = match r.kind.get_ref().as_str() {
+        "command" => {
+            let argv = match &r.command {
+                Some(a) if !a.get_ref().is_empty() => a.get_ref().clone(),
+                Some(a) => {
+                    c.err(&a.span(), &f("command"), "empty: give the program and its arguments");
+                    return None;
+                }
+                None => {
+                    c.err(&p.span(), &f("command"), "missing: a command probe needs command = [\"prog\", \"arg\", ...]");
+                    return None;
+                }
+            };
+            let output = r.output.as_ref().and_then(|o| c.regex(o, &f("output")));
+            ProbeKind::Command { argv, exit: r.exit.unwrap_or(0), output }
+        }
+        "http" => {
+            let url = need(c, r.url.as_ref(), "url", "\"http://127.0.0.1:8080/\"")?;
+            match parse_http_url(&url) {
+                Ok((host, port, path)) => ProbeKind::Http { host, port, path, status: r.status.unwrap_or(200) },
+                Err(e) => {
+                    c.err(&r.url.as_ref().map(|u| u.span()).unwrap_or(p.span()), &f("url"), e);
+                    return None;
+                }
+            }
+        }
+        "tcp" => {
+            let address = need(c, r.address.as_ref(), "address", "\"127.0.0.1:22\"")?;
+            if !address.contains(':') {
+                c.err(&r.address.as_ref().map(|a| a.span()).unwrap_or(p.span()), &f("address"), "give HOST:PORT");
+            }
+            ProbeKind::Tcp { address }
+        }
+        "hdfs" => ProbeKind::Hdfs {
+            argv: r.hdfs.clone().unwrap_or_else(|| vec!["hdfs".into()]),
+            min_live: r.min_live.unwrap_or(1),
+        },
+        "mariadb" => {
+            let query = need(c, r.query.as_ref(), "query", "\"SELECT 1\"")?;
+            let expect = r.expect.as_ref().and_then(|o| c.regex(o, &f("expect")));
+            ProbeKind::Mariadb { argv: r.client.clone().unwrap_or_else(|| vec!["mariadb".into()]), query, expect }
+        }
+        "qmp" => {
+            let socket = need(c, r.socket.as_ref(), "socket", "\"/run/qemu/vm1.qmp\"")?;
+            ProbeKind::Qmp { socket: socket.into(), state: r.state.clone().unwrap_or_else(|| "running".into()) }
+        }
+        other => {
+            c.err(
+                &r.kind.span(),
+                &f("type"),
+                format!("unknown probe type '{other}'; use command, http, tcp, hdfs, mariadb or qmp"),
+            );
+            return None;
+        }
+    };
+    Some(Probe { name, kind, timeout, max_latency })
+}
+
+/// `http://HOST[:PORT][/PATH]` (plain HTTP only).
+fn parse_http_url(url: &str) -> std::result::Result<(String, u16, String), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("'{url}': only plain http:// URLs are probed (no TLS)"))?;
+    let (hostport, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h.to_string(), p.parse::<u16>().map_err(|_| format!("'{url}': bad port '{p}'"))?),
+        None => (hostport.to_string(), 80),
+    };
+    if host.is_empty() {
+        return Err(format!("'{url}': no host"));
+    }
+    Ok((host, port, path))
+}
+
+type FindProbe = dyn Fn(&mut Checker, &Spanned<String>, &str, &[Probe]) -> Option<usize>;
+
+fn check_step(
+    c: &mut Checker,
+    s: &Spanned<RawStep>,
+    field: &str,
+    probes: &[Probe],
+    counter: &mut usize,
+    find: &FindProbe,
+) -> Option<Step> {
+    let r = s.get_ref();
+    let kinds = [r.fault.is_some(), r.wait.is_some(), r.probe.is_some(), r.parallel.is_some(), r.sequence.is_some()];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        c.err(&s.span(), field, "each step is exactly one of fault = TOOL, wait = DURATION, probe = NAME, parallel = [...], sequence = [...]");
+        return None;
+    }
+    if let Some(w) = &r.wait {
+        return c.duration(w, &format!("{field}.wait")).map(Step::Wait);
+    }
+    if let Some(p) = &r.probe {
+        return find(c, p, &format!("{field}.probe"), probes).map(Step::Probe);
+    }
+    if let Some(children) = r.parallel.as_ref().or(r.sequence.as_ref()) {
+        let par = r.parallel.is_some();
+        let sub = format!("{field}.{}", if par { "parallel" } else { "sequence" });
+        if children.is_empty() {
+            c.err(&s.span(), &sub, "empty group");
+        }
+        let steps: Vec<Step> = children.iter().filter_map(|ch| check_step(c, ch, &sub, probes, counter, find)).collect();
+        return Some(if par { Step::Parallel(steps) } else { Step::Sequence(steps) });
+    }
+    let tool = r.fault.as_ref()?;
+    *counter += 1;
+    let id = format!("s{counter}");
+    let line = c.line_of(&tool.span());
+    let Some(class) = tools::class_of(tool.get_ref()) else {
+        c.err(
+            &tool.span(),
+            &format!("{field}.fault"),
+            format!("unknown tool '{}'; use one of: {}", tool.get_ref(), tools::names().join(", ")),
+        );
+        return None;
+    };
+    let duration = match &r.duration {
+        Some(d) => c.duration(d, &format!("{field}.duration"))?,
+        None => {
+            c.err(&tool.span(), &format!("{field}.duration"), "missing: every fault is bounded; add duration = \"30s\" (say)");
+            return None;
+        }
+    };
+    for a in &r.args {
+        if matches!(a.as_str(), "--yes" | "--duration" | "--pid" | "--tgid" | "--comm" | "--cgroup" | "--replace")
+            || a.starts_with("--duration=")
+            || a.starts_with("--tgid=")
+            || a.starts_with("--pid=")
+        {
+            c.err(
+                &tool.span(),
+                &format!("{field}.args"),
+                format!("'{a}' is not allowed in args: the scope goes in scope = {{...}}, the lease comes from duration, and no fault may act on every process"),
+            );
+            return None;
+        }
+    }
+    let scope = r.scope.as_ref().map(|sc| {
+        let x = sc.get_ref();
+        Scope { pid: x.pid, tgid: x.tgid, comm: x.comm.clone(), cgroup: x.cgroup.clone(), pidfile: x.pidfile.clone() }
+    });
+    let scope = match class {
+        ToolClass::Module => {
+            let empty = scope.as_ref().map_or(true, |x| {
+                x.pid.is_none() && x.tgid.is_none() && x.comm.is_none() && x.cgroup.is_none() && x.pidfile.is_none()
+            });
+            if empty {
+                c.err(
+                    &tool.span(),
+                    &format!("{field}.scope"),
+                    format!(
+                        "a {} fault needs a scope: scope = {{ tgid = PID }}, {{ pidfile = FILE }}, {{ comm = NAME }}, {{ cgroup = DIR }} or {{ pid = TID }}",
+                        tool.get_ref()
+                    ),
+                );
+                return None;
+            }
+            scope.unwrap_or_default()
+        }
+        ToolClass::Injector => {
+            if let Some(sc) = &r.scope {
+                c.err(&sc.span(), &format!("{field}.scope"), format!("{} takes its target in args (e.g. args = [\"crash\", \"dn\"])", tool.get_ref()));
+                return None;
+            }
+            if r.args.len() < 2 {
+                c.err(
+                    &tool.span(),
+                    &format!("{field}.args"),
+                    format!("a {} fault needs a scope: its command and target, e.g. args = [\"crash\", \"dn\"]", tool.get_ref()),
+                );
+                return None;
+            }
+            Scope::default()
+        }
+    };
+    Some(Step::Fault(FaultStep {
+        name: r.name.clone().unwrap_or_else(|| format!("{} {}", tool.get_ref(), r.args.join(" "))),
+        id,
+        tool: tool.get_ref().clone(),
+        class,
+        scope,
+        args: r.args.clone(),
+        duration,
+        line,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+title = "t"
+[steady_state]
+probes = ["p"]
+interval = "1s"
+[[probe]]
+name = "p"
+type = "tcp"
+address = "127.0.0.1:1"
+[[method]]
+fault = "kvm-ioctl-fi"
+scope = { comm = "test-vmm" }
+args = ["--cmd", "KVM_RUN"]
+duration = "5s"
+[[method]]
+parallel = [ { wait = "1s" }, { fault = "hadoop_injector", args = ["crash", "dn"], duration = "2s" } ]
+"#;
+
+    fn err(text: &str) -> String {
+        parse(Path::new("x.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn good_file_parses() {
+        let e = parse(Path::new("x.toml"), GOOD).unwrap();
+        assert_eq!(e.faults().len(), 2);
+        assert_eq!(e.faults()[1].id, "s2");
+        assert_eq!(e.interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        let bad = GOOD.replace("\"kvm-ioctl-fi\"", "\"kvm-ioctl-fx\"");
+        assert!(err(&bad).starts_with("x.toml:11: method.fault: unknown tool 'kvm-ioctl-fx'"), "{}", err(&bad));
+        let bad = GOOD.replace("\"5s\"", "\"5 parsecs\"");
+        assert!(err(&bad).contains("x.toml:14: method.duration:"), "{}", err(&bad));
+        let bad = GOOD.replace("probes = [\"p\"]", "probes = [\"q\"]");
+        assert!(err(&bad).contains("x.toml:4: steady_state.probes: no probe named 'q'"), "{}", err(&bad));
+        let bad = GOOD.replace("scope = { comm = \"test-vmm\" }\n", "");
+        assert!(err(&bad).contains("x.toml:11: method.scope: a kvm-ioctl-fi fault needs a scope"), "{}", err(&bad));
+        let bad = GOOD.replace("interval", "intervall");
+        assert!(err(&bad).starts_with("x.toml:5: unknown field `intervall`"), "{}", err(&bad));
+    }
+}
