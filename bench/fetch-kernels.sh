@@ -287,4 +287,5 @@ main() {
     done
 }
 
-main "$@"
+# fetch-qemu.sh sources this file for its apt helpers.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi

@@ -246,8 +246,37 @@ BENCH_TIMEOUT_FACTOR='${BENCH_TIMEOUT_FACTOR:-1}'
 BENCH_ROUNDS='${BENCH_ROUNDS:-}'
 BENCH_CALLS='${BENCH_CALLS:-}'
 ENV
+    # "# bench-needs: qemu": Debian's QEMU (fetch-qemu.sh) and the guest
+    # payloads; QEMU is a cached add-on archive appended to the initramfs (the
+    # kernel unpacks concatenated archives), so boots without it stay small.
+    local needs_qemu=0
+    grep -qx '# *bench-needs:.*\bqemu\b.*' "$@" && needs_qemu=1
+    if ((needs_qemu)); then
+        build_qemu_payload "$KID_ARCH" "$root/usr/share/kvmfi-qemu"
+    fi
     (cd "$root" && find . -print0 | LC_ALL=C sort -z |
         cpio --quiet -o -0 -H newc -R 0:0 | gzip -1 >"$rdir/initrd.cpio.gz")
+    if ((needs_qemu)); then
+        cat "${KVMFI_CACHE}/qemu/$KID_DEBARCH/qemu.cpio.gz" >>"$rdir/initrd.cpio.gz"
+    fi
+}
+
+# build_qemu_payload ARCH DIR: the QEMU scenarios' guest (bench/qemu-payload,
+# no firmware, no kernel) into DIR: x86_64 a 64 KiB -bios image
+# (payload.bin), arm64 an ELF for -kernel (payload.elf).
+build_qemu_payload() {
+    local arch=$1 dir=$2 src="$BENCH_DIR/qemu-payload" o
+    o=$(mktemp -d)
+    mkdir -p "$dir"
+    if [[ "$arch" == x86_64 ]]; then
+        as --32 -o "$o/p.o" "$src/x86_64.S"
+        ld -m elf_i386 -Ttext=0 --oformat=binary -o "$dir/payload.bin" "$o/p.o"
+    else
+        aarch64-linux-gnu-as -o "$o/p.o" "$src/aarch64.S"
+        aarch64-linux-gnu-ld -n -Ttext=0x40000000 -e _start -o "$dir/payload.elf" "$o/p.o"
+        aarch64-linux-gnu-strip "$dir/payload.elf"
+    fi
+    rm -rf "$o"
 }
 
 rotate_log() {
@@ -351,6 +380,10 @@ run_kernel() { # id scenario-files...
         fi
         USERSPACE_DONE[$uarch]=1
         tu=$(elapsed "$t")
+    fi
+    if grep -qx '# *bench-needs:.*\bqemu\b.*' "$@" && ! "$BENCH_DIR/fetch-qemu.sh" "$KID_DEBARCH"; then
+        report FAIL "$id/setup" "fetch-qemu.sh $KID_DEBARCH failed"
+        return 0
     fi
     t=$(now_s)
     make_initramfs "$id" "$@"

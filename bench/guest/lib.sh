@@ -183,3 +183,117 @@ in_ring() { if [ "$1" -gt 1024 ]; then echo 1024; else echo "$1"; fi; }
 # events_sum: the sum of the values of the events in /tmp/events.out
 # (pages dropped, ...).
 events_sum() { sed -n 's/.* value=\(-\{0,1\}[0-9]*\) .*/\1/p' /tmp/events.out | awk '{ s += $1 } END { print s + 0 }'; }
+
+# QEMU (scenarios with "# bench-needs: qemu"): Debian's QEMU runs a tiny
+# payload (bench/qemu-payload: a marker on the serial port, then a pass
+# counter written into 112 pages, forever) with -accel kvm: nested SVM on
+# x86_64, EL2/VHE on arm64. Instance NAME has its QMP socket in /tmp/NAME.qmp,
+# its serial output in /tmp/NAME.serial, its stderr in /tmp/NAME.err.
+QEMU_PAYLOAD=/usr/share/kvmfi-qemu
+# QEMU_PAGES: the guest address of the payload's first page (for scenarios).
+# shellcheck disable=SC2034
+# QEMU_COMM: QEMU's comm (15 characters) for event patterns.
+if [ "$BENCH_ARCH" = arm64 ]; then
+    QEMU_BIN=qemu-system-aarch64 QEMU_COMM=qemu-system-aar QEMU_PROGRESS=0x40000f00 QEMU_PAGES=0x40100000
+else
+    QEMU_BIN=qemu-system-x86_64 QEMU_COMM=qemu-system-x86 QEMU_PROGRESS=0x500 QEMU_PAGES=0x10000
+fi
+
+# require_qemu P: ends the scenario (skipping P) without /dev/kvm or QEMU.
+require_qemu() {
+    if [ ! -c /dev/kvm ] || ! command -v "$QEMU_BIN" >/dev/null || ! command -v qmp >/dev/null; then
+        skip "$1" "no /dev/kvm, $QEMU_BIN or qmp in this guest"
+        exit 0
+    fi
+}
+
+# qemu_exec [--stopped] NAME [QEMU-OPTIONS...]: exec QEMU instance NAME
+# (16 MiB, 1 vCPU, -accel ${QEMU_ACCEL:-kvm}) running the payload. --stopped: the process stops itself
+# first and, once continued, execs QEMU without creating any other process
+# or thread (builtins only), so a fault armed for its pid meanwhile (say
+# cpu-reg-main's, on the next new task) meets QEMU's first.
+qemu_exec() {
+    _stop=0
+    [ "$1" = --stopped ] && _stop=1 && shift
+    _qn=$1; shift
+    rm -f "/tmp/$_qn.qmp" "/tmp/$_qn.serial"
+    if [ "$_stop" = 1 ]; then
+        read -r _self _ </proc/self/stat
+        kill -STOP "$_self"
+    fi
+    if [ "$BENCH_ARCH" = arm64 ]; then
+        set -- -M virt,gic-version=3 -cpu host -kernel "$QEMU_PAYLOAD/payload.elf" "$@"
+    else
+        # (no kvmvapic.bin option ROM: the payload needs no TPR patching)
+        set -- -M pc -bios "$QEMU_PAYLOAD/payload.bin" -global kvm-apic.vapic=off "$@"
+    fi
+    exec "$QEMU_BIN" -accel "${QEMU_ACCEL:-kvm}" -m 16 -smp 1 -nodefaults -no-user-config -display none \
+        -serial "file:/tmp/$_qn.serial" -qmp "unix:/tmp/$_qn.qmp,server=on,wait=off" "$@" 2>"/tmp/$_qn.err"
+}
+
+# qemu_start NAME [QEMU-OPTIONS...]: QEMU in the background; its pid in QPID.
+qemu_start() { qemu_exec "$@" & QPID=$!; }
+
+# qemu_start_stopped NAME [QEMU-OPTIONS...]: like qemu_start, but the process
+# is stopped before it execs QEMU (arm a fault for $QPID, then kill -CONT).
+qemu_start_stopped() {
+    qemu_exec --stopped "$@" &
+    QPID=$!
+    wait_stopped $QPID
+}
+
+# qemu_wait_up NAME [paused]: waits (up to 60 s) until QEMU's QMP socket
+# exists and the payload printed its marker (only the socket with "paused":
+# QEMU started with -S); fails when QEMU ($QPID) is gone first (its stderr is
+# then in /tmp/NAME.err).
+qemu_wait_up() {
+    _i=0
+    while [ "$_i" -lt 300 ]; do
+        if [ -S "/tmp/$1.qmp" ]; then
+            [ "${2:-}" = paused ] && return 0
+            grep -q KVMFI-PAYLOAD-UP "/tmp/$1.serial" 2>/dev/null && return 0
+        fi
+        grep -q '^State:[[:space:]]*[TtZX]' "/proc/$QPID/status" 2>/dev/null && return 1
+        [ -d "/proc/$QPID" ] || return 1
+        sleep 0.2
+        _i=$((_i + 1))
+    done
+    return 1
+}
+
+# qemu_passes NAME: the payload's finished passes (read over QMP).
+qemu_passes() {
+    _x=$(qmp "/tmp/$1.qmp" "hmp:xp /1wx $QEMU_PROGRESS") || return 1
+    printf '%d\n' "$(echo "$_x" | sed -n 's/.*: *\(0x[0-9a-f]*\).*/\1/p')"
+}
+
+# qemu_progresses NAME [SECS]: true when the payload's pass count grows
+# within SECS (default 2); leaves "before,after" in QEMU_PROGRESS_SEEN.
+qemu_progresses() {
+    _a=$(qemu_passes "$1") || return 1
+    sleep "${2:-2}"
+    _b=$(qemu_passes "$1") || return 1
+    # shellcheck disable=SC2034 # read by the scenarios
+    QEMU_PROGRESS_SEEN="$_a,$_b"
+    [ "$_b" -gt "$_a" ]
+}
+
+# qemu_ram_range PID: the host address range (START-END, hex) of QEMU's
+# guest-RAM mapping, from /proc/PID/maps: the memfd of a QEMU started with
+# QEMU_MEMFD_RAM (arm64's virt puts its 64 MiB flash images next to the RAM,
+# and anonymous neighbours merge into one mapping), else the anonymous
+# mapping of exactly 16 MiB.
+# shellcheck disable=SC2034 # used by the scenarios
+QEMU_MEMFD_RAM="-object memory-backend-memfd,id=ram0,size=16M -machine memory-backend=ram0"
+qemu_ram_range() {
+    _m=$(awk '$2 ~ /^rw/ && $6 ~ /^\/memfd:memory-backend-memfd/ { split($1, a, "-"); print "0x" a[1] "-0x" a[2]; exit }' "/proc/$1/maps")
+    [ -n "$_m" ] && { echo "$_m"; return 0; }
+    awk '$2 ~ /^rw/ && $6 == "" {
+        split($1, a, "-"); if (length(a[1]) <= 16 && a[2] != "") print "0x" a[1] "-0x" a[2] }' "/proc/$1/maps" |
+        while IFS=- read -r s e; do
+            [ $((e - s)) -eq $((16 << 20)) ] && echo "$s-$e"
+        done | head -n 1
+}
+
+# qemu_stop: kill -9 QEMU ($QPID) and reap it.
+qemu_stop() { kill -9 "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; return 0; }

@@ -75,6 +75,10 @@ static struct {
 	bool enabled;			/* probes enabled */
 	struct kvmfi_event *ring;	/* the last KVMFI_EVENT_RING events */
 	atomic64_t ev_head;		/* sequence number of the next event */
+	struct notifier_block module_nb;
+	/* The kernel module holding the probed code went away (rmmod kvm): the
+	 * hooks are unregistered until a module of that name is live again. */
+	char gone_module[MODULE_NAME_LEN];
 } kvmfi;
 
 /* The jobs of the core, one file each, in the order they depend on. */
@@ -114,7 +118,7 @@ static void kvmfi_unregister_hooks(void)
 	}
 }
 
-/* Registers every hook disabled: a disarmed module costs nothing. */
+/* Registers every hook disabled (but the `always` ones): a disarmed module costs nothing. */
 static int kvmfi_register_hooks(void)
 {
 	const struct kvmfi_ops *ops = kvmfi.ops;
@@ -134,7 +138,7 @@ static int kvmfi_register_hooks(void)
 			memset(&h->krp, 0, sizeof(h->krp));
 			h->krp.kp.symbol_name = h->symbol;
 			h->krp.kp.offset = h->offset;
-			h->krp.kp.flags = KPROBE_FLAG_DISABLED;
+			h->krp.kp.flags = h->always ? 0 : KPROBE_FLAG_DISABLED;
 			h->krp.entry_handler = h->entry;
 			h->krp.handler = h->handler;
 			h->krp.data_size = h->data_size;
@@ -144,7 +148,7 @@ static int kvmfi_register_hooks(void)
 			memset(&h->kp, 0, sizeof(h->kp));
 			h->kp.symbol_name = h->symbol;
 			h->kp.offset = h->offset;
-			h->kp.flags = KPROBE_FLAG_DISABLED;
+			h->kp.flags = h->always ? 0 : KPROBE_FLAG_DISABLED;
 			h->kp.pre_handler = h->pre;
 			h->kp.post_handler = kvmfi_dummy_post;
 			err = register_kprobe(&h->kp);
@@ -178,7 +182,7 @@ static void kvmfi_enable_hooks(bool on)
 		struct kvmfi_hook *h = &ops->hooks[i];
 		int err;
 
-		if (!h->registered)
+		if (!h->registered || h->always)
 			continue;
 		if (h->ret_probe)
 			err = on ? enable_kretprobe(&h->krp) : disable_kretprobe(&h->krp);
@@ -372,6 +376,9 @@ static int kvmfi_arm_locked(struct kvmfi_arm *req)
 {
 	struct kvmfi_fault *f;
 	int err;
+
+	if (kvmfi.gone_module[0])
+		return -ENOLINK;	/* the probed code is not loaded */
 
 	if (rcu_access_pointer(kvmfi.fault) && !(req->flags & KVMFI_ARM_REPLACE))
 		return -EBUSY;
@@ -584,6 +591,63 @@ static const struct file_operations kvmfi_fops = {
 /* Init and exit                                                       */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* The probed code's module going away and coming back                */
+/* ------------------------------------------------------------------ */
+
+/* True when a registered hook lies in @mod's code. */
+static bool kvmfi_hooks_in(struct module *mod)
+{
+	unsigned int i;
+
+	for (i = 0; i < kvmfi.ops->nr_hooks; i++) {
+		struct kvmfi_hook *h = &kvmfi.ops->hooks[i];
+		void *addr = h->ret_probe ? h->krp.kp.addr : h->kp.addr;
+
+		if (h->registered && addr && within_module((unsigned long)addr, mod))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * kvm.ko (or any module holding a hook) unloading would leave the kprobes
+ * dead and an armed fault silently doing nothing: disarm it (status
+ * last-end "hook-module-unloaded"), unregister the hooks, refuse `arm`
+ * (ENOLINK) while the module is away, and register the hooks again once a
+ * module of that name is live (they then find its new code).
+ */
+static int kvmfi_module_notify(struct notifier_block *nb, unsigned long action, void *data)
+{
+	struct module *mod = data;
+	int err;
+
+	if (action != MODULE_STATE_GOING && action != MODULE_STATE_LIVE)
+		return NOTIFY_DONE;
+	mutex_lock(&kvmfi.lock);
+	if (action == MODULE_STATE_GOING && !kvmfi.gone_module[0] && kvmfi_hooks_in(mod)) {
+		kvmfi_disarm_locked(KVMFI_END_MODULE_GONE);
+		kvmfi_unregister_hooks();
+		kvmfi.enabled = false;
+		strscpy(kvmfi.gone_module, mod->name, sizeof(kvmfi.gone_module));
+		pr_warn("%s module %s, which holds %s, is unloading: fault disarmed, hooks removed until it is loaded again\n",
+			kvmfi.ops->tag, mod->name, kvmfi.ops->hooks[0].symbol);
+	} else if (action == MODULE_STATE_LIVE && kvmfi.gone_module[0] &&
+		   !strcmp(kvmfi.gone_module, mod->name)) {
+		err = kvmfi_register_hooks();
+		if (err) {
+			pr_warn("%s module %s is back but %s cannot be probed again (%d): arm stays refused\n",
+				kvmfi.ops->tag, mod->name, kvmfi.ops->hooks[0].symbol, err);
+		} else {
+			kvmfi.gone_module[0] = '\0';
+			pr_info("%s module %s is back: hooks registered again at %s\n",
+				kvmfi.ops->tag, mod->name, kvmfi.ops->hooks[0].symbol);
+		}
+	}
+	mutex_unlock(&kvmfi.lock);
+	return NOTIFY_OK;
+}
+
 static int kvmfi_init(const struct kvmfi_ops *ops)
 {
 	int err;
@@ -623,10 +687,20 @@ static int kvmfi_init(const struct kvmfi_ops *ops)
 	if (err)
 		goto err_misc;
 
+	/* before the kprobes' own notifier, while the hooks are still intact */
+	kvmfi.module_nb.notifier_call = kvmfi_module_notify;
+	kvmfi.module_nb.priority = 1;
+	err = register_module_notifier(&kvmfi.module_nb);
+	if (err)
+		goto err_legacy;
+
 	pr_info("%s kprobe registered at %s (device /dev/%s)\n",
 		ops->tag, ops->hooks[0].symbol, kvmfi.devname);
 	return 0;
 
+err_legacy:
+	if (kvmfi.proc)
+		proc_remove(kvmfi.proc);
 err_misc:
 	misc_deregister(&kvmfi.misc);
 err_unregister:
@@ -639,6 +713,7 @@ err_free:
 
 static void kvmfi_exit(void)
 {
+	unregister_module_notifier(&kvmfi.module_nb);
 	if (kvmfi.proc)
 		proc_remove(kvmfi.proc);
 	misc_deregister(&kvmfi.misc);

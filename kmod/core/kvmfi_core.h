@@ -33,6 +33,7 @@ struct kvmfi_hook {
 	unsigned int offset;		/* bytes past the symbol (0 = entry) */
 	bool ret_probe;			/* kretprobe instead of kprobe */
 	bool optional;			/* missing symbol is not fatal */
+	bool always;			/* enabled while loaded, not only while armed */
 	kprobe_pre_handler_t pre;	/* kprobe */
 	kretprobe_handler_t entry;	/* kretprobe entry */
 	kretprobe_handler_t handler;	/* kretprobe return */

@@ -15,6 +15,23 @@
  * slot or every slot (KVM_GET_DIRTY_LOG's slot field, with address space in
  * bits 16-31), exactly every N-th bit or a seeded random choice; dropped,
  * or added (clear bits become set).
+ * Manual dirty-log protection (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, which QEMU
+ * enables where the kernel has it): KVM_GET_DIRTY_LOG then neither clears
+ * KVM's bitmap nor write-protects; the VMM clears (and so re-protects) only
+ * the bits it saw, with KVM_CLEAR_DIRTY_LOG. A bit hidden from the VMM
+ * alone would be reported again at the next pass: a delay, not a loss. So
+ * for such a VM a dropped bit is also cleared in KVM's bitmap: the VMM never
+ * clears it, the page is never write-protected again, and no later write to
+ * it is logged while dirty logging lasts; the migration silently loses the
+ * page (counter bits_cleared_in_kvm). Without manual protection KVM has
+ * already cleared and re-protected the page; a later write is logged again,
+ * so a dropped page is lost only if the guest does not write it again
+ * before the migration ends.
+ * Dirty ring (KVM_CAP_DIRTY_LOG_RING, QEMU -accel kvm,dirty-ring-size=N):
+ * the VMM reads dirty pages from per-vCPU rings, not from
+ * KVM_GET_DIRTY_LOG; not covered: the scoped VMM's KVM_RESET_DIRTY_RINGS
+ * calls are counted in ring_resets_seen, so a run can tell that the fault
+ * could not act.
  * Bounds (times, interval, probability) count the calls whose bitmap has a
  * bit to change. Counters in /sys/module/vm_migration_fi/parameters/: bits_seen (bits of
  * the kind considered), bits_dropped, bits_added; reset at each arm.
@@ -40,7 +57,7 @@ static char symbol[KSYM_NAME_LEN] = "kvm_vm_ioctl";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "VM ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_vm_ioctl)");
 
-static atomic64_t mig_seen, mig_dropped, mig_added;
+static atomic64_t mig_seen, mig_dropped, mig_added, mig_cleared, mig_ring_resets;
 
 static int mig_stat_get(char *buf, const struct kernel_param *kp)
 {
@@ -56,6 +73,10 @@ module_param_cb(bits_dropped, &mig_stat_ops, &mig_dropped, 0444);
 MODULE_PARM_DESC(bits_dropped, "dirty bits removed since the last arm");
 module_param_cb(bits_added, &mig_stat_ops, &mig_added, 0444);
 MODULE_PARM_DESC(bits_added, "spurious dirty bits added since the last arm");
+module_param_cb(bits_cleared_in_kvm, &mig_stat_ops, &mig_cleared, 0444);
+MODULE_PARM_DESC(bits_cleared_in_kvm, "dropped bits also cleared in KVM's bitmap (manual dirty-log protection) since the last arm");
+module_param_cb(ring_resets_seen, &mig_stat_ops, &mig_ring_resets, 0444);
+MODULE_PARM_DESC(ring_resets_seen, "KVM_RESET_DIRTY_RINGS calls of the scoped VMM since the last arm (dirty ring: not covered)");
 
 /* The choice of bits: shared by every CPU, so exactly every N-th overall. */
 struct mig_state {
@@ -69,6 +90,9 @@ struct mig_call {
 	u64 bitmap;		/* user address */
 	u64 bytes;		/* bitmap length in bytes */
 	u64 npages;		/* valid bits */
+	struct kvm *kvm;	/* the VM: KVM's own bitmap with manual protection */
+	u32 slot;
+	bool manual;		/* manual dirty-log protection enabled */
 };
 
 static bool mig_pick(const struct kvmfi_fault *f, struct mig_state *st)
@@ -117,6 +141,15 @@ static int mig_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct kvmfi_fault *f;
 	int ignore = 1;
 
+#ifdef KVM_RESET_DIRTY_RINGS
+	if ((unsigned int)regs_get_kernel_argument(regs, 1) == KVM_RESET_DIRTY_RINGS) {
+		rcu_read_lock();
+		if (kvmfi_enter())
+			atomic64_inc(&mig_ring_resets);
+		rcu_read_unlock();
+		return 1;
+	}
+#endif
 	if ((unsigned int)regs_get_kernel_argument(regs, 1) != KVM_GET_DIRTY_LOG)
 		return 1;
 	rcu_read_lock();
@@ -127,6 +160,9 @@ static int mig_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		c->npages = mig_slot_pages(filp->private_data, log.slot);
 		c->bytes = ALIGN(c->npages, BITS_PER_LONG) / 8;
 		c->bitmap = (u64)(uintptr_t)log.dirty_bitmap;
+		c->kvm = filp->private_data;
+		c->slot = log.slot;
+		c->manual = READ_ONCE(c->kvm->manual_dirty_log_protect) != 0;
 		ignore = c->npages == 0;
 	}
 	rcu_read_unlock();
@@ -134,11 +170,16 @@ static int mig_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(mig_entry);
 
-/* Edits the user's bitmap; returns the bits changed. */
-static u64 mig_edit(const struct kvmfi_fault *f, struct mig_state *st, const struct mig_call *c)
+/*
+ * Edits the user's bitmap; returns the bits changed. @kvm_bitmap: KVM's own
+ * bitmap of the slot (manual protection, dropping), where dropped bits are
+ * cleared too; NULL otherwise.
+ */
+static u64 mig_edit(const struct kvmfi_fault *f, struct mig_state *st, const struct mig_call *c,
+		    unsigned long *kvm_bitmap)
 {
 	bool add = f->arm.mode & KVMFI_DIRTY_LOG_ADD;
-	u64 changed = 0, seen = 0, off;
+	u64 changed = 0, seen = 0, cleared = 0, off;
 	u8 buf[MIG_CHUNK];
 
 	for (off = 0; off < c->bytes; off += MIG_CHUNK) {
@@ -163,12 +204,15 @@ static u64 mig_edit(const struct kvmfi_fault *f, struct mig_state *st, const str
 			buf[i / 8] ^= 1U << (i % 8);
 			changed++;
 			dirty = true;
+			if (kvm_bitmap && !add && test_and_clear_bit_le(bit, kvm_bitmap))
+				cleared++;
 		}
 		if (dirty && copy_to_user_nofault(u, buf, n))
 			break;
 	}
 	atomic64_add(seen, &mig_seen);
 	atomic64_add(changed, add ? &mig_added : &mig_dropped);
+	atomic64_add(cleared, &mig_cleared);
 	return changed;
 }
 NOKPROBE_SYMBOL(mig_edit);
@@ -210,13 +254,24 @@ static int mig_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	f = rcu_dereference(kvmfi.fault);	/* scope was checked at entry */
 	if (f && mig_has_work(f, c) && kvmfi_decide(f, 1)) {
 		struct mig_state *st = f->priv;
+		bool add = f->arm.mode & KVMFI_DIRTY_LOG_ADD;
+		struct kvm_memory_slot *ms = NULL;
 		unsigned long flags;
+		int idx = 0;
 		u64 n;
 
+		if (c->manual && !add) {
+			idx = srcu_read_lock(&c->kvm->srcu);
+			ms = id_to_memslot(kvm_memslots(c->kvm), (u16)c->slot);
+			if (ms && (!ms->dirty_bitmap || ms->npages != c->npages))
+				ms = NULL;
+		}
 		spin_lock_irqsave(&st->lock, flags);
-		n = mig_edit(f, st, c);
+		n = mig_edit(f, st, c, ms ? ms->dirty_bitmap : NULL);
 		spin_unlock_irqrestore(&st->lock, flags);
-		kvmfi_injected(f, f->arm.mode & KVMFI_DIRTY_LOG_ADD ? "dirty bits added" : "dirty bits dropped", n);
+		if (c->manual && !add)
+			srcu_read_unlock(&c->kvm->srcu, idx);
+		kvmfi_injected(f, add ? "dirty bits added" : "dirty bits dropped", n);
 	}
 	rcu_read_unlock();
 	return 0;
@@ -240,6 +295,8 @@ static int mig_validate(struct kvmfi_fault *f)
 	atomic64_set(&mig_seen, 0);
 	atomic64_set(&mig_dropped, 0);
 	atomic64_set(&mig_added, 0);
+	atomic64_set(&mig_cleared, 0);
+	atomic64_set(&mig_ring_resets, 0);
 	return 0;
 }
 

@@ -13,7 +13,7 @@ use kvmfi::{kmod, Error, Result};
 
 const PPM: f64 = dirty_log::PPM as f64;
 /// The module's counters, as read-only parameters.
-const COUNTERS: [&str; 3] = ["bits_seen", "bits_dropped", "bits_added"];
+const COUNTERS: [&str; 5] = ["bits_seen", "bits_dropped", "bits_added", "bits_cleared_in_kvm", "ring_resets_seen"];
 
 /// The fault's own options.
 #[derive(Args, Debug)]
@@ -80,12 +80,23 @@ impl KernelTool for DirtyLog {
              VM ioctl handler (kvm_vm_ioctl_get_dirty_log is inlined on Debian kernels), active for \
              KVM_GET_DIRTY_LOG only: at entry it notes the slot and the caller's bitmap, and the slot's size; \
              after KVM has filled the bitmap, it clears a share of its set bits (--drop-ratio) or sets a share \
-             of its clear bits (--add-ratio) in the caller's copy. KVM's own state and the guest are untouched: \
-             only the VMM's view changes, so a pre-copy live migration silently misses the dropped pages (or \
+             of its clear bits (--add-ratio) in the caller's copy. The guest is untouched: only the VMM's view \
+             of which pages changed, so a pre-copy live migration silently misses the dropped pages (or \
              copies spurious ones). Bits are chosen exactly every N-th overall, or at random with --seed. \
              Bounds count ioctls: --times 1 spoils one KVM_GET_DIRTY_LOG. `status` shows bits-seen, \
-             bits-dropped and bits-added since the arm. Address space 0 only (not SMM); the dirty ring \
-             (KVM_CAP_DIRTY_LOG_RING) and KVM_CLEAR_DIRTY_LOG are not affected.\n\n\
+             bits-dropped, bits-added, bits-cleared-in-kvm and ring-resets-seen since the arm.\n\n\
+             Which dirty tracking is covered: (1) plain KVM_GET_DIRTY_LOG (KVM clears its bitmap and \
+             write-protects the pages it reports): a dropped page is lost unless the guest writes it again \
+             before the migration ends, as a later write is logged again. (2) Manual protection \
+             (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, which QEMU enables where the kernel has it, 5.x and later): \
+             the VMM clears only the bits it saw (KVM_CLEAR_DIRTY_LOG), so a bit hidden from it alone would \
+             come back at the next pass; the module therefore clears a dropped bit in KVM's bitmap too \
+             (bits-cleared-in-kvm): the page is never write-protected again and no later write to it is \
+             logged while dirty logging lasts, so the migration loses it for good. (3) The dirty ring \
+             (KVM_CAP_DIRTY_LOG_RING, QEMU -accel kvm,dirty-ring-size=N) is not covered: the VMM reads \
+             per-vCPU rings, not the bitmap; the scoped VMM's KVM_RESET_DIRTY_RINGS calls are counted in \
+             ring-resets-seen, so a nonzero value with bits-seen 0 says the fault could not act. Address \
+             space 0 only (not SMM).\n\n\
              Hook candidates (first present is used): {}.\n\
              Legacy control file: /proc/vm-migration-fi/signal: 1 = the next KVM_GET_DIRTY_LOG of any process \
              loses every second dirty bit; 0 disarms. (The original failed the next VM ioctl of any kind with \

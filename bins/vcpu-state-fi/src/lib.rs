@@ -129,9 +129,15 @@ impl KernelTool for VcpuState {
              copied out (rip, rflags, rax..r15); on arm64, where KVM_GET_REGS returns EINVAL and VMMs read \
              registers one by one with KVM_GET_ONE_REG, the value KVM just copied to the caller's buffer \
              (pc, pstate, sp, x0..x30). The guest keeps running as if nothing happened; debuggers, \
-             migration and crash dumps of the VMM see the falsified value. A VMM that writes the registers \
-             back (KVM_SET_REGS after KVM_GET_REGS) makes the falsification real, as it would with a real \
-             corrupted read.\n\n\
+             migration and crash dumps of the VMM see the falsified value (QEMU: `info registers`).\n\n\
+             Write-back: a VMM that writes back the registers it read (QEMU does before it resumes a vCPU \
+             whose state it synchronised: one KVM_SET_REGS on x86_64, a KVM_SET_ONE_REG per register on \
+             arm64) would make a false program counter the guest's real one. The module remembers, per vCPU \
+             and register, the value it made up and the true one; when the VMM sets exactly the made-up value \
+             again, KVM gets the true value instead (an event of type `restore` in `events`), so the guest \
+             runs on; a different value the VMM sets is its own and is kept. This write hook \
+             (kvm_arch_vcpu_ioctl_set_regs, kvm_arm_set_reg) stays enabled while the module is loaded, also \
+             after `off`, so a read made while armed is still put right.\n\n\
              Hook candidates (first present is used): {}.\n\
              Legacy control files: /proc/kvm-state-fi/{{signal,times}}: a random bit 0-31 of the program \
              counter (rip, pc) read by any process flips, `times` reads long. (The original made every \

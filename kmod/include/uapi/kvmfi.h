@@ -79,6 +79,7 @@ struct kvmfi_arm {
 #define KVMFI_END_LEASE		2	/* duration elapsed */
 #define KVMFI_END_TIMES		3	/* times reached zero */
 #define KVMFI_END_REPLACED	4	/* replaced by a new arm */
+#define KVMFI_END_MODULE_GONE	5	/* the kernel module holding the hook unloaded */
 
 struct kvmfi_status {
 	__u32 size;		/* sizeof(struct kvmfi_status) */
@@ -112,6 +113,7 @@ struct kvmfi_version {
 #define KVMFI_EVENT_INJECT	1	/* a fault was injected */
 #define KVMFI_EVENT_ARM		2	/* an experiment was armed */
 #define KVMFI_EVENT_END		3	/* it ended; detail[0] = KVMFI_END_*, value = injected */
+#define KVMFI_EVENT_RESTORE	4	/* an injected value was undone (value = the true one) */
 
 #define KVMFI_WHAT_LEN 16
 

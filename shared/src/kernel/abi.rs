@@ -32,6 +32,8 @@ pub const END_OFF: u32 = 1;
 pub const END_LEASE: u32 = 2;
 pub const END_TIMES: u32 = 3;
 pub const END_REPLACED: u32 = 4;
+/// The kernel module holding the probed function (kvm) was unloaded.
+pub const END_MODULE_GONE: u32 = 5;
 
 /// `struct kvmfi_arm`: what to arm (scope, bounds, module arguments).
 #[repr(C)]
@@ -168,6 +170,9 @@ impl Default for Version {
 pub const EVENT_INJECT: u32 = 1;
 pub const EVENT_ARM: u32 = 2;
 pub const EVENT_END: u32 = 3;
+/// A value the module made up was put back to the true one (vcpu-state-fi:
+/// the VMM wrote back the false register it had read).
+pub const EVENT_RESTORE: u32 = 4;
 pub const WHAT_LEN: usize = 16;
 pub const EVENT_RING: usize = 1024;
 
@@ -220,6 +225,7 @@ pub fn event_type(code: u32) -> &'static str {
         EVENT_INJECT => "inject",
         EVENT_ARM => "arm",
         EVENT_END => "end",
+        EVENT_RESTORE => "restore",
         _ => "unknown",
     }
 }
@@ -245,6 +251,7 @@ pub fn end_reason(code: u32) -> &'static str {
         END_LEASE => "lease-expired",
         END_TIMES => "times-reached",
         END_REPLACED => "replaced",
+        END_MODULE_GONE => "hook-module-unloaded",
         _ => "unknown",
     }
 }

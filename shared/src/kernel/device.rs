@@ -106,6 +106,10 @@ impl Device {
                 nix::errno::Errno::ESRCH => Error::not_found(format!("{what}: no such process (--pid/--tgid)")),
                 nix::errno::Errno::EBADF => Error::usage(format!("{what}: the cgroup or path could not be used")),
                 nix::errno::Errno::EINVAL => Error::usage(format!("{what}: the module rejected a value (see dmesg)")),
+                nix::errno::Errno::ENOLINK => Error::unsupported(format!(
+                    "{what}: the kernel module holding the probed function was unloaded (see dmesg); \
+                     load it again (modprobe kvm ...), then arm"
+                )),
                 e => errno_error(what, e),
             }
         })?;
