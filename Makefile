@@ -1,6 +1,9 @@
 # kvmfi: build, install and test the whole toolbox.
 #   make            binaries + kernel modules for the running kernel
-#   make check      every test (Rust, user-space injectors, VM bench on 4 kernels)
+#   make check      every test (Rust, user-space injectors, VM bench on the 4 6.x kernels)
+#   make check-all  the same with the VM bench on all 8 kernels (5.10, 6.1, 6.12, 7.3 x 2 arches)
+#   make matrix     the support matrix (tool x kernel) from the bench logs, into README.md,
+#                   checked against what kvmfi-check reported on each kernel
 #   make demo       boots the bundled test VM and shows a read fault
 #   make bench      benchmarks (results in BENCHMARKS.md)
 #   make install    PREFIX=/usr/local DESTDIR= ; modules: DKMS source in /usr/src/kvmfi-VERSION
@@ -42,7 +45,7 @@ LEGACY_LINKS = file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi \
 	kswapd-fi-main:kswapd-fi resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi \
 	kvm-version-fi-main:kvm-version-fi vm-migration-fi-main:dirty-log-fi
 
-.PHONY: all binaries modules install install-modules uninstall deb man completions check check-quick check-debug check-packaging demo bench soak clean
+.PHONY: all binaries modules install install-modules uninstall deb man completions check check-all check-quick check-debug check-packaging matrix demo bench soak clean
 
 all: binaries modules
 
@@ -123,6 +126,16 @@ check:
 
 check-quick:
 	bash tests/run-all.sh --quick
+
+# Every scenario on every kernel the bench knows (bench/lib-common.sh ALL_KERNEL_IDS).
+ALL_KERNELS = x86_64-5.10,x86_64-6.1,x86_64-6.12,x86_64-7.3,arm64-5.10,arm64-6.1,arm64-6.12,arm64-7.3
+check-all:
+	bash tests/run-all.sh --kernels $(ALL_KERNELS)
+
+# Written from the last console log of each kernel; fails when a proof failed
+# or kvmfi-check disagrees with the bench.
+matrix:
+	bash bench/matrix.sh --readme README.md --check
 
 # Every scenario once more on the debug kernel (KASAN, lockdep, kmemleak,
 # the fault-injection framework): any report fails the run. The kernel has

@@ -34,6 +34,8 @@ for ko in /kmods/*.ko; do
     tool=$(grep -o "\"tool\":\"[^\"]*\",\"module\":\"$m\"" /tmp/check.json | sed 's/"tool":"\([^"]*\)".*/\1/')
     [ -n "$tool" ] || { fail "check.$m.listed" "module $m is not in kvmfi-check's table"; continue; }
     works=$(field "$tool" works)
+    # what kvmfi-check says, beside the tools' own proofs (bench/matrix.sh compares them)
+    echo "BENCH-CHECK tool=$tool works=$works"
     if [ "$tool" = tlb-flush-fi ] && [ "$BENCH_ARCH" = arm64 ]; then
         # documented: no probe-able point controls the flush on arm64
         expect_eq "check.$tool.unsupported-on-arm64" "$works" false
