@@ -50,6 +50,7 @@ LEGACY_LINKS = file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi \
 all: binaries modules
 
 binaries:
+	bash packaging/build-deps.sh
 	$(CARGO) build --release --workspace --bins
 
 modules:
@@ -148,6 +149,7 @@ check-debug:
 
 # make deb, make install/uninstall, and the .deb with DKMS in a clean Debian chroot.
 check-packaging:
+	bash bench/setup-host.sh
 	bash tests/packaging/run.sh
 
 demo:
@@ -156,11 +158,14 @@ demo:
 # Long reliability variants (a million ioctls per device, 1000 arm cycles, 50 reloads;
 # 1000 kill -9 trials of the user-space injectors).
 soak:
+	bash bench/setup-host.sh
+	bash tests/userspace/setup.sh
 	BENCH_TIMEOUT=$${BENCH_TIMEOUT:-6000} bash bench/run.sh --bench --scenarios bench/scenarios/15-reliability.sh
 	bash tests/userspace/run.sh crashsafety-long
 
 bench:
 	bash bench/benchmark.sh
+	bash tests/userspace/setup.sh
 	bash bench/cluster-bench.sh
 
 clean:

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # kvmfi: every test, as `make check` runs it (and .ci/run through it).
 #
-# Phases: host set-up (apt, rustup targets, test daemons' files), the Rust
-# unit and integration tests, the user-space injectors against real daemons,
-# and the VM bench on every kernel. Each phase's counts are added up; the
+# Phases: host set-up (apt, rustup targets, test daemons' files), the
+# README's first command (make demo from a fresh clone and an empty cache),
+# a shellcheck pass over every script, the Rust unit and integration tests,
+# the user-space injectors against real daemons, and the VM bench on every
+# kernel. Each phase's counts are added up; the
 # last line is the runner's closing line "N passed, N failed".
 set -o errexit -o nounset -o pipefail
 
 usage() {
     cat >&2 <<'USAGE'
 Usage: tests/run-all.sh [--quick] [--kernels id,id]
-  --quick          skip the VM bench (Rust and user-space tests only)
+  --quick          skip the VM bench and the first-run demo (Rust and
+                   user-space tests only)
   --kernels LIST   VM bench kernels (default: the four 6.x ones; make check-all: all eight)
 Environment: KVMFI_CACHE (default /var/cache/kvmfi) caches kernels and jars.
 USAGE
@@ -81,6 +84,16 @@ main() {
 
     phase setup-host bash bench/setup-host.sh
     phase setup-userspace bash tests/userspace/setup.sh
+
+    if [[ $quick -eq 0 ]]; then
+        # The README's first command, as a new user runs it: make demo in a
+        # fresh clone with an empty cache.
+        phase first-run bash tests/first-run.sh
+        add_counts first-run "$PHASE_LOG"
+    fi
+
+    phase shellcheck bash tests/shellcheck.sh
+    add_counts shellcheck "$PHASE_LOG"
 
     phase cargo-test cargo test --workspace --no-fail-fast
     cargo_counts "$PHASE_LOG" >"$LOGDIR/check-cargo-counts.log"

@@ -45,13 +45,13 @@ for ko in /kmods/*.ko; do
     # shellcheck disable=SC2086 # one argument per knob
     expect_eq "rel.perm.$m.no-cap-sys-admin" "$(fi-probe nocap /dev/kvmfi/$name $knobs)" "open=EPERM ioctl=EPERM knob=$want"
     start=$(date +%s)
-    out=$(fi-probe ioctl-fuzz /dev/kvmfi/$name --count $FUZZ --threads 4 --seed $$ --alarm 600)
+    out=$(fi-probe ioctl-fuzz "/dev/kvmfi/$name" --count $FUZZ --threads 4 --seed $$ --alarm 600)
     secs=$(($(date +%s) - start))
     echo "RELIABILITY fuzz $BENCH_KID $m $out seconds=$secs"
     expect_eq "rel.fuzz.$m.calls" "$(kv calls "$out")" "$FUZZ"
     expect_eq "rel.fuzz.$m.no-unexpected-errno" "$(kv unexpected "$out")" 0
     # still answers after the storm: version and status ioctls
-    st=$(cat /sys/module/$name/initstate 2>/dev/null)
+    st=$(cat "/sys/module/$name/initstate" 2>/dev/null)
     if rmmod "$name"; then pass "rel.fuzz.$m.unloads-after"; else fail "rel.fuzz.$m.unloads-after" "rmmod failed (state $st)"; fi
 done
 # the file fault still works after its device was fuzzed

@@ -40,7 +40,7 @@ expect_eq func.reload-for-other-function "$arm_rc,$(cat /sys/module/func_fail_fi
 expect_eq func.mkdir-fails "$mk_rc,$([ -d /tmp/ff-newdir ] && echo made || echo absent)" "1,absent"
 expect_match func.mkdir-errno "$(cat /tmp/mk.err)" "No space left on device"
 expect_exp_events func.mkdir-event "$id" 1 " pid=$pid tgid=$pid comm=mkdir what=return value=-28 "
-mkdir /tmp/ff-other && pass func.mkdir-ok-for-others || fail func.mkdir-ok-for-others "mkdir failed"
+if mkdir /tmp/ff-other; then pass func.mkdir-ok-for-others; else fail func.mkdir-ok-for-others "mkdir failed"; fi
 $T off
 
 # 3. the deny-list refuses a known-unsafe function, nothing is armed

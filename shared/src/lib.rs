@@ -5,7 +5,6 @@
 //! kernel ABI) cannot drift between tools.
 
 pub mod abi;
-pub mod blockdev;
 pub mod cli;
 pub mod device;
 pub mod errno;
@@ -23,12 +22,23 @@ pub mod tool;
 pub mod units;
 pub mod cliparse;
 pub mod clusterconf;
-pub mod exec;
+pub mod host;
 pub mod journal;
-pub mod mounts;
-pub mod netfault;
-pub mod procs;
 pub mod injector;
-pub mod sqldb;
+pub mod undo;
 
 pub use error::{Error, Result};
+
+// The host layer under its former top-level names, which the tools use.
+pub use host::block as blockdev;
+pub use host::sql as sqldb;
+pub use host::{exec, mounts, procs};
+
+/// The former home of the firewall (now [`host::firewall`]), of kvmfi's
+/// root qdisc ([`host::tc`]) and of the block plans ([`injector::network`]),
+/// under the names the tools use.
+pub mod netfault {
+    pub use crate::host::firewall::*;
+    pub use crate::host::tc::{default_route_dev, root_qdisc, tc_delete_root, QDISC_HANDLE};
+    pub use crate::injector::network::{block, delay_from_port, Target};
+}

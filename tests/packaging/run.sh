@@ -87,7 +87,8 @@ in_chroot_out() {
 make_base() {
     [[ -f "$BASE/.kvmfi-base-ready" ]] && return 0
     command -v debootstrap >/dev/null 2>&1 ||
-        { log "apt-get install debootstrap"; apt-get install -y -q debootstrap </dev/null >&2; }
+        { log "apt-get install debootstrap"; apt-get install -y -q debootstrap </dev/null >&2 ||
+            { apt-get update -q </dev/null >&2 && apt-get install -y -q debootstrap </dev/null >&2; }; }
     local t0 tmp="$BASE.tmp"
     t0=$(now_s)
     rm -rf "$tmp"

@@ -363,8 +363,8 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if let Some(rest) = kvmfi::cliparse::helper_args(&args, kvmfi::injector::compat::HELPER_ARG) {
-        return kvmfi::injector::compat::helper_main(&rest);
+    if let Some(rest) = kvmfi::cliparse::helper_args(&args, kvmfi::injector::stress::HELPER_ARG) {
+        return kvmfi::injector::stress::helper_main(&rest);
     }
     let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;

@@ -5,7 +5,7 @@
 
 use super::{Cmd, Comp, TOOL};
 use clap::ValueEnum;
-use kvmfi::injector::compat;
+use kvmfi::injector::stress;
 use kvmfi::injector::steps::tag_arg;
 use kvmfi::injector::Ctx;
 use kvmfi::journal::{self, Fault, Step};
@@ -236,9 +236,9 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<()> {
             let target = canonical(&mp)?.display().to_string();
             ctx.clear("storage-fill", &target)
         }
-        Cmd::CpuStress { secs, threads } => ctx.inject(|id| compat::cpu_stress(id, "local", secs, threads)),
+        Cmd::CpuStress { secs, threads } => ctx.inject(|id| stress::cpu_stress(id, "local", secs, threads)),
         Cmd::CpuStressClear => ctx.clear("cpu-stress", "local"),
-        Cmd::MemStress { mb } => ctx.inject(|id| compat::mem_stress(id, "local", mb)),
+        Cmd::MemStress { mb } => ctx.inject(|id| stress::mem_stress(id, "local", mb)),
         Cmd::MemStressClear => ctx.clear("mem-stress", "local"),
         Cmd::VmMigrateFail { ports: (lo, hi) } => ctx.block(
             "vm-migrate-fail",
@@ -281,10 +281,10 @@ fn db_lock(ctx: &Ctx, name: &str, table: &str, o: &sqldb::DbOpts) -> Result<()> 
     client.push(name.into());
     let exe = std::env::current_exe().map_err(|e| Error::io("finding this program", e))?.to_string_lossy().into_owned();
     ctx.inject_once(|e| e.kind == "db-lock", |id| {
-        let tag = compat::helper_tag(id);
+        let tag = stress::helper_tag(id);
         let mut argv = vec![
             exe.clone(),
-            compat::HELPER_ARG.into(),
+            stress::HELPER_ARG.into(),
             "hold".into(),
             "--script".into(),
             format!("LOCK TABLES `{name}`.`{table}` WRITE;\nSELECT 'kvmfi-locked';\n"),
@@ -371,7 +371,7 @@ fn storage_fill(ctx: &Ctx, mp: &Path, size: Option<u64>, keep_free: u64) -> Resu
     let mb = match size {
         Some(s) => s,
         None => {
-            let free = kvmfi::injector::steps::free_bytes(&path)? >> 20;
+            let free = kvmfi::host::files::free_bytes(&path)? >> 20;
             if free <= keep_free {
                 return Err(Error::failed(format!("{target} has only {free} MB free; nothing to fill")));
             }
@@ -380,6 +380,6 @@ fn storage_fill(ctx: &Ctx, mp: &Path, size: Option<u64>, keep_free: u64) -> Resu
     };
     ctx.require_root()?;
     ctx.inject_once(|e| e.kind == "storage-fill" && e.target == target, |id| {
-        compat::fill(id, "storage-fill", &target, &path, mb, keep_free)
+        stress::fill(id, "storage-fill", &target, &path, mb, keep_free)
     })
 }

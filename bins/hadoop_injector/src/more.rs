@@ -5,7 +5,8 @@
 
 use super::{Cmd, Comp, HealthAction, TOOL};
 use clap::{Args, ValueEnum};
-use kvmfi::injector::compat::{self, Resolved, Ssh};
+use kvmfi::injector::remote::{self, Resolved, Ssh};
+use kvmfi::injector::stress;
 use kvmfi::injector::{netem, Component, Ctx};
 use kvmfi::journal::{self, Fault, Step};
 use kvmfi::netfault::Target;
@@ -182,7 +183,7 @@ pub fn run(ctx: &Ctx, table: &[Component], l: &Launch, conf: Option<&Path>, ssh:
         Cmd::IsolateClear { tgt } => clear(ctx, conf, "isolate", tgt.as_deref()),
         Cmd::DelayShow => delay_show(),
         Cmd::Isolate { tgt, port } => {
-            let r = compat::resolve(&tgt, conf)?;
+            let r = remote::resolve(&tgt, conf)?;
             let (target, t, desc) = match port {
                 None => (r.ip.to_string(), Target::Host(r.ip), format!("drop all traffic to and from {} ({})", r.ip, r.name)),
                 Some(p) => (
@@ -197,10 +198,10 @@ pub fn run(ctx: &Ctx, table: &[Component], l: &Launch, conf: Option<&Path>, ssh:
             let mut args = vec!["cpu-stress-local".to_string(), secs.to_string()];
             args.extend(threads.map(|t| t.to_string()));
             on_node(ctx, conf, &s, &tgt, "cpu-stress", args, Some(vec!["cpu-stress-clear-local".into()]), |target| {
-                ctx.inject(|id| compat::cpu_stress(id, target, secs, threads))
+                ctx.inject(|id| stress::cpu_stress(id, target, secs, threads))
             })
         }
-        Cmd::CpuStressLocal { secs, threads } => ctx.inject(|id| compat::cpu_stress(id, "local", secs, threads)),
+        Cmd::CpuStressLocal { secs, threads } => ctx.inject(|id| stress::cpu_stress(id, "local", secs, threads)),
         Cmd::CpuStressClear { tgt } => clear(ctx, conf, "cpu-stress", tgt.as_deref()),
         Cmd::CpuStressClearLocal => clear_local(ctx, "cpu-stress"),
         Cmd::MemStress { tgt, mb } => on_node(
@@ -211,9 +212,9 @@ pub fn run(ctx: &Ctx, table: &[Component], l: &Launch, conf: Option<&Path>, ssh:
             "mem-stress",
             vec!["mem-stress-local".into(), mb.to_string()],
             Some(vec!["mem-stress-clear-local".into()]),
-            |target| ctx.inject(|id| compat::mem_stress(id, target, mb)),
+            |target| ctx.inject(|id| stress::mem_stress(id, target, mb)),
         ),
-        Cmd::MemStressLocal { mb } => ctx.inject(|id| compat::mem_stress(id, "local", mb)),
+        Cmd::MemStressLocal { mb } => ctx.inject(|id| stress::mem_stress(id, "local", mb)),
         Cmd::MemStressClear { tgt } => clear(ctx, conf, "mem-stress", tgt.as_deref()),
         Cmd::MemStressClearLocal => clear_local(ctx, "mem-stress"),
         Cmd::DiskFill { tgt, mb, fill } => {
@@ -333,7 +334,7 @@ fn datanode_dir(l: &Launch) -> Result<PathBuf> {
 
 fn disk_fill(ctx: &Ctx, kind: &str, target: &str, dir: &Path, mb: u64, keep: u64) -> Result<()> {
     ctx.require_root()?;
-    ctx.inject(|id| compat::fill(id, kind, target, dir, mb, keep))
+    ctx.inject(|id| stress::fill(id, kind, target, dir, mb, keep))
 }
 
 /// Runs `local` when TGT is this node; otherwise `TOOL ARGS` on TGT over
@@ -350,8 +351,8 @@ fn on_node(
     undo: Option<Vec<String>>,
     local: impl FnOnce(&str) -> Result<()>,
 ) -> Result<()> {
-    let r = compat::resolve(tgt, conf)?;
-    if compat::is_local(r.ip) {
+    let r = remote::resolve(tgt, conf)?;
+    if remote::is_local(r.ip) {
         return local(&r.ip.to_string());
     }
     let apply = s.argv(&r, &args)?;
@@ -376,8 +377,8 @@ fn on_node(
 /// The `off` of an on/off command: undoes what is journaled here for TGT;
 /// when nothing is, runs `OFF` on TGT (or `local` here) all the same.
 fn off_node(ctx: &Ctx, conf: Option<&Path>, s: &Ssh, tgt: &str, kind: &str, off: Vec<String>, local: impl FnOnce() -> Result<()>) -> Result<()> {
-    let r = compat::resolve(tgt, conf)?;
-    if compat::is_local(r.ip) {
+    let r = remote::resolve(tgt, conf)?;
+    if remote::is_local(r.ip) {
         return local();
     }
     let ip = r.ip.to_string();
@@ -408,7 +409,7 @@ fn netem_fault(
     args: Vec<String>,
     desc: String,
 ) -> Result<()> {
-    let r: Resolved = compat::resolve(tgt, conf)?;
+    let r: Resolved = remote::resolve(tgt, conf)?;
     let dev = match &net.dev {
         Some(d) => netem::check_dev(d)?,
         None => netem::route_dev(r.ip)?,
@@ -456,8 +457,8 @@ fn clear_quiet(ctx: &Ctx, conf: Option<&Path>, kind: &str, tgt: Option<&str>) ->
     // *-local forms, journaled as "local", are its faults too)
     let ip = match tgt {
         Some(t) => {
-            let r = compat::resolve(t, conf)?;
-            Some((r.ip.to_string(), compat::is_local(r.ip)))
+            let r = remote::resolve(t, conf)?;
+            Some((r.ip.to_string(), remote::is_local(r.ip)))
         }
         None => None,
     };
@@ -495,7 +496,7 @@ fn delay_show() -> Result<()> {
     entries.iter().flat_map(|e| e.undo.iter()).for_each(|s| walk(s, &mut devs));
     if let Some(tc) = exec::which("tc", &[]) {
         for d in devs {
-            for line in netem::show(&tc.to_string_lossy(), &d)?.lines() {
+            for line in kvmfi::host::tc::show(&tc.to_string_lossy(), &d)?.lines() {
                 out(format!("{d}\t{line}"))?;
             }
         }

@@ -7,14 +7,12 @@
 //! A root qdisc kvmfi did not create is never replaced.
 
 use crate::error::{Error, Result};
-use crate::exec::{self, argv};
-use crate::journal::{self, Step};
-use crate::netfault::{self, QDISC_HANDLE, TOOL_TIMEOUT};
+use crate::host::exec::{self, argv};
+use crate::host::firewall::TOOL_TIMEOUT;
+use crate::host::tc::{band_handle, filter_prio, root_ok, FIRST_BAND, LAST_BAND, QDISC_HANDLE};
+use crate::journal;
+use crate::undo::{in_this_netns, Step};
 use std::net::IpAddr;
-
-/// The first and last band a fault may take.
-pub const FIRST_BAND: u32 = 4;
-pub const LAST_BAND: u32 = 16;
 
 /// Which packets a band catches (leaving this node on the device).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,17 +44,6 @@ impl Match {
             ],
         }
     }
-}
-
-/// The filter preference of a band's filters of protocol `proto`: the
-/// kernel keeps one protocol per preference, so IPv4 and IPv6 differ.
-pub fn filter_prio(band: u32, proto: &str) -> u32 {
-    band * 2 + u32::from(proto == "ipv6")
-}
-
-/// The netem qdisc handle of band `band` (4b54: for band 4, ...).
-pub fn band_handle(band: u32) -> String {
-    format!("{:x}:", 0x4b50 + band)
 }
 
 /// The device the route to `ip` leaves by (`ip route get`).
@@ -110,22 +97,6 @@ fn used_bands(tc: &str, dev: &str) -> Result<Vec<u32>> {
     Ok(used)
 }
 
-/// Whether the root of `dev` may carry kvmfi's prio: ours already, or a
-/// default one. Errors name the foreign qdisc.
-fn root_ok(tc: &str, dev: &str) -> Result<bool> {
-    let (kind, handle) = netfault::root_qdisc(tc, dev)?;
-    if handle == QDISC_HANDLE {
-        return Ok(true);
-    }
-    const DEFAULT_QDISCS: &[&str] = &["noqueue", "pfifo_fast", "fq_codel", "mq", "fq", "pfifo", "cake"];
-    if !DEFAULT_QDISCS.contains(&kind.as_str()) {
-        return Err(Error::failed(format!(
-            "{dev} has a root qdisc '{kind} {handle}' that kvmfi did not create; it will not replace it"
-        )));
-    }
-    Ok(false)
-}
-
 /// Steps that give one fault a band on `dev`: packets of `m` go through
 /// `netem ARGS`. Returns (apply, undo, band). The undo is wrapped to run in
 /// this network namespace.
@@ -149,55 +120,8 @@ pub fn plan(tc: &str, dev: &str, matches: &[Match], netem_args: &[String]) -> Re
             apply.push(Step::Run { argv: f, stdin: None });
         }
     }
-    let undo = journal::in_this_netns(vec![Step::TcDeleteBand { tc: tc.into(), dev: dev.into(), band }]);
+    let undo = in_this_netns(vec![Step::TcDeleteBand { tc: tc.into(), dev: dev.into(), band }]);
     Ok((apply, undo, band))
-}
-
-/// [`Step::TcEnsureRoot`].
-pub fn ensure_root(tc: &str, dev: &str) -> Result<()> {
-    if root_ok(tc, dev)? {
-        return Ok(());
-    }
-    exec::run_ok(
-        &argv([tc, "qdisc", "add", "dev", dev, "root", "handle", QDISC_HANDLE, "prio", "bands", "16", "priomap",
-            "1", "2", "2", "2", "1", "2", "0", "0", "1", "1", "1", "1", "1", "1", "1", "1"]),
-        None,
-        TOOL_TIMEOUT,
-    )?;
-    Ok(())
-}
-
-/// [`Step::TcDeleteBand`]: idempotent.
-pub fn delete_band(tc: &str, dev: &str, band: u32) -> Result<()> {
-    match netfault::root_qdisc(tc, dev) {
-        Ok((_, h)) if h == QDISC_HANDLE => {}
-        // Not ours any more, or the device is gone: nothing of ours is left.
-        _ => return Ok(()),
-    }
-    for proto in ["ip", "ipv6"] {
-        let p = filter_prio(band, proto).to_string();
-        let _ = exec::run(&argv([tc, "filter", "del", "dev", dev, "parent", QDISC_HANDLE, "protocol", proto, "prio", &p]), None, TOOL_TIMEOUT)?;
-    }
-    let parent = format!("{QDISC_HANDLE}{band}");
-    let show = exec::run(&argv([tc, "qdisc", "show", "dev", dev]), None, TOOL_TIMEOUT)?;
-    let has_child = |text: &str, p: &str| text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| w[0] == "parent" && w[1] == p));
-    if has_child(&show.stdout, &parent) {
-        exec::run_ok(&argv([tc, "qdisc", "del", "dev", dev, "parent", &parent]), None, TOOL_TIMEOUT)?;
-    }
-    let show = exec::run(&argv([tc, "qdisc", "show", "dev", dev]), None, TOOL_TIMEOUT)?;
-    let any_band = (FIRST_BAND..=LAST_BAND).any(|x| has_child(&show.stdout, &format!("{QDISC_HANDLE}{x}")));
-    let filters = exec::run(&argv([tc, "filter", "show", "dev", dev, "parent", QDISC_HANDLE]), None, TOOL_TIMEOUT)?;
-    if !any_band && filters.stdout.trim().is_empty() {
-        netfault::tc_delete_root(tc, dev, QDISC_HANDLE)?;
-    }
-    Ok(())
-}
-
-/// `delay-show`: kvmfi's qdiscs and filters on `dev` as tc shows them.
-pub fn show(tc: &str, dev: &str) -> Result<String> {
-    let q = exec::run(&argv([tc, "qdisc", "show", "dev", dev]), None, TOOL_TIMEOUT)?;
-    let lines: Vec<&str> = q.stdout.lines().filter(|l| l.contains(QDISC_HANDLE) || l.contains("netem")).collect();
-    Ok(lines.join("\n"))
 }
 
 #[cfg(test)]

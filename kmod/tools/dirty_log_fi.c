@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vm-migration-fi (dirty-log-fi; the original vm-migration-fi): the dirty
+ * bitmaps that KVM_GET_DIRTY_LOG hands to a scoped VMM lose a chosen share of
+ * their set bits (or gain spurious ones), so a pre-copy migration misses
+ * pages. KVM's own state is untouched: only the VMM's copy of the bitmap
+ * changes, after KVM wrote it and before the ioctl returns.
+ *
+ * kvm_vm_ioctl_get_dirty_log is inlined on Debian kernels, so kvm_vm_ioctl
+ * itself carries a kretprobe: at entry (KVM_GET_DIRTY_LOG only) it reads the
+ * request (slot, user bitmap) and the slot's bitmap size from the memslot;
+ * at return, if the ioctl succeeded, it edits the user's bitmap in place.
+ *
+ * Request:
+ *   arg[0]: share of bits, parts per million (1..1000000)
+ *   arg[1]: seed of the random choice (mode bit 0)
+ *   arg[2]: slot + 1 (KVM_GET_DIRTY_LOG's slot field, with address space
+ *           in bits 16-31); 0 = every slot
+ *   mode bit 0: random choice (seeded) instead of exactly every N-th bit
+ *   mode bit 1: add spurious bits (clear bits become set) instead of dropping
+ * Bounds (times, interval, probability) count the calls whose bitmap has a
+ * bit to change. Counters in /sys/module/vm_migration_fi/parameters/: bits_seen (bits of
+ * the kind considered), bits_dropped, bits_added; reset at each arm.
+ * Legacy /proc/vm-migration-fi/signal: 1 = the next KVM_GET_DIRTY_LOG loses
+ * every second dirty bit; 0 disarms (the original could not be disarmed and
+ * failed an arbitrary VM ioctl instead).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm_host.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include "kvmfi_core.c"
+#include "kvm_helpers.c"
+
+#define MIG_MODE_RANDOM		(1U << 0)
+#define MIG_MODE_ADD		(1U << 1)
+#define MIG_PPM			1000000ULL
+#define MIG_CHUNK		64	/* bytes of bitmap per user copy */
+
+static char symbol[KSYM_NAME_LEN] = "kvm_vm_ioctl";
+module_param_string(symbol, symbol, sizeof(symbol), 0444);
+MODULE_PARM_DESC(symbol, "VM ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_vm_ioctl)");
+
+static atomic64_t mig_seen, mig_dropped, mig_added;
+
+static int mig_stat_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%lld\n", (long long)atomic64_read((atomic64_t *)kp->arg));
+}
+
+static const struct kernel_param_ops mig_stat_ops = {
+	.get = mig_stat_get,
+};
+module_param_cb(bits_seen, &mig_stat_ops, &mig_seen, 0444);
+MODULE_PARM_DESC(bits_seen, "bits considered since the last arm (set bits, or clear bits when adding)");
+module_param_cb(bits_dropped, &mig_stat_ops, &mig_dropped, 0444);
+MODULE_PARM_DESC(bits_dropped, "dirty bits removed since the last arm");
+module_param_cb(bits_added, &mig_stat_ops, &mig_added, 0444);
+MODULE_PARM_DESC(bits_added, "spurious dirty bits added since the last arm");
+
+/* The choice of bits: shared by every CPU, so exactly every N-th overall. */
+struct mig_state {
+	spinlock_t lock;
+	u64 acc;		/* every-N-th accumulator, in ppm */
+	u64 rng;		/* xorshift64* state */
+};
+
+/* Per call: what the entry handler found. */
+struct mig_call {
+	u64 bitmap;		/* user address */
+	u64 bytes;		/* bitmap length in bytes */
+	u64 npages;		/* valid bits */
+};
+
+static bool mig_pick(const struct kvmfi_fault *f, struct mig_state *st)
+{
+	if (f->arm.mode & MIG_MODE_RANDOM) {
+		u64 x = st->rng;
+
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		st->rng = x;
+		return (x * 0x2545F4914F6CDD1DULL) % MIG_PPM < f->arm.arg[0];
+	}
+	st->acc += f->arm.arg[0];
+	if (st->acc >= MIG_PPM) {
+		st->acc -= MIG_PPM;
+		return true;
+	}
+	return false;
+}
+NOKPROBE_SYMBOL(mig_pick);
+
+/* Bitmap size of memslot @slot (address space in bits 16-31), or 0. */
+static u64 mig_slot_pages(struct kvm *kvm, u32 slot)
+{
+	struct kvm_memory_slot *ms;
+	u64 npages = 0;
+	int idx;
+
+	if (slot >> 16)		/* only address space 0 (no SMM) */
+		return 0;
+	idx = srcu_read_lock(&kvm->srcu);
+	ms = id_to_memslot(kvm_memslots(kvm), (u16)slot);
+	if (ms && ms->dirty_bitmap)
+		npages = ms->npages;
+	srcu_read_unlock(&kvm->srcu, idx);
+	return npages;
+}
+NOKPROBE_SYMBOL(mig_slot_pages);
+
+static int mig_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mig_call *c = (struct mig_call *)ri->data;
+	struct file *filp = (struct file *)regs_get_kernel_argument(regs, 0);
+	struct kvm_dirty_log log;
+	struct kvmfi_fault *f;
+	int ignore = 1;
+
+	if ((unsigned int)regs_get_kernel_argument(regs, 1) != KVM_GET_DIRTY_LOG)
+		return 1;
+	rcu_read_lock();
+	f = kvmfi_enter();
+	if (f && filp && filp->private_data &&
+	    !copy_from_user_nofault(&log, (void __user *)regs_get_kernel_argument(regs, 2), sizeof(log)) &&
+	    (!f->arm.arg[2] || f->arm.arg[2] - 1 == log.slot)) {
+		c->npages = mig_slot_pages(filp->private_data, log.slot);
+		c->bytes = ALIGN(c->npages, BITS_PER_LONG) / 8;
+		c->bitmap = (u64)(uintptr_t)log.dirty_bitmap;
+		ignore = c->npages == 0;
+	}
+	rcu_read_unlock();
+	return ignore;
+}
+NOKPROBE_SYMBOL(mig_entry);
+
+/* Edits the user's bitmap; returns the bits changed. */
+static u64 mig_edit(const struct kvmfi_fault *f, struct mig_state *st, const struct mig_call *c)
+{
+	bool add = f->arm.mode & MIG_MODE_ADD;
+	u64 changed = 0, seen = 0, off;
+	u8 buf[MIG_CHUNK];
+
+	for (off = 0; off < c->bytes; off += MIG_CHUNK) {
+		u64 n = min_t(u64, MIG_CHUNK, c->bytes - off);
+		void __user *u = (void __user *)(uintptr_t)(c->bitmap + off);
+		bool dirty = false;
+		u64 i;
+
+		if (copy_from_user_nofault(buf, u, n))
+			break;
+		for (i = 0; i < n * 8; i++) {
+			u64 bit = off * 8 + i;
+			bool set = buf[i / 8] & (1U << (i % 8));
+
+			if (bit >= c->npages)
+				break;
+			if (set == add)
+				continue;
+			seen++;
+			if (!mig_pick(f, st))
+				continue;
+			buf[i / 8] ^= 1U << (i % 8);
+			changed++;
+			dirty = true;
+		}
+		if (dirty && copy_to_user_nofault(u, buf, n))
+			break;
+	}
+	atomic64_add(seen, &mig_seen);
+	atomic64_add(changed, add ? &mig_added : &mig_dropped);
+	return changed;
+}
+NOKPROBE_SYMBOL(mig_edit);
+
+/*
+ * True when the user's bitmap has a bit of the kind the fault changes (a
+ * set bit to drop; adding can always find a clear bit), so that bounds such
+ * as --times count only calls the fault can act on.
+ */
+static bool mig_has_work(const struct kvmfi_fault *f, const struct mig_call *c)
+{
+	u64 buf[MIG_CHUNK / sizeof(u64)];
+	u64 off;
+
+	if (f->arm.mode & MIG_MODE_ADD)
+		return true;
+	for (off = 0; off < c->bytes; off += MIG_CHUNK) {
+		u64 n = min_t(u64, MIG_CHUNK, c->bytes - off);
+		unsigned int i;
+
+		if (copy_from_user_nofault(buf, (void __user *)(uintptr_t)(c->bitmap + off), n))
+			return false;
+		for (i = 0; i < n / sizeof(u64); i++)
+			if (buf[i])
+				return true;
+	}
+	return false;
+}
+NOKPROBE_SYMBOL(mig_has_work);
+
+static int mig_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mig_call *c = (struct mig_call *)ri->data;
+	struct kvmfi_fault *f;
+
+	if (regs_return_value(regs) != 0)
+		return 0;
+	rcu_read_lock();
+	f = rcu_dereference(kvmfi.fault);	/* scope was checked at entry */
+	if (f && mig_has_work(f, c) && kvmfi_decide(f, 1)) {
+		struct mig_state *st = f->priv;
+		unsigned long flags;
+		u64 n;
+
+		spin_lock_irqsave(&st->lock, flags);
+		n = mig_edit(f, st, c);
+		spin_unlock_irqrestore(&st->lock, flags);
+		kvmfi_injected(f, f->arm.mode & MIG_MODE_ADD ? "dirty bits added" : "dirty bits dropped", n);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+NOKPROBE_SYMBOL(mig_ret);
+
+static int mig_validate(struct kvmfi_fault *f)
+{
+	struct mig_state *st;
+
+	if (f->arm.mode & ~(MIG_MODE_RANDOM | MIG_MODE_ADD) ||
+	    !f->arm.arg[0] || f->arm.arg[0] > MIG_PPM || f->arm.arg[2] > U32_MAX + 1ULL)
+		return -EINVAL;
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	spin_lock_init(&st->lock);
+	st->rng = f->arm.arg[1] ? f->arm.arg[1] : 0x9E3779B97F4A7C15ULL;
+	f->priv = st;
+	atomic64_set(&mig_seen, 0);
+	atomic64_set(&mig_dropped, 0);
+	atomic64_set(&mig_added, 0);
+	return 0;
+}
+
+static void mig_release(struct kvmfi_fault *f)
+{
+	kfree(f->priv);
+	f->priv = NULL;
+}
+
+static int mig_legacy_request(struct kvmfi_arm *req)
+{
+	req->times = 1;
+	req->mode = 0;
+	req->arg[0] = MIG_PPM / 2;
+	return 0;
+}
+
+static struct kvmfi_hook mig_hooks[] = {
+	{
+		.symbol = symbol,
+		.ret_probe = true,
+		.entry = mig_entry,
+		.handler = mig_ret,
+		.data_size = sizeof(struct mig_call),
+		.maxactive = 64,
+	},
+};
+
+static const struct kvmfi_ops mig_ops = {
+	.tag = "[ARM-Mig-Fi]",
+	.hooks = mig_hooks,
+	.nr_hooks = ARRAY_SIZE(mig_hooks),
+	.default_error = EIO,
+	.validate = mig_validate,
+	.release = mig_release,
+	.legacy_dir = "vm-migration-fi",
+	.knobs = NULL,
+	.nr_knobs = 0,
+	.legacy_request = mig_legacy_request,
+};
+
+static int __init mig_init(void)
+{
+	return kvmfi_init(&mig_ops);
+}
+
+static void __exit mig_exit(void)
+{
+	kvmfi_exit();
+}
+
+module_init(mig_init);
+module_exit(mig_exit);
+MODULE_DESCRIPTION("kvmfi: KVM_GET_DIRTY_LOG bitmaps lose (or gain) a chosen share of dirty bits");
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("kvmfi developers");

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memory (memslot-fi; the original memory-manage-fi): guest memory setup
+ * fails for a scoped VMM (class 1), or guest-frame to host-address
+ * translation fails for a chosen guest-frame range (class 2).
+ *
+ * Class 1 hooks the memory-region function that really runs for the ioctl
+ * (kvm_set_memory_region is inlined on Debian 6.1/6.12: __kvm_set_memory_region
+ * fires there) and skips it at entry, so no memslot changes and the VMM's
+ * KVM_SET_USER_MEMORY_REGION gets the errno. KVM's internal slots (x86 APIC
+ * access page, TSS, identity map) are never touched.
+ * Class 2 hooks an out-of-line guest-frame translation that the guest's
+ * page faults really reach (gfn_to_hva_many is inlined everywhere, and the
+ * out-of-line __gfn_to_hva_many is not on the x86 fault path):
+ * __gfn_to_pfn_memslot on x86_64, gfn_to_hva_memslot_prot on arm64, all
+ * taking (memslot, gfn, ...), and skips it with KVM_PFN_ERR_FAULT (a function
+ * whose name contains "pfn": the guest's fault fails, KVM_RUN returns
+ * -EFAULT to the VMM) or KVM_HVA_ERR_BAD (arm64: KVM treats the frame as
+ * unbacked, the access becomes an MMIO exit to the VMM; KVM's own accesses
+ * get -EFAULT). Never KVM_PFN_NOSLOT: x86 6.1 would map it as a real pfn.
+ *
+ * Request:
+ *   arg[7]: class, 1 (memory region) or 2 (guest frames)
+ *   mode 0: class 1 fails with -error (default ENOMEM); class 2 fails.
+ *   mode 1: the original's corruption, arg[3] = position | type << 8, type
+ *           1 flip / 2 set / 3 clear of a random bit 0-31 of: class 1, the
+ *           region's guest_phys_addr (position 2, the region argument);
+ *           class 2, the gfn (position 2). Pointers are never corrupted.
+ *   arg[0]: class 1: memslot id + 1 (0 = every user slot)
+ *   arg[1], arg[2]: class 2: first gfn and last gfn + 1 (0, 0 = every gfn)
+ * Legacy /proc/memory-manage-fi/{signal,class,time,position,type,style}:
+ * class, time (-1 = unlimited), position and type as above (type 0 = mode
+ * 0, a plain failure); position 1 (the kvm or memslot pointer) is refused;
+ * style is unused.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm_host.h>
+#include <linux/module.h>
+#include "kvmfi_core.c"
+#include "kvm_helpers.c"
+
+#define MEM_MODE_FAIL		0
+#define MEM_MODE_CORRUPT	1
+#define MEM_CLASS_REGION	1
+#define MEM_CLASS_GFN		2
+
+static char symbol[KSYM_NAME_LEN] = "__kvm_set_memory_region";
+module_param_string(symbol, symbol, sizeof(symbol), 0444);
+MODULE_PARM_DESC(symbol, "memory-region function, taking (struct kvm *, const struct kvm_userspace_memory_region *) (class 1)");
+
+/*
+ * Which memory-region function the ioctl really calls differs per kernel
+ * (x86_64 6.1/6.12 and arm64 6.1: __kvm_set_memory_region, with
+ * kvm_set_memory_region inlined into the ioctl; arm64 6.12: the
+ * ioctl calls kvm_set_memory_region, which calls a .part clone of
+ * __kvm_set_memory_region): both are probed, and a call seen by the outer
+ * one is not judged again by the inner one.
+ */
+static char region2_symbol[KSYM_NAME_LEN] = "kvm_set_memory_region";
+module_param_string(region2_symbol, region2_symbol, sizeof(region2_symbol), 0444);
+MODULE_PARM_DESC(region2_symbol, "outer memory-region function, same arguments (class 1; empty = none)");
+
+/* The call the outer region hook judged last: the inner one skips it. */
+static struct {
+	struct task_struct *task;
+	const void *mem;
+} mem_outer;
+
+static char gfn_symbol[KSYM_NAME_LEN] = "__gfn_to_pfn_memslot";
+module_param_string(gfn_symbol, gfn_symbol, sizeof(gfn_symbol), 0444);
+MODULE_PARM_DESC(gfn_symbol, "guest-frame translation, taking (const struct kvm_memory_slot *, gfn_t, ...) and returning a pfn (name contains \"pfn\") or an hva (class 2)");
+
+/*
+ * What the class-2 function returns: a pfn (KVM_PFN_ERR_FAULT) or an hva.
+ * Read from the name probed, which a fallback may have replaced at load.
+ */
+static bool gfn_returns_pfn(void)
+{
+	return strstr(gfn_symbol, "pfn") != NULL;
+}
+NOKPROBE_SYMBOL(gfn_returns_pfn);
+
+/* The armed fault if it is of @class and the current task is in scope. */
+static struct kvmfi_fault *mem_enter(unsigned int class)
+{
+	struct kvmfi_fault *f = rcu_dereference(kvmfi.fault);
+
+	if (!f || f->arm.arg[7] != class)
+		return NULL;
+	return kvmfi_enter();
+}
+NOKPROBE_SYMBOL(mem_enter);
+
+static int mem_region(struct pt_regs *regs, bool outer)
+{
+	/* slot and guest_phys_addr lead struct kvm_userspace_memory_region(2) */
+	struct kvm_userspace_memory_region *mem = (void *)regs_get_kernel_argument(regs, 1);
+	struct kvmfi_fault *f;
+	int skipped = 0;
+
+	if (outer) {
+		WRITE_ONCE(mem_outer.task, current);
+		WRITE_ONCE(mem_outer.mem, mem);
+	} else if (READ_ONCE(mem_outer.task) == current && READ_ONCE(mem_outer.mem) == mem) {
+		WRITE_ONCE(mem_outer.task, NULL);	/* judged by the outer hook */
+		return 0;
+	}
+	rcu_read_lock();
+	f = mem_enter(MEM_CLASS_REGION);
+	if (f && mem && (mem->slot & 0xffff) < KVM_USER_MEM_SLOTS &&
+	    (!f->arm.arg[0] || f->arm.arg[0] - 1 == mem->slot) && kvmfi_decide(f, 1)) {
+		if (f->arm.mode == MEM_MODE_CORRUPT) {
+			u64 gpa = mem->guest_phys_addr;
+
+			/* The region is the kernel's copy of the VMM's request. */
+			mem->guest_phys_addr = kvm_fi_bitop(gpa, (f->arm.arg[3] >> 8) & 0xff);
+			kvmfi_injected(f, "guest_phys_addr now", mem->guest_phys_addr);
+		} else {
+			kvmfi_injected(f, "memory region error", -(long)f->arm.error);
+			kvmfi_skip(regs, kvmfi_error(f));
+			skipped = 1;
+		}
+	}
+	rcu_read_unlock();
+	return skipped;
+}
+NOKPROBE_SYMBOL(mem_region);
+
+static int mem_region_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	return mem_region(regs, false);
+}
+NOKPROBE_SYMBOL(mem_region_pre);
+
+static int mem_region2_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	return mem_region(regs, true);
+}
+NOKPROBE_SYMBOL(mem_region2_pre);
+
+static int mem_gfn_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	u64 gfn = regs_get_kernel_argument(regs, 1);
+	struct kvmfi_fault *f;
+	int skipped = 0;
+
+	rcu_read_lock();
+	f = mem_enter(MEM_CLASS_GFN);
+	if (f && (!f->arm.arg[2] || (gfn >= f->arm.arg[1] && gfn < f->arm.arg[2])) &&
+	    kvmfi_decide(f, 1)) {
+		if (f->arm.mode == MEM_MODE_CORRUPT) {
+			u64 ngfn = kvm_fi_bitop(gfn, (f->arm.arg[3] >> 8) & 0xff);
+
+			kvm_fi_set_arg(regs, 1, ngfn);
+			kvmfi_injected(f, "gfn now", ngfn);
+		} else {
+			kvmfi_injected(f, "no memory for gfn", gfn);
+			kvmfi_skip(regs, gfn_returns_pfn() ? (long)KVM_PFN_ERR_FAULT : (long)KVM_HVA_ERR_BAD);
+			skipped = 1;
+		}
+	}
+	rcu_read_unlock();
+	return skipped;
+}
+NOKPROBE_SYMBOL(mem_gfn_pre);
+
+static int mem_validate(struct kvmfi_fault *f)
+{
+	u64 class = f->arm.arg[7];
+
+	if (class != MEM_CLASS_REGION && class != MEM_CLASS_GFN)
+		return -EINVAL;
+	if (f->arm.mode == MEM_MODE_CORRUPT) {
+		unsigned int pos = f->arm.arg[3] & 0xff, type = (f->arm.arg[3] >> 8) & 0xff;
+
+		if (pos != 2 || type < KVM_FI_BIT_FLIP || type > KVM_FI_BIT_CLEAR)
+			return -EINVAL;
+	} else if (f->arm.mode != MEM_MODE_FAIL) {
+		return -EINVAL;
+	}
+	if (f->arm.arg[2] && f->arm.arg[1] >= f->arm.arg[2])
+		return -EINVAL;
+	return 0;
+}
+
+static struct kvmfi_knob mem_knobs[] = {
+	{ .name = "class", .min = 1, .max = 2, .value = 1 },
+	{ .name = "time", .min = -1, .max = INT_MAX, .value = 1 },
+	{ .name = "position", .min = 1, .max = 8, .value = 2 },
+	{ .name = "type", .min = 0, .max = 3, .value = 1 },
+	{ .name = "style", .min = LLONG_MIN, .max = LLONG_MAX, .value = 0 },
+};
+
+static int mem_legacy_request(struct kvmfi_arm *req)
+{
+	long long type = kvmfi_knob("type"), pos = kvmfi_knob("position");
+
+	req->times = kvmfi_knob("time");
+	req->arg[7] = kvmfi_knob("class");
+	if (type == 0) {
+		req->mode = MEM_MODE_FAIL;
+		req->error = ENOMEM;
+		return 0;
+	}
+	if (pos != 2) {
+		pr_warn("legacy: position %lld is a pointer or an unused argument; only 2 can be corrupted\n", pos);
+		return -EINVAL;
+	}
+	req->mode = MEM_MODE_CORRUPT;
+	req->arg[3] = pos | type << 8;
+	return 0;
+}
+
+/*
+ * 7.x (6.13 on): __kvm_set_memory_region is gone (the ioctl's
+ * kvm_set_memory_region does the work; the outer hook then names the same
+ * function and is skipped), and so is __gfn_to_pfn_memslot: guest page
+ * faults reach __kvm_faultin_pfn(slot, gfn, ...) (x86 through
+ * kvm_mmu_faultin_pfn, whose EPT/NPT faults never call
+ * gfn_to_hva_memslot_prot; arm64's user_mem_abort still calls
+ * gfn_to_hva_memslot_prot first).
+ */
+static const char *const mem_region_fallbacks[] = { "kvm_set_memory_region", NULL };
+#ifdef CONFIG_ARM64
+static const char *const mem_gfn_fallbacks[] = { "gfn_to_hva_memslot_prot", "__kvm_faultin_pfn", NULL };
+#else
+static const char *const mem_gfn_fallbacks[] = { "__kvm_faultin_pfn", "gfn_to_hva_memslot_prot", NULL };
+#endif
+
+static struct kvmfi_hook mem_hooks[] = {
+	{ .symbol = symbol, .fallbacks = mem_region_fallbacks, .pre = mem_region_pre },
+	{ .symbol = gfn_symbol, .fallbacks = mem_gfn_fallbacks, .pre = mem_gfn_pre },
+	{ .symbol = region2_symbol, .pre = mem_region2_pre, .optional = true },
+};
+
+static const struct kvmfi_ops mem_ops = {
+	.tag = "[ARM-Mem-Fi]",
+	.hooks = mem_hooks,
+	.nr_hooks = ARRAY_SIZE(mem_hooks),
+	.default_error = ENOMEM,
+	.validate = mem_validate,
+	.legacy_dir = "memory-manage-fi",
+	.knobs = mem_knobs,
+	.nr_knobs = ARRAY_SIZE(mem_knobs),
+	.legacy_request = mem_legacy_request,
+	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
+};
+
+static int __init memory_fi_init(void)
+{
+	return kvmfi_init(&mem_ops);
+}
+
+static void __exit memory_fi_exit(void)
+{
+	kvmfi_exit();
+}
+
+module_init(memory_fi_init);
+module_exit(memory_fi_exit);
+MODULE_DESCRIPTION("kvmfi: KVM memory regions or guest-frame translations fail for a chosen VMM");
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("kvmfi developers");
