@@ -98,7 +98,7 @@ else
 	@if ! ls kmod/*.ko >/dev/null 2>&1 && [ -e $(KERNEL_DIR)/Makefile ]; then $(MAKE) modules; fi
 	@if ls kmod/*.ko >/dev/null 2>&1; then \
 		install -d $(DESTDIR)/lib/modules/$(KREL)/extra && \
-		for k in kmod/*.ko; do case $$k in *kvmfi-empty-kprobe.ko) ;; *) install -m 0644 $$k $(DESTDIR)/lib/modules/$(KREL)/extra/;; esac; done && \
+		for k in kmod/*.ko; do case $$k in *kvmfi-empty-*.ko) ;; *) install -m 0644 $$k $(DESTDIR)/lib/modules/$(KREL)/extra/;; esac; done && \
 		{ [ -n "$(DESTDIR)" ] || depmod -a $(KREL); }; \
 	else echo "make install: no modules built (install linux-headers-$(KREL), or dkms, and rerun)"; fi
 endif

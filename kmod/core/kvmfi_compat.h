@@ -64,4 +64,34 @@ struct kvmfi_flush_tlb_info {
 #endif
 #endif /* CONFIG_X86_64 */
 
+/*
+ * fprobe (the benchmark's floor): from 5.18, where CONFIG_FPROBE is set
+ * (Debian: x86_64 6.12 and 7.3, arm64 from 6.14). The entry handler:
+ * 6.1-6.4  void (fp, entry_ip, pt_regs *, entry_data);
+ * 6.5-6.13 int (fp, entry_ip, ret_ip, pt_regs *, entry_data);
+ * 6.14-    int (fp, entry_ip, ret_ip, ftrace_regs *, entry_data).
+ * KVMFI_FPROBE_ENTRY(name) declares one; end it with KVMFI_FPROBE_RETURN.
+ */
+#if IS_ENABLED(CONFIG_FPROBE) && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
+#include <linux/fprobe.h>
+#define KVMFI_HAVE_FPROBE 1
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+#define KVMFI_FPROBE_ENTRY(name) \
+	static void name(struct fprobe *fp, unsigned long entry_ip, struct pt_regs *regs, void *data)
+#define KVMFI_FPROBE_RETURN return
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+#define KVMFI_FPROBE_ENTRY(name) \
+	static int name(struct fprobe *fp, unsigned long entry_ip, unsigned long ret_ip, \
+			struct pt_regs *regs, void *data)
+#define KVMFI_FPROBE_RETURN return 0
+#else
+#define KVMFI_FPROBE_ENTRY(name) \
+	static int name(struct fprobe *fp, unsigned long entry_ip, unsigned long ret_ip, \
+			struct ftrace_regs *fregs, void *data)
+#define KVMFI_FPROBE_RETURN return 0
+#endif
+#else
+#define KVMFI_HAVE_FPROBE 0
+#endif
+
 #endif /* KVMFI_COMPAT_H */
