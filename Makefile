@@ -36,18 +36,21 @@ KMOD_ARTEFACTS = --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*
 BASHCOMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+# The boot-time recovery unit: /lib/systemd/system for PREFIX=/usr (the .deb),
+# else PREFIX/lib/systemd/system (systemd reads /usr/local/lib/systemd/system).
+UNITDIR = $(DESTDIR)$(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
+UNIT = kvmfi-recover.service
 
 # Every binary the toolbox installs (one crate each under bins/).
 BINS = $(notdir $(wildcard bins/*))
 
 # The original C tools' control programs, as links to the binaries that
-# replace them (each binary acts as the original when invoked by that name).
-LEGACY_LINKS = file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi \
-	pt-load-fi-main:mm-fault-fi pt-update-fi-main:tlb-flush-fi memory-main:memslot-fi \
-	kswapd-fi-main:kswapd-fi resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi \
-	kvm-version-fi-main:kvm-version-fi vm-migration-fi-main:dirty-log-fi
+# replace them (each binary acts as the original when invoked by that name):
+# NAME:TOOL words from packaging/legacy-links, generated from the tools table
+# (shared/src/symbols.rs) by `make legacy-links`.
+LEGACY_LINKS = $(shell sed -n 's/^\([^\# ][^ ]*\) \([^ ]*\)$$/\1:\2/p' packaging/legacy-links)
 
-.PHONY: all binaries modules install install-modules uninstall deb man completions check check-all check-new-kernels check-quick check-debug check-packaging matrix demo bench soak clean
+.PHONY: all binaries modules install install-modules uninstall deb man completions legacy-links check check-all check-new-kernels check-quick check-debug check-packaging matrix demo bench soak clean
 
 all: binaries modules
 
@@ -64,6 +67,9 @@ man:
 completions:
 	$(CARGO) run -q -p kvmfi-doc -- completions target/completions
 
+legacy-links:
+	$(CARGO) run -q -p kvmfi-doc -- legacy-links .
+
 install: binaries completions install-modules
 	install -d $(BINDIR) $(MANDIR)
 	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(BINDIR)/$$b || exit 1; done
@@ -74,6 +80,11 @@ install: binaries completions install-modules
 	install -d $(DESTDIR)/etc/kvmfi
 	[ -e $(DESTDIR)/etc/kvmfi/cluster.conf ] || install -m 0644 cluster.conf $(DESTDIR)/etc/kvmfi/cluster.conf
 	install -m 0644 man/*.8 $(MANDIR)/
+	install -d $(UNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/systemd/$(UNIT).in > $(UNITDIR)/$(UNIT) && chmod 0644 $(UNITDIR)/$(UNIT)
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null 2>&1; then \
+		systemctl daemon-reload 2>/dev/null || true; \
+		systemctl enable $(UNIT) || echo "make install: enable the boot-time recovery with: systemctl enable $(UNIT)"; fi
 	install -d $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR)
 	cp target/completions/bash/* $(BASHCOMPDIR)/
 	cp target/completions/zsh/* $(ZSHCOMPDIR)/
@@ -111,6 +122,8 @@ uninstall:
 		rm -f $(BASHCOMPDIR)/$$c.bash $(ZSHCOMPDIR)/_$$c $(FISHCOMPDIR)/$$c.fish; done
 	for l in $(LEGACY_LINKS); do rm -f $(BINDIR)/$${l%%:*}; done
 	rm -f $(BINDIR)/cluster_manage.sh
+	@if [ -z "$(DESTDIR)" ] && [ -e $(UNITDIR)/$(UNIT) ] && command -v systemctl >/dev/null 2>&1; then systemctl disable $(UNIT) || true; fi
+	rm -f $(UNITDIR)/$(UNIT)
 	@# /etc/kvmfi/cluster.conf goes only while it is still the sample: an edited one is the user's.
 	if cmp -s cluster.conf $(DESTDIR)/etc/kvmfi/cluster.conf; then rm -f $(DESTDIR)/etc/kvmfi/cluster.conf; fi
 	[ ! -d $(DESTDIR)/etc/kvmfi ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)/etc/kvmfi

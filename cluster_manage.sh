@@ -10,22 +10,28 @@ set -o errexit -o nounset -o pipefail
 PROG="${0##*/}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CONF="${CLUSTER_CONF:-}"
-SSH_USER="${SSH_USER:-root}"
+SSH_USER="${SSH_USER:-}"
 SSH_KEY="${SSH_KEY:-}"
 CONNECT_TIMEOUT="${SSH_CONNECT_TIMEOUT:-5}"
 HADOOP_HOME="${HADOOP_HOME:-/opt/hadoop}"
 HADOOP_INJECTOR="${HADOOP_INJECTOR:-hadoop_injector}"
 CLUSTER_CONTROLLER="${CLUSTER_CONTROLLER:-cluster_controller}"
+# Host keys: strict (default), accept-new, or insecure (checks nothing).
+HOST_KEYS=strict
+KNOWN_HOSTS=""
+CONF_KNOWN_HOSTS=""
+ERRFILE=""
 
 # The nodes, filled by read_conf: parallel arrays.
 NAMES=()
 ADDRS=()
 PORTS=()
 ROLES=()
+USERS=()
 
 usage() {
   cat >&2 <<USAGE
-Usage: $PROG [-c FILE] [-i KEY] [-u USER] COMMAND [ARGS]
+Usage: $PROG [-c FILE] [-i KEY] [-u USER] [--known-hosts FILE] [--accept-new-host-keys] COMMAND [ARGS]
 
 Cluster:
   status                  every node: ssh reachable, its roles, the Hadoop daemons running
@@ -47,11 +53,22 @@ Options:
   -c FILE   cluster file (default: \$CLUSTER_CONF, \$KVMFI_CLUSTER_CONF, ./cluster.conf,
             cluster.conf next to this script, /etc/kvmfi/cluster.conf)
   -i KEY    ssh private key (default: \$SSH_KEY, else ssh's own)
-  -u USER   remote user (default: \$SSH_USER or root; the injectors need root)
+  -u USER   remote user (default: \$SSH_USER, else ~/.ssh/config's User, else root;
+            the injectors need root; an inventory's ansible_user wins)
+  --known-hosts FILE        check host keys against FILE too (new keys recorded there)
+  --accept-new-host-keys    record the host key of a node seen for the first time
+                            (ssh's StrictHostKeyChecking=accept-new); a changed key is still refused
+  --insecure-ignore-host-keys  check no host key: anyone answering on a node's address gets
+                            the commands (the original's StrictHostKeyChecking=no)
+Host keys are checked by default (StrictHostKeyChecking=yes): ~/.ssh/known_hosts,
+/etc/ssh/ssh_known_hosts, and the cluster file's 'known_hosts = PATH'. ssh reads ~/.ssh/config.
 
 Environment: CLUSTER_CONF KVMFI_CLUSTER_CONF SSH_KEY SSH_USER SSH_CONNECT_TIMEOUT (5) HADOOP_HOME (/opt/hadoop)
   HADOOP_INJECTOR (hadoop_injector) CLUSTER_CONTROLLER (cluster_controller): paths on the nodes.
-cluster.conf: one node a line, name,address,ssh_port,role[,role...]; '#' comments.
+  LOCAL_CLUSTER_CONTROLLER: the local cluster_controller that reads Ansible inventories.
+cluster.conf: one node a line, name,address,ssh_port,role[,role...]; '#' comments;
+  'known_hosts = PATH' adds a known_hosts file. An Ansible inventory (INI or YAML, groups
+  as roles) works too: it is read through 'cluster_controller nodes' (\$LOCAL_CLUSTER_CONTROLLER).
 Exit status: 0 ok, 1 a node or command failed, 2 usage or cluster file error.
 USAGE
 }
@@ -60,14 +77,51 @@ err() { echo "$PROG: $*" >&2; }
 die() { err "$*"; exit 1; }
 usage_error() { err "$*"; echo "Try '$PROG help'." >&2; exit 2; }
 
+# is_inventory FILE: true for an Ansible inventory (as cluster_controller
+# tells them apart: .ini/.yml/.yaml, or a first line [group], ---, all:).
+is_inventory() {
+  case "$1" in *.ini | *.yml | *.yaml) return 0 ;; esac
+  local line
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    [[ -z "$line" || "$line" == '#'* || "$line" == ';'* ]] && continue
+    [[ "$line" == '['* || "$line" == '---'* || "$line" == all:* || ( "$line" == *: && "$line" != *,* ) ]]
+    return
+  done <"$1"
+  return 1
+}
+
+# read_inventory FILE: the nodes of an Ansible inventory, from
+# 'cluster_controller nodes' (name, address, port, roles[, user], tab-separated).
+read_inventory() {
+  local file="$1" out name addr port roles user
+  local cc="${LOCAL_CLUSTER_CONTROLLER:-}"
+  [[ -n "$cc" ]] || { if [[ -x "$HERE/cluster_controller" ]]; then cc="$HERE/cluster_controller"; else cc=cluster_controller; fi; }
+  command -v "$cc" >/dev/null || usage_error "$file is an Ansible inventory; reading it needs cluster_controller (set LOCAL_CLUSTER_CONTROLLER)"
+  out="$("$cc" -c "$file" nodes 2>&1)" || usage_error "${out##*: }"
+  while IFS=$'\t' read -r name addr port roles user; do
+    [[ -z "$name" || "$name" == '#'* ]] && continue
+    NAMES+=("$name"); ADDRS+=("$addr"); PORTS+=("$port"); ROLES+=("$roles"); USERS+=("${user:-}")
+  done <<<"$out"
+  ((${#NAMES[@]} > 0)) || usage_error "$file: no node in it"
+}
+
 # read_conf FILE: fills NAMES/ADDRS/PORTS/ROLES, line by line (never sourced).
 read_conf() {
-  local file="$1" line lineno=0 name addr port rest
+  local file="$1" line lineno=0 name addr port rest dir
   [[ -r "$file" ]] || usage_error "cannot read cluster file $file (give -c FILE)"
+  dir="$(dirname -- "$file")"
+  if is_inventory "$file"; then read_inventory "$file"; return; fi
   while IFS= read -r line || [[ -n "$line" ]]; do
     lineno=$((lineno + 1))
     line="${line%%#*}"
     line="${line//$'\r'/}"
+    if [[ "$line" =~ ^[[:space:]]*known_hosts[[:space:]]*=[[:space:]]*(.*[^[:space:]])[[:space:]]*$ ]]; then
+      CONF_KNOWN_HOSTS="${BASH_REMATCH[1]}"
+      [[ "$CONF_KNOWN_HOSTS" == /* || "$CONF_KNOWN_HOSTS" == '~'* ]] || CONF_KNOWN_HOSTS="$dir/$CONF_KNOWN_HOSTS"
+      CONF_KNOWN_HOSTS="${CONF_KNOWN_HOSTS/#\~/$HOME}"
+      continue
+    fi
     line="${line//[[:space:]]/}"
     [[ -z "$line" ]] && continue
     IFS=, read -r name addr port rest <<<"$line"
@@ -83,6 +137,7 @@ read_conf() {
     ADDRS+=("$addr")
     PORTS+=("$((10#$port))")
     ROLES+=("$rest")
+    USERS+=("")
   done <"$file"
   ((${#NAMES[@]} > 0)) || usage_error "$file: no node in it"
 }
@@ -98,26 +153,80 @@ find_conf() {
   echo /etc/kvmfi/cluster.conf
 }
 
+# ssh_opts INDEX: ssh's options for node INDEX into the array OPTS.
+ssh_opts() {
+  local i="$1" files=()
+  OPTS=(-n -o LogLevel=ERROR -o ConnectTimeout="$CONNECT_TIMEOUT" -o BatchMode=yes -p "${PORTS[$i]}")
+  case "$HOST_KEYS" in
+    insecure) OPTS+=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null) ;;
+    accept-new) OPTS+=(-o StrictHostKeyChecking=accept-new) ;;
+    *) OPTS+=(-o StrictHostKeyChecking=yes) ;;
+  esac
+  if [[ "$HOST_KEYS" != insecure ]]; then
+    # The files cluster_controller reads, $HOME's included (ssh itself would
+    # take the passwd entry's home); ssh records new keys in the first one.
+    [[ -n "$KNOWN_HOSTS" ]] && files+=("$KNOWN_HOSTS")
+    [[ -n "$CONF_KNOWN_HOSTS" ]] && files+=("$CONF_KNOWN_HOSTS")
+    files+=("$(user_known_hosts)")
+    OPTS+=(-o "UserKnownHostsFile=${files[*]}")
+  fi
+  [[ -n "$SSH_KEY" ]] && OPTS+=(-i "$SSH_KEY")
+  OPTS+=(-l "$(user_of "$i")")
+}
+
+# user_known_hosts: ~/.ssh/known_hosts of $HOME.
+user_known_hosts() { echo "${HOME:-~}/.ssh/known_hosts"; }
+
+# user_of INDEX: the node's ansible_user, else -u/$SSH_USER, else
+# ~/.ssh/config's User for it (ssh -G), else root.
+user_of() {
+  local i="$1" u
+  u="${USERS[$i]:-$SSH_USER}"
+  if [[ -z "$u" ]]; then
+    u="$(ssh -G -p "${PORTS[$i]}" "${ADDRS[$i]}" 2>/dev/null | awk '$1 == "user" { print $2; exit }')"
+    # ssh -G says the local account when nothing is configured: root then.
+    [[ -z "$u" || "$u" == "$(id -un)" ]] && u=root
+  fi
+  echo "$u"
+}
+
+# host_key_hint INDEX: after ssh refused a host key, says which key the node
+# offers (fingerprint) and how to accept it.
+host_key_hint() {
+  local i="$1" addr="${ADDRS[$1]}" port="${PORTS[$1]}" fp pat="${ADDRS[$1]}" first
+  ((port == 22)) || pat="[$addr]:$port"
+  first="${KNOWN_HOSTS:-${CONF_KNOWN_HOSTS:-$(user_known_hosts)}}"
+  # "SHA256:... (ED25519)" for each key the node offers.
+  fp="$(ssh-keyscan -T "$CONNECT_TIMEOUT" -p "$port" "$addr" 2>/dev/null | ssh-keygen -lf - 2>/dev/null | awk '{ printf "%s%s %s", sep, $2, $NF; sep = ", " }')"
+  if grep -q 'REMOTE HOST IDENTIFICATION HAS CHANGED' "$ERRFILE"; then
+    err "${NAMES[$i]} ($addr:$port): HOST KEY CHANGED (now ${fp:-unknown}): refused. If expected: ssh-keygen -R '$pat' -f $first, then add the new key"
+  else
+    err "${NAMES[$i]} ($addr:$port): UNKNOWN HOST KEY ${fp:-(no answer to ssh-keyscan)}: refused. If that is the node's key: ssh-keyscan -p $port $addr >> $first (check: ssh-keygen -F '$pat' -f $first), or rerun with --accept-new-host-keys"
+  fi
+}
+
+# ssh_to INDEX LINE: runs LINE on node INDEX; host key refusals explained.
+ssh_to() {
+  local i="$1" line="$2" rc=0
+  ssh_opts "$i"
+  # shellcheck disable=SC2029 # the line is built (and quoted) for the remote shell by the caller
+  ssh "${OPTS[@]}" "${ADDRS[$i]}" "$line" 2>"$ERRFILE" || rc=$?
+  cat "$ERRFILE" >&2
+  if ((rc == 255)) && grep -q 'Host key verification failed' "$ERRFILE"; then host_key_hint "$i"; fi
+  return "$rc"
+}
+
 # run_on INDEX CMD...: runs CMD (words quoted for the remote shell) on node INDEX.
 run_on() {
   local i="$1"; shift
-  local opts=(-n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-              -o ConnectTimeout="$CONNECT_TIMEOUT" -o BatchMode=yes -p "${PORTS[$i]}")
-  [[ -n "$SSH_KEY" ]] && opts+=(-i "$SSH_KEY")
   local words=() w
   for w in "$@"; do words+=("$(printf '%q' "$w")"); done
-  # shellcheck disable=SC2029 # expanded here on purpose: the words are quoted for the remote shell
-  ssh "${opts[@]}" "$SSH_USER@${ADDRS[$i]}" "${words[*]}"
+  ssh_to "$i" "${words[*]}"
 }
 
 # run_line INDEX LINE: runs a shell line on node INDEX (for pipelines).
 run_line() {
-  local i="$1" line="$2"
-  local opts=(-n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-              -o ConnectTimeout="$CONNECT_TIMEOUT" -o BatchMode=yes -p "${PORTS[$i]}")
-  [[ -n "$SSH_KEY" ]] && opts+=(-i "$SSH_KEY")
-  # shellcheck disable=SC2029 # the line is built (and quoted) for the remote shell by the caller
-  ssh "${opts[@]}" "$SSH_USER@${ADDRS[$i]}" "$line"
+  ssh_to "$1" "$2"
 }
 
 # node_of IP: the index of the node with that address (exit 2 if none).
@@ -291,7 +400,24 @@ cmd_signal() {
 }
 
 main() {
-  local opt
+  local opt args=()
+  # Long options first (getopts has none), the rest to getopts.
+  while (($# > 0)); do
+    case "$1" in
+      --accept-new-host-keys) HOST_KEYS=accept-new ;;
+      --insecure-ignore-host-keys)
+        HOST_KEYS=insecure
+        err "warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands" ;;
+      --known-hosts) (($# > 1)) || usage_error "--known-hosts needs a file"; KNOWN_HOSTS="$2"; shift ;;
+      --known-hosts=*) KNOWN_HOSTS="${1#*=}" ;;
+      --) args+=("$@"); break ;;
+      *) args+=("$1") ;;
+    esac
+    shift
+  done
+  set -- "${args[@]+"${args[@]}"}"
+  ERRFILE="$(mktemp)"
+  trap 'rm -f "$ERRFILE"' EXIT
   while getopts ":c:i:u:h" opt; do
     case "$opt" in
       c) CONF="$OPTARG" ;;

@@ -2,6 +2,12 @@
 /*
  * kvmfi module core, included once by every module (see kvmfi_core.h).
  *
+ * One file per job: skip.c (make a probed function return a value),
+ * event_ring.c (the lock-free event ring), hot_path.c (what probe handlers
+ * call: scope, bounds, accounting), legacy_proc.c (the original tools' /proc
+ * files); this file is the control path: hooks, arm and disarm, status, the
+ * misc device and its ioctls, init and exit.
+ *
  * Locking: `kvmfi.lock` (a mutex) serialises arm, disarm, status and the
  * legacy knobs. The hot path never takes it: it reads the armed fault with
  * RCU and updates only atomics and per-CPU counters. A disarm unpublishes the
@@ -71,230 +77,10 @@ static struct {
 	atomic64_t ev_head;		/* sequence number of the next event */
 } kvmfi;
 
-/* ------------------------------------------------------------------ */
-/* Skipping a probed function                                          */
-/* ------------------------------------------------------------------ */
-
-#ifdef CONFIG_X86_64
-/*
- * Where a skipped call "returns": an empty function is a bare `ret` (or a
- * jump to the return thunk) that leaves %rax, already set to the injected
- * value, alone. Popping the return address by hand instead breaks
- * ftrace-based kprobes, which ignore a changed stack pointer.
- */
-static noinline notrace void kvmfi_ret_stub(void)
-{
-	asm volatile ("");
-}
-NOKPROBE_SYMBOL(kvmfi_ret_stub);
-#endif
-
-/*
- * Make the probed function return @retval to its caller without running its
- * body. Only valid from a kprobe pre-handler at the function's entry, which
- * must then return 1. A kretprobe cannot do this: it rewrites the value only
- * after the body has already had its effects.
- */
-static __always_inline void kvmfi_skip(struct pt_regs *regs, long retval)
-{
-	regs_set_return_value(regs, retval);
-#if defined(CONFIG_X86_64)
-	instruction_pointer_set(regs, (unsigned long)kvmfi_ret_stub);
-#elif defined(CONFIG_ARM64)
-	instruction_pointer_set(regs, procedure_link_pointer(regs));
-#else
-#error "kvmfi: skipping a function is implemented for x86_64 and arm64 only"
-#endif
-}
-
-/* ------------------------------------------------------------------ */
-/* Hot path                                                            */
-/* ------------------------------------------------------------------ */
-
-static bool kvmfi_task_matches(const struct kvmfi_fault *f)
-{
-	u32 filter = f->arm.filter;
-
-	if ((filter & KVMFI_FILTER_PID) && current->pid != f->pid)
-		return false;
-	if ((filter & KVMFI_FILTER_TGID) && current->tgid != f->tgid)
-		return false;
-	if ((filter & KVMFI_FILTER_COMM) &&
-	    strncmp(current->comm, f->arm.comm, KVMFI_COMM_LEN) != 0)
-		return false;
-#ifdef CONFIG_CGROUPS
-	if ((filter & KVMFI_FILTER_CGROUP) &&
-	    !cgroup_is_descendant(task_dfl_cgroup(current), f->cgrp))
-		return false;
-#endif
-	return true;
-}
-NOKPROBE_SYMBOL(kvmfi_task_matches);
-
-/*
- * First step of every handler: the armed fault if the current task is in
- * scope, else NULL. Caller holds rcu_read_lock(). Costs one load when
- * disarmed and a few compares when armed for another task.
- */
-static __always_inline struct kvmfi_fault *kvmfi_enter(void)
-{
-	struct kvmfi_fault *f = rcu_dereference(kvmfi.fault);
-
-	if (!f)
-		return NULL;
-	this_cpu_inc(*kvmfi.hits);
-	if (f->arm.probability == 0 || !kvmfi_task_matches(f))
-		return NULL;
-	return f;
-}
-
-/* True when @file is the armed path or lies below the armed directory. */
-static __maybe_unused bool kvmfi_file_in_scope(const struct kvmfi_fault *f, const struct file *file)
-{
-	const struct dentry *d;
-	int depth;
-
-	if (!(f->arm.filter & KVMFI_FILTER_PATH))
-		return true;
-	if (!file)
-		return false;
-	d = file->f_path.dentry;
-	for (depth = 0; d && depth < KVMFI_PATH_DEPTH; depth++) {
-		const struct inode *inode = READ_ONCE(d->d_inode);
-
-		if (inode && inode->i_ino == f->path_ino &&
-		    inode->i_sb->s_dev == f->path_dev)
-			return true;
-		if (!f->path_dir || IS_ROOT(d))
-			break;
-		d = READ_ONCE(d->d_parent);
-	}
-	return false;
-}
-NOKPROBE_SYMBOL(kvmfi_file_in_scope);
-
-/* Leases end on time even while the normal-priority kworkers are busy. */
-#define KVMFI_EXPIRE_WQ system_highpri_wq
-
-static void kvmfi_schedule_expire(void)
-{
-	mod_delayed_work(KVMFI_EXPIRE_WQ, &kvmfi.expire, 0);
-}
-NOKPROBE_SYMBOL(kvmfi_schedule_expire);
-
-/* Uniform integer in [0, 100) without modulo bias worth speaking of. */
-static u32 kvmfi_random_percent(void)
-{
-	return (u32)(((u64)get_random_u32() * 100) >> 32);
-}
-NOKPROBE_SYMBOL(kvmfi_random_percent);
-
-/*
- * The bounds, in the order of lib/fault-inject.c: lease, times, space,
- * interval, probability. @size feeds `space` (bytes for I/O hooks, 1 for
- * others). Counts the call as matched; consumes one `times` on success.
- */
-static bool kvmfi_decide(struct kvmfi_fault *f, u64 size)
-{
-	atomic64_inc(&kvmfi.matched);
-
-	if (f->deadline && time_after_eq(jiffies, f->deadline)) {
-		kvmfi_schedule_expire();
-		return false;
-	}
-	if (f->arm.times >= 0 && atomic64_read(&kvmfi.remaining) <= 0)
-		return false;
-	if (f->arm.space) {
-		if (atomic64_sub_return(size, &kvmfi.space) >= 0)
-			return false;
-		atomic64_set(&kvmfi.space, -1);
-	}
-	if (f->arm.interval > 1 &&
-	    atomic64_inc_return(&kvmfi.calls) % f->arm.interval != 0)
-		return false;
-	if (f->arm.probability < 100 &&
-	    kvmfi_random_percent() >= f->arm.probability)
-		return false;
-	if (f->arm.times >= 0) {
-		s64 left = atomic64_dec_if_positive(&kvmfi.remaining);
-
-		if (left < 0)
-			return false;
-		if (left == 0)
-			kvmfi_schedule_expire();
-	}
-	return true;
-}
-NOKPROBE_SYMBOL(kvmfi_decide);
-
-/* An in-progress slot: readers skip it. */
-#define KVMFI_SEQ_BUSY (~0ULL)
-
-/*
- * Appends an event to the ring. Lock-free and safe in probe handlers: a
- * writer claims a sequence number, fills its slot, then publishes the
- * number; readers check it before and after copying (a seqcount per slot).
- */
-static void kvmfi_event_at(u64 time_ns, u32 type, u64 experiment_id, u32 hook,
-			   const char *what, s64 value, u64 d0, u64 d1)
-{
-	u64 seq = atomic64_inc_return(&kvmfi.ev_head) - 1;
-	struct kvmfi_event *e = &kvmfi.ring[seq % KVMFI_EVENT_RING];
-
-	WRITE_ONCE(e->seq, KVMFI_SEQ_BUSY);
-	smp_wmb();
-	e->time_ns = time_ns;
-	e->experiment_id = experiment_id;
-	e->pid = current->pid;
-	e->tgid = current->tgid;
-	memcpy(e->comm, current->comm, KVMFI_COMM_LEN);
-	e->comm[KVMFI_COMM_LEN - 1] = '\0';
-	e->type = type;
-	e->hook = hook;
-	e->value = value;
-	e->detail[0] = d0;
-	e->detail[1] = d1;
-	strscpy(e->what, what, sizeof(e->what));
-	smp_wmb();
-	WRITE_ONCE(e->seq, seq);
-}
-NOKPROBE_SYMBOL(kvmfi_event_at);
-
-static void kvmfi_event(u32 type, u64 experiment_id, u32 hook, const char *what,
-			s64 value, u64 d0, u64 d1)
-{
-	kvmfi_event_at(ktime_get_boottime_ns(), type, experiment_id, hook, what, value, d0, d1);
-}
-NOKPROBE_SYMBOL(kvmfi_event);
-
-/*
- * Account one injection, record it in the event ring and, at verbose >= 1,
- * say what was done in the original tools' dmesg style. @what names the
- * fault ("return", "flip-pc", ...), @value is what was injected, @d0/@d1
- * module-specific details (register and bit, bits dropped, address, ...).
- */
-static void kvmfi_injected_detail(const struct kvmfi_fault *f, u32 hook, const char *what,
-				  long long value, u64 d0, u64 d1)
-{
-	atomic64_inc(&kvmfi.injected);
-	kvmfi_event(KVMFI_EVENT_INJECT, f->arm.experiment_id, hook, what, value, d0, d1);
-	if (f->arm.verbose >= 1)
-		pr_info_ratelimited("%s exp %016llx injected %s %lld into pid %d tgid %d comm %s\n",
-				    kvmfi.ops->tag, f->arm.experiment_id, what, value,
-				    current->pid, current->tgid, current->comm);
-	if (f->arm.verbose >= 2)
-		dump_stack();
-}
-NOKPROBE_SYMBOL(kvmfi_injected_detail);
-
-/* The common case: no hook index, no details. */
-#define kvmfi_injected(f, what, value) kvmfi_injected_detail(f, 0, what, value, 0, 0)
-
-/* The errno of the armed fault as a negative return value. */
-static __always_inline long kvmfi_error(const struct kvmfi_fault *f)
-{
-	return -(long)f->arm.error;
-}
+/* The jobs of the core, one file each, in the order they depend on. */
+#include "skip.c"
+#include "event_ring.c"
+#include "hot_path.c"
 
 /* ------------------------------------------------------------------ */
 /* Hooks                                                               */
@@ -702,51 +488,6 @@ static void kvmfi_fill_status(struct kvmfi_status *st)
 	st->armed = kvmfi.last_arm;
 }
 
-/*
- * Copies events with seq >= req->from_seq to user space. Never blocks
- * writers: a slot overwritten while being copied counts as lost, a slot
- * still being written ends this batch (the caller asks again).
- */
-static int kvmfi_read_events(struct kvmfi_events *req)
-{
-	struct kvmfi_event __user *ubuf = u64_to_user_ptr(req->buf);
-	u64 head = atomic64_read(&kvmfi.ev_head);
-	u64 seq = req->from_seq;
-	struct kvmfi_event tmp;
-
-	req->count = 0;
-	req->lost = 0;
-	if (seq > head)
-		seq = head;
-	if (head - seq > KVMFI_EVENT_RING) {
-		req->lost = head - seq - KVMFI_EVENT_RING;
-		seq = head - KVMFI_EVENT_RING;
-	}
-	while (seq < head && req->count < req->max) {
-		struct kvmfi_event *e = &kvmfi.ring[seq % KVMFI_EVENT_RING];
-		u64 before = READ_ONCE(e->seq), after;
-
-		smp_rmb();
-		memcpy(&tmp, e, sizeof(tmp));
-		smp_rmb();
-		after = READ_ONCE(e->seq);
-		if (before == KVMFI_SEQ_BUSY && after == KVMFI_SEQ_BUSY)
-			break;		/* being written: read it next time */
-		if (before != seq || after != seq) {
-			req->lost++;	/* overwritten by a newer event */
-			seq++;
-			continue;
-		}
-		tmp.seq = seq;
-		if (copy_to_user(&ubuf[req->count], &tmp, sizeof(tmp)))
-			return -EFAULT;
-		req->count++;
-		seq++;
-	}
-	req->next_seq = seq;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Device                                                              */
 /* ------------------------------------------------------------------ */
@@ -876,119 +617,7 @@ static const struct file_operations kvmfi_fops = {
 	.llseek = noop_llseek,
 };
 
-/* ------------------------------------------------------------------ */
-/* Legacy /proc control files of the original tools                    */
-/* ------------------------------------------------------------------ */
-
-/* Knob index -1 is `signal`; others index ops->knobs. */
-#define KVMFI_KNOB_SIGNAL ((void *)-1L)
-
-static int kvmfi_knob_show(struct seq_file *m, void *v)
-{
-	struct kvmfi_knob *knob = m->private;
-
-	mutex_lock(&kvmfi.lock);
-	if (knob == KVMFI_KNOB_SIGNAL)
-		seq_printf(m, "%d\n", rcu_access_pointer(kvmfi.fault) ? 1 : 0);
-	else
-		seq_printf(m, "%lld\n", knob->value);
-	mutex_unlock(&kvmfi.lock);
-	return 0;
-}
-
-static int kvmfi_knob_open(struct inode *inode, struct file *file)
-{
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
-	return single_open(file, kvmfi_knob_show, pde_data(inode));
-}
-
-static ssize_t kvmfi_knob_write(struct file *file, const char __user *ubuf,
-				size_t count, loff_t *ppos)
-{
-	struct kvmfi_knob *knob = ((struct seq_file *)file->private_data)->private;
-	long long value;
-	int err;
-
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
-	err = kstrtoll_from_user(ubuf, count, 0, &value);
-	if (err)
-		return err;
-
-	mutex_lock(&kvmfi.lock);
-	if (knob == KVMFI_KNOB_SIGNAL) {
-		if (value == 0) {
-			kvmfi_disarm_locked(KVMFI_END_OFF);
-		} else if (value == 1 || kvmfi.ops->legacy_signal_nonzero) {
-			/* The original armed system-wide with the knobs' values. */
-			struct kvmfi_arm req = {
-				.size = sizeof(req),
-				.probability = 100,
-				.interval = 1,
-				.times = -1,
-				.flags = KVMFI_ARM_REPLACE,
-				.verbose = 1,
-				.cgroup_fd = -1,
-				.path_fd = -1,
-			};
-
-			err = kvmfi.ops->legacy_request(&req);
-			if (!err)
-				err = kvmfi_arm_locked(&req);
-		} else {
-			err = -EINVAL;
-		}
-	} else if (value < knob->min || value > knob->max) {
-		err = -ERANGE;
-	} else {
-		knob->value = value;
-	}
-	mutex_unlock(&kvmfi.lock);
-	return err ? err : count;
-}
-
-static const struct proc_ops kvmfi_knob_ops = {
-	.proc_open = kvmfi_knob_open,
-	.proc_read = seq_read,
-	.proc_lseek = seq_lseek,
-	.proc_release = single_release,
-	.proc_write = kvmfi_knob_write,
-};
-
-static int kvmfi_legacy_create(void)
-{
-	const struct kvmfi_ops *ops = kvmfi.ops;
-	unsigned int i;
-
-	if (!ops->legacy_dir)
-		return 0;
-	kvmfi.proc = proc_mkdir(ops->legacy_dir, NULL);
-	if (!kvmfi.proc)
-		return -ENOMEM;
-	if (!proc_create_data("signal", 0600, kvmfi.proc, &kvmfi_knob_ops, KVMFI_KNOB_SIGNAL))
-		goto err;
-	for (i = 0; i < ops->nr_knobs; i++)
-		if (!proc_create_data(ops->knobs[i].name, 0600, kvmfi.proc,
-				      &kvmfi_knob_ops, &ops->knobs[i]))
-			goto err;
-	return 0;
-err:
-	proc_remove(kvmfi.proc);
-	kvmfi.proc = NULL;
-	return -ENOMEM;
-}
-
-/* Value of legacy knob @name, for a module's legacy_request(). */
-static __maybe_unused long long kvmfi_knob(const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < kvmfi.ops->nr_knobs; i++)
-		if (!strcmp(kvmfi.ops->knobs[i].name, name))
-			return kvmfi.ops->knobs[i].value;
-	return 0;
-}
+#include "legacy_proc.c"
 
 /* ------------------------------------------------------------------ */
 /* Init and exit                                                       */
@@ -998,6 +627,11 @@ static int kvmfi_init(const struct kvmfi_ops *ops)
 {
 	int err;
 
+	if (ops->setup) {
+		err = ops->setup();
+		if (err)
+			return err;
+	}
 	kvmfi.ops = ops;
 	mutex_init(&kvmfi.lock);
 	INIT_DELAYED_WORK(&kvmfi.expire, kvmfi_expire_work);

@@ -20,6 +20,7 @@
 #include <linux/types.h>
 #include "uapi/kvmfi.h"
 #include "kvmfi_compat.h"
+#include "uapi/kvmfi/requests.h"
 
 #define KVMFI_MAX_HOOKS 4
 #define KVMFI_MAX_KNOBS 8
@@ -74,6 +75,8 @@ struct kvmfi_knob {
 
 struct kvmfi_ops {
 	const char *tag;		/* dmesg prefix of the original, e.g. "[ARM-Fi-Read]" */
+	/* Checks module parameters before anything is registered (may be NULL). */
+	int (*setup)(void);
 	struct kvmfi_hook *hooks;
 	unsigned int nr_hooks;
 	int default_error;		/* errno used when the request leaves it 0 */
@@ -90,5 +93,38 @@ struct kvmfi_ops {
 	 * pt-update modules), instead of only on 1 (other values refused). */
 	bool legacy_signal_nonzero;
 };
+
+/*
+ * The end of every module, from its ops: init and exit around kvmfi_init()
+ * and kvmfi_exit() (which own the hooks, the misc device /dev/kvmfi/<module>
+ * and the legacy /proc directory), and the MODULE_* lines; as
+ * module_misc_device() does for a plain misc device.
+ */
+#define KVMFI_MODULE(ops, description)					\
+static int __init kvmfi_module_init(void)				\
+{									\
+	return kvmfi_init(&(ops));					\
+}									\
+static void __exit kvmfi_module_exit(void)				\
+{									\
+	kvmfi_exit();							\
+}									\
+module_init(kvmfi_module_init);						\
+module_exit(kvmfi_module_exit);						\
+MODULE_DESCRIPTION(description);					\
+MODULE_LICENSE("GPL");							\
+MODULE_AUTHOR("kvmfi developers")
+
+/*
+ * A module's view of kvmfi_arm.arg: @type is its struct from
+ * uapi/kvmfi/<tool>.h, exactly as large as arg[].
+ */
+#define kvmfi_args(arm, type) ({					\
+	BUILD_BUG_ON(sizeof(type) != sizeof((arm)->arg));		\
+	(type *)(arm)->arg;						\
+})
+
+/* True when the @size bytes at @p are all zero (reserved fields). */
+#define kvmfi_all_zero(p, size) (!memchr_inv((p), 0, (size)))
 
 #endif /* KVMFI_CORE_H */

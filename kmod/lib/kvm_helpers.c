@@ -10,20 +10,17 @@
 #include <linux/random.h>
 
 /* The legacy bit operations of the original tools, on a random bit 0-31. */
-#define KVM_FI_BIT_FLIP		1
-#define KVM_FI_BIT_SET		2
-#define KVM_FI_BIT_CLEAR	3
 
 static u64 kvm_fi_bitop(u64 value, unsigned int type)
 {
 	u64 bit = 1ULL << (get_random_u32() % 32);
 
 	switch (type) {
-	case KVM_FI_BIT_FLIP:
+	case KVMFI_BITOP_FLIP:
 		return value ^ bit;
-	case KVM_FI_BIT_SET:
+	case KVMFI_BITOP_SET:
 		return value | bit;
-	case KVM_FI_BIT_CLEAR:
+	case KVMFI_BITOP_CLEAR:
 		return value & ~bit;
 	}
 	return value;

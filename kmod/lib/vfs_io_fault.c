@@ -4,7 +4,8 @@
  * target (task, cgroup, and/or one file or directory tree), skipping the
  * function so that nothing is read or written.
  *
- * Included by file_read_fi.c and file_write_fi.c with FILE_FI_WRITE set.
+ * Included by tools/vfs_read_fi.c and tools/vfs_write_fi.c, which define
+ * FILE_FI_SYMBOL, _TAG, _LEGACY_DIR, _DEFAULT_ERROR and _DESCRIPTION.
  *
  * mode 0: the call returns -error (default EIO for read, ENOSPC for write).
  * mode 1: the call returns 0: an empty read or a write of nothing
@@ -16,8 +17,6 @@
 #include <linux/module.h>
 #include "kvmfi_core.c"
 
-#define FILE_FI_MODE_ERROR	0
-#define FILE_FI_MODE_EMPTY	1
 
 static char symbol[KSYM_NAME_LEN] = FILE_FI_SYMBOL;
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
@@ -32,7 +31,7 @@ static int file_fi_pre(struct kprobe *p, struct pt_regs *regs)
 	f = kvmfi_enter();
 	if (f && kvmfi_file_in_scope(f, (struct file *)regs_get_kernel_argument(regs, 0)) &&
 	    kvmfi_decide(f, regs_get_kernel_argument(regs, 2))) {
-		long ret = f->arm.mode == FILE_FI_MODE_EMPTY ? 0 : kvmfi_error(f);
+		long ret = f->arm.mode == KVMFI_VFS_MODE_EMPTY ? 0 : kvmfi_error(f);
 
 		kvmfi_injected(f, "return", ret);
 		kvmfi_skip(regs, ret);
@@ -45,7 +44,7 @@ NOKPROBE_SYMBOL(file_fi_pre);
 
 static int file_fi_validate(struct kvmfi_fault *f)
 {
-	return f->arm.mode <= FILE_FI_MODE_EMPTY ? 0 : -EINVAL;
+	return f->arm.mode <= KVMFI_VFS_MODE_EMPTY ? 0 : -EINVAL;
 }
 
 static struct kvmfi_knob file_fi_knobs[] = {
@@ -57,9 +56,9 @@ static int file_fi_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = kvmfi_knob("times");
 	if (kvmfi_knob("type") == 0) {
-		req->mode = FILE_FI_MODE_EMPTY;
+		req->mode = KVMFI_VFS_MODE_EMPTY;
 	} else {
-		req->mode = FILE_FI_MODE_ERROR;
+		req->mode = KVMFI_VFS_MODE_ERROR;
 		req->error = EFAULT;
 	}
 	return 0;
@@ -81,17 +80,4 @@ static const struct kvmfi_ops file_fi_ops = {
 	.legacy_request = file_fi_legacy_request,
 };
 
-static int __init file_fi_init(void)
-{
-	return kvmfi_init(&file_fi_ops);
-}
-
-static void __exit file_fi_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(file_fi_init);
-module_exit(file_fi_exit);
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(file_fi_ops, FILE_FI_DESCRIPTION);

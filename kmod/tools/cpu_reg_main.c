@@ -19,15 +19,7 @@
  * created by kernel threads (usermode helpers); any task whose saved
  * registers are not user mode.
  *
- * Request (struct kvmfi_arm):
- *   mode   0 = flip one bit, 1 = set a value
- *   arg[0] register: CPU_REG_GPR(n) general register n (arm64 X0-X30;
- *          x86_64 0-14 = RAX RBX RCX RDX RSI RDI RBP R8-R15),
- *          31 = SP, 32 = PC, 33 = flags (arm64 PSTATE, x86_64 RFLAGS),
- *          64 = a random general register
- *   arg[1] bit 0-63 (mode 0), 64 = a random bit
- *   arg[2] value (mode 1)
- *   arg[3] seed of the bit/register choice; 0 = the kernel's random
+ * Request: uapi/kvmfi/cpu_reg_main.h (flip a bit of, or set, a register).
  * Flags: only the bits user space may change itself (ptrace's rules) are
  * touched: arm64 N Z C V; x86_64 CF PF AF ZF SF TF DF OF AC.
  *
@@ -45,14 +37,9 @@
 #include <linux/sched/task_stack.h>
 #include "kvmfi_core.c"
 
-#define CPU_REG_MODE_FLIP	0
-#define CPU_REG_MODE_SET	1
+#define cpu_reg_args(arm) kvmfi_args(arm, struct kvmfi_cpu_reg_args)
 
-#define CPU_REG_SP		31
-#define CPU_REG_PC		32
-#define CPU_REG_FLAGS		33
-#define CPU_REG_RANDOM		64
-#define CPU_REG_BIT_RANDOM	64
+
 
 #ifdef CONFIG_X86_64
 #define CPU_REG_NR_GPR 15
@@ -63,7 +50,7 @@ static const char *const cpu_reg_gpr_names[CPU_REG_NR_GPR] = {
 /* ptrace's FLAG_MASK without RF and NT: what user space can set itself. */
 static const u8 cpu_reg_flag_bits[] = { 0, 2, 4, 6, 7, 8, 10, 11, 18 };
 /* Legacy aim bits 0..9 as register numbers. */
-static const u8 cpu_reg_aim_map[10] = { 0, 5, 4, 3, 9, 7, 6, 2, CPU_REG_SP, CPU_REG_PC };
+static const u8 cpu_reg_aim_map[10] = { 0, 5, 4, 3, 9, 7, 6, 2, KVMFI_CPU_REG_SP, KVMFI_CPU_REG_PC };
 #define CPU_REG_SP_NAME "RSP"
 #define CPU_REG_PC_NAME "RIP"
 #define CPU_REG_FLAGS_NAME "RFLAGS"
@@ -101,7 +88,7 @@ static const char *const cpu_reg_gpr_names[CPU_REG_NR_GPR] = {
 	"X21", "X22", "X23", "X24", "X25", "X26", "X27", "X28", "X29", "X30",
 };
 static const u8 cpu_reg_flag_bits[] = { 28, 29, 30, 31 };	/* V C Z N */
-static const u8 cpu_reg_aim_map[10] = { 0, 1, 2, 3, 4, 5, 29, 30, CPU_REG_SP, CPU_REG_PC };
+static const u8 cpu_reg_aim_map[10] = { 0, 1, 2, 3, 4, 5, 29, 30, KVMFI_CPU_REG_SP, KVMFI_CPU_REG_PC };
 #define CPU_REG_SP_NAME "SP"
 #define CPU_REG_PC_NAME "PC"
 #define CPU_REG_FLAGS_NAME "PSTATE"
@@ -148,11 +135,11 @@ NOKPROBE_SYMBOL(cpu_reg_flags_mask);
 /* splitmix64: a seeded, reproducible sequence (one value per injection). */
 static u64 cpu_reg_draw(const struct kvmfi_fault *f)
 {
-	u64 z;
+	u64 seed = cpu_reg_args(&f->arm)->seed, z;
 
-	if (!f->arm.arg[3])
+	if (!seed)
 		return get_random_u64();
-	z = f->arm.arg[3] + (u64)atomic64_inc_return(&cpu_reg_seq) * 0x9e3779b97f4a7c15ULL;
+	z = seed + (u64)atomic64_inc_return(&cpu_reg_seq) * 0x9e3779b97f4a7c15ULL;
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
@@ -163,9 +150,9 @@ static const char *cpu_reg_name(unsigned int reg)
 {
 	if (reg < CPU_REG_NR_GPR)
 		return cpu_reg_gpr_names[reg];
-	if (reg == CPU_REG_SP)
+	if (reg == KVMFI_CPU_REG_SP)
 		return CPU_REG_SP_NAME;
-	if (reg == CPU_REG_PC)
+	if (reg == KVMFI_CPU_REG_PC)
 		return CPU_REG_PC_NAME;
 	return CPU_REG_FLAGS_NAME;
 }
@@ -175,31 +162,32 @@ NOKPROBE_SYMBOL(cpu_reg_name);
 static void cpu_reg_corrupt(struct kvmfi_fault *f, struct task_struct *child)
 {
 	struct pt_regs *regs = task_pt_regs(child);
-	unsigned int reg = f->arm.arg[0];
-	unsigned int bit = f->arm.arg[1];
+	const struct kvmfi_cpu_reg_args *a = cpu_reg_args(&f->arm);
+	unsigned int reg = a->reg;
+	unsigned int bit = a->bit;
 	unsigned long *slot, old, mask = ~0UL;
 	char what[KVMFI_WHAT_LEN];
 	u64 r = cpu_reg_draw(f);
 
-	if (reg == CPU_REG_RANDOM)
+	if (reg == KVMFI_CPU_REG_RANDOM)
 		reg = (r >> 32) % CPU_REG_NR_GPR;
 	if (reg < CPU_REG_NR_GPR)
 		slot = cpu_reg_gpr(regs, reg);
-	else if (reg == CPU_REG_SP)
+	else if (reg == KVMFI_CPU_REG_SP)
 		slot = cpu_reg_sp(regs);
-	else if (reg == CPU_REG_PC)
+	else if (reg == KVMFI_CPU_REG_PC)
 		slot = cpu_reg_pc(regs);
 	else {
 		slot = cpu_reg_flags(regs);
 		mask = cpu_reg_flags_mask();
 	}
 	old = *slot;
-	if (f->arm.mode == CPU_REG_MODE_SET) {
-		*slot = (old & ~mask) | (f->arm.arg[2] & mask);
+	if (f->arm.mode == KVMFI_CPU_REG_MODE_SET) {
+		*slot = (old & ~mask) | (a->value & mask);
 		snprintf(what, sizeof(what), "set-%s", cpu_reg_name(reg));
 	} else {
-		if (bit == CPU_REG_BIT_RANDOM) {
-			if (reg == CPU_REG_FLAGS)
+		if (bit == KVMFI_CPU_REG_BIT_RANDOM) {
+			if (reg == KVMFI_CPU_REG_FLAGS)
 				bit = cpu_reg_flag_bits[(u32)r % ARRAY_SIZE(cpu_reg_flag_bits)];
 			else
 				bit = (u32)r % BITS_PER_LONG;
@@ -212,7 +200,7 @@ static void cpu_reg_corrupt(struct kvmfi_fault *f, struct task_struct *child)
 	if (f->arm.verbose >= 1)
 		pr_info_ratelimited("%s new task %d of pid %d: %s bit %u: %#lx -> %#lx\n",
 				    kvmfi.ops->tag, task_pid_nr(child), current->pid,
-				    what, f->arm.mode == CPU_REG_MODE_SET ? 0 : bit,
+				    what, f->arm.mode == KVMFI_CPU_REG_MODE_SET ? 0 : bit,
 				    old, *slot);
 }
 NOKPROBE_SYMBOL(cpu_reg_corrupt);
@@ -235,26 +223,26 @@ NOKPROBE_SYMBOL(cpu_reg_pre);
 
 static int cpu_reg_validate(struct kvmfi_fault *f)
 {
-	u64 reg = f->arm.arg[0], bit = f->arm.arg[1];
+	const struct kvmfi_cpu_reg_args *a = cpu_reg_args(&f->arm);
+	u64 reg = a->reg, bit = a->bit;
 	unsigned int i;
 
-	if (f->arm.mode > CPU_REG_MODE_SET || f->arm.arg[4] || f->arm.arg[5] ||
-	    f->arm.arg[6] || f->arm.arg[7])
+	if (f->arm.mode > KVMFI_CPU_REG_MODE_SET || !kvmfi_all_zero(a->reserved, sizeof(a->reserved)))
 		return -EINVAL;
-	if (!(reg < CPU_REG_NR_GPR || reg == CPU_REG_SP || reg == CPU_REG_PC ||
-	      reg == CPU_REG_FLAGS || reg == CPU_REG_RANDOM))
+	if (!(reg < CPU_REG_NR_GPR || reg == KVMFI_CPU_REG_SP || reg == KVMFI_CPU_REG_PC ||
+	      reg == KVMFI_CPU_REG_FLAGS || reg == KVMFI_CPU_REG_RANDOM))
 		return -EINVAL;
-	if (f->arm.mode == CPU_REG_MODE_FLIP) {
-		if (bit > CPU_REG_BIT_RANDOM)	/* 0-63, or 64 = random */
+	if (f->arm.mode == KVMFI_CPU_REG_MODE_FLIP) {
+		if (bit > KVMFI_CPU_REG_BIT_RANDOM)	/* 0-63, or 64 = random */
 			return -EINVAL;
-		if (reg == CPU_REG_FLAGS && bit != CPU_REG_BIT_RANDOM) {
+		if (reg == KVMFI_CPU_REG_FLAGS && bit != KVMFI_CPU_REG_BIT_RANDOM) {
 			for (i = 0; i < ARRAY_SIZE(cpu_reg_flag_bits); i++)
 				if (bit == cpu_reg_flag_bits[i])
 					break;
 			if (i == ARRAY_SIZE(cpu_reg_flag_bits))
 				return -EINVAL;	/* not a user-writable flag */
 		}
-	} else if (reg == CPU_REG_RANDOM || bit) {
+	} else if (reg == KVMFI_CPU_REG_RANDOM || bit) {
 		return -EINVAL;
 	}
 	atomic64_set(&cpu_reg_seq, 0);
@@ -269,19 +257,20 @@ static struct kvmfi_knob cpu_reg_knobs[] = {
 
 static int cpu_reg_legacy_request(struct kvmfi_arm *req)
 {
+	struct kvmfi_cpu_reg_args *a = cpu_reg_args(req);
 	long long aim = kvmfi_knob("aim");
 
 	if (aim <= 0)
 		return -EINVAL;
 	req->times = kvmfi_knob("times");
 	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
-	req->arg[0] = cpu_reg_aim_map[__ffs(aim)];
+	a->reg = cpu_reg_aim_map[__ffs(aim)];
 	if (kvmfi_knob("lasting")) {
-		req->mode = CPU_REG_MODE_SET;
-		req->arg[2] = 0;
+		req->mode = KVMFI_CPU_REG_MODE_SET;
+		a->value = 0;
 	} else {
-		req->mode = CPU_REG_MODE_FLIP;
-		req->arg[1] = CPU_REG_BIT_RANDOM;
+		req->mode = KVMFI_CPU_REG_MODE_FLIP;
+		a->bit = KVMFI_CPU_REG_BIT_RANDOM;
 	}
 	return 0;
 }
@@ -301,18 +290,4 @@ static const struct kvmfi_ops cpu_reg_ops = {
 	.legacy_request = cpu_reg_legacy_request,
 };
 
-static int __init cpu_reg_init(void)
-{
-	return kvmfi_init(&cpu_reg_ops);
-}
-
-static void __exit cpu_reg_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(cpu_reg_init);
-module_exit(cpu_reg_exit);
-MODULE_DESCRIPTION("kvmfi: corrupt a register of the threads and processes a target creates, before they first run");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(cpu_reg_ops, "kvmfi: corrupt a register of the threads and processes a target creates, before they first run");

@@ -11,13 +11,10 @@
  * request (slot, user bitmap) and the slot's bitmap size from the memslot;
  * at return, if the ioctl succeeded, it edits the user's bitmap in place.
  *
- * Request:
- *   arg[0]: share of bits, parts per million (1..1000000)
- *   arg[1]: seed of the random choice (mode bit 0)
- *   arg[2]: slot + 1 (KVM_GET_DIRTY_LOG's slot field, with address space
- *           in bits 16-31); 0 = every slot
- *   mode bit 0: random choice (seeded) instead of exactly every N-th bit
- *   mode bit 1: add spurious bits (clear bits become set) instead of dropping
+ * Request (uapi/kvmfi/dirty_log_fi.h): a share of the bits (ppm), of one
+ * slot or every slot (KVM_GET_DIRTY_LOG's slot field, with address space in
+ * bits 16-31), exactly every N-th bit or a seeded random choice; dropped,
+ * or added (clear bits become set).
  * Bounds (times, interval, probability) count the calls whose bitmap has a
  * bit to change. Counters in /sys/module/vm_migration_fi/parameters/: bits_seen (bits of
  * the kind considered), bits_dropped, bits_added; reset at each arm.
@@ -35,9 +32,8 @@
 #include "kvmfi_core.c"
 #include "kvm_helpers.c"
 
-#define MIG_MODE_RANDOM		(1U << 0)
-#define MIG_MODE_ADD		(1U << 1)
-#define MIG_PPM			1000000ULL
+#define mig_args(arm) kvmfi_args(arm, struct kvmfi_dirty_log_args)
+
 #define MIG_CHUNK		64	/* bytes of bitmap per user copy */
 
 static char symbol[KSYM_NAME_LEN] = "kvm_vm_ioctl";
@@ -77,18 +73,18 @@ struct mig_call {
 
 static bool mig_pick(const struct kvmfi_fault *f, struct mig_state *st)
 {
-	if (f->arm.mode & MIG_MODE_RANDOM) {
+	if (f->arm.mode & KVMFI_DIRTY_LOG_RANDOM) {
 		u64 x = st->rng;
 
 		x ^= x >> 12;
 		x ^= x << 25;
 		x ^= x >> 27;
 		st->rng = x;
-		return (x * 0x2545F4914F6CDD1DULL) % MIG_PPM < f->arm.arg[0];
+		return (x * 0x2545F4914F6CDD1DULL) % KVMFI_DIRTY_LOG_PPM < mig_args(&f->arm)->ppm;
 	}
-	st->acc += f->arm.arg[0];
-	if (st->acc >= MIG_PPM) {
-		st->acc -= MIG_PPM;
+	st->acc += mig_args(&f->arm)->ppm;
+	if (st->acc >= KVMFI_DIRTY_LOG_PPM) {
+		st->acc -= KVMFI_DIRTY_LOG_PPM;
 		return true;
 	}
 	return false;
@@ -127,7 +123,7 @@ static int mig_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	f = kvmfi_enter();
 	if (f && filp && filp->private_data &&
 	    !copy_from_user_nofault(&log, (void __user *)regs_get_kernel_argument(regs, 2), sizeof(log)) &&
-	    (!f->arm.arg[2] || f->arm.arg[2] - 1 == log.slot)) {
+	    (!mig_args(&f->arm)->slot || mig_args(&f->arm)->slot - 1 == log.slot)) {
 		c->npages = mig_slot_pages(filp->private_data, log.slot);
 		c->bytes = ALIGN(c->npages, BITS_PER_LONG) / 8;
 		c->bitmap = (u64)(uintptr_t)log.dirty_bitmap;
@@ -141,7 +137,7 @@ NOKPROBE_SYMBOL(mig_entry);
 /* Edits the user's bitmap; returns the bits changed. */
 static u64 mig_edit(const struct kvmfi_fault *f, struct mig_state *st, const struct mig_call *c)
 {
-	bool add = f->arm.mode & MIG_MODE_ADD;
+	bool add = f->arm.mode & KVMFI_DIRTY_LOG_ADD;
 	u64 changed = 0, seen = 0, off;
 	u8 buf[MIG_CHUNK];
 
@@ -187,7 +183,7 @@ static bool mig_has_work(const struct kvmfi_fault *f, const struct mig_call *c)
 	u64 buf[MIG_CHUNK / sizeof(u64)];
 	u64 off;
 
-	if (f->arm.mode & MIG_MODE_ADD)
+	if (f->arm.mode & KVMFI_DIRTY_LOG_ADD)
 		return true;
 	for (off = 0; off < c->bytes; off += MIG_CHUNK) {
 		u64 n = min_t(u64, MIG_CHUNK, c->bytes - off);
@@ -220,7 +216,7 @@ static int mig_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 		spin_lock_irqsave(&st->lock, flags);
 		n = mig_edit(f, st, c);
 		spin_unlock_irqrestore(&st->lock, flags);
-		kvmfi_injected(f, f->arm.mode & MIG_MODE_ADD ? "dirty bits added" : "dirty bits dropped", n);
+		kvmfi_injected(f, f->arm.mode & KVMFI_DIRTY_LOG_ADD ? "dirty bits added" : "dirty bits dropped", n);
 	}
 	rcu_read_unlock();
 	return 0;
@@ -229,16 +225,17 @@ NOKPROBE_SYMBOL(mig_ret);
 
 static int mig_validate(struct kvmfi_fault *f)
 {
+	const struct kvmfi_dirty_log_args *a = mig_args(&f->arm);
 	struct mig_state *st;
 
-	if (f->arm.mode & ~(MIG_MODE_RANDOM | MIG_MODE_ADD) ||
-	    !f->arm.arg[0] || f->arm.arg[0] > MIG_PPM || f->arm.arg[2] > U32_MAX + 1ULL)
+	if (f->arm.mode & ~(KVMFI_DIRTY_LOG_RANDOM | KVMFI_DIRTY_LOG_ADD) ||
+	    !a->ppm || a->ppm > KVMFI_DIRTY_LOG_PPM || a->slot > U32_MAX + 1ULL)
 		return -EINVAL;
 	st = kzalloc(sizeof(*st), GFP_KERNEL);
 	if (!st)
 		return -ENOMEM;
 	spin_lock_init(&st->lock);
-	st->rng = f->arm.arg[1] ? f->arm.arg[1] : 0x9E3779B97F4A7C15ULL;
+	st->rng = a->seed ? a->seed : 0x9E3779B97F4A7C15ULL;
 	f->priv = st;
 	atomic64_set(&mig_seen, 0);
 	atomic64_set(&mig_dropped, 0);
@@ -255,8 +252,8 @@ static void mig_release(struct kvmfi_fault *f)
 static int mig_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = 1;
-	req->mode = 0;
-	req->arg[0] = MIG_PPM / 2;
+	req->mode = 0;		/* every N-th bit, dropped */
+	mig_args(req)->ppm = KVMFI_DIRTY_LOG_PPM / 2;
 	return 0;
 }
 
@@ -284,18 +281,4 @@ static const struct kvmfi_ops mig_ops = {
 	.legacy_request = mig_legacy_request,
 };
 
-static int __init mig_init(void)
-{
-	return kvmfi_init(&mig_ops);
-}
-
-static void __exit mig_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(mig_init);
-module_exit(mig_exit);
-MODULE_DESCRIPTION("kvmfi: KVM_GET_DIRTY_LOG bitmaps lose (or gain) a chosen share of dirty bits");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(mig_ops, "kvmfi: KVM_GET_DIRTY_LOG bitmaps lose (or gain) a chosen share of dirty bits");

@@ -6,17 +6,14 @@
  * The Rust tool keeps a deny-list of functions where a skip is known to
  * corrupt state; the module trusts the symbol it is given.
  *
- * mode 0: return -error; mode 1: return 0 (NULL for pointer functions);
- * mode 2: return arg[0] as is.
+ * Request (uapi/kvmfi/func_fail_fi.h): return -error, 0 (NULL for pointer
+ * functions) or a value as is.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 #include "kvmfi_core.c"
 
-#define FUNC_MODE_ERRNO	0
-#define FUNC_MODE_ZERO	1
-#define FUNC_MODE_VALUE	2
 
 static char symbol[KSYM_NAME_LEN];
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
@@ -30,8 +27,9 @@ static int func_fail_pre(struct kprobe *p, struct pt_regs *regs)
 	rcu_read_lock();
 	f = kvmfi_enter();
 	if (f && kvmfi_decide(f, 1)) {
-		long ret = f->arm.mode == FUNC_MODE_ZERO ? 0 :
-			   f->arm.mode == FUNC_MODE_VALUE ? (long)f->arm.arg[0] : kvmfi_error(f);
+		long ret = f->arm.mode == KVMFI_FUNC_FAIL_MODE_ZERO ? 0 :
+			   f->arm.mode == KVMFI_FUNC_FAIL_MODE_VALUE ? (long)kvmfi_args(&f->arm, struct kvmfi_func_fail_args)->value :
+			   kvmfi_error(f);
 
 		kvmfi_injected(f, "return", ret);
 		kvmfi_skip(regs, ret);
@@ -44,14 +42,24 @@ NOKPROBE_SYMBOL(func_fail_pre);
 
 static int func_fail_validate(struct kvmfi_fault *f)
 {
-	return f->arm.mode <= FUNC_MODE_VALUE ? 0 : -EINVAL;
+	return f->arm.mode <= KVMFI_FUNC_FAIL_MODE_VALUE ? 0 : -EINVAL;
 }
 
 static struct kvmfi_hook func_fail_hooks[] = {
 	{ .symbol = symbol, .pre = func_fail_pre },
 };
 
+static int func_fail_setup(void)
+{
+	if (!symbol[0]) {
+		pr_err("symbol= is required (the function to make fail)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct kvmfi_ops func_fail_ops = {
+	.setup = func_fail_setup,
 	.tag = "[Func-Fi]",
 	.hooks = func_fail_hooks,
 	.nr_hooks = ARRAY_SIZE(func_fail_hooks),
@@ -59,21 +67,4 @@ static const struct kvmfi_ops func_fail_ops = {
 	.validate = func_fail_validate,
 };
 
-static int __init func_fail_init(void)
-{
-	if (!symbol[0]) {
-		pr_err("symbol= is required (the function to make fail)\n");
-		return -EINVAL;
-	}
-	return kvmfi_init(&func_fail_ops);
-}
-
-static void __exit func_fail_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(func_fail_init);
-module_exit(func_fail_exit);
-MODULE_DESCRIPTION("kvmfi: make any probe-able kernel function return an error for a scoped target");
-MODULE_LICENSE("GPL");
+KVMFI_MODULE(func_fail_ops, "kvmfi: make any probe-able kernel function return an error for a scoped target");

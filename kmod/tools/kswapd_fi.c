@@ -13,14 +13,14 @@
  * the global one). No pointer is ever changed (the original tool NULLed
  * pgdat, which oopses).
  *
- * Request (struct kvmfi_arm):
- *   mode   0 = delay: busy-wait arg[0] milliseconds (1-1000), then reclaim
+ * Request (uapi/kvmfi/kswapd_fi.h):
+ *   mode   DELAY: busy-wait delay_ms milliseconds (1-1000), then reclaim
  *              as usual (the original's busy delay; the probe handler runs
  *              with preemption disabled, so keep it short);
- *          1 = skip: shrink_node returns at once.
- *   arg[1] 0 = kswapd only (tasks with PF_KSWAPD, and the scope filter if
+ *          SKIP: shrink_node returns at once.
+ *   who    KSWAPD: kswapd only (tasks with PF_KSWAPD, and the scope filter if
  *              any, e.g. comm kswapd0);
- *          1 = direct reclaim by the tasks in scope (never kswapd); needs a
+ *          DIRECT: direct reclaim by the tasks in scope (never kswapd); needs a
  *              scope filter (pid, tgid, comm or cgroup).
  *
  * Legacy /proc/kswapd-fi/{signal,times}: skip, kswapd only, 10-minute lease.
@@ -32,11 +32,8 @@
 #include <linux/sched.h>
 #include "kvmfi_core.c"
 
-#define KSWAPD_MODE_DELAY	0
-#define KSWAPD_MODE_SKIP	1
-#define KSWAPD_WHO_KSWAPD	0
-#define KSWAPD_WHO_DIRECT	1
-#define KSWAPD_MAX_DELAY_MS	1000
+#define kswapd_args(arm) kvmfi_args(arm, struct kvmfi_kswapd_args)
+
 
 static char symbol[KSYM_NAME_LEN] = "shrink_node";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
@@ -45,23 +42,25 @@ MODULE_PARM_DESC(symbol, "function to probe, reclaiming one node and returning n
 static int kswapd_fi_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	bool is_kswapd = current->flags & PF_KSWAPD;
+	const struct kvmfi_kswapd_args *a;
 	struct kvmfi_fault *f;
 	int skipped = 0;
 	unsigned long ms = 0;
 
 	rcu_read_lock();
 	f = kvmfi_enter();
-	if (f && is_kswapd == (f->arm.arg[1] == KSWAPD_WHO_KSWAPD) && kvmfi_decide(f, 1)) {
+	a = f ? kswapd_args(&f->arm) : NULL;
+	if (a && is_kswapd == (a->who == KVMFI_KSWAPD_WHO_KSWAPD) && kvmfi_decide(f, 1)) {
 		unsigned long node = regs_get_kernel_argument(regs, 0) ?
 			((pg_data_t *)regs_get_kernel_argument(regs, 0))->node_id : 0;
 
-		if (f->arm.mode == KSWAPD_MODE_SKIP) {
+		if (f->arm.mode == KVMFI_KSWAPD_MODE_SKIP) {
 			/* Event: value = 0 (nothing reclaimed), detail = node. */
 			kvmfi_injected_detail(f, 0, "skip", 0, node, 0);
 			kvmfi_skip(regs, 0);
 			skipped = 1;
 		} else {
-			ms = f->arm.arg[0];
+			ms = a->delay_ms;
 			/* Event: value = the delay in ms, detail = node. */
 			kvmfi_injected_detail(f, 0, "delay", ms, node, 0);
 		}
@@ -75,22 +74,21 @@ NOKPROBE_SYMBOL(kswapd_fi_pre);
 
 static int kswapd_fi_validate(struct kvmfi_fault *f)
 {
-	unsigned int i;
+	const struct kvmfi_kswapd_args *a = kswapd_args(&f->arm);
 
-	if (f->arm.mode > KSWAPD_MODE_SKIP || f->arm.arg[1] > KSWAPD_WHO_DIRECT)
+	if (f->arm.mode > KVMFI_KSWAPD_MODE_SKIP || a->who > KVMFI_KSWAPD_WHO_DIRECT)
 		return -EINVAL;
-	if (f->arm.mode == KSWAPD_MODE_DELAY &&
-	    (f->arm.arg[0] < 1 || f->arm.arg[0] > KSWAPD_MAX_DELAY_MS))
+	if (f->arm.mode == KVMFI_KSWAPD_MODE_DELAY &&
+	    (a->delay_ms < 1 || a->delay_ms > KVMFI_KSWAPD_MAX_DELAY_MS))
 		return -EINVAL;
-	if (f->arm.mode == KSWAPD_MODE_SKIP && f->arm.arg[0])
+	if (f->arm.mode == KVMFI_KSWAPD_MODE_SKIP && a->delay_ms)
 		return -EINVAL;
 	/* Direct reclaim of everybody would be a global fault: needs a scope. */
-	if (f->arm.arg[1] == KSWAPD_WHO_DIRECT &&
+	if (a->who == KVMFI_KSWAPD_WHO_DIRECT &&
 	    !(f->arm.filter & (KVMFI_FILTER_PID | KVMFI_FILTER_TGID | KVMFI_FILTER_COMM | KVMFI_FILTER_CGROUP)))
 		return -EINVAL;
-	for (i = 2; i < KVMFI_NR_ARGS; i++)
-		if (f->arm.arg[i])
-			return -EINVAL;
+	if (!kvmfi_all_zero(a->reserved, sizeof(a->reserved)))
+		return -EINVAL;
 	return 0;
 }
 
@@ -101,8 +99,8 @@ static struct kvmfi_knob kswapd_fi_knobs[] = {
 static int kswapd_fi_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = kvmfi_knob("times");
-	req->mode = KSWAPD_MODE_SKIP;
-	req->arg[1] = KSWAPD_WHO_KSWAPD;
+	req->mode = KVMFI_KSWAPD_MODE_SKIP;
+	kswapd_args(req)->who = KVMFI_KSWAPD_WHO_KSWAPD;
 	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
 	return 0;
 }
@@ -122,18 +120,4 @@ static const struct kvmfi_ops kswapd_fi_ops = {
 	.legacy_request = kswapd_fi_legacy_request,
 };
 
-static int __init kswapd_fi_init(void)
-{
-	return kvmfi_init(&kswapd_fi_ops);
-}
-
-static void __exit kswapd_fi_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(kswapd_fi_init);
-module_exit(kswapd_fi_exit);
-MODULE_DESCRIPTION("kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a chosen process or cgroup");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(kswapd_fi_ops, "kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a chosen process or cgroup");

@@ -5,14 +5,10 @@
  * (KVM_RUN, ...) at kvm_vcpu_ioctl; a caught call is skipped at the entry of
  * the function, so KVM does nothing and the VMM gets the errno.
  *
- * Request:
- *   mode 0: the call returns -error (default EPERM).
- *   mode 1: the original's corruption: a random bit 0-31 of the ioctl command
- *           (position 1) or of its argument (position 2) is flipped (type 1),
- *           set (2) or cleared (3), and the call goes on with it.
- *   arg[0..5]: ioctl command numbers (0 = unused); none = every command.
- *   arg[6]: which file: bit 0 VM ioctls, bit 1 vCPU ioctls (0 = VM only).
- *   arg[7]: mode 1 only: position | type << 8.
+ * Request (uapi/kvmfi/kvm_ioctl_fi.h): the call returns -error (default
+ * EPERM), or, the original's corruption, a random bit 0-31 of the ioctl
+ * command or of its argument is flipped, set or cleared, and the call goes
+ * on with it; for the chosen commands of VM and/or vCPU files.
  * Legacy /proc/resource/{signal,time,position,type,style}: as the original
  * (time -1 = unlimited; style unused); type 0 fails the ioctl with EPERM.
  */
@@ -22,11 +18,8 @@
 #include "kvmfi_core.c"
 #include "kvm_helpers.c"
 
-#define RES_MODE_ERROR		0
-#define RES_MODE_CORRUPT	1
-#define RES_NR_CMDS		6
-#define RES_FD_VM		(1U << 0)
-#define RES_FD_VCPU		(1U << 1)
+#define res_args(arm) kvmfi_args(arm, struct kvmfi_kvm_ioctl_args)
+
 
 static char symbol[KSYM_NAME_LEN] = "kvm_vm_ioctl";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
@@ -39,22 +32,25 @@ MODULE_PARM_DESC(vcpu_symbol, "vCPU ioctl handler to probe (default kvm_vcpu_ioc
 static int res_pre(struct kprobe *p, struct pt_regs *regs, unsigned int fd)
 {
 	unsigned int cmd = regs_get_kernel_argument(regs, 1);
+	const struct kvmfi_kvm_ioctl_args *a;
 	struct kvmfi_fault *f;
 	int skipped = 0;
 
 	rcu_read_lock();
 	f = kvmfi_enter();
-	if (f && ((u32)f->arm.arg[6] ? (u32)f->arm.arg[6] : RES_FD_VM) & fd &&
-	    kvm_fi_cmd_in(f->arm.arg, RES_NR_CMDS, cmd) && kvmfi_decide(f, 1)) {
-		if (f->arm.mode == RES_MODE_CORRUPT) {
-			unsigned int pos = f->arm.arg[7] & 0xff, type = (f->arm.arg[7] >> 8) & 0xff;
+	a = f ? res_args(&f->arm) : NULL;
+	if (a && ((u32)a->fds ? (u32)a->fds : KVMFI_KVM_IOCTL_FD_VM) & fd &&
+	    kvm_fi_cmd_in(a->cmd, ARRAY_SIZE(a->cmd), cmd) && kvmfi_decide(f, 1)) {
+		if (f->arm.mode == KVMFI_KVM_IOCTL_MODE_CORRUPT) {
+			/* the position is the argument's index in (file, cmd, arg) */
+			unsigned int pos = a->corrupt_pos;
 			unsigned long v = regs_get_kernel_argument(regs, pos);
-			unsigned long nv = kvm_fi_bitop(v, type);
+			unsigned long nv = kvm_fi_bitop(v, a->corrupt_type);
 
-			if (pos == 1)
+			if (pos == KVMFI_KVM_IOCTL_POS_CMD)
 				nv = (unsigned int)nv;
 			kvm_fi_set_arg(regs, pos, nv);
-			kvmfi_injected(f, pos == 1 ? "ioctl cmd now" : "ioctl arg now", nv);
+			kvmfi_injected(f, pos == KVMFI_KVM_IOCTL_POS_CMD ? "ioctl cmd now" : "ioctl arg now", nv);
 		} else {
 			kvmfi_injected(f, "ioctl error", -(long)f->arm.error);
 			kvmfi_skip(regs, kvmfi_error(f));
@@ -68,31 +64,32 @@ NOKPROBE_SYMBOL(res_pre);
 
 static int res_vm_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	return res_pre(p, regs, RES_FD_VM);
+	return res_pre(p, regs, KVMFI_KVM_IOCTL_FD_VM);
 }
 NOKPROBE_SYMBOL(res_vm_pre);
 
 static int res_vcpu_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	return res_pre(p, regs, RES_FD_VCPU);
+	return res_pre(p, regs, KVMFI_KVM_IOCTL_FD_VCPU);
 }
 NOKPROBE_SYMBOL(res_vcpu_pre);
 
 static int res_validate(struct kvmfi_fault *f)
 {
-	u64 fds = f->arm.arg[6];
+	const struct kvmfi_kvm_ioctl_args *a = res_args(&f->arm);
+	unsigned int pos = a->corrupt_pos, type = a->corrupt_type;
 
-	if (fds & ~(u64)(RES_FD_VM | RES_FD_VCPU))
+	if (a->fds & ~(u64)(KVMFI_KVM_IOCTL_FD_VM | KVMFI_KVM_IOCTL_FD_VCPU))
 		return -EINVAL;
-	if (f->arm.mode == RES_MODE_CORRUPT) {
-		unsigned int pos = f->arm.arg[7] & 0xff, type = (f->arm.arg[7] >> 8) & 0xff;
-
-		if ((pos != 1 && pos != 2) || type < KVM_FI_BIT_FLIP || type > KVM_FI_BIT_CLEAR ||
-		    f->arm.arg[7] >> 16)
+	if (!kvmfi_all_zero(a->reserved, sizeof(a->reserved)))
+		return -EINVAL;
+	if (f->arm.mode == KVMFI_KVM_IOCTL_MODE_CORRUPT) {
+		if ((pos != KVMFI_KVM_IOCTL_POS_CMD && pos != KVMFI_KVM_IOCTL_POS_ARG) ||
+		    type < KVMFI_BITOP_FLIP || type > KVMFI_BITOP_CLEAR)
 			return -EINVAL;
 		return 0;
 	}
-	if (f->arm.mode != RES_MODE_ERROR || f->arm.arg[7])
+	if (f->arm.mode != KVMFI_KVM_IOCTL_MODE_ERROR || pos || type)
 		return -EINVAL;
 	return 0;
 }
@@ -106,16 +103,18 @@ static struct kvmfi_knob res_knobs[] = {
 
 static int res_legacy_request(struct kvmfi_arm *req)
 {
+	struct kvmfi_kvm_ioctl_args *a = res_args(req);
 	long long type = kvmfi_knob("type");
 
 	req->times = kvmfi_knob("time");
-	req->arg[6] = RES_FD_VM;
+	a->fds = KVMFI_KVM_IOCTL_FD_VM;
 	if (type == 0) {
-		req->mode = RES_MODE_ERROR;
+		req->mode = KVMFI_KVM_IOCTL_MODE_ERROR;
 		req->error = EPERM;
 	} else {
-		req->mode = RES_MODE_CORRUPT;
-		req->arg[7] = kvmfi_knob("position") | type << 8;
+		req->mode = KVMFI_KVM_IOCTL_MODE_CORRUPT;
+		a->corrupt_pos = kvmfi_knob("position");
+		a->corrupt_type = type;
 	}
 	return 0;
 }
@@ -138,18 +137,4 @@ static const struct kvmfi_ops res_ops = {
 	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
 };
 
-static int __init res_init(void)
-{
-	return kvmfi_init(&res_ops);
-}
-
-static void __exit res_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(res_init);
-module_exit(res_exit);
-MODULE_DESCRIPTION("kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(res_ops, "kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM");

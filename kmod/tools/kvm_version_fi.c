@@ -5,12 +5,10 @@
  * skipped at its entry for a caught call, so KVM does nothing (no VM is
  * created, no capability is looked up) and the caller gets the value.
  *
- * Request:
- *   mode 0: the call returns arg[7] (a fake KVM_GET_API_VERSION, say).
- *   mode 1: the call returns -error (default ENOMEM).
- *   arg[0..3]: ioctl command numbers (0 = unused); none = KVM_GET_API_VERSION.
- *   arg[4..6]: for KVM_CHECK_EXTENSION only these capabilities, each as
- *              cap | KVM_VERSION_FI_CAP (0 = unused); none = every capability.
+ * Request (uapi/kvmfi/kvm_version_fi.h): the chosen commands (none =
+ * KVM_GET_API_VERSION; KVM_CHECK_EXTENSION only for the chosen capabilities,
+ * if any) return a value (a fake KVM_GET_API_VERSION, say) or -error
+ * (default ENOMEM).
  * Legacy /proc/kvm-version-fi/{signal,times}: KVM_GET_API_VERSION returns 0
  * (the original turned version 12 into 0).
  */
@@ -20,10 +18,8 @@
 #include "kvmfi_core.c"
 #include "kvm_helpers.c"
 
-#define VER_MODE_VALUE		0
-#define VER_MODE_ERROR		1
-#define VER_NR_CMDS		4
-#define VER_CAP_VALID		(1ULL << 32)
+#define ver_args(arm) kvmfi_args(arm, struct kvmfi_kvm_version_args)
+
 
 static char symbol[KSYM_NAME_LEN] = "kvm_dev_ioctl";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
@@ -32,20 +28,21 @@ MODULE_PARM_DESC(symbol, "/dev/kvm ioctl handler to probe, taking (struct file *
 static bool ver_selected(const struct kvmfi_fault *f, unsigned int cmd, unsigned long arg)
 {
 	static const u64 api_only[1] = { KVM_GET_API_VERSION };
+	const struct kvmfi_kvm_version_args *a = ver_args(&f->arm);
 	bool any_cmd = false, any_cap = false;
 	unsigned int i;
 
-	for (i = 0; i < VER_NR_CMDS; i++)
-		any_cmd |= f->arm.arg[i] != 0;
-	if (!kvm_fi_cmd_in(any_cmd ? f->arm.arg : api_only, any_cmd ? VER_NR_CMDS : 1, cmd))
+	for (i = 0; i < ARRAY_SIZE(a->cmd); i++)
+		any_cmd |= a->cmd[i] != 0;
+	if (!kvm_fi_cmd_in(any_cmd ? a->cmd : api_only, any_cmd ? ARRAY_SIZE(a->cmd) : 1, cmd))
 		return false;
 	if (cmd != KVM_CHECK_EXTENSION)
 		return true;
-	for (i = 4; i < 7; i++) {
-		if (!(f->arm.arg[i] & VER_CAP_VALID))
+	for (i = 0; i < ARRAY_SIZE(a->cap); i++) {
+		if (!(a->cap[i] & KVMFI_KVM_VERSION_CAP_VALID))
 			continue;
 		any_cap = true;
-		if ((u32)f->arm.arg[i] == arg)
+		if ((u32)a->cap[i] == arg)
 			return true;
 	}
 	return !any_cap;
@@ -62,7 +59,7 @@ static int ver_pre(struct kprobe *p, struct pt_regs *regs)
 	rcu_read_lock();
 	f = kvmfi_enter();
 	if (f && ver_selected(f, cmd, arg) && kvmfi_decide(f, 1)) {
-		long ret = f->arm.mode == VER_MODE_VALUE ? (long)f->arm.arg[7] : kvmfi_error(f);
+		long ret = f->arm.mode == KVMFI_KVM_VERSION_MODE_VALUE ? (long)ver_args(&f->arm)->value : kvmfi_error(f);
 
 		kvmfi_injected(f, "return", ret);
 		kvmfi_skip(regs, ret);
@@ -75,15 +72,16 @@ NOKPROBE_SYMBOL(ver_pre);
 
 static int ver_validate(struct kvmfi_fault *f)
 {
+	const struct kvmfi_kvm_version_args *a = ver_args(&f->arm);
 	unsigned int i;
 
-	if (f->arm.mode > VER_MODE_ERROR)
+	if (f->arm.mode > KVMFI_KVM_VERSION_MODE_ERROR)
 		return -EINVAL;
-	for (i = 4; i < 7; i++)
-		if (f->arm.arg[i] & ~(VER_CAP_VALID | U32_MAX))
+	for (i = 0; i < ARRAY_SIZE(a->cap); i++)
+		if (a->cap[i] & ~(KVMFI_KVM_VERSION_CAP_VALID | U32_MAX))
 			return -EINVAL;
 	/* A value must look like a return value, not an errno. */
-	if (f->arm.mode == VER_MODE_VALUE && (s64)f->arm.arg[7] < 0)
+	if (f->arm.mode == KVMFI_KVM_VERSION_MODE_VALUE && a->value < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -94,10 +92,12 @@ static struct kvmfi_knob ver_knobs[] = {
 
 static int ver_legacy_request(struct kvmfi_arm *req)
 {
+	struct kvmfi_kvm_version_args *a = ver_args(req);
+
 	req->times = kvmfi_knob("times");
-	req->mode = VER_MODE_VALUE;
-	req->arg[0] = KVM_GET_API_VERSION;
-	req->arg[7] = 0;
+	req->mode = KVMFI_KVM_VERSION_MODE_VALUE;
+	a->cmd[0] = KVM_GET_API_VERSION;
+	a->value = 0;
 	return 0;
 }
 
@@ -117,18 +117,4 @@ static const struct kvmfi_ops ver_ops = {
 	.legacy_request = ver_legacy_request,
 };
 
-static int __init ver_init(void)
-{
-	return kvmfi_init(&ver_ops);
-}
-
-static void __exit ver_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(ver_init);
-module_exit(ver_exit);
-MODULE_DESCRIPTION("kvmfi: fake KVM API version, or chosen /dev/kvm ioctls fail");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(ver_ops, "kvmfi: fake KVM API version, or chosen /dev/kvm ioctls fail");

@@ -19,15 +19,12 @@
  * unbacked, the access becomes an MMIO exit to the VMM; KVM's own accesses
  * get -EFAULT). Never KVM_PFN_NOSLOT: x86 6.1 would map it as a real pfn.
  *
- * Request:
- *   arg[7]: class, 1 (memory region) or 2 (guest frames)
- *   mode 0: class 1 fails with -error (default ENOMEM); class 2 fails.
- *   mode 1: the original's corruption, arg[3] = position | type << 8, type
- *           1 flip / 2 set / 3 clear of a random bit 0-31 of: class 1, the
- *           region's guest_phys_addr (position 2, the region argument);
- *           class 2, the gfn (position 2). Pointers are never corrupted.
- *   arg[0]: class 1: memslot id + 1 (0 = every user slot)
- *   arg[1], arg[2]: class 2: first gfn and last gfn + 1 (0, 0 = every gfn)
+ * Request (uapi/kvmfi/memslot_fi.h): the class, region (1) or guest frames
+ * (2); MODE_FAIL: class 1 fails with -error (default ENOMEM), class 2
+ * fails; MODE_CORRUPT, the original's corruption: a bit operation on a
+ * random bit 0-31 of: class 1, the region's guest_phys_addr (position 2,
+ * the region argument); class 2, the gfn (position 2). Pointers are never
+ * corrupted. Class 1 may name one memslot, class 2 a range of frames.
  * Legacy /proc/memory-manage-fi/{signal,class,time,position,type,style}:
  * class, time (-1 = unlimited), position and type as above (type 0 = mode
  * 0, a plain failure); position 1 (the kvm or memslot pointer) is refused;
@@ -40,10 +37,8 @@
 #include "kvmfi_core.c"
 #include "kvm_helpers.c"
 
-#define MEM_MODE_FAIL		0
-#define MEM_MODE_CORRUPT	1
-#define MEM_CLASS_REGION	1
-#define MEM_CLASS_GFN		2
+#define mem_args(arm) kvmfi_args(arm, struct kvmfi_memslot_args)
+
 
 static char symbol[KSYM_NAME_LEN] = "__kvm_set_memory_region";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
@@ -86,7 +81,7 @@ static struct kvmfi_fault *mem_enter(unsigned int class)
 {
 	struct kvmfi_fault *f = rcu_dereference(kvmfi.fault);
 
-	if (!f || f->arm.arg[7] != class)
+	if (!f || mem_args(&f->arm)->class != class)
 		return NULL;
 	return kvmfi_enter();
 }
@@ -96,6 +91,7 @@ static int mem_region(struct pt_regs *regs, bool outer)
 {
 	/* slot and guest_phys_addr lead struct kvm_userspace_memory_region(2) */
 	struct kvm_userspace_memory_region *mem = (void *)regs_get_kernel_argument(regs, 1);
+	const struct kvmfi_memslot_args *a;
 	struct kvmfi_fault *f;
 	int skipped = 0;
 
@@ -107,14 +103,15 @@ static int mem_region(struct pt_regs *regs, bool outer)
 		return 0;
 	}
 	rcu_read_lock();
-	f = mem_enter(MEM_CLASS_REGION);
-	if (f && mem && (mem->slot & 0xffff) < KVM_USER_MEM_SLOTS &&
-	    (!f->arm.arg[0] || f->arm.arg[0] - 1 == mem->slot) && kvmfi_decide(f, 1)) {
-		if (f->arm.mode == MEM_MODE_CORRUPT) {
+	f = mem_enter(KVMFI_MEMSLOT_CLASS_REGION);
+	a = f ? mem_args(&f->arm) : NULL;
+	if (a && mem && (mem->slot & 0xffff) < KVM_USER_MEM_SLOTS &&
+	    (!a->slot || a->slot - 1 == mem->slot) && kvmfi_decide(f, 1)) {
+		if (f->arm.mode == KVMFI_MEMSLOT_MODE_CORRUPT) {
 			u64 gpa = mem->guest_phys_addr;
 
 			/* The region is the kernel's copy of the VMM's request. */
-			mem->guest_phys_addr = kvm_fi_bitop(gpa, (f->arm.arg[3] >> 8) & 0xff);
+			mem->guest_phys_addr = kvm_fi_bitop(gpa, a->corrupt_type);
 			kvmfi_injected(f, "guest_phys_addr now", mem->guest_phys_addr);
 		} else {
 			kvmfi_injected(f, "memory region error", -(long)f->arm.error);
@@ -142,15 +139,17 @@ NOKPROBE_SYMBOL(mem_region2_pre);
 static int mem_gfn_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	u64 gfn = regs_get_kernel_argument(regs, 1);
+	const struct kvmfi_memslot_args *a;
 	struct kvmfi_fault *f;
 	int skipped = 0;
 
 	rcu_read_lock();
-	f = mem_enter(MEM_CLASS_GFN);
-	if (f && (!f->arm.arg[2] || (gfn >= f->arm.arg[1] && gfn < f->arm.arg[2])) &&
+	f = mem_enter(KVMFI_MEMSLOT_CLASS_GFN);
+	a = f ? mem_args(&f->arm) : NULL;
+	if (a && (!a->gfn_end || (gfn >= a->gfn_first && gfn < a->gfn_end)) &&
 	    kvmfi_decide(f, 1)) {
-		if (f->arm.mode == MEM_MODE_CORRUPT) {
-			u64 ngfn = kvm_fi_bitop(gfn, (f->arm.arg[3] >> 8) & 0xff);
+		if (f->arm.mode == KVMFI_MEMSLOT_MODE_CORRUPT) {
+			u64 ngfn = kvm_fi_bitop(gfn, a->corrupt_type);
 
 			kvm_fi_set_arg(regs, 1, ngfn);
 			kvmfi_injected(f, "gfn now", ngfn);
@@ -167,19 +166,19 @@ NOKPROBE_SYMBOL(mem_gfn_pre);
 
 static int mem_validate(struct kvmfi_fault *f)
 {
-	u64 class = f->arm.arg[7];
+	const struct kvmfi_memslot_args *a = mem_args(&f->arm);
 
-	if (class != MEM_CLASS_REGION && class != MEM_CLASS_GFN)
+	if (a->class != KVMFI_MEMSLOT_CLASS_REGION && a->class != KVMFI_MEMSLOT_CLASS_GFN)
 		return -EINVAL;
-	if (f->arm.mode == MEM_MODE_CORRUPT) {
-		unsigned int pos = f->arm.arg[3] & 0xff, type = (f->arm.arg[3] >> 8) & 0xff;
+	if (f->arm.mode == KVMFI_MEMSLOT_MODE_CORRUPT) {
+		unsigned int pos = a->corrupt_pos, type = a->corrupt_type;
 
-		if (pos != 2 || type < KVM_FI_BIT_FLIP || type > KVM_FI_BIT_CLEAR)
+		if (pos != KVMFI_MEMSLOT_POS_ADDR || type < KVMFI_BITOP_FLIP || type > KVMFI_BITOP_CLEAR)
 			return -EINVAL;
-	} else if (f->arm.mode != MEM_MODE_FAIL) {
+	} else if (f->arm.mode != KVMFI_MEMSLOT_MODE_FAIL) {
 		return -EINVAL;
 	}
-	if (f->arm.arg[2] && f->arm.arg[1] >= f->arm.arg[2])
+	if (a->gfn_end && a->gfn_first >= a->gfn_end)
 		return -EINVAL;
 	return 0;
 }
@@ -194,21 +193,23 @@ static struct kvmfi_knob mem_knobs[] = {
 
 static int mem_legacy_request(struct kvmfi_arm *req)
 {
+	struct kvmfi_memslot_args *a = mem_args(req);
 	long long type = kvmfi_knob("type"), pos = kvmfi_knob("position");
 
 	req->times = kvmfi_knob("time");
-	req->arg[7] = kvmfi_knob("class");
+	a->class = kvmfi_knob("class");
 	if (type == 0) {
-		req->mode = MEM_MODE_FAIL;
+		req->mode = KVMFI_MEMSLOT_MODE_FAIL;
 		req->error = ENOMEM;
 		return 0;
 	}
-	if (pos != 2) {
+	if (pos != KVMFI_MEMSLOT_POS_ADDR) {
 		pr_warn("legacy: position %lld is a pointer or an unused argument; only 2 can be corrupted\n", pos);
 		return -EINVAL;
 	}
-	req->mode = MEM_MODE_CORRUPT;
-	req->arg[3] = pos | type << 8;
+	req->mode = KVMFI_MEMSLOT_MODE_CORRUPT;
+	a->corrupt_pos = pos;
+	a->corrupt_type = type;
 	return 0;
 }
 
@@ -247,18 +248,4 @@ static const struct kvmfi_ops mem_ops = {
 	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
 };
 
-static int __init memory_fi_init(void)
-{
-	return kvmfi_init(&mem_ops);
-}
-
-static void __exit memory_fi_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(memory_fi_init);
-module_exit(memory_fi_exit);
-MODULE_DESCRIPTION("kvmfi: KVM memory regions or guest-frame translations fail for a chosen VMM");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(mem_ops, "kvmfi: KVM memory regions or guest-frame translations fail for a chosen VMM");

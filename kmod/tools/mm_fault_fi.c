@@ -3,7 +3,7 @@
  * pt-load-fi: page faults of a scoped target fail.
  *
  * Where: handle_mm_fault(vma, address, flags, regs), entry. For a fault in
- * scope (the faulting task, optionally only addresses in [arg[0], arg[1]))
+ * scope (the faulting task, optionally only addresses in [addr_start, addr_end))
  * the function is skipped and returns VM_FAULT_SIGSEGV, VM_FAULT_SIGBUS or
  * VM_FAULT_OOM, as if the kernel had failed to map the page. Skipping at
  * entry is lock-neutral: handle_mm_fault releases the mmap or per-VMA lock
@@ -41,9 +41,8 @@
 #include <linux/sched/signal.h>
 #include "kvmfi_core.c"
 
-#define PT_LOAD_MODE_SIGSEGV	0
-#define PT_LOAD_MODE_SIGBUS	1
-#define PT_LOAD_MODE_OOM	2
+#define pt_load_args(arm) kvmfi_args(arm, struct kvmfi_mm_fault_args)
+
 
 static char symbol[KSYM_NAME_LEN] = "handle_mm_fault";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
@@ -54,14 +53,15 @@ static const struct {
 	const char *what;
 	vm_fault_t ret;
 } pt_load_results[] = {
-	[PT_LOAD_MODE_SIGSEGV] = { "sigsegv", VM_FAULT_SIGSEGV },
-	[PT_LOAD_MODE_SIGBUS] = { "sigbus", VM_FAULT_SIGBUS },
-	[PT_LOAD_MODE_OOM] = { "oom", VM_FAULT_OOM },
+	[KVMFI_MM_FAULT_SIGSEGV] = { "sigsegv", VM_FAULT_SIGSEGV },
+	[KVMFI_MM_FAULT_SIGBUS] = { "sigbus", VM_FAULT_SIGBUS },
+	[KVMFI_MM_FAULT_OOM] = { "oom", VM_FAULT_OOM },
 };
 
 static int pt_load_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	unsigned long address = regs_get_kernel_argument(regs, 1);
+	const struct kvmfi_mm_fault_args *a;
 	struct kvmfi_fault *f;
 	int skipped = 0;
 
@@ -69,7 +69,8 @@ static int pt_load_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	rcu_read_lock();
 	f = kvmfi_enter();
-	if (f && (!f->arm.arg[1] || (address >= f->arm.arg[0] && address < f->arm.arg[1])) &&
+	a = f ? pt_load_args(&f->arm) : NULL;
+	if (a && (!a->addr_end || (address >= a->addr_start && address < a->addr_end)) &&
 	    kvmfi_decide(f, 1)) {
 		unsigned int flags = regs_get_kernel_argument(regs, 2);
 
@@ -91,18 +92,17 @@ NOKPROBE_SYMBOL(pt_load_pre);
 
 static int pt_load_validate(struct kvmfi_fault *f)
 {
-	unsigned int i;
+	const struct kvmfi_mm_fault_args *a = pt_load_args(&f->arm);
 
 	if (f->arm.mode >= ARRAY_SIZE(pt_load_results))
 		return -EINVAL;
-	/* arg[0]..arg[1]: address range, end exclusive; 0..0 = every address. */
-	if (f->arm.arg[1] && f->arm.arg[0] >= f->arm.arg[1])
+	/* The address range, end exclusive; 0..0 = every address. */
+	if (a->addr_end && a->addr_start >= a->addr_end)
 		return -EINVAL;
-	if (!f->arm.arg[1] && f->arm.arg[0])
+	if (!a->addr_end && a->addr_start)
 		return -EINVAL;
-	for (i = 2; i < KVMFI_NR_ARGS; i++)
-		if (f->arm.arg[i])
-			return -EINVAL;
+	if (!kvmfi_all_zero(a->reserved, sizeof(a->reserved)))
+		return -EINVAL;
 	return 0;
 }
 
@@ -114,7 +114,7 @@ static struct kvmfi_knob pt_load_knobs[] = {
 static int pt_load_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = kvmfi_knob("times");
-	req->mode = kvmfi_knob("type") == 0 ? PT_LOAD_MODE_OOM : PT_LOAD_MODE_SIGBUS;
+	req->mode = kvmfi_knob("type") == 0 ? KVMFI_MM_FAULT_OOM : KVMFI_MM_FAULT_SIGBUS;
 	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
 	return 0;
 }
@@ -134,18 +134,4 @@ static const struct kvmfi_ops pt_load_ops = {
 	.legacy_request = pt_load_legacy_request,
 };
 
-static int __init pt_load_init(void)
-{
-	return kvmfi_init(&pt_load_ops);
-}
-
-static void __exit pt_load_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(pt_load_init);
-module_exit(pt_load_exit);
-MODULE_DESCRIPTION("kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(pt_load_ops, "kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)");

@@ -41,8 +41,11 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <generated/utsrelease.h>
+#include "kvmfi_compat.h"
 
-#ifdef CONFIG_X86_64
+#define PT_UPDATE_DESCRIPTION "kvmfi: lose the TLB shootdowns of a chosen process (x86_64; refuses to load elsewhere)"
+
+#if defined(CONFIG_X86_64) && KVMFI_FLUSH_TLB_INFO_KNOWN
 #include "kvmfi_core.c"
 
 /* The function and struct flush_tlb_info layout of this kernel: kvmfi_compat.h. */
@@ -93,13 +96,8 @@ NOKPROBE_SYMBOL(pt_update_pre);
 
 static int pt_update_validate(struct kvmfi_fault *f)
 {
-	unsigned int i;
-
-	if (f->arm.mode)
+	if (f->arm.mode != KVMFI_TLB_FLUSH_MODE_LOSE || !kvmfi_all_zero(f->arm.arg, sizeof(f->arm.arg)))
 		return -EINVAL;
-	for (i = 0; i < KVMFI_NR_ARGS; i++)
-		if (f->arm.arg[i])
-			return -EINVAL;
 	return 0;
 }
 
@@ -130,22 +128,22 @@ static const struct kvmfi_ops pt_update_ops = {
 	.legacy_signal_nonzero = true,	/* the original armed on any non-zero value */
 };
 
+KVMFI_MODULE(pt_update_ops, PT_UPDATE_DESCRIPTION);
+
+#elif defined(CONFIG_X86_64) /* a struct flush_tlb_info layout kvmfi_compat.h does not know */
+
 static int __init pt_update_init(void)
 {
-	if (!KVMFI_FLUSH_TLB_INFO_KNOWN) {
-		pr_err("[PT-Fi] unsupported kernel %s: the layout of struct flush_tlb_info is known for "
-		       "5.4-7.3 only, and reading freed_tables at a guessed offset could drop a flush "
-		       "that frees page tables\n", UTS_RELEASE);
-		return -EOPNOTSUPP;
-	}
-	return kvmfi_init(&pt_update_ops);
+	pr_err("[PT-Fi] unsupported kernel %s: the layout of struct flush_tlb_info is known for "
+	       "5.4-7.3 only, and reading freed_tables at a guessed offset could drop a flush "
+	       "that frees page tables\n", UTS_RELEASE);
+	return -EOPNOTSUPP;
 }
 
-static void __exit pt_update_exit(void)
-{
-	kvmfi_exit();
-}
-module_exit(pt_update_exit);
+module_init(pt_update_init);
+MODULE_DESCRIPTION(PT_UPDATE_DESCRIPTION);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("kvmfi developers");
 
 #else /* !CONFIG_X86_64 */
 
@@ -158,9 +156,9 @@ static int __init pt_update_init(void)
 	       "flush of an address space, so none can be suppressed\n");
 	return -EOPNOTSUPP;
 }
-#endif /* CONFIG_X86_64 */
 
 module_init(pt_update_init);
-MODULE_DESCRIPTION("kvmfi: lose the TLB shootdowns of a chosen process (x86_64; refuses to load elsewhere)");
+MODULE_DESCRIPTION(PT_UPDATE_DESCRIPTION);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("kvmfi developers");
+#endif /* CONFIG_X86_64, KVMFI_FLUSH_TLB_INFO_KNOWN */

@@ -12,12 +12,12 @@
  *   which copies straight to user memory; a kretprobe keeps the register id
  *   and user address at entry and edits the user's copy at return.
  *
- * Request:
- *   arg[0]: the register: x86_64 byte offset in struct kvm_regs (rip = 128,
+ * Request (uapi/kvmfi/vcpu_state_fi.h):
+ *   reg: the register: x86_64 byte offset in struct kvm_regs (rip = 128,
  *           rflags = 136); arm64 the KVM_GET_ONE_REG id of a 64-bit core
  *           register (pc = 0x6030000000100040, pstate = ...0042).
- *   mode 0: value ^= arg[1];  mode 1: value = arg[1];
- *   mode 2: a random bit 0-31 of the value flips.
+ *   mode XOR: value ^= args.value;  mode SET: value = args.value;
+ *   mode FLIP: a random bit 0-31 of the value flips.
  * Legacy /proc/kvm-state-fi/{signal,times}: the program counter (RIP / PC)
  * read by user space has a random bit flipped, `times` reads long (the
  * original failed every vCPU ioctl instead, which its documentation did not
@@ -30,9 +30,8 @@
 #include "kvmfi_core.c"
 #include "kvm_helpers.c"
 
-#define STATE_MODE_XOR		0
-#define STATE_MODE_SET		1
-#define STATE_MODE_FLIP		2
+#define state_args(arm) kvmfi_args(arm, struct kvmfi_vcpu_state_args)
+
 
 #if defined(CONFIG_X86_64)
 #define STATE_SYMBOL		"kvm_arch_vcpu_ioctl_get_regs"
@@ -57,12 +56,12 @@ struct state_call {
 static u64 state_falsify(const struct kvmfi_fault *f, u64 v)
 {
 	switch (f->arm.mode) {
-	case STATE_MODE_XOR:
-		return v ^ f->arm.arg[1];
-	case STATE_MODE_SET:
-		return f->arm.arg[1];
+	case KVMFI_VCPU_STATE_MODE_XOR:
+		return v ^ state_args(&f->arm)->value;
+	case KVMFI_VCPU_STATE_MODE_SET:
+		return state_args(&f->arm)->value;
 	default:
-		return kvm_fi_bitop(v, KVM_FI_BIT_FLIP);
+		return kvm_fi_bitop(v, KVMFI_BITOP_FLIP);
 	}
 }
 NOKPROBE_SYMBOL(state_falsify);
@@ -82,7 +81,7 @@ static int state_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 #else
 		const struct kvm_one_reg *reg = (const void *)regs_get_kernel_argument(regs, 1);
 
-		if (reg && reg->id == f->arm.arg[0]) {
+		if (reg && reg->id == state_args(&f->arm)->reg) {
 			c->where = reg->addr;
 			ignore = 0;
 		}
@@ -104,7 +103,7 @@ static int state_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	f = rcu_dereference(kvmfi.fault);	/* scope was checked at entry */
 	if (f && kvmfi_decide(f, 1)) {
 #if defined(CONFIG_X86_64)
-		u64 *p = (u64 *)((char *)c->where + f->arm.arg[0]);
+		u64 *p = (u64 *)((char *)c->where + state_args(&f->arm)->reg);
 
 		*p = state_falsify(f, *p);
 		kvmfi_injected(f, "register now", *p);
@@ -126,9 +125,9 @@ NOKPROBE_SYMBOL(state_ret);
 
 static int state_validate(struct kvmfi_fault *f)
 {
-	u64 reg = f->arm.arg[0];
+	u64 reg = state_args(&f->arm)->reg;
 
-	if (f->arm.mode > STATE_MODE_FLIP)
+	if (f->arm.mode > KVMFI_VCPU_STATE_MODE_FLIP)
 		return -EINVAL;
 #if defined(CONFIG_X86_64)
 	if (reg % sizeof(u64) || reg >= sizeof(struct kvm_regs))
@@ -148,8 +147,8 @@ static struct kvmfi_knob state_knobs[] = {
 static int state_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = kvmfi_knob("times");
-	req->mode = STATE_MODE_FLIP;
-	req->arg[0] = STATE_LEGACY_REG;
+	req->mode = KVMFI_VCPU_STATE_MODE_FLIP;
+	state_args(req)->reg = STATE_LEGACY_REG;
 	return 0;
 }
 
@@ -176,18 +175,4 @@ static const struct kvmfi_ops state_ops = {
 	.legacy_request = state_legacy_request,
 };
 
-static int __init state_init(void)
-{
-	return kvmfi_init(&state_ops);
-}
-
-static void __exit state_exit(void)
-{
-	kvmfi_exit();
-}
-
-module_init(state_init);
-module_exit(state_exit);
-MODULE_DESCRIPTION("kvmfi: falsify the vCPU registers a VMM reads, the guest's state untouched");
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kvmfi developers");
+KVMFI_MODULE(state_ops, "kvmfi: falsify the vCPU registers a VMM reads, the guest's state untouched");

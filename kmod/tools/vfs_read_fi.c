@@ -6,6 +6,5 @@
 #define FILE_FI_TAG		"[ARM-Fi-Read]"
 #define FILE_FI_LEGACY_DIR	"file-read-fi"
 #define FILE_FI_DEFAULT_ERROR	EIO
+#define FILE_FI_DESCRIPTION	"kvmfi: make vfs_read fail for a chosen process, cgroup, file or tree"
 #include "vfs_io_fault.c"
-
-MODULE_DESCRIPTION("kvmfi: make vfs_read fail for a chosen process, cgroup, file or tree");

@@ -6,6 +6,5 @@
 #define FILE_FI_TAG		"[ARM-Fi-Write]"
 #define FILE_FI_LEGACY_DIR	"file-write-fi"
 #define FILE_FI_DEFAULT_ERROR	ENOSPC
+#define FILE_FI_DESCRIPTION	"kvmfi: make vfs_write fail for a chosen process, cgroup, file or tree; nothing is written"
 #include "vfs_io_fault.c"
-
-MODULE_DESCRIPTION("kvmfi: make vfs_write fail for a chosen process, cgroup, file or tree; nothing is written");

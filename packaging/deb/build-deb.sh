@@ -7,6 +7,7 @@
 #   /usr/share/bash-completion/completions, /usr/share/zsh/vendor-completions,
 #   /usr/share/fish/vendor_completions.d
 #   /usr/src/kvmfi-VERSION/          the modules' source + dkms.conf (DKMS source tree)
+#   /lib/systemd/system/kvmfi-recover.service   the boot-time recovery (enabled by postinst)
 # postinst runs `dkms add` and `dkms install` for every kernel with headers;
 # prerm runs `dkms remove --all`. Depends: dkms + the binaries' shared
 # libraries (dpkg-shlibdeps).

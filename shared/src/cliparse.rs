@@ -3,7 +3,7 @@
 //! `--help` and `--version` print and succeed.
 
 use crate::error::{Error, Result};
-use clap::{ArgMatches, Command};
+use clap::{ArgMatches, Command, FromArgMatches};
 use std::ffi::OsString;
 
 /// The arguments after `marker` when argv[1] is `marker`: how a tool runs
@@ -37,6 +37,18 @@ where
             }
         }
     }
+}
+
+/// [`parse`], then the typed command line `C` read from the matches (an
+/// error there is a usage error too).
+pub fn parse_into<C, I, T>(cmd: Command, args: I) -> Result<Option<C>>
+where
+    C: FromArgMatches,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let Some(m) = parse(cmd, args)? else { return Ok(None) };
+    C::from_arg_matches(&m).map(Some).map_err(|e| Error::usage(one_line(&e.to_string())))
 }
 
 /// Folds clap's multi-line error into one line: the message, the list of

@@ -11,6 +11,14 @@
 //!
 //! Unlike the original controller, every role of a line is kept (it kept
 //! only the first).
+//!
+//! One setting line may name the known_hosts file the nodes' host keys are
+//! checked against: `known_hosts = PATH`.
+//!
+//! [`load`] also reads Ansible inventories (INI or YAML; see [`ansible`]), so
+//! every tool that takes a cluster.conf takes an inventory too.
+
+pub mod ansible;
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -64,6 +72,13 @@ pub struct Node {
     pub roles: Vec<String>,
     /// The line of the file it came from (1-based).
     pub line: usize,
+    /// Remote account for this node (an inventory's `ansible_user`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// False when the port is only the default 22 (an inventory host
+    /// without `ansible_port`): then ~/.ssh/config's Port may apply.
+    #[serde(skip)]
+    pub port_given: bool,
 }
 
 impl Node {
@@ -101,11 +116,11 @@ pub fn canonical_role(role: &str) -> Option<&'static str> {
     ROLES.iter().copied().find(|r| r.eq_ignore_ascii_case(role))
 }
 
-fn valid_name(s: &str) -> bool {
+pub(crate) fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-fn valid_host(s: &str) -> bool {
+pub(crate) fn valid_host(s: &str) -> bool {
     if s.parse::<IpAddr>().is_ok() {
         return true;
     }
@@ -123,14 +138,37 @@ fn valid_host(s: &str) -> bool {
     })
 }
 
+/// A cluster file: its nodes and its settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    /// `known_hosts = PATH`: host keys are checked against this file too
+    /// (and new ones recorded there).
+    pub known_hosts: Option<String>,
+}
+
 /// Parses the text of a cluster.conf. Never panics, whatever the input.
 pub fn parse(text: &str) -> std::result::Result<Vec<Node>, ConfError> {
+    parse_cluster(text).map(|c| c.nodes)
+}
+
+/// Parses a cluster.conf, its setting lines included.
+pub fn parse_cluster(text: &str) -> std::result::Result<Cluster, ConfError> {
     let mut nodes: Vec<Node> = Vec::new();
+    let mut known_hosts = None;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let err = |msg: String| ConfError { line, msg };
         let content = raw.split('#').next().unwrap_or("").trim();
         if content.is_empty() {
+            continue;
+        }
+        if let Some((key, value)) = content.split_once('=').filter(|(k, _)| !k.contains(',')) {
+            match key.trim() {
+                "known_hosts" if !value.trim().is_empty() => known_hosts = Some(value.trim().to_string()),
+                "known_hosts" => return Err(err("known_hosts = needs a path (e.g. known_hosts = /etc/kvmfi/known_hosts)".into())),
+                k => return Err(err(format!("unknown setting '{k}'; the only setting is known_hosts = PATH"))),
+            }
             continue;
         }
         let fields: Vec<&str> = content.split(',').map(str::trim).collect();
@@ -173,27 +211,45 @@ pub fn parse(text: &str) -> std::result::Result<Vec<Node>, ConfError> {
                 roles.push(c.to_string());
             }
         }
-        nodes.push(Node { name: name.to_string(), address: address.to_string(), port, roles, line });
+        nodes.push(Node {
+            name: name.to_string(),
+            address: address.to_string(),
+            port,
+            roles,
+            line,
+            user: None,
+            port_given: true,
+        });
     }
-    Ok(nodes)
+    Ok(Cluster { nodes, known_hosts })
 }
 
 /// Reads and parses `path`; errors (exit 2) say `PATH: line N: ...`.
-/// A file with no node in it is an error too.
+/// A file with no node in it is an error too. Ansible inventories are
+/// recognised by their content (see [`ansible::detect`]).
 pub fn load(path: &Path) -> Result<Vec<Node>> {
+    load_cluster(path).map(|c| c.nodes)
+}
+
+/// [`load`] with the file's settings.
+pub fn load_cluster(path: &Path) -> Result<Cluster> {
     let bytes = std::fs::read(path).map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count();
         Error::usage(format!("{}: line {line}: not UTF-8 text", path.display()))
     })?;
-    let nodes = parse(&text).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
-    if nodes.is_empty() {
+    let parsed = match ansible::detect(path, &text) {
+        Some(kind) => ansible::parse(&text, kind).map(|nodes| Cluster { nodes, known_hosts: None }),
+        None => parse_cluster(&text),
+    };
+    let cluster = parsed.map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+    if cluster.nodes.is_empty() {
         return Err(Error::usage(format!(
-            "{}: no node in it; add lines name,address,ssh_port,role[,role...]",
+            "{}: no node in it; add lines name,address,ssh_port,role[,role...] (or hosts to an Ansible inventory's role groups)",
             path.display()
         )));
     }
-    Ok(nodes)
+    Ok(cluster)
 }
 
 #[cfg(test)]

@@ -22,15 +22,11 @@ pub fn require_kvm(spec: &ModuleSpec) -> Result<()> {
     )))
 }
 
-/// The EXIT STATUS and FILES paragraphs of every KVM tool's man page.
-pub fn after_help(module: &str, legacy: &str, examples: &str) -> String {
+/// The FILES paragraph of every KVM tool's man page.
+pub fn files(module: &str, legacy: &str) -> String {
     format!(
-        "EXIT STATUS: 0 success; 1 failed at run time; 2 usage error (nothing changed); 3 needs root; \
-         4 unsupported here (no KVM, module missing, or none of the hook's candidate functions in this kernel: \
-         the message lists those tried); 5 target process not found.\n\
-         FILES: /dev/kvmfi/{kname} (control device, root only); /proc/{legacy}/ (the original control files); \
-         {module}.ko (searched in KVMFI_MODULE_DIR, /lib/modules/$(uname -r)/extra, next to the binary).\n\
-         EXAMPLES:\n{examples}",
+        "/dev/kvmfi/{kname} (control device, root only); /proc/{legacy}/ (the original control files); \
+         {module}.ko (searched in KVMFI_MODULE_DIR, /lib/modules/$(uname -r)/extra, next to the binary).",
         kname = module.replace('-', "_"),
     )
 }

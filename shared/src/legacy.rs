@@ -13,38 +13,12 @@ use crate::tool::{self, ModuleOpts};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-/// One value the original program asked for, and the knob it went to.
-#[derive(Debug, Clone, Copy)]
-pub struct Prompt {
-    pub knob: &'static str,
-    pub question: &'static str,
-    pub min: i64,
-    pub max: i64,
-}
-
-/// An original control program.
-#[derive(Debug, Clone, Copy)]
-pub struct Program {
-    /// Its name, e.g. `file-read-fi-main`.
-    pub name: &'static str,
-    pub spec: &'static ModuleSpec,
-    /// The module's /proc directory, e.g. `file-read-fi`.
-    pub proc_dir: &'static str,
-    pub prompts: &'static [Prompt],
-}
+pub use crate::symbols::{Program, Prompt};
 
 /// The program invoked as `argv0`, if `argv0` names one of `programs`.
 pub fn invoked_as(argv0: &std::ffi::OsStr, programs: &'static [Program]) -> Option<&'static Program> {
     let name = Path::new(argv0).file_name()?.to_str()?;
     programs.iter().find(|p| p.name == name)
-}
-
-/// Runs the original program that `args[0]` names, if it names one of
-/// `programs` (the links `make install` makes); None otherwise.
-pub fn dispatch(args: &[std::ffi::OsString], programs: &'static [Program]) -> Option<Result<()>> {
-    let prog = invoked_as(args.first()?, programs)?;
-    let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    Some(run(prog, &rest))
 }
 
 fn parse_value(p: &Prompt, text: &str) -> Result<i64> {
@@ -94,8 +68,8 @@ fn collect(prog: &Program, args: &[String]) -> Result<Vec<Option<i64>>> {
     Ok(values)
 }
 
-/// Runs an original control program; `args` excludes argv[0].
-pub fn run(prog: &Program, args: &[String]) -> Result<()> {
+/// Runs an original control program of `spec`; `args` excludes argv[0].
+pub fn run(spec: &ModuleSpec, prog: &Program, args: &[String]) -> Result<()> {
     if args.iter().any(|a| a == "-h" || a == "--help") {
         if prog.prompts.is_empty() {
             println!("usage: {}\nTakes no values (as the original).", prog.name);
@@ -106,12 +80,12 @@ pub fn run(prog: &Program, args: &[String]) -> Result<()> {
                 prog.prompts.iter().map(|p| p.knob.to_uppercase()).collect::<Vec<_>>().join(" ")
             );
         }
-        println!("Arms {} system-wide through /proc/{}/; see `man {}`.", prog.spec.module, prog.proc_dir, prog.spec.tool);
+        println!("Arms {} system-wide through /proc/{}/; see `man {}`.", spec.module, prog.proc_dir, spec.tool);
         return Ok(());
     }
     require_root(prog.name)?;
     let values = collect(prog, args)?;
-    tool::ensure_loaded(prog.spec, &ModuleOpts::default())?;
+    tool::ensure_loaded(spec, &ModuleOpts::default())?;
     let dir = Path::new("/proc").join(prog.proc_dir);
     for (p, v) in prog.prompts.iter().zip(values) {
         if let Some(v) = v {
@@ -123,7 +97,7 @@ pub fn run(prog: &Program, args: &[String]) -> Result<()> {
     // would fail this very line, and a read fault any later read.
     println!(
         "{}: armed {} (system-wide) by `echo 1 > /proc/{}/signal`; disarm with `echo 0 > /proc/{}/signal` or `{} off`",
-        prog.name, prog.spec.module, prog.proc_dir, prog.proc_dir, prog.spec.tool
+        prog.name, spec.module, prog.proc_dir, prog.proc_dir, spec.tool
     );
     write_knob(&dir.join("signal"), 1)
 }

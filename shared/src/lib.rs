@@ -11,7 +11,9 @@ pub mod errno;
 pub mod filefault;
 pub mod error;
 pub mod kallsyms;
+pub mod kernel_tool;
 pub mod kmod;
+pub mod request;
 pub mod legacy;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub mod kvmcmds;

@@ -3,6 +3,7 @@
 //! kvmfi-check pick the first candidate the running kernel has, so users
 //! never edit source when a symbol moves. Each man page lists its entries.
 
+
 /// One probe point of a module: the module parameter that names the
 /// function, and the candidates in order of preference.
 #[derive(Debug, Clone, Copy)]
@@ -15,7 +16,27 @@ pub struct HookSpec {
     pub candidates: &'static [&'static str],
 }
 
-/// A kernel tool: its binary, its module file and its hooks.
+/// One value the original program asked for, and the knob it went to.
+#[derive(Debug, Clone, Copy)]
+pub struct Prompt {
+    pub knob: &'static str,
+    pub question: &'static str,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// An original control program (see [`crate::legacy`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Program {
+    /// Its name, e.g. `file-read-fi-main`.
+    pub name: &'static str,
+    /// The module's /proc directory, e.g. `file-read-fi`.
+    pub proc_dir: &'static str,
+    pub prompts: &'static [Prompt],
+}
+
+/// A kernel tool: its binary, its module file, its hooks and the original
+/// control programs that run as it.
 #[derive(Debug, Clone, Copy)]
 pub struct ModuleSpec {
     /// Binary name, e.g. `vfs-read-fi`.
@@ -23,18 +44,43 @@ pub struct ModuleSpec {
     /// Module file stem (the original tools' name), e.g. `file-read-fi`.
     pub module: &'static str,
     pub hooks: &'static [HookSpec],
+    /// The original tools' control programs (`file-read-fi-main`, ...),
+    /// installed as links to `tool`, which acts as the original when invoked
+    /// by that name. The one list of those names: the Makefile's links, the
+    /// bench's and the bad-input suite's come from it (`make legacy-links`).
+    pub legacy: &'static [Program],
 }
 
 pub const FILE_READ: ModuleSpec = ModuleSpec {
     tool: "vfs-read-fi",
     module: "file-read-fi",
     hooks: &[HookSpec { param: "symbol", role: "read path", candidates: &["vfs_read"] }],
+    legacy: &[
+        Program {
+            name: "file-read-fi-main",
+            proc_dir: "file-read-fi",
+            prompts: &[
+                Prompt { knob: "type", question: "type (0: reads return nothing, 1: reads fail with EFAULT)", min: 0, max: 1 },
+                Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+            ],
+        },
+    ],
 };
 
 pub const FILE_WRITE: ModuleSpec = ModuleSpec {
     tool: "vfs-write-fi",
     module: "file-write-fi",
     hooks: &[HookSpec { param: "symbol", role: "write path", candidates: &["vfs_write"] }],
+    legacy: &[
+        Program {
+            name: "file-write-fi-main",
+            proc_dir: "file-write-fi",
+            prompts: &[
+                Prompt { knob: "type", question: "type (0: writes write nothing, 1: writes fail with EFAULT)", min: 0, max: 1 },
+                Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+            ],
+        },
+    ],
 };
 
 /// kvm-ioctl-fi: VM ioctls at kvm_vm_ioctl, vCPU ioctls at kvm_vcpu_ioctl.
@@ -44,6 +90,17 @@ pub const KVM_IOCTL: ModuleSpec = ModuleSpec {
     hooks: &[
         HookSpec { param: "symbol", role: "VM ioctl", candidates: &["kvm_vm_ioctl"] },
         HookSpec { param: "vcpu_symbol", role: "vCPU ioctl", candidates: &["kvm_vcpu_ioctl"] },
+    ],
+    legacy: &[
+        Program {
+            name: "resource-main",
+            proc_dir: "resource",
+            prompts: &[
+                Prompt { knob: "position", question: "position (1: the ioctl command, 2: its argument)", min: 1, max: 2 },
+                Prompt { knob: "type", question: "type (0: fail with EPERM, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
+                Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+            ],
+        },
     ],
 };
 
@@ -66,6 +123,18 @@ pub const MEMSLOT: ModuleSpec = ModuleSpec {
         // .part clone of __kvm_set_memory_region; both are probed.
         HookSpec { param: "region2_symbol", role: "outer memory region", candidates: &["kvm_set_memory_region"] },
     ],
+    legacy: &[
+        Program {
+            name: "memory-main",
+            proc_dir: "memory-manage-fi",
+            prompts: &[
+                Prompt { knob: "class", question: "class (1: memory regions, 2: guest-frame translations)", min: 1, max: 2 },
+                Prompt { knob: "position", question: "position (argument 1-8; only 2 can be corrupted)", min: 1, max: 8 },
+                Prompt { knob: "type", question: "type (0: fail, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
+                Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+            ],
+        },
+    ],
 };
 
 /// 6.13 on (7.3): __gfn_to_pfn_memslot is gone; x86 EPT/NPT faults go
@@ -84,6 +153,15 @@ pub const VCPU_STATE: ModuleSpec = ModuleSpec {
     tool: "vcpu-state-fi",
     module: "kvm-state-fi",
     hooks: &[HookSpec { param: "symbol", role: "register read", candidates: STATE_CANDIDATES }],
+    legacy: &[
+        Program {
+            name: "kvm-state-fi-main",
+            proc_dir: "kvm-state-fi",
+            prompts: &[
+                Prompt { knob: "times", question: "times (register reads to falsify, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+            ],
+        },
+    ],
 };
 
 /// x86_64: KVM_GET_REGS fills a kernel struct; arm64: KVM_GET_ONE_REG.
@@ -97,6 +175,15 @@ pub const KVM_VERSION: ModuleSpec = ModuleSpec {
     tool: "kvm-version-fi",
     module: "kvm-version-fi",
     hooks: &[HookSpec { param: "symbol", role: "/dev/kvm ioctl", candidates: &["kvm_dev_ioctl"] }],
+    legacy: &[
+        Program {
+            name: "kvm-version-fi-main",
+            proc_dir: "kvm-version-fi",
+            prompts: &[
+                Prompt { knob: "times", question: "times (KVM_GET_API_VERSION calls answering 0, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+            ],
+        },
+    ],
 };
 
 /// dirty-log-fi: kvm_vm_ioctl_get_dirty_log is inlined on Debian kernels;
@@ -105,6 +192,13 @@ pub const DIRTY_LOG: ModuleSpec = ModuleSpec {
     tool: "dirty-log-fi",
     module: "vm-migration-fi",
     hooks: &[HookSpec { param: "symbol", role: "dirty log", candidates: &["kvm_vm_ioctl"] }],
+    legacy: &[
+        Program {
+            name: "vm-migration-fi-main",
+            proc_dir: "vm-migration-fi",
+            prompts: &[],
+        },
+    ],
 };
 
 /// cpu-reg-main: the new task's registers are edited at wake_up_new_task,
@@ -114,6 +208,7 @@ pub const CPU_REG: ModuleSpec = ModuleSpec {
     tool: "cpu-reg-main",
     module: "cpu-reg",
     hooks: &[HookSpec { param: "symbol", role: "new task before its first run", candidates: &["wake_up_new_task"] }],
+    legacy: &[],
 };
 
 /// mm-fault-fi: page faults, skipped at handle_mm_fault's entry.
@@ -121,6 +216,16 @@ pub const MM_FAULT: ModuleSpec = ModuleSpec {
     tool: "mm-fault-fi",
     module: "pt-load-fi",
     hooks: &[HookSpec { param: "symbol", role: "page fault", candidates: &["handle_mm_fault"] }],
+    legacy: &[
+        Program {
+            name: "pt-load-fi-main",
+            proc_dir: "pt-load-fi",
+            prompts: &[
+                Prompt { knob: "type", question: "type (0: VM_FAULT_OOM, other: VM_FAULT_SIGBUS)", min: 0, max: i32::MAX as i64 },
+                Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+            ],
+        },
+    ],
 };
 
 /// kswapd-fi: memory reclaim of one node, by kswapd or a direct reclaimer.
@@ -128,6 +233,18 @@ pub const KSWAPD: ModuleSpec = ModuleSpec {
     tool: "kswapd-fi",
     module: "kswapd-fi",
     hooks: &[HookSpec { param: "symbol", role: "node reclaim", candidates: &["shrink_node"] }],
+    legacy: &[
+        Program {
+            name: "kswapd-fi-main",
+            proc_dir: "kswapd-fi",
+            prompts: &[Prompt {
+                knob: "times",
+                question: "times (reclaim passes of kswapd to skip, -1 unlimited)",
+                min: -1,
+                max: i32::MAX as i64,
+            }],
+        },
+    ],
 };
 
 /// func-fail-fi: any function, named on the command line (no candidates;
@@ -136,6 +253,7 @@ pub const FUNC_FAIL: ModuleSpec = ModuleSpec {
     tool: "func-fail-fi",
     module: "func-fail-fi",
     hooks: &[HookSpec { param: "symbol", role: "any function", candidates: &[] }],
+    legacy: &[],
 };
 
 /// tlb-flush-fi: x86_64 only. flush_tlb_mm is a macro for
@@ -152,6 +270,18 @@ pub const TLB_FLUSH: ModuleSpec = ModuleSpec {
         role: "TLB shootdown",
         candidates: &["native_flush_tlb_multi", "flush_tlb_multi", "native_flush_tlb_others", "flush_tlb_others"],
     }],
+    legacy: &[
+        Program {
+            name: "pt-update-fi-main",
+            proc_dir: "pt-update-fi",
+            prompts: &[Prompt {
+                knob: "times",
+                question: "times (TLB shootdowns to lose, -1 unlimited)",
+                min: -1,
+                max: i32::MAX as i64,
+            }],
+        },
+    ],
 };
 
 /// Every kernel tool, for kvmfi-check and documentation.

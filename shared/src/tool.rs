@@ -311,10 +311,25 @@ pub fn read_status(spec: &ModuleSpec) -> Result<Option<Status>> {
 
 /// Prints status: `key value` lines for people and `grep`/`awk`, or JSON.
 pub fn status(spec: &ModuleSpec, json: bool) -> Result<()> {
+    status_with(spec, json, &[])
+}
+
+/// Prints status followed by the module's own `counters` (as `key-name
+/// value` lines, or as extra JSON fields named as given).
+pub fn status_with(spec: &ModuleSpec, json: bool, counters: &[(&str, u64)]) -> Result<()> {
     let st = read_status(spec)?;
     let r = StatusReport::from_status(spec, st.as_ref());
     if json {
-        return run::out_json(&r);
+        if counters.is_empty() {
+            return run::out_json(&r);
+        }
+        let mut value = serde_json::to_value(&r).map_err(|e| Error::failed(format!("status as JSON: {e}")))?;
+        if let Some(obj) = value.as_object_mut() {
+            for (name, v) in counters {
+                obj.insert(name.to_string(), (*v).into());
+            }
+        }
+        return run::out_json(&value);
     }
     let dash = || "-".to_string();
     let lines = [
@@ -332,6 +347,9 @@ pub fn status(spec: &ModuleSpec, json: bool) -> Result<()> {
     ];
     for (k, v) in lines {
         run::out(format!("{k:<12} {v}"))?;
+    }
+    for (name, v) in counters {
+        run::out(format!("{:<12} {v}", name.replace('_', "-")))?;
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
-//! The Rust mirror (shared/src/abi.rs) must match the C uapi header field
-//! for field: compile a C program against kmod/include/uapi/kvmfi.h that
-//! prints every size and offset, and compare with Rust's view.
+//! The Rust mirrors (shared/src/abi.rs, shared/src/request.rs) must match
+//! the C uapi headers field for field: compile a C program against
+//! kmod/include/uapi/kvmfi.h and uapi/kvmfi/*.h that prints every size,
+//! offset and named constant, and compare with Rust's view.
 
 use kvmfi::abi::{Arm, Event, Events, Status, Version};
+use kvmfi::request::{bitop, cpu_reg, dirty_log, func_fail, kswapd, kvm_ioctl, kvm_version, memslot, mm_fault, tlb_flush, vcpu_state, vfs};
 use std::mem::{offset_of, size_of};
 use std::path::Path;
 use std::process::Command;
@@ -28,8 +30,43 @@ fn rust_layout_matches_c_header() {
         r#type, hook, value, detail, what]));
     expected.extend(fields!(Events, "kvmfi_events", [size, max, from_seq, buf, count, reserved0,
         next_seq, lost, reserved]));
+    // Each module's arguments (kvmfi_arm.arg), uapi/kvmfi/<tool>.h.
+    expected.extend(fields!(func_fail::Args, "kvmfi_func_fail_args", [value, reserved]));
+    expected.extend(fields!(cpu_reg::Args, "kvmfi_cpu_reg_args", [reg, bit, value, seed, reserved]));
+    expected.extend(fields!(kvm_ioctl::Args, "kvmfi_kvm_ioctl_args", [cmd, fds, corrupt_pos, corrupt_type, reserved]));
+    expected.extend(fields!(kvm_version::Args, "kvmfi_kvm_version_args", [cmd, cap, value]));
+    expected.extend(fields!(vcpu_state::Args, "kvmfi_vcpu_state_args", [reg, value, reserved]));
+    expected.extend(fields!(dirty_log::Args, "kvmfi_dirty_log_args", [ppm, seed, slot, reserved]));
+    expected.extend(fields!(memslot::Args, "kvmfi_memslot_args", [slot, gfn_first, gfn_end, corrupt_pos,
+        corrupt_type, reserved0, reserved, class]));
+    expected.extend(fields!(mm_fault::Args, "kvmfi_mm_fault_args", [addr_start, addr_end, reserved]));
+    expected.extend(fields!(kswapd::Args, "kvmfi_kswapd_args", [delay_ms, who, reserved]));
 
-    let mut c = String::from("#include <stdio.h>\n#include <stddef.h>\n#include \"uapi/kvmfi.h\"\nint main(void){\n");
+    // Named constants: `module::NAME` in Rust is KVMFI_MODULE_NAME in C.
+    let mut constants: Vec<(String, u64)> = Vec::new();
+    macro_rules! consts {
+        ($($m:ident: [$($c:ident),* $(,)?]),* $(,)?) => {
+            $($(constants.push((format!("KVMFI_{}_{}", stringify!($m).to_uppercase(), stringify!($c)), $m::$c as u64));)*)*
+        };
+    }
+    consts!(
+        bitop: [FLIP, SET, CLEAR],
+        vfs: [MODE_ERROR, MODE_EMPTY],
+        func_fail: [MODE_ERRNO, MODE_ZERO, MODE_VALUE],
+        cpu_reg: [MODE_FLIP, MODE_SET, SP, PC, FLAGS, RANDOM, BIT_RANDOM],
+        kvm_ioctl: [MODE_ERROR, MODE_CORRUPT, FD_VM, FD_VCPU, POS_CMD, POS_ARG, NR_CMDS],
+        kvm_version: [MODE_VALUE, MODE_ERROR, NR_CMDS, NR_CAPS, CAP_VALID],
+        vcpu_state: [MODE_XOR, MODE_SET, MODE_FLIP],
+        dirty_log: [RANDOM, ADD, PPM],
+        memslot: [MODE_FAIL, MODE_CORRUPT, CLASS_REGION, CLASS_GFN, POS_ADDR],
+        mm_fault: [SIGSEGV, SIGBUS, OOM],
+        kswapd: [MODE_DELAY, MODE_SKIP, WHO_KSWAPD, WHO_DIRECT, MAX_DELAY_MS],
+        tlb_flush: [MODE_LOSE],
+    );
+
+    let mut c = String::from(
+        "#include <stdio.h>\n#include <stddef.h>\n#include \"uapi/kvmfi.h\"\n#include \"uapi/kvmfi/requests.h\"\nint main(void){\n",
+    );
     for (name, _) in &expected {
         let expr = match name.strip_prefix("sizeof ") {
             Some(ty) => format!("sizeof(struct {ty})"),
@@ -39,6 +76,9 @@ fn rust_layout_matches_c_header() {
             }
         };
         c.push_str(&format!("printf(\"%s %zu\\n\", \"{name}\", (size_t){expr});\n"));
+    }
+    for (name, _) in &constants {
+        c.push_str(&format!("printf(\"{name} %llu\\n\", (unsigned long long)({name}));\n"));
     }
     c.push_str(&format!(
         "printf(\"ABI %d.%d magic %d\\n\", KVMFI_ABI_MAJOR, KVMFI_ABI_MINOR, KVMFI_IOC_MAGIC);\nreturn 0;}}\n"
@@ -60,6 +100,11 @@ fn rust_layout_matches_c_header() {
     for (name, rust) in &expected {
         let line = lines.next().unwrap();
         let c_value: usize = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert_eq!(c_value, *rust, "{name}: C says {c_value}, Rust says {rust}");
+    }
+    for (name, rust) in &constants {
+        let line = lines.next().unwrap();
+        let c_value: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
         assert_eq!(c_value, *rust, "{name}: C says {c_value}, Rust says {rust}");
     }
     assert_eq!(

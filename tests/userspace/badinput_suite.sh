@@ -48,11 +48,10 @@ declare -A ARM=(
 )
 KTOOLS=(vfs-read-fi vfs-write-fi func-fail-fi cpu-reg-main mm-fault-fi kswapd-fi tlb-flush-fi
         kvm-ioctl-fi kvm-version-fi vcpu-state-fi dirty-log-fi memslot-fi disk-fi kfail-fi)
-# The original programs' names (root Makefile, LEGACY_LINKS): argv[0] dispatch.
-LEGACY=(file-read-fi-main:vfs-read-fi file-write-fi-main:vfs-write-fi pt-load-fi-main:mm-fault-fi
-        pt-update-fi-main:tlb-flush-fi memory-main:memslot-fi kswapd-fi-main:kswapd-fi
-        resource-main:kvm-ioctl-fi kvm-state-fi-main:vcpu-state-fi kvm-version-fi-main:kvm-version-fi
-        vm-migration-fi-main:dirty-log-fi)
+# The original programs' names (NAME:TOOL; packaging/legacy-links, generated
+# from the tools table): argv[0] dispatch.
+mapfile -t LEGACY < <(sed -n 's/^\([^# ][^ ]*\) \([^ ]*\)$/\1:\2/p' "$HERE/../../packaging/legacy-links")
+(( ${#LEGACY[@]} > 0 )) || { echo "badinput: no legacy program names in packaging/legacy-links" >&2; exit 2; }
 
 # Generic cases for every kernel tool (@T = the tool, @ARM = its minimal arm
 # arguments). Columns: id :: exit status :: env :: argv :: pattern (grep -E).

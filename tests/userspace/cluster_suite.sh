@@ -38,6 +38,8 @@ cleanup() {
   for n in "${NAMES[@]}"; do ip netns del "${NS[$n]:-none}" 2>/dev/null || true; done
   ip netns del "$DEAD" 2>/dev/null || true
   ip netns del "$CTL" 2>/dev/null || true
+  if [[ -n "${BOOT_DB_PID:-}" ]]; then kill "$BOOT_DB_PID" 2>/dev/null || true; fi
+  ip netns del "${BOOTNS:-none}" 2>/dev/null || true
   if [[ "${KEEP_WORK:-0}" != 1 ]]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT INT TERM
@@ -72,10 +74,14 @@ build_standins() {
 node_config() {
   local n="$1" d="$WORK/nodes/$1"
   mkdir -p "$d/journal"
+  # The same host key on every node, in a file of its own (a test changes one).
+  cp "$WORK/host_ed25519" "$WORK/host_ed25519.pub" "$WORK/host_ecdsa" "$d/"
   cat > "$d/sshd_config" <<CONF
 ListenAddress ${ADDR[$n]}
 Port 22
-HostKey $WORK/host_ed25519
+Port 2200
+HostKey $d/host_ecdsa
+HostKey $d/host_ed25519
 PidFile $d/sshd.pid
 AuthorizedKeysFile $WORK/authorized_keys
 PermitRootLogin prohibit-password
@@ -104,6 +110,9 @@ setup_cluster() {
   mkdir -p /run/sshd "$WORK/bin" "$WORK/nodes"
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_ed25519" -C kvmfi-cluster-test
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_ed25519" -C kvmfi-cluster-host
+  # An ECDSA key too, listed first: known_hosts holds only the ed25519 one,
+  # as ssh records it, so the controller must ask for that type.
+  ssh-keygen -q -t ecdsa -N '' -f "$WORK/host_ecdsa" -C kvmfi-cluster-host
   cp "$WORK/id_ed25519.pub" "$WORK/authorized_keys"
   ip netns add "$CTL"
   in_ns "$CTL" ip link set lo up
@@ -156,6 +165,11 @@ setup_cluster() {
   for n in "${NAMES[@]}"; do
     wait_until 20 tcp_open "$CTL" "${ADDR[$n]}" 22 || { echo "RESULT FAIL cluster-setup sshd of $n not up"; exit 1; }
   done
+  # The controller's ~/.ssh: the nodes' host keys are known (host keys are
+  # checked by default); nothing of the real root's ~/.ssh is used.
+  mkdir -p "$WORK/home/.ssh" && chmod 700 "$WORK/home/.ssh"
+  for n in "${NAMES[@]}"; do echo "${ADDR[$n]} $(cut -d' ' -f1,2 "$WORK/host_ed25519.pub")"; done > "$WORK/home/.ssh/known_hosts"
+  export HOME="$WORK/home"
   # Every stand-in JVM up (they print "up").
   local deadline=$((SECONDS + 60))
   while (( SECONDS < deadline )); do
@@ -366,13 +380,340 @@ test_known_hosts() {
   local n
   : > "$WORK/known_hosts"
   for n in "${NAMES[@]}"; do echo "${ADDR[$n]} $(cut -d' ' -f1,2 "$WORK/host_ed25519.pub")" >> "$WORK/known_hosts"; done
-  cc --known-hosts "$WORK/known_hosts" status >/dev/null || { fail "known hosts refused"; return 1; }
+  # With an empty ~/.ssh: only the given file counts.
+  cc_home "$WORK/home-none" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" --known-hosts "$WORK/known_hosts" status >/dev/null \
+    || { fail "known hosts refused"; return 1; }
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/fake_host"
   echo "10.77.9.11 $(cut -d' ' -f1,2 "$WORK/fake_host.pub")" > "$WORK/known_bad"
   local out rc=0
-  out="$(cc --known-hosts "$WORK/known_bad" status -t master 2>&1)" || rc=$?
+  out="$(cc_home "$WORK/home-none" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" --known-hosts "$WORK/known_bad" status -t master 2>&1)" || rc=$?
   [[ $rc == 1 ]] || { fail "mismatch: exit $rc"; return 1; }
-  grep -q 'HOST KEY MISMATCH' <<<"$out" || { fail "mismatch not refused: $out"; return 1; }
+  grep -q 'HOST KEY CHANGED' <<<"$out" || { fail "mismatch not refused: $out"; return 1; }
+}
+
+# --- host keys, ~/.ssh/config, Ansible inventories ---------------------------
+
+# fp PUBFILE: the SHA256 fingerprint of a public key file.
+fp() { ssh-keygen -lf "$1" | awk '{ print $2 }'; }
+# cc_home HOME ARGS...: the controller with another ~/.ssh (no -i: keys from there).
+cc_home() { local h="$1"; shift; in_ns "$CTL" env HOME="$h" "$CC" --connect-timeout 3s "$@"; }
+# sshd_pid NODE: the host pid of NODE's sshd.
+sshd_pid() { pgrep -f "sshd -D -e -f $WORK/nodes/$1/sshd_config" | head -n 1; }
+
+test_host_keys_unknown_and_accept_new() {
+  local h="$WORK/home-new" rc=0 out want
+  mkdir -p "$h/.ssh" && chmod 700 "$h/.ssh"
+  cp "$WORK/id_ed25519" "$h/.ssh/id_ed25519"
+  want="$(fp "$WORK/host_ed25519.pub")"
+  # Unknown: refused, with the fingerprint and the line that adds it.
+  out="$(cc_home "$h" -c "$WORK/cluster.conf" status -t master 2>&1)" || rc=$?
+  [[ $rc == 1 ]] || { fail "unknown key: exit $rc: $out"; return 1; }
+  grep -qF "UNKNOWN HOST KEY: 10.77.9.11 port 22 offers ssh-ed25519 $want (not in $h/.ssh/known_hosts, /etc/ssh/ssh_known_hosts)" <<<"$out" \
+    || { fail "no fingerprint: $out"; return 1; }
+  grep -qF "ssh-keyscan -p 22 -t ed25519 10.77.9.11 >> $h/.ssh/known_hosts" <<<"$out" || { fail "no keyscan line: $out"; return 1; }
+  grep -qF "ssh-keygen -F '10.77.9.11'" <<<"$out" || { fail "no ssh-keygen -F line: $out"; return 1; }
+  [[ ! -e "$h/.ssh/known_hosts" ]] || { fail "strict mode wrote known_hosts"; return 1; }
+  # accept-new: recorded like OpenSSH's, and then known without the option.
+  out="$(cc_home "$h" -c "$WORK/cluster.conf" --accept-new-host-keys status -t master,slave1 2>&1)" \
+    || { fail "accept-new: $out"; return 1; }
+  grep -qF "10.77.9.12 port 22: recorded its new host key ssh-ed25519 $want" <<<"$out" || { fail "not said: $out"; return 1; }
+  [[ "$(wc -l < "$h/.ssh/known_hosts")" == 2 ]] || { fail "known_hosts: $(cat "$h/.ssh/known_hosts")"; return 1; }
+  ssh-keygen -F 10.77.9.11 -f "$h/.ssh/known_hosts" | grep -qF "$(cut -d' ' -f2 "$WORK/host_ed25519.pub")" \
+    || { fail "ssh-keygen -F does not find the recorded key"; return 1; }
+  # OpenSSH reads the recorded file: strict ssh gets in.
+  in_ns "$CTL" ssh -n -i "$WORK/id_ed25519" -o BatchMode=yes -o StrictHostKeyChecking=yes \
+    -o UserKnownHostsFile="$h/.ssh/known_hosts" root@10.77.9.12 true || { fail "ssh refuses the recorded key"; return 1; }
+  cc_home "$h" -c "$WORK/cluster.conf" status -t master,slave1 >/dev/null 2>&1 || { fail "recorded keys not accepted"; return 1; }
+  # insecure: no check at all, said so.
+  out="$(cc_home "$WORK/home-none" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" --insecure-ignore-host-keys status -t slave2 2>&1)" \
+    || { fail "insecure: $out"; return 1; }
+  grep -q 'warning: --insecure-ignore-host-keys' <<<"$out" || { fail "no warning: $out"; return 1; }
+  [[ ! -e "$WORK/home-none/.ssh/known_hosts" ]] || { fail "insecure mode wrote known_hosts"; return 1; }
+}
+
+test_ssh_config_and_inventory() {
+  # ~/.ssh/config: HostName, Port (2200: only the config says so), User and
+  # IdentityFile for an inventory host that has none of them.
+  local h="$WORK/home-cfg" out
+  mkdir -p "$h/.ssh" && chmod 700 "$h/.ssh"
+  cat > "$h/.ssh/config" <<CFG
+Host fleet-*
+  User root
+  IdentityFile $WORK/id_ed25519
+Host fleet-master
+  HostName 10.77.9.11
+  Port 2200
+CFG
+  printf 'all:\n  children:\n    namenode:\n      hosts:\n        fleet-master:\n' > "$WORK/inv-cfg.yml"
+  out="$(cc_home "$h" -c "$WORK/inv-cfg.yml" --accept-new-host-keys status 2>&1)" || { fail "config: $out"; return 1; }
+  grep -Eq '^fleet-master +fleet-master:22 +up ' <<<"$out" || { fail "status: $out"; return 1; }
+  grep -qF '[10.77.9.11]:2200 ssh-ed25519 ' "$h/.ssh/known_hosts" || { fail "not port 2200 of HostName: $(cat "$h/.ssh/known_hosts")"; return 1; }
+  grep -q 'Accepted publickey for root from 10.77.9.1 port [0-9]* ssh2' "$WORK/nodes/master/sshd.log" || { fail "no login in sshd's log"; return 1; }
+}
+
+# set_slave3_key PRIVATE: slave3's sshd serves that key (sshd re-executes on SIGHUP).
+set_slave3_key() {
+  local d="$WORK/nodes/slave3"
+  cp "$1" "$d/host_ed25519"; cp "$1.pub" "$d/host_ed25519.pub"
+  kill -HUP "$(sshd_pid slave3)"
+  sleep 0.5
+  wait_until 10 tcp_open "$CTL" 10.77.9.14 22
+}
+
+test_host_key_changed_refused() {
+  local rc=0
+  changed_key_checks || rc=1
+  # The node's real key again, whatever happened.
+  set_slave3_key "$WORK/host_ed25519" || { fail "slave3's sshd not back"; return 1; }
+  wait_until 10 cc status -t slave3 >/dev/null 2>&1 || { fail "slave3 not reachable with its old key"; return 1; }
+  return "$rc"
+}
+
+changed_key_checks() {
+  local rc=0 out new mode
+  rm -f "$WORK/slave3_new" "$WORK/slave3_new.pub"
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/slave3_new" -C changed
+  new="$(fp "$WORK/slave3_new.pub")"
+  set_slave3_key "$WORK/slave3_new" || { fail "slave3's sshd not back"; return 1; }
+  for mode in "" --accept-new-host-keys; do
+    rc=0
+    # shellcheck disable=SC2086 # mode is one word or none
+    out="$(cc $mode status -t slave3,slave2 2>&1)" || rc=$?
+    [[ $rc == 1 ]] || { fail "changed key ($mode): exit $rc: $out"; return 1; }
+    grep -qF "HOST KEY CHANGED: 10.77.9.14 port 22 now offers ssh-ed25519 $new, but $WORK/home/.ssh/known_hosts records another key" <<<"$out" \
+      || { fail "not refused loudly ($mode): $out"; return 1; }
+    grep -q 'WARNING: HOST KEY CHANGED' <<<"$out" || { fail "no warning ($mode)"; return 1; }
+    grep -Eq '^slave2 +10.77.9.13:22 +up ' <<<"$out" || { fail "slave2 not served ($mode): $out"; return 1; }
+  done
+  [[ "$(grep -c '^10.77.9.14 ' "$WORK/home/.ssh/known_hosts")" == 1 ]] || { fail "accept-new recorded a changed key"; return 1; }
+  # cluster_manage.sh: refused too, with OpenSSH's warning and the new fingerprint.
+  for mode in "" --accept-new-host-keys; do
+    rc=0
+    # shellcheck disable=SC2086
+    out="$(cm $mode inject-hang 10.77.9.14 dn 2>&1)" || rc=$?
+    [[ $rc != 0 ]] || { fail "cluster_manage.sh ($mode) accepted a changed key"; return 1; }
+    grep -q 'REMOTE HOST IDENTIFICATION HAS CHANGED' <<<"$out" || { fail "no ssh warning ($mode): $out"; return 1; }
+    grep -F "slave3 (10.77.9.14:22): HOST KEY CHANGED (now " <<<"$out" | grep -qF "$new (ED25519)" || { fail "no hint ($mode): $out"; return 1; }
+  done
+  # Nothing ran on slave3 (its DataNode is checked once the old key is back).
+  ! grep -q 'hang' "$WORK/nodes/slave3/journal/journal.jsonl" 2>/dev/null || { fail "a fault reached slave3"; return 1; }
+}
+
+test_manage_host_keys() {
+  local h="$WORK/home-cm" rc=0 out want
+  mkdir -p "$h/.ssh" && chmod 700 "$h/.ssh"
+  want="$(fp "$WORK/host_ed25519.pub")"
+  rc=0
+  out="$(HOME="$h" cm inject-hang 10.77.9.13 dn 2>&1)" || rc=$?
+  [[ $rc != 0 ]] || { fail "unknown key accepted"; return 1; }
+  grep -F "slave2 (10.77.9.13:22): UNKNOWN HOST KEY " <<<"$out" | grep -F "$want (ED25519)" \
+    | grep -qF "refused. If that is the node's key: ssh-keyscan -p 22 10.77.9.13 >> $h/.ssh/known_hosts (check: ssh-keygen -F '10.77.9.13'" \
+    || { fail "no fingerprint/hint: $out"; return 1; }
+  daemon_is slave2 dn up || { fail "slave2's DataNode was touched"; return 1; }
+  # Two nodes are enough for the rest (each status is an ssh per node).
+  grep -E '^(master|slave1),' "$WORK/cluster.conf" > "$WORK/cluster-2.conf"
+  out="$(HOME="$h" cm -c "$WORK/cluster-2.conf" --accept-new-host-keys status 2>&1)" || { fail "accept-new: $out"; return 1; }
+  [[ "$(grep -c . "$h/.ssh/known_hosts")" == 2 ]] || { fail "known_hosts: $(cat "$h/.ssh/known_hosts")"; return 1; }
+  HOME="$h" cm -c "$WORK/cluster-2.conf" status >/dev/null 2>&1 || { fail "recorded keys refused"; return 1; }
+  # A cluster file's known_hosts = PATH, relative to the file.
+  { echo "known_hosts = kh-conf"; cat "$WORK/cluster-2.conf"; } > "$WORK/cluster-kh.conf"
+  cp "$h/.ssh/known_hosts" "$WORK/kh-conf"
+  HOME="$WORK/home-none" cm -c "$WORK/cluster-kh.conf" status >/dev/null 2>&1 || { fail "cluster_manage.sh ignores known_hosts ="; return 1; }
+  cc_home "$WORK/home-none" -i "$WORK/id_ed25519" -c "$WORK/cluster-kh.conf" status >/dev/null 2>&1 \
+    || { fail "cluster_controller ignores known_hosts ="; return 1; }
+  out="$(HOME="$WORK/home-none" cm -c "$WORK/cluster-2.conf" --insecure-ignore-host-keys status 2>&1)" || { fail "insecure: $out"; return 1; }
+  grep -q 'warning: --insecure-ignore-host-keys' <<<"$out" || { fail "no warning: $out"; return 1; }
+}
+
+# inv_hosts ansible|kvmfi FILE: "name address port user roles" per host,
+# sorted, as ansible-inventory or cluster_controller reads FILE.
+inv_hosts() {
+  if [[ $1 == ansible ]]; then
+    ANSIBLE_LOCAL_TEMP="$WORK/ansible-tmp" ANSIBLE_HOME="$WORK/ansible" ansible-inventory -i "$2" --list 2>"$WORK/ai.err" \
+      | python3 "$WORK/inv.py" ansible
+  else
+    in_ns "$CTL" "$CC" -c "$2" --json nodes | python3 "$WORK/inv.py" kvmfi
+  fi
+}
+
+write_inv_py() {
+  cat > "$WORK/inv.py" <<'PY'
+import json, sys
+ROLES = {"namenode": "NameNode", "datanode": "DataNode", "data_node": "DataNode", "resourcemanager": "ResourceManager"}
+rows = []
+if sys.argv[1] == "ansible":
+    inv = json.load(sys.stdin)
+    hostvars = inv.get("_meta", {}).get("hostvars", {})
+    def members(g):
+        d = inv.get(g, {})
+        out = set(d.get("hosts", []))
+        for c in d.get("children", []):
+            out |= members(c)
+        return out
+    for h in hostvars:
+        roles = sorted({ROLES[g.lower()] for g in inv if g.lower() in ROLES and h in members(g)})
+        v = hostvars[h]
+        rows.append((h, v.get("ansible_host", h), v.get("ansible_port", 22), v.get("ansible_user", "-"), roles))
+else:
+    for line in sys.stdin:
+        n = json.loads(line)
+        rows.append((n["name"], n["address"], n["port"], n.get("user", "-"), sorted(n["roles"])))
+for name, addr, port, user, roles in sorted(rows):
+    print(name, addr, port, user, ",".join(roles))
+PY
+}
+
+test_ansible_inventories() {
+  command -v ansible-inventory >/dev/null || { fail "ansible-inventory missing (apt-get install ansible-core)"; return 1; }
+  write_inv_py
+  cat > "$WORK/inv.ini" <<'INV'
+# the test cluster as operators keep it
+[namenode]
+master ansible_host=10.77.9.11
+[resourcemanager]
+master
+[data_node]
+slave1 ansible_host=10.77.9.12
+slave2 ansible_host=10.77.9.13
+slave3 ansible_host=10.77.9.14 ansible_port=22
+[hadoop:children]
+namenode
+data_node
+[hadoop:vars]
+ansible_user=root
+INV
+  cat > "$WORK/inv.yml" <<'INV'
+---
+all:
+  children:
+    hadoop:
+      vars:
+        ansible_user: root
+      children:
+        namenode:
+          hosts:
+            master:
+              ansible_host: 10.77.9.11
+        data_node:
+          hosts:
+            slave1:
+              ansible_host: 10.77.9.12
+            slave2:
+              ansible_host: "10.77.9.13"
+            slave3:
+              ansible_host: 10.77.9.14
+              ansible_port: 22
+    resourcemanager:
+      hosts:
+        master:
+INV
+  local f a k
+  for f in inv.ini inv.yml; do
+    a="$(inv_hosts ansible "$WORK/$f")" || { fail "ansible-inventory $f: $(cat "$WORK/ai.err")"; return 1; }
+    k="$(inv_hosts kvmfi "$WORK/$f")" || { fail "cluster_controller $f"; return 1; }
+    [[ "$(wc -l <<<"$a")" == 4 && "$a" == "$k" ]] || { fail "$f: ansible-inventory says"$'\n'"$a"$'\n'"cluster_controller says"$'\n'"$k"; return 1; }
+  done
+  # Both tools work over them.
+  in_ns "$CTL" "$CC" -c "$WORK/inv.ini" -i "$WORK/id_ed25519" status -t role:DataNode >/dev/null || { fail "status over the INI inventory"; return 1; }
+  cm -c "$WORK/inv.yml" status > "$WORK/out" 2>&1 || true
+  grep -Eq '^master +10.77.9.11:22 +up +NameNode,ResourceManager ' "$WORK/out" \
+    || { fail "cluster_manage.sh over the YAML inventory: $(tr '\n' '|' < "$WORK/out")"; return 1; }
+  # The other way: the cluster file exported, read by ansible-inventory.
+  cc nodes --export ansible > "$WORK/exp.ini" || { fail "export ansible"; return 1; }
+  cc nodes --export ansible-yaml > "$WORK/exp.yml" || { fail "export ansible-yaml"; return 1; }
+  k="$(inv_hosts kvmfi "$WORK/cluster.conf")"
+  for f in exp.ini exp.yml; do
+    a="$(inv_hosts ansible "$WORK/$f")" || { fail "ansible-inventory $f: $(cat "$WORK/ai.err")"; return 1; }
+    [[ "$(wc -l <<<"$a")" == 4 && "$a" == "$k" ]] || { fail "$f: ansible-inventory says"$'\n'"$a"$'\n'"cluster.conf says"$'\n'"$k"; return 1; }
+  done
+}
+
+# --- boot-time recovery -----------------------------------------------------
+
+BOOTNS="kvmfi-boot-$$"
+BOOT_DB_PID=""
+boot_db() { mariadb --socket="$WORK/boot/run/db.sock" --batch --skip-column-names -e "$1"; }
+boot_db_up() { boot_db "SELECT 1" >/dev/null 2>&1; }
+start_boot_db() {
+  mkdir -p "$WORK/boot/run" && chown mysql:mysql "$WORK/boot/run"
+  ip netns exec "$BOOTNS" mariadbd --no-defaults --user=mysql --datadir="$WORK/boot/db" --socket="$WORK/boot/run/db.sock" \
+    --pid-file="$WORK/boot/run/db.pid" --bind-address=127.0.0.1 --port=13307 --skip-name-resolve \
+    >>"$WORK/logs/boot-mariadbd.log" 2>&1 &
+  BOOT_DB_PID=$!
+}
+stop_boot_db() { kill "$BOOT_DB_PID" 2>/dev/null || true; wait "$BOOT_DB_PID" 2>/dev/null || true; }
+# boot_inj TOOL ARGS...: an injector on the "booting" host (its namespace and journal).
+boot_inj() { local t="$1"; shift; ip netns exec "$BOOTNS" env KVMFI_STATE_DIR="$WORK/boot/journal" "$BIN_DIR/$t" "$@"; }
+user_limit() { boot_db "SELECT max_user_connections FROM mysql.user WHERE User='cloud' AND Host='127.0.0.1'"; }
+
+test_boot_recovery_after_reboot() {
+  command -v mariadbd >/dev/null || { fail "mariadbd missing (tests/userspace/setup.sh installs mariadb-server)"; return 1; }
+  local b="$WORK/boot" unit="$WORK/boot/kvmfi-recover.service" line rc=0 t0 secs
+  chmod 755 "$WORK"
+  mkdir -p "$b/data" "$b/man/man8"
+  # The unit as make install writes it, here with the binaries under test.
+  sed "s|@BINDIR@|$BIN_DIR|g" "$ROOT/packaging/systemd/kvmfi-recover.service.in" > "$unit"
+  if command -v systemd-analyze >/dev/null; then
+    cp "$ROOT/man/cluster_controller.8" "$b/man/man8/"
+    MANPATH="$b/man" systemd-analyze verify "$unit" > "$WORK/logs/verify.log" 2>&1 || { fail "systemd-analyze verify: $(cat "$WORK/logs/verify.log")"; return 1; }
+  fi
+  line="$(sed -n 's/^ExecStart=//p' "$unit")"
+  local cmd
+  read -r -a cmd <<<"$line"
+  ip netns add "$BOOTNS"
+  ip -n "$BOOTNS" link set lo up
+  mariadb-install-db --user=mysql --datadir="$b/db" --auth-root-authentication-method=socket >"$WORK/logs/boot-install-db.log" 2>&1
+  start_boot_db
+  wait_until 30 boot_db_up || { fail "MariaDB not up"; return 1; }
+  boot_db "CREATE USER 'cloud'@'127.0.0.1' IDENTIFIED BY 'pw' WITH MAX_USER_CONNECTIONS 7"
+  printf 'healthy\n' > "$b/nm-health"
+  # Every persistent fault, and a firewall fault that a reboot clears.
+  boot_inj cloudstack_injector db-limit --user-connections 1 --db-socket "$b/run/db.sock" >/dev/null || { fail "db-limit"; return 1; }
+  boot_inj hadoop_injector yarn-health fail --marker "$b/nm-health" >/dev/null || { fail "yarn-health fail"; return 1; }
+  boot_inj hadoop_injector disk-fill-local 8 --dir "$b/data" --keep-free 16 >/dev/null || { fail "disk-fill-local"; return 1; }
+  boot_inj hadoop_injector network 10.99.0.1 >/dev/null || { fail "network"; return 1; }
+  [[ "$(user_limit)" == 1 && "$(cat "$b/nm-health")" == ERROR && -n "$(ls "$b/data")" ]] \
+    || { fail "faults not in force: limit $(user_limit), marker $(cat "$b/nm-health"), $(ls "$b/data")"; return 1; }
+  # The reboot: daemons stop, /run and the firewall are cleared; the journal,
+  # the database files, the marker and the fill file stay.
+  stop_boot_db
+  ip netns exec "$BOOTNS" nft flush ruleset
+  rm -rf "${b:?}/run"
+  # The unit's command with the database still starting: it waits for it.
+  t0=$SECONDS
+  (sleep 2; start_boot_db; wait "$BOOT_DB_PID") &
+  local starter=$!
+  ip netns exec "$BOOTNS" env KVMFI_STATE_DIR="$b/journal" "${cmd[@]}" > "$WORK/logs/boot-recover.log" 2>&1 || rc=$?
+  secs=$((SECONDS - t0))
+  BOOT_DB_PID="$(cat "$b/run/db.pid" 2>/dev/null || true)"
+  cat "$WORK/logs/boot-recover.log"
+  [[ $rc == 0 ]] || { fail "boot recovery exit $rc: $(tail -n 3 "$WORK/logs/boot-recover.log")"; return 1; }
+  grep -q 'kvmfi-recover: 4 fault(s) left in force' "$WORK/logs/boot-recover.log" || { fail "faults not listed"; return 1; }
+  grep -q 'needs the database: waiting for it to answer' "$WORK/logs/boot-recover.log" || { fail "did not wait for the database"; return 1; }
+  grep -q 'every fault undone' "$WORK/logs/boot-recover.log" || { fail "no summary"; return 1; }
+  [[ "$(grep -c 'undone' "$WORK/logs/boot-recover.log")" -ge 4 ]] || { fail "undone faults not logged"; return 1; }
+  # The original state.
+  [[ "$(user_limit)" == 7 ]] || { fail "MAX_USER_CONNECTIONS $(user_limit), want 7"; return 1; }
+  [[ "$(cat "$b/nm-health")" == healthy ]] || { fail "marker: $(cat "$b/nm-health")"; return 1; }
+  [[ -z "$(ls "$b/data")" ]] || { fail "fill file left: $(ls "$b/data")"; return 1; }
+  [[ -z "$(boot_inj hadoop_injector status --all)" ]] || { fail "journal not empty"; return 1; }
+  echo "boot recovery took ${secs}s (the database came 2 s late)"
+  # Bounded: with the database gone for good it gives up after --wait, naming the fault.
+  boot_inj cloudstack_injector db-limit --user-connections 2 --db-socket "$b/run/db.sock" >/dev/null || { fail "db-limit 2"; return 1; }
+  kill "$(cat "$b/run/db.pid")"; wait_until 20 bash -c "! [ -e '$b/run/db.sock' ]" || true
+  rc=0; t0=$SECONDS
+  ip netns exec "$BOOTNS" env KVMFI_STATE_DIR="$b/journal" "$BIN_DIR/cluster_controller" node-local boot-recover --wait 2s \
+    > "$WORK/logs/boot-recover2.log" 2>&1 || rc=$?
+  secs=$((SECONDS - t0))
+  [[ $rc != 0 ]] || { fail "gave no error without the database"; return 1; }
+  ((secs < 15)) || { fail "took ${secs}s with --wait 2s"; return 1; }
+  grep -q 'still in force after 2 s: fault [0-9]* (cloudstack_injector db-limit' "$WORK/logs/boot-recover2.log" \
+    || { fail "no error naming the fault: $(tail -n 2 "$WORK/logs/boot-recover2.log")"; return 1; }
+  wait "$starter" 2>/dev/null || true
+  start_boot_db; wait_until 30 boot_db_up || { fail "MariaDB not up again"; return 1; }
+  ip netns exec "$BOOTNS" env KVMFI_STATE_DIR="$b/journal" "${cmd[@]}" >/dev/null 2>&1 || { fail "second recovery failed"; return 1; }
+  [[ "$(user_limit)" == 7 ]] || { fail "MAX_USER_CONNECTIONS $(user_limit) after the second recovery"; return 1; }
+  stop_boot_db
 }
 
 # menu: keys into a real terminal (tmux), screen read back.
@@ -486,7 +827,7 @@ test_scenario_cpu_stress() {
 
 # cm ARGS...: cluster_manage.sh from the controller's namespace.
 cm() {
-  in_ns "$CTL" env HADOOP_HOME="$WORK/hadoop" SSH_CONNECT_TIMEOUT=3 \
+  in_ns "$CTL" env HADOOP_HOME="$WORK/hadoop" SSH_CONNECT_TIMEOUT=3 LOCAL_CLUSTER_CONTROLLER="$CC" \
     "$ROOT/cluster_manage.sh" -c "$WORK/cluster.conf" -i "$WORK/id_ed25519" "$@"
 }
 
@@ -599,9 +940,10 @@ main() {
   for t in nodes_and_bad_conf status_every_node inject_crash_by_name_and_recover hang_every_datanode_by_role \
            partition_and_recover partition_minority_json scenario_partition_heals_itself \
            scenario_rm_hang_interrupted scenario_namenode_crash_then_recover unreachable_reported_in_time \
-           command_timeout wrong_key_refused known_hosts menu_in_terminal vm_faults_on_kvm_hosts scenario_cpu_stress \
+           command_timeout wrong_key_refused known_hosts host_keys_unknown_and_accept_new ssh_config_and_inventory \
+           host_key_changed_refused ansible_inventories boot_recovery_after_reboot menu_in_terminal vm_faults_on_kvm_hosts scenario_cpu_stress \
            manage_usage_and_conf manage_status manage_network manage_crash_hang_resume manage_start_stop_test \
-           manage_delay; do
+           manage_delay manage_host_keys; do
     if [[ -n "${CLUSTER_TESTS:-}" && " $CLUSTER_TESTS " != *" $t "* ]]; then continue; fi
     run_test "$t"
   done

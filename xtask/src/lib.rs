@@ -7,6 +7,7 @@
 //! (EXIT STATUS, FILES, EXAMPLES, ...).
 
 mod cluster_manage;
+pub mod legacy_links;
 
 use clap::Command;
 use std::fmt::Write;

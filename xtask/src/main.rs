@@ -1,5 +1,6 @@
 //! kvmfi-doc: `kvmfi-doc man DIR` writes every man page; `kvmfi-doc
-//! completions DIR` writes bash, zsh and fish completions.
+//! completions DIR` writes bash, zsh and fish completions; `kvmfi-doc
+//! legacy-links ROOT` rewrites the generated lists of original program names.
 
 use clap_complete::Shell;
 use std::path::PathBuf;
@@ -10,10 +11,19 @@ fn main() -> ExitCode {
     let (what, dir) = match args.as_slice() {
         [_, what, dir] => (what.as_str(), PathBuf::from(dir)),
         _ => {
-            eprintln!("usage: kvmfi-doc man|completions DIR");
+            eprintln!("usage: kvmfi-doc man|completions DIR, or kvmfi-doc legacy-links ROOT");
             return ExitCode::from(2);
         }
     };
+    if what == "legacy-links" {
+        return match kvmfi_doc::legacy_links::write(&dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kvmfi-doc: legacy-links: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("kvmfi-doc: creating {}: {e}", dir.display());
         return ExitCode::from(1);
@@ -30,7 +40,7 @@ fn main() -> ExitCode {
                 })
             }
             _ => {
-                eprintln!("kvmfi-doc: unknown target '{what}'; use man or completions");
+                eprintln!("kvmfi-doc: unknown target '{what}'; use man, completions or legacy-links");
                 return ExitCode::from(2);
             }
         };

@@ -27,3 +27,16 @@ fn dkms_conf_lists_every_module() {
     let have = std::fs::read_to_string(kmod.join("dkms.conf")).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), have, "kmod/dkms.conf is stale: run `make -C kmod dkms.conf`");
 }
+
+/// The generated copies of the original program names (packaging/legacy-links,
+/// the list in bench/scenarios/60-compat.sh) match the tools table.
+#[test]
+fn legacy_links_are_up_to_date() {
+    use kvmfi_doc::legacy_links as ll;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let have = std::fs::read_to_string(root.join(ll::FILE)).unwrap_or_default();
+    assert_eq!(have, ll::file(), "{} is stale: run `make legacy-links`", ll::FILE);
+    let script = std::fs::read_to_string(root.join(ll::COMPAT)).unwrap();
+    assert_eq!(ll::with_compat_block(&script).as_deref(), Some(script.as_str()), "{} is stale: run `make legacy-links`", ll::COMPAT);
+    assert_eq!(ll::links().len(), 10, "ten original programs have links");
+}

@@ -2,17 +2,27 @@
 //! every one journaled before it is applied and undone by `recover`.
 //!
 //! The clap definition is [`command()`] (the man page is generated from
-//! it); [`run`] is the whole tool, called by the one-line `main.rs`.
+//! it); [`run`] is the whole tool, called by the one-line `main.rs`: one
+//! match over every subcommand, handing each to the module of its
+//! capability: `sysvm` (system VMs through virsh), `network` (blocks, the
+//! agent's link, migration ports, the API delay), `db` (connection limits,
+//! table lock) and `storage` (read-only, unmount, fill). Crash, hang and
+//! resume of a daemon, and the CPU and memory stressors, are the shared
+//! injector's.
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use kvmfi::injector::{self, Common, Component, Ctx, RecoverArgs, StatusArgs};
-use kvmfi::journal::{self, Fault, Step};
-use kvmfi::netfault::{self, Target};
-use kvmfi::sqldb::{self, Db, DbOpts};
-use kvmfi::{exec, mounts};
-use kvmfi::{Error, Result};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use kvmfi::injector::{self, stress, Common, Component, Ctx, RecoverArgs, StatusArgs};
+use kvmfi::netfault;
+use kvmfi::sqldb::{self, DbOpts};
+use kvmfi::Result;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use sysvm::{Sysvm, Virsh, VmOp};
+
+mod db;
+mod network;
+mod storage;
+mod sysvm;
 
 /// The tool's name in messages and in the journal.
 pub const TOOL: &str = "cloudstack_injector";
@@ -198,19 +208,19 @@ pub enum Cmd {
     SysvmCrash {
         /// ssvm (s-N-VM), cpvm (v-N-VM) or vr (r-N-VM)
         #[arg(value_enum, value_name = "TYPE")]
-        sysvm: more::Sysvm,
+        sysvm: sysvm::Sysvm,
     },
     /// Pause the system VMs of TYPE (virsh suspend)
     SysvmHang {
         /// ssvm, cpvm or vr
         #[arg(value_enum, value_name = "TYPE")]
-        sysvm: more::Sysvm,
+        sysvm: sysvm::Sysvm,
     },
     /// Resume the paused system VMs of TYPE (virsh resume)
     SysvmResume {
         /// ssvm, cpvm or vr
         #[arg(value_enum, value_name = "TYPE")]
-        sysvm: more::Sysvm,
+        sysvm: sysvm::Sysvm,
     },
     /// Cut this node off from IP: drop all traffic to and from it (or only TCP PORT)
     Network {
@@ -286,7 +296,7 @@ pub enum Cmd {
     /// Make VM live migrations fail: drop libvirt's migration ports (TCP 49152-49215)
     VmMigrateFail {
         /// The port range, LO-HI
-        #[arg(long, value_name = "LO-HI", default_value = "49152-49215", value_parser = more::parse_range)]
+        #[arg(long, value_name = "LO-HI", default_value = "49152-49215", value_parser = network::parse_range)]
         ports: (u16, u16),
     },
     /// Undo the VM operation faults (vm-migrate-fail)
@@ -363,212 +373,53 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if let Some(rest) = kvmfi::cliparse::helper_args(&args, kvmfi::injector::stress::HELPER_ARG) {
-        return kvmfi::injector::stress::helper_main(&rest);
+    if let Some(rest) = kvmfi::cliparse::helper_args(&args, stress::HELPER_ARG) {
+        return stress::helper_main(&rest);
     }
-    let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
+    let Some(cli) = kvmfi::cliparse::parse_into::<Cli, _, _>(command(), args)? else { return Ok(()) };
     let mut table = components();
     injector::override_classes(&mut table, &cli.main_class)?;
     let ctx = Ctx { tool: TOOL, dry_run: cli.common.dry_run };
     let comp = |c: Comp| -> &Component { table.iter().find(|t| t.name == c.name()).expect("every Comp is in the table") };
-    let virsh = more::Virsh { uri: cli.virsh_uri.clone() };
+    let virsh = Virsh { uri: cli.virsh_uri.clone() };
     match cli.cmd {
         Cmd::List { json } => {
             ctx.list(&table, json)?;
-            more::list_sysvms(&virsh, json)
+            sysvm::list_sysvms(&virsh, json)
         }
-        Cmd::Crash { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => more::sysvm(&ctx, &virsh, more::Sysvm::of(c), more::VmOp::Crash),
-        Cmd::Hang { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => more::sysvm(&ctx, &virsh, more::Sysvm::of(c), more::VmOp::Hang),
-        Cmd::Resume { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => more::sysvm(&ctx, &virsh, more::Sysvm::of(c), more::VmOp::Resume),
-        Cmd::SysvmCrash { sysvm } => more::sysvm(&ctx, &virsh, sysvm, more::VmOp::Crash),
-        Cmd::SysvmHang { sysvm } => more::sysvm(&ctx, &virsh, sysvm, more::VmOp::Hang),
-        Cmd::SysvmResume { sysvm } => more::sysvm(&ctx, &virsh, sysvm, more::VmOp::Resume),
+        Cmd::Crash { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Crash),
+        Cmd::Hang { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Hang),
+        Cmd::Resume { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Resume),
         Cmd::Crash { component } => ctx.crash(comp(component)),
         Cmd::Hang { component } => ctx.hang(comp(component)),
         Cmd::Resume { component } => ctx.resume(comp(component)),
-        Cmd::ApiDelay { ms, dev, port } => api_delay(&ctx, ms, dev, port),
+        Cmd::SysvmCrash { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Crash),
+        Cmd::SysvmHang { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Hang),
+        Cmd::SysvmResume { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Resume),
+        Cmd::ApiDelay { ms, dev, port } => network::api_delay(&ctx, ms, dev, port),
         Cmd::ApiDelayClear => ctx.clear("api-delay", "*"),
+        Cmd::Network { ip, port } => network::block(&ctx, ip, port),
+        Cmd::NetworkClear { ip } => network::block_clear(&ctx, ip),
+        Cmd::AgentDisconnect { ip, port } => network::agent_disconnect(&ctx, ip, port),
+        Cmd::AgentReconnect { ip, port } => network::agent_reconnect(&ctx, ip, port),
+        Cmd::VmMigrateFail { ports } => network::vm_migrate_fail(&ctx, ports),
+        Cmd::VmOpClear => network::vm_op_clear(&ctx),
         Cmd::DbLimit { user_connections, max_connections, db_user, db } => {
-            db_limit(&ctx, user_connections, max_connections, &db_user, &db)
+            db::db_limit(&ctx, user_connections, max_connections, &db_user, &db)
         }
         Cmd::DbRestore { db: _ } => ctx.clear("db-limit", "cloud-db"),
-        Cmd::StorageRo { path } => storage_ro(&ctx, &path),
-        Cmd::StorageRw { path } => ctx.clear("storage-ro", &canonical(&path)?.display().to_string()),
-        Cmd::AgentDisconnect { ip: None, port } => ctx.block(
-            "agent-disconnect",
-            &format!("tcp/{port}"),
-            Target::TcpPort(port),
-            format!("drop TCP to and from port {port} (agent <-> management server)"),
-        ),
-        Cmd::AgentDisconnect { ip: Some(ip), port } => ctx.block(
-            "agent-disconnect",
-            &format!("{ip}/tcp/{port}"),
-            Target::HostTcpPort(ip, port),
-            format!("drop TCP port {port} to and from {ip} (agent <-> management server)"),
-        ),
-        Cmd::AgentReconnect { ip: None, port } => {
-            let n = ctx.undo_where(|e| e.kind == "agent-disconnect" && e.target.ends_with(&format!("tcp/{port}")))?;
-            if n == 0 {
-                eprintln!("{TOOL}: no agent-disconnect fault on port {port} is in force; nothing changed");
-            }
-            Ok(())
-        }
-        Cmd::AgentReconnect { ip: Some(ip), port } => ctx.clear("agent-disconnect", &format!("{ip}/tcp/{port}")),
+        Cmd::DbLock { db_name, table, db } => db::db_lock(&ctx, &db_name, &table, &db),
+        Cmd::DbUnlock => ctx.clear("db-lock", "cloud-db"),
+        Cmd::StorageRo { path } => storage::storage_ro(&ctx, &path),
+        Cmd::StorageRw { path } => storage::storage_rw(&ctx, &path),
+        Cmd::StorageUmount { mp } => storage::storage_umount(&ctx, &mp),
+        Cmd::StorageFill { mp, size, keep_free } => storage::storage_fill(&ctx, &mp, size, keep_free),
+        Cmd::StorageClean { mp } => storage::storage_clean(&ctx, &mp),
+        Cmd::CpuStress { secs, threads } => ctx.inject(|id| stress::cpu_stress(id, "local", secs, threads)),
+        Cmd::CpuStressClear => ctx.clear("cpu-stress", "local"),
+        Cmd::MemStress { mb } => ctx.inject(|id| stress::mem_stress(id, "local", mb)),
+        Cmd::MemStressClear => ctx.clear("mem-stress", "local"),
         Cmd::Status(a) => ctx.status(&a),
         Cmd::Recover(a) => ctx.recover(&a),
-        other => more::run(&ctx, other),
     }
-}
-
-fn api_delay(ctx: &Ctx, ms: u32, dev: Option<String>, port: u16) -> Result<()> {
-    let dev = match dev {
-        Some(d) => kvmfi::injector::netem::check_dev(&d)?,
-        None => netfault::default_route_dev()
-            .ok_or_else(|| Error::usage("there is no default route to take the device from; give --dev DEV"))?,
-    };
-    ctx.require_root()?;
-    let tc = exec::require_tool("tc", "apt-get install iproute2")?;
-    let tc = tc.to_string_lossy().into_owned();
-    // A band of kvmfi's root qdisc of its own: other netem faults on the
-    // same device (hadoop_injector delay ...) stay as they are.
-    ctx.inject_once(|e| e.kind == "api-delay", |_| {
-        let matches = [kvmfi::injector::netem::Match::SrcPort(port)];
-        let (apply, undo, band) = kvmfi::injector::netem::plan(&tc, &dev, &matches, &["delay".into(), format!("{ms}ms")])?;
-        Ok(Fault {
-            kind: "api-delay".into(),
-            target: "*".into(),
-            desc: format!("delay traffic from port {port} on {dev} by {ms}ms (netem, band {band})"),
-            apply,
-            undo,
-        })
-    })
-}
-
-mod more;
-
-/// The value of `rows[0][0]` as a number.
-fn first_number(rows: &[Vec<String>], what: &str) -> Result<u64> {
-    rows.first()
-        .and_then(|r| r.first())
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| Error::failed(format!("cannot read {what} from the server")))
-}
-
-fn db_limit(ctx: &Ctx, user_conns: Option<u32>, max_conns: Option<u32>, user: &str, o: &DbOpts) -> Result<()> {
-    let user_conns = match (user_conns, max_conns) {
-        (None, None) => Some(1),
-        (u, _) => u,
-    };
-    ctx.require_root()?;
-    let db = Db::new(o)?;
-    // A second limit would remember the first one's values as "original".
-    if journal::read_entries(&journal::dir()).unwrap_or_default().iter().any(|e| e.tool == TOOL && e.kind == "db-limit") {
-        return Err(Error::failed(
-            "a database limit is already in force; run db-restore first, so the original values stay known",
-        ));
-    }
-    // Read what is there now: that is exactly what the undo puts back.
-    let mut apply = Vec::new();
-    let mut undo = Vec::new();
-    let mut desc = Vec::new();
-    if let Some(n) = max_conns {
-        let old = first_number(&db.query("SELECT @@GLOBAL.max_connections")?, "max_connections")?;
-        apply.push(Step::Run { argv: db.argv(&format!("SET GLOBAL max_connections = {n}")), stdin: None });
-        undo.push(Step::Run { argv: db.argv(&format!("SET GLOBAL max_connections = {old}")), stdin: None });
-        desc.push(format!("GLOBAL max_connections {old} -> {n}"));
-    }
-    if let Some(n) = user_conns {
-        let rows = db.query(&format!(
-            "SELECT Host, max_user_connections FROM mysql.user WHERE User = {}",
-            sqldb::quote(user)
-        ))?;
-        if rows.is_empty() {
-            return Err(Error::not_found(format!(
-                "the database has no account '{user}'; give the account CloudStack uses with --db-user"
-            )));
-        }
-        for row in rows {
-            let (host, old) = match row.as_slice() {
-                [h, v] => (h.clone(), v.trim().parse::<u64>().map_err(|_| Error::failed(format!("bad limit '{v}' for {user}@{h}")))?),
-                _ => return Err(Error::failed("unexpected answer from mysql.user")),
-            };
-            let account = format!("{}@{}", sqldb::quote(user), sqldb::quote(&host));
-            apply.push(Step::Run { argv: db.argv(&format!("ALTER USER {account} WITH MAX_USER_CONNECTIONS {n}")), stdin: None });
-            undo.push(Step::Run { argv: db.argv(&format!("ALTER USER {account} WITH MAX_USER_CONNECTIONS {old}")), stdin: None });
-            desc.push(format!("{user}@{host} MAX_USER_CONNECTIONS {old} -> {n}"));
-        }
-    }
-    // Undo in reverse order of the changes.
-    undo.reverse();
-    ctx.inject_once(|e| e.kind == "db-limit", |_| {
-        Ok(Fault { kind: "db-limit".into(), target: "cloud-db".into(), desc: desc.join(", "), apply, undo })
-    })
-}
-
-/// `path` made absolute and free of symlinks; a missing path is a usage error.
-fn canonical(path: &Path) -> Result<PathBuf> {
-    std::fs::canonicalize(path)
-        .map_err(|e| Error::usage(format!("{}: {e}; give the primary storage mount point or export", path.display())))
-}
-
-fn storage_ro(ctx: &Ctx, path: &Path) -> Result<()> {
-    let path = canonical(path)?;
-    if !path.is_dir() {
-        return Err(Error::usage(format!("{} is not a directory; give the primary storage mount point or export", path.display())));
-    }
-    let target = path.display().to_string();
-    if let Some(m) = mounts::at(&path)? {
-        let ours = journal::read_entries(&journal::dir())
-            .unwrap_or_default()
-            .into_iter()
-            .any(|e| e.tool == TOOL && e.kind == "storage-ro" && e.target == target);
-        if m.readonly() && !ours {
-            return Err(Error::failed(format!("{target} is already read-only (not by kvmfi); nothing changed")));
-        }
-        ctx.require_root()?;
-        return ctx.inject_once(|e| e.kind == "storage-ro" && e.target == target, |_| {
-            Ok(Fault {
-                kind: "storage-ro".into(),
-                target: target.clone(),
-                desc: format!("mount point {target} ({} {}) read-only", m.fstype, m.source),
-                apply: vec![Step::MountReadonly { path: target.clone(), readonly: true }],
-                undo: journal::in_this_mountns(vec![Step::MountReadonly { path: target.clone(), readonly: false }]),
-            })
-        });
-    }
-    // Not a mount point: an NFS export?
-    let exportfs = exec::which("exportfs", &[]).ok_or_else(|| {
-        Error::unsupported(format!(
-            "{target} is not a mount point, and 'exportfs' is missing to treat it as an NFS export; install nfs-kernel-server"
-        ))
-    })?;
-    let exportfs = exportfs.to_string_lossy().into_owned();
-    let exports = mounts::nfs_exports(Path::new(mounts::NFS_ETAB), &path);
-    if exports.is_empty() {
-        return Err(Error::usage(format!(
-            "{target} is neither a mount point nor an NFS export (see 'exportfs -v'); give the primary storage path"
-        )));
-    }
-    ctx.require_root()?;
-    if journal::read_entries(&journal::dir()).unwrap_or_default().iter().any(|e| e.tool == TOOL && e.kind == "storage-ro" && e.target == target) {
-        eprintln!("{TOOL}: {target} is already read-only by kvmfi; nothing changed");
-        return Ok(());
-    }
-    let mut apply = Vec::new();
-    let mut undo = Vec::new();
-    for (client, opts) in &exports {
-        let spec = format!("{client}:{target}");
-        apply.push(Step::Run { argv: exec::argv([exportfs.as_str(), "-o", &mounts::readonly_options(opts), &spec]), stdin: None });
-        undo.push(Step::Run { argv: exec::argv([exportfs.as_str(), "-o", opts.as_str(), &spec]), stdin: None });
-    }
-    ctx.inject(|_| {
-        Ok(Fault {
-            kind: "storage-ro".into(),
-            target: target.clone(),
-            desc: format!("NFS export {target} read-only for {}", exports.iter().map(|e| e.0.as_str()).collect::<Vec<_>>().join(",")),
-            apply,
-            undo,
-        })
-    })
 }

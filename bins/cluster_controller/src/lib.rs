@@ -10,7 +10,10 @@ pub mod interrupt;
 pub mod menu;
 pub mod ops;
 pub mod scenario;
+pub mod bootrecover;
+pub mod hostkeys;
 pub mod ssh;
+pub mod sshconfig;
 pub mod target;
 pub mod nodelocal;
 
@@ -38,10 +41,14 @@ TARGETS:
 Roles: NameNode DataNode SecondaryNameNode ResourceManager NodeManager JobHistoryServer ManagementServer Agent UsageServer Database NFS KVMHost. --seed makes random picks repeatable.
 
 CLUSTER FILE:
-One node a line, name,address,ssh_port,role[,role...]; '#' comments. Taken from --config, else $KVMFI_CLUSTER_CONF, else ./cluster.conf, else /etc/kvmfi/cluster.conf, else the original's three nodes (master 192.168.64.10, slave1 .11, slave2 .12, port 22). 'nodes' checks the file without connecting; errors name the line.
+One node a line, name,address,ssh_port,role[,role...]; '#' comments; a line known_hosts = PATH adds a known_hosts file (relative to the cluster file). Taken from --config, else $KVMFI_CLUSTER_CONF, else ./cluster.conf, else /etc/kvmfi/cluster.conf, else the original's three nodes (master 192.168.64.10, slave1 .11, slave2 .12, port 22). 'nodes' checks the file without connecting; errors name the line.
+An Ansible inventory works wherever a cluster file does (INI: a first line [group], or .ini; YAML: all:, ---, or .yml/.yaml). Its groups are the roles (any letter case, '_' and '-' ignored: [datanode], [data_node], DataNode:), through children: too, plus a host's kvmfi_roles=Role,Role variable; ansible_host (else the host name) is the address, ansible_port (else ~/.ssh/config's Port, else 22) the port, ansible_user the account; host variables beat group variables; numeric ranges node[01:32] expand. 'nodes --export ansible' (INI) or 'ansible-yaml' prints the nodes as an inventory, one group per role.
 
 SSH:
-One connection per node per command, all nodes at once (--parallel), with the ssh2 library: key authentication as --user (root by default; the injectors need root) with --identity keys, else the ssh agent, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa. --connect-timeout bounds TCP connect + handshake + login, so a node whose port drops packets is reported unreachable after that long while the others go on; --command-timeout bounds each remote command. Host keys are accepted as they are (the original's StrictHostKeyChecking=no) unless --known-hosts names an OpenSSH known_hosts file to check them against.
+One connection per node per command, all nodes at once (--parallel), with the ssh2 library: key authentication with --identity keys, else ~/.ssh/config's IdentityFile, the ssh agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa. The account is the node's ansible_user, else --user, else ~/.ssh/config's User, else root (the injectors need root). ~/.ssh/config (or --ssh-config FILE) is read for HostName, User, Port and IdentityFile by Host patterns; Match blocks are not applied. --connect-timeout bounds TCP connect + handshake + login, so a node whose port drops packets is reported unreachable after that long while the others go on; --command-timeout bounds each remote command.
+
+HOST KEYS:
+Checked by default, as OpenSSH does: the key a node offers must be listed in --known-hosts FILE, the cluster file's known_hosts, ~/.ssh/known_hosts or /etc/ssh/ssh_known_hosts (hashed entries and [host]:port included). An unknown key is refused with its SHA256 fingerprint and the ssh-keyscan line that would add it; --accept-new-host-keys records it instead (in the first of those files), like ssh's StrictHostKeyChecking=accept-new. A key that differs from the recorded one is always refused (HOST KEY CHANGED, on stderr too). --insecure-ignore-host-keys checks nothing (the original's behaviour): anyone who answers on a node's address receives root's commands.
 
 ON THE NODES:
 The nodes run hadoop_injector, cloudstack_injector and kvm-ioctl-fi (installed by make install; other paths with --hadoop-injector, --cloudstack-injector, --kvm-ioctl-fi). Each fault is journaled on the node that carries it, so 'recover' (which runs 'recover --all' there) undoes everything even if this controller was killed. partition runs 'hadoop_injector network PEER' on each chosen node for each peer: never list the controller's own address as a peer, or the node cannot be reached to recover it.
@@ -67,11 +74,13 @@ EXIT STATUS:
 
 ENVIRONMENT:
   KVMFI_CLUSTER_CONF  the cluster file when --config is not given
-  HOME                where ~/.ssh keys are looked for
+  HOME                where ~/.ssh (keys, config, known_hosts) is
 
 EXAMPLES:
   cluster_controller                      # the interactive menu
   cluster_controller nodes
+  cluster_controller --accept-new-host-keys status      # first contact: record the nodes' host keys
+  cluster_controller -c hosts.yml nodes --export ansible  # an Ansible inventory in, INI out
   cluster_controller status --json | jq -c 'select(.reachable == false)'
   cluster_controller inject -t random:DataNode hadoop crash dn
   cluster_controller partition -t minority
@@ -104,10 +113,10 @@ pub struct Global {
     /// The cluster file (default: $KVMFI_CLUSTER_CONF, ./cluster.conf, /etc/kvmfi/cluster.conf)
     #[arg(short = 'c', long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
-    /// Remote account
-    #[arg(short = 'u', long, value_name = "USER", default_value = "root", global = true)]
-    pub user: String,
-    /// Private key to log in with (repeatable; default: agent, then ~/.ssh/id_*)
+    /// Remote account (a node's ansible_user wins; default: ~/.ssh/config's User, else root)
+    #[arg(short = 'u', long, value_name = "USER", global = true)]
+    pub user: Option<String>,
+    /// Private key to log in with (repeatable; default: ~/.ssh/config's IdentityFile, the agent, then ~/.ssh/id_*)
     #[arg(short = 'i', long, value_name = "KEY", global = true)]
     pub identity: Vec<PathBuf>,
     /// Limit for connecting and logging in to a node
@@ -116,9 +125,18 @@ pub struct Global {
     /// Limit for each remote command
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive, global = true)]
     pub command_timeout: Duration,
-    /// Check host keys against this known_hosts file (default: accept any)
+    /// Also check host keys against this known_hosts file (read first; new keys are recorded here)
     #[arg(long, value_name = "FILE", global = true)]
     pub known_hosts: Option<PathBuf>,
+    /// Record the host key of a node seen for the first time (like ssh's accept-new); changed keys are still refused
+    #[arg(long, global = true, conflicts_with = "insecure_ignore_host_keys")]
+    pub accept_new_host_keys: bool,
+    /// Do not check host keys at all: anyone answering on a node's address gets the commands (the original's behaviour)
+    #[arg(long, global = true)]
+    pub insecure_ignore_host_keys: bool,
+    /// OpenSSH client configuration to honour (HostName, User, Port, IdentityFile; default ~/.ssh/config; 'none' for none)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ssh_config: Option<PathBuf>,
     /// At most this many nodes at once
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
     pub parallel: u16,
@@ -147,8 +165,8 @@ pub struct Global {
 pub enum Cmd {
     /// The interactive menu (the default on a terminal)
     Menu,
-    /// Check the cluster file and print its nodes (no connection)
-    Nodes,
+    /// Check the cluster file and print its nodes (no connection); --export writes them as an Ansible inventory
+    Nodes(NodesArgs),
     /// Per node: reachable, roles, the daemons running, the faults in force
     Status(TargetArgs),
     /// Run an injector command on the target nodes (default: the nodes whose role fits)
@@ -162,6 +180,23 @@ pub enum Cmd {
     /// Run on a node by the controller over SSH: QEMU crash/hang/resume, netem delay/loss (journaled)
     #[command(subcommand)]
     NodeLocal(nodelocal::NodeCmd),
+}
+
+/// `nodes`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NodesArgs {
+    /// Print the nodes as an Ansible inventory (INI, or YAML with ansible-yaml), one group per role
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub export: Option<Export>,
+}
+
+/// Inventory formats of `nodes --export`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Export {
+    /// INI inventory
+    Ansible,
+    /// YAML inventory
+    AnsibleYaml,
 }
 
 /// `--target`.
@@ -227,7 +262,7 @@ pub struct ScenarioArgs {
     pub t: TargetArgs,
 }
 
-fn positive(text: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn positive(text: &str) -> std::result::Result<Duration, String> {
     match kvmfi::units::parse_duration(text)? {
         d if d.is_zero() => Err(format!("'{text}' must be above zero")),
         d => Ok(d),
@@ -249,13 +284,37 @@ impl Ctx {
     /// Builds the context from the global options, loading the cluster file.
     pub fn new(g: Global) -> Result<Ctx> {
         use rand::SeedableRng;
-        let (nodes, source) = load_cluster(g.config.as_deref())?;
+        let (cluster, source) = load_cluster(g.config.as_deref())?;
+        let nodes = cluster.nodes;
+        let policy = if g.insecure_ignore_host_keys {
+            eprintln!("{TOOL}: warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands");
+            hostkeys::Policy::Insecure
+        } else if g.accept_new_host_keys {
+            hostkeys::Policy::AcceptNew
+        } else {
+            hostkeys::Policy::Strict
+        };
+        // The cluster file's known_hosts is relative to the cluster file.
+        let conf_kh = cluster.known_hosts.map(|k| {
+            let k = sshconfig::tilde(&k);
+            match (k.is_relative(), Path::new(&source).parent()) {
+                (true, Some(dir)) => dir.join(k),
+                _ => k,
+            }
+        });
+        let ssh_config = match g.ssh_config.as_deref() {
+            Some(p) if p == Path::new("none") => sshconfig::SshConfig::default(),
+            Some(p) if !p.exists() => return Err(Error::usage(format!("--ssh-config {}: no such file", p.display()))),
+            Some(p) => sshconfig::SshConfig::load(p).map_err(Error::usage)?,
+            None => sshconfig::SshConfig::load(&sshconfig::tilde("~/.ssh/config")).map_err(Error::usage)?,
+        };
         let ssh = ssh::SshOpts {
             user: g.user.clone(),
             identities: g.identity.clone(),
             connect_timeout: g.connect_timeout,
             command_timeout: g.command_timeout,
-            known_hosts: g.known_hosts.clone(),
+            host_keys: hostkeys::HostKeys::new(policy, g.known_hosts.clone(), conf_kh),
+            ssh_config,
             parallel: g.parallel as usize,
         };
         let rng = match g.seed {
@@ -290,22 +349,22 @@ impl Ctx {
 
 /// The cluster file in force: `explicit`, else $KVMFI_CLUSTER_CONF, else
 /// ./cluster.conf, else /etc/kvmfi/cluster.conf, else the built-in nodes.
-pub fn load_cluster(explicit: Option<&Path>) -> Result<(Vec<Node>, String)> {
+pub fn load_cluster(explicit: Option<&Path>) -> Result<(clusterconf::Cluster, String)> {
     if let Some(p) = explicit {
-        return Ok((clusterconf::load(p)?, p.display().to_string()));
+        return Ok((clusterconf::load_cluster(p)?, p.display().to_string()));
     }
     if let Some(p) = std::env::var_os(CONF_ENV).filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
-        return Ok((clusterconf::load(&p)?, p.display().to_string()));
+        return Ok((clusterconf::load_cluster(&p)?, p.display().to_string()));
     }
     for p in ["cluster.conf", "/etc/kvmfi/cluster.conf"] {
         let p = Path::new(p);
         if p.exists() {
-            return Ok((clusterconf::load(p)?, p.display().to_string()));
+            return Ok((clusterconf::load_cluster(p)?, p.display().to_string()));
         }
     }
-    let nodes = clusterconf::parse(clusterconf::DEFAULT_CONF).expect("the built-in cluster parses");
-    Ok((nodes, "built-in defaults (no cluster.conf found)".into()))
+    let cluster = clusterconf::parse_cluster(clusterconf::DEFAULT_CONF).expect("the built-in cluster parses");
+    Ok((cluster, "built-in defaults (no cluster.conf found)".into()))
 }
 
 /// The clap command (for man pages and completions).
@@ -338,7 +397,11 @@ where
             }
             menu::run(&mut ctx)
         }
-        Some(Cmd::Nodes) => ops::nodes(&ctx),
+        Some(Cmd::Nodes(a)) => match a.export {
+            None => ops::nodes(&ctx),
+            Some(Export::Ansible) => kvmfi::run::out(clusterconf::ansible::export_ini(&ctx.nodes).trim_end()),
+            Some(Export::AnsibleYaml) => kvmfi::run::out(clusterconf::ansible::export_yaml(&ctx.nodes).trim_end()),
+        },
         Some(Cmd::Status(t)) => ops::finish(ops::status(&mut ctx, &t.targets)?),
         Some(Cmd::Inject(a)) => ops::finish(ops::inject(&mut ctx, &a.t.targets, a.tool, &a.args)?),
         Some(Cmd::Partition(a)) => ops::finish(ops::partition(&mut ctx, &a.t.targets, &a.peer)?),

@@ -60,6 +60,12 @@ pub enum NodeCmd {
     },
     /// Undo delay and loss
     Clear,
+    /// At boot (the kvmfi-recover unit): undo every fault the journal still holds with each injector's recover --all
+    BootRecover {
+        /// Give up after this long (waiting for the database a step needs included)
+        #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = crate::positive)]
+        wait: std::time::Duration,
+    },
 }
 
 fn qemu(w: &Which) -> Component {
@@ -110,6 +116,7 @@ pub fn run(cmd: NodeCmd) -> Result<()> {
         NodeCmd::Resume(w) => ctx.resume(&qemu(&w)),
         NodeCmd::Delay { ms, dev } => netem(&ctx, "vm-delay", &dev, &["delay".to_string(), format!("{ms}ms")], format!("{ms} ms netem delay")),
         NodeCmd::Loss { pct, dev } => netem(&ctx, "vm-loss", &dev, &["loss".into(), format!("{pct}%")], format!("{pct}% netem loss")),
+        NodeCmd::BootRecover { wait } => crate::bootrecover::run(wait),
         NodeCmd::Clear => {
             let n = ctx.undo_where(|e| e.kind == "vm-delay" || e.kind == "vm-loss")?;
             if n == 0 {

@@ -61,7 +61,11 @@ pub fn nodes(ctx: &Ctx) -> Result<()> {
     }
     out(format!("# {} node(s) from {}", ctx.nodes.len(), ctx.source))?;
     for n in &ctx.nodes {
-        out(format!("{}\t{}\t{}\t{}", n.name, n.address, n.port, n.roles.join(",")))?;
+        // An inventory's ansible_user comes fifth (cluster_manage.sh reads it).
+        match &n.user {
+            None => out(format!("{}\t{}\t{}\t{}", n.name, n.address, n.port, n.roles.join(",")))?,
+            Some(u) => out(format!("{}\t{}\t{}\t{}\t{u}", n.name, n.address, n.port, n.roles.join(",")))?,
+        }
     }
     Ok(())
 }

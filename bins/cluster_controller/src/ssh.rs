@@ -5,7 +5,9 @@
 
 use kvmfi::clusterconf::Node;
 use serde::Serialize;
-use ssh2::{CheckResult, KnownHostFileKind, Session};
+use crate::hostkeys::HostKeys;
+use crate::sshconfig::SshConfig;
+use ssh2::Session;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
@@ -14,18 +16,20 @@ use std::time::{Duration, Instant};
 /// How to reach the nodes.
 #[derive(Debug, Clone)]
 pub struct SshOpts {
-    /// Remote account (the injectors need root).
-    pub user: String,
-    /// Private keys to offer, in order; empty: the ssh agent, then
-    /// ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
+    /// Remote account from the command line; a node's own (an inventory's
+    /// ansible_user) wins, else ~/.ssh/config's User, else root.
+    pub user: Option<String>,
+    /// Private keys to offer, in order; empty: ~/.ssh/config's
+    /// IdentityFile, the ssh agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
     pub identities: Vec<PathBuf>,
     /// Limit for TCP connect, SSH handshake and authentication together.
     pub connect_timeout: Duration,
     /// Limit for each remote command.
     pub command_timeout: Duration,
-    /// Check host keys against this OpenSSH known_hosts file; `None`
-    /// accepts any host key (the original's StrictHostKeyChecking=no).
-    pub known_hosts: Option<PathBuf>,
+    /// How host keys are checked.
+    pub host_keys: HostKeys,
+    /// ~/.ssh/config (HostName, User, Port, IdentityFile).
+    pub ssh_config: SshConfig,
     /// At most this many nodes at once.
     pub parallel: usize,
 }
@@ -107,15 +111,18 @@ impl NodeRun {
     }
 }
 
+/// Host key types in OpenSSH's order of preference.
+const HOST_KEY_ORDER: &str =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+
 /// An open, authenticated connection.
 pub struct Conn {
     sess: Session,
     timeout: Duration,
 }
 
-fn addr_of(node: &Node) -> Result<SocketAddr, String> {
-    let host = node.address.as_str();
-    let mut addrs = (host, node.port)
+fn addr_of(host: &str, port: u16) -> Result<SocketAddr, String> {
+    let mut addrs = (host, port)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {host}: {e}"))?;
     addrs.next().ok_or_else(|| format!("{host} has no address"))
@@ -148,7 +155,11 @@ impl Conn {
     /// Connects and logs in, all within `o.connect_timeout`.
     pub fn open(node: &Node, o: &SshOpts) -> Result<Conn, String> {
         let start = Instant::now();
-        let addr = addr_of(node)?;
+        // ~/.ssh/config applies to the node's address as a Host alias.
+        let hc = o.ssh_config.for_host(&node.address);
+        let host = hc.hostname.clone().unwrap_or_else(|| node.address.clone());
+        let port = if node.port_given { node.port } else { hc.port.unwrap_or(node.port) };
+        let addr = addr_of(&host, port)?;
         let tcp = TcpStream::connect_timeout(&addr, o.connect_timeout).map_err(|e| {
             if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock {
                 format!("connect to {addr}: no answer within {}", secs(o.connect_timeout))
@@ -161,18 +172,30 @@ impl Conn {
         sess.set_tcp_stream(tcp);
         let left = o.connect_timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(1));
         sess.set_timeout(ms(left));
+        // OpenSSH's order of host key types (libssh2 would take ECDSA
+        // first): a known_hosts written by ssh holds the ed25519 key, and a
+        // node that also has others must offer that one.
+        let _ = sess.method_pref(ssh2::MethodType::HostKey, HOST_KEY_ORDER);
         sess.handshake().map_err(|e| format!("ssh handshake with {addr}: {}", e.message()))?;
-        if let Some(kh_path) = &o.known_hosts {
-            check_host_key(&sess, node, kh_path)?;
-        }
-        let user = o.user.as_str();
+        o.host_keys.check(&sess, &host, port)?;
+        let user = node.user.as_deref().or(o.user.as_deref()).or(hc.user.as_deref()).unwrap_or("root");
         let ids = if o.identities.is_empty() { default_identities() } else { o.identities.clone() };
         let mut why = Vec::new();
         if o.identities.is_empty() {
-            match sess.userauth_agent(user) {
-                Ok(()) if sess.authenticated() => {}
-                Ok(()) => why.push("agent: no key accepted".to_string()),
-                Err(e) => why.push(format!("agent: {}", e.message())),
+            for key in hc.identity_files.iter().filter(|k| k.exists()) {
+                if sess.authenticated() {
+                    break;
+                }
+                if let Err(e) = sess.userauth_pubkey_file(user, None, key, None) {
+                    why.push(format!("{}: {}", key.display(), e.message()));
+                }
+            }
+            if !sess.authenticated() {
+                match sess.userauth_agent(user) {
+                    Ok(()) if sess.authenticated() => {}
+                    Ok(()) => why.push("agent: no key accepted".to_string()),
+                    Err(e) => why.push(format!("agent: {}", e.message())),
+                }
             }
         }
         for key in &ids {
@@ -249,31 +272,6 @@ impl Conn {
             Err(e) => res.error = Some(e.message().to_string()),
         }
         res
-    }
-}
-
-fn check_host_key(sess: &Session, node: &Node, path: &std::path::Path) -> Result<(), String> {
-    let mut kh = sess.known_hosts().map_err(|e| e.message().to_string())?;
-    kh.read_file(path, KnownHostFileKind::OpenSSH)
-        .map_err(|e| format!("cannot read known hosts {}: {}", path.display(), e.message()))?;
-    let (key, _) = sess.host_key().ok_or("the server sent no host key")?;
-    match kh.check_port(&node.address, node.port, key) {
-        CheckResult::Match => Ok(()),
-        CheckResult::Mismatch => Err(format!(
-            "HOST KEY MISMATCH for {}:{} in {} (refusing to connect)",
-            node.address,
-            node.port,
-            path.display()
-        )),
-        CheckResult::NotFound => Err(format!(
-            "{}:{} is not in {} (add it with ssh-keyscan -p {} {})",
-            node.address,
-            node.port,
-            path.display(),
-            node.port,
-            node.address
-        )),
-        CheckResult::Failure => Err("host key check failed".into()),
     }
 }
 

@@ -109,3 +109,38 @@ fn menu_reads_answers_from_a_pipe() {
     assert!(out.contains("--- Hadoop fault injection ---"), "{out}");
     assert!(out.contains("Bye."), "{out}");
 }
+
+#[test]
+fn inventories_in_and_out() {
+    let f = conf("m,10.77.9.11,22,NameNode,ResourceManager\ns1,10.77.9.12,2222,datanode\n");
+    let out = cc().arg("-c").arg(f.path()).args(["nodes", "--export", "ansible"]).assert().success().get_output().stdout.clone();
+    let ini = String::from_utf8(out).unwrap();
+    assert!(ini.contains("[DataNode]\ns1 ansible_host=10.77.9.12 ansible_port=2222\n"), "{ini}");
+    // The export read back as a cluster file gives the same nodes.
+    let g = conf(&ini);
+    let out = cc().arg("-c").arg(g.path()).arg("nodes").assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("m\t10.77.9.11\t22\tNameNode,ResourceManager\n"), "{text}");
+    assert!(text.contains("s1\t10.77.9.12\t2222\tDataNode\n"), "{text}");
+    // A host in no role group: exit 2, its line named.
+    let bad = conf("[datanode]\nd1 ansible_host=10.0.0.1\n[web]\nw1\n");
+    let a = cc().arg("-c").arg(bad.path()).arg("nodes").assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains(": line 4: host 'w1' is in no role group"), "{err}");
+}
+
+#[test]
+fn host_key_options() {
+    let f = conf("m,10.77.9.11,22,NameNode\n");
+    for (args, want) in [
+        (vec!["--accept-new-host-keys", "--insecure-ignore-host-keys", "status"], "cannot be used with"),
+        (vec!["--ssh-config", "/nonexistent/config", "status"], "--ssh-config /nonexistent/config: no such file"),
+    ] {
+        let a = cc().arg("-c").arg(f.path()).args(&args).assert().code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    let bad = conf("known_hosts =\nm,10.77.9.11,22,NameNode\n");
+    let a = cc().arg("-c").arg(bad.path()).arg("nodes").assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains(": line 1: known_hosts = needs a path"));
+}

@@ -5,25 +5,19 @@
 //! the original `cpu-reg-main PID TYPE`, the original stdin prompts (no
 //! arguments), and the `arm`/`off`/`status`/`unload` subcommands.
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::Args;
 use kvmfi::abi::{self, Arm};
-use kvmfi::cli::{Bounds, Scope};
-use kvmfi::symbols::CPU_REG;
-use kvmfi::tool::{self, CommonCmd, ModuleOpts};
+use kvmfi::cli::Held;
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::symbols::{ModuleSpec, CPU_REG};
+use kvmfi::tool::{self, ModuleOpts};
 use kvmfi::{run, units, Error, Result};
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
-/// Register numbers of the module's request (`arg[0]`), both architectures.
-pub const REG_SP: u64 = 31;
-pub const REG_PC: u64 = 32;
-pub const REG_FLAGS: u64 = 33;
-pub const REG_RANDOM: u64 = 64;
-/// `arg[1]`: flip a random bit.
-pub const BIT_RANDOM: u64 = 64;
-/// Request modes.
-pub const MODE_FLIP: u32 = 0;
-pub const MODE_SET: u32 = 1;
+/// Register numbers, the random bit and the modes of the module's request.
+pub use kvmfi::request::cpu_reg::{BIT_RANDOM, FLAGS as REG_FLAGS, MODE_FLIP, MODE_SET, PC as REG_PC, RANDOM as REG_RANDOM, SP as REG_SP};
+use kvmfi::request::{self, cpu_reg};
 
 /// How one architecture names its registers.
 #[derive(Debug)]
@@ -115,11 +109,8 @@ impl Fault {
 
     /// Writes the fault and its seed into a request.
     pub fn fill(&self, req: &mut Arm, seed: Option<u64>) {
-        req.mode = self.mode;
-        req.arg[0] = self.reg;
-        req.arg[1] = self.bit;
-        req.arg[2] = self.value;
-        req.arg[3] = seed.unwrap_or(0);
+        let args = cpu_reg::Args { reg: self.reg, bit: self.bit, value: self.value, seed: seed.unwrap_or(0), ..Default::default() };
+        request::set(req, self.mode, args);
     }
 
     /// Says what the fault does, e.g. `flip a random bit of pc`.
@@ -202,9 +193,9 @@ fn parse_u64(text: &str) -> std::result::Result<u64, String> {
     r.ok_or_else(|| format!("'{text}' is not a number (decimal, 0x hex, or negative)"))
 }
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, args_conflicts_with_subcommands = true)]
-struct Cli {
+/// The original form's arguments, before any subcommand.
+#[derive(Args, Debug)]
+pub struct Top {
     /// Original form: the process whose new threads and child processes are hit
     #[arg(value_name = "PID", requires = "fault_type", value_parser = clap::value_parser!(i32).range(1..))]
     pid: Option<i32>,
@@ -213,8 +204,6 @@ struct Cli {
     fault_type: Option<u32>,
     #[command(flatten)]
     legacy: LegacyOpts,
-    #[command(subcommand)]
-    cmd: Option<Cmd>,
 }
 
 /// Options of the original `cpu-reg-main PID TYPE` form.
@@ -233,18 +222,9 @@ struct LegacyOpts {
     duration: Duration,
 }
 
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module when needed); prints the experiment id
-    Arm(Box<ArmArgs>),
-    #[command(flatten)]
-    Common(CommonCmd),
-}
-
+/// The fault's own options.
 #[derive(Args, Debug)]
-struct ArmArgs {
-    #[command(flatten)]
-    scope: Scope,
+pub struct RegOptions {
     /// Register to corrupt: x86_64 rax rbx rcx rdx rsi rdi rbp r8-r15 rsp rip rflags; arm64 x0-x30 fp lr sp pc pstate; both: sp, pc, flags, random (a random general register)
     #[arg(long, value_name = "REG", required_unless_present = "fault_type", help_heading = "Fault")]
     reg: Option<String>,
@@ -265,10 +245,9 @@ struct ArmArgs {
     /// Seed of the random bit (and register) choice
     #[arg(long, value_name = "SEED", value_parser = parse_u64, help_heading = "Fault")]
     seed: Option<u64>,
-    #[command(flatten)]
-    bounds: Bounds,
-    #[command(flatten)]
-    module: ModuleOpts,
+    /// The fault resolved by `prepare`.
+    #[arg(skip)]
+    resolved: Option<Fault>,
 }
 
 const LONG_ABOUT: &str = "\
@@ -301,7 +280,7 @@ the module disarms by itself; the prompts and the original form use the same 10-
 Hook candidates (first present is used): wake_up_new_task. \
 Legacy control files: /proc/cpu-general-fi/{signal,times,aim,lasting}.";
 
-const AFTER_HELP: &str = "\
+const NOTES: &str = "\
 FAULT TYPES: the TYPE of `cpu-reg-main PID TYPE` and of `arm --type` (x86_64 register in brackets):
   1  flip a random bit of PC [RIP]
   2  flip a random bit of SP [RSP]
@@ -315,58 +294,86 @@ FAULT TYPES: the TYPE of `cpu-reg-main PID TYPE` and of `arm --type` (x86_64 reg
 AIM BITS: the original prompt's register bitmask, lowest set bit used (x86_64 in brackets):
   1 X0 [RAX]  2 X1 [RDI]  4 X2 [RSI]  8 X3 [RDX]  16 X4 [R10]  32 X5 [R8]
   64 X29 [RBP]  128 X30 [RCX]  256 SP [RSP]  512 PC [RIP]
-EXIT STATUS: 0 success; 1 failed at run time; 2 usage error (nothing changed); 3 needs root; \
-4 unsupported on this kernel (module or function missing); 5 target not found.
-FILES: /dev/kvmfi/cpu_reg (control device, root only); /proc/cpu-general-fi/{signal,times,aim,lasting} \
-(original control files: signal 1 arms for every process with a 10-minute lease).
-EXAMPLES:
-  insmod cpu-reg.ko; cpu-reg-main $(pidof myapp) 1; rmmod cpu_reg
+";
+
+const FILES: &str = "/dev/kvmfi/cpu_reg (control device, root only); /proc/cpu-general-fi/{signal,times,aim,lasting} \
+(original control files: signal 1 arms for every process with a 10-minute lease).";
+
+const EXAMPLES: &str = "  insmod cpu-reg.ko; cpu-reg-main $(pidof myapp) 1; rmmod cpu_reg
   printf '512\\n5\\n0\\n' | cpu-reg-main
   cpu-reg-main arm --tgid 1234 --reg pc --flip-bit 40 --times 1
   cpu-reg-main arm --tgid 1234 --reg r12 --set 0x5678
   cpu-reg-main arm --comm worker --reg random --random-bit --seed 42 --times 3 --duration 1m
   cpu-reg-main status --json";
 
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct CpuReg;
+
+impl KernelTool for CpuReg {
+    type Top = Top;
+    type Arm = ArmArgs<RegOptions>;
+    type Extra = NoExtra;
+    const SPEC: &'static ModuleSpec = &CPU_REG;
+    const NEEDS_SUBCOMMAND: bool = false;
+
+    fn doc() -> Doc {
+        Doc {
+            about: "Corrupt a register of the threads and processes a target creates, before they first run".into(),
+            long_about: LONG_ABOUT.into(),
+            notes: NOTES,
+            files: FILES.into(),
+            examples: EXAMPLES,
+            exits: ExitText::KERNEL,
+        }
+    }
+
+    /// `cpu-reg-main PID TYPE` sits where subcommands do.
+    fn customize(cmd: clap::Command) -> clap::Command {
+        cmd.args_conflicts_with_subcommands(true).arg_required_else_help(false)
+    }
+
+    fn prepare(a: &mut Self::Arm) -> Result<()> {
+        a.own.resolved = Some(arm_fault(native(), &a.own)?);
+        Ok(())
+    }
+
+    fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
+        if let Some(fault) = a.own.resolved {
+            fault.fill(req, a.own.seed);
+        }
+        Ok(())
+    }
+
+    /// The original form (`cpu-reg-main PID TYPE`), or with no arguments the original prompts.
+    fn top(top: Top) -> Result<()> {
+        let arch = native();
+        match (top.pid, top.fault_type) {
+            (Some(pid), Some(t)) => {
+                let fault = fault_type(arch, t)?;
+                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    return Err(Error::not_found(format!("PID {pid}: no such process")));
+                }
+                let mut req = legacy_request(top.legacy.times, top.legacy.duration, fault, top.legacy.seed);
+                req.filter |= abi::FILTER_TGID;
+                req.tgid = pid;
+                arm_request(req)
+            }
+            _ => prompts(arch, std::io::stdin().lock()),
+        }
+    }
+}
+
 /// The clap command (also used to generate the man page).
 pub fn command() -> clap::Command {
-    Cli::command()
-        .name(CPU_REG.tool)
-        .bin_name(CPU_REG.tool)
-        .about("Corrupt a register of the threads and processes a target creates, before they first run")
-        .long_about(LONG_ABOUT)
-        .after_long_help(AFTER_HELP)
+    kernel_tool::command::<CpuReg>()
 }
 
 /// Runs the tool with the process arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let arch = native();
-    let spec = &CPU_REG;
-    match (cli.cmd, cli.pid, cli.fault_type) {
-        (Some(Cmd::Arm(a)), _, _) => {
-            let fault = arm_fault(arch, &a)?;
-            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-                fault.fill(req, a.seed);
-                Ok(())
-            })
-        }
-        (Some(Cmd::Common(c)), _, _) => c.run(spec),
-        (None, Some(pid), Some(t)) => {
-            let fault = fault_type(arch, t)?;
-            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-                return Err(Error::not_found(format!("PID {pid}: no such process")));
-            }
-            let mut req = legacy_request(cli.legacy.times, cli.legacy.duration, fault, cli.legacy.seed);
-            req.filter |= abi::FILTER_TGID;
-            req.tgid = pid;
-            arm_request(req)
-        }
-        (None, _, _) => prompts(arch, std::io::stdin().lock()),
-    }
+    kernel_tool::run::<CpuReg>(args)
 }
 
-fn arm_fault(arch: &Arch, a: &ArmArgs) -> Result<Fault> {
+fn arm_fault(arch: &Arch, a: &RegOptions) -> Result<Fault> {
     if let Some(t) = a.fault_type {
         return fault_type(arch, t);
     }

@@ -2,50 +2,23 @@
 //! lose (or gain) a chosen share of their bits (see `man dirty-log-fi`).
 //! Module vm-migration-fi.ko (the original vm-migration-fi).
 
-use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use kvmfi::cli::{Bounds, Scope};
+use clap::{ArgGroup, Args};
+use kvmfi::abi::Arm;
+use kvmfi::cli::Held;
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
 use kvmfi::kvmtool;
-use kvmfi::symbols::DIRTY_LOG;
-use kvmfi::tool::{self, ModuleOpts, StatusReport};
-use kvmfi::{kmod, legacy, run, Error, Result};
+use kvmfi::request::{self, dirty_log};
+use kvmfi::symbols::{ModuleSpec, DIRTY_LOG};
+use kvmfi::{kmod, Error, Result};
 
-const PPM: f64 = 1_000_000.0;
-const MODE_RANDOM: u32 = 1;
-const MODE_ADD: u32 = 2;
+const PPM: f64 = dirty_log::PPM as f64;
 /// The module's counters, as read-only parameters.
 const COUNTERS: [&str; 3] = ["bits_seen", "bits_dropped", "bits_added"];
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, arg_required_else_help = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module when needed); prints the experiment id
-    Arm(ArmArgs),
-    /// Disarm the fault at once
-    Off,
-    /// Show state and counters, with the bits seen, dropped and added since the arm
-    Status {
-        /// One JSON object instead of `key value` lines
-        #[arg(long)]
-        json: bool,
-    },
-    /// Print the recorded injection events (time, experiment, pid, comm, value:
-    /// the bits one KVM_GET_DIRTY_LOG lost or gained)
-    Events(tool::EventsOpts),
-    /// Disarm and remove the module
-    Unload,
-}
-
+/// The fault's own options.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("share").required(true).args(["drop_ratio", "add_ratio"])))]
-struct ArmArgs {
-    #[command(flatten)]
-    scope: Scope,
+pub struct Fault {
     /// Share of the set (dirty) bits to clear: 0.25, 25% or 1/4
     #[arg(long, value_name = "RATIO", value_parser = parse_ratio, help_heading = "Fault")]
     drop_ratio: Option<u64>,
@@ -58,10 +31,6 @@ struct ArmArgs {
     /// Only the bitmaps of this memory slot (KVM_GET_DIRTY_LOG's slot number)
     #[arg(long, value_name = "SLOT", help_heading = "Fault")]
     slot: Option<u32>,
-    #[command(flatten)]
-    bounds: Bounds,
-    #[command(flatten)]
-    module: ModuleOpts,
 }
 
 /// `0.25`, `25%` or `1/4` as parts per million (1..=1000000).
@@ -92,14 +61,20 @@ dirty-log-fi arm --tgid 4242 --add-ratio 1/100 --duration 2m\n  \
 dirty-log-fi status            # bits-dropped: pages the destination will miss\n  \
 dirty-log-fi off";
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    let spec = &DIRTY_LOG;
-    Cli::command()
-        .name(spec.tool)
-        .bin_name(spec.tool)
-        .about("Drop (or add) dirty bits in the bitmaps KVM_GET_DIRTY_LOG returns")
-        .long_about(format!(
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct DirtyLog;
+
+impl KernelTool for DirtyLog {
+    type Top = NoTop;
+    type Arm = ArmArgs<Fault>;
+    type Extra = NoExtra;
+    const SPEC: &'static ModuleSpec = &DIRTY_LOG;
+
+    fn doc() -> Doc {
+        let spec = Self::SPEC;
+        Doc {
+            about: "Drop (or add) dirty bits in the bitmaps KVM_GET_DIRTY_LOG returns".into(),
+            long_about: format!(
             "Drop (or add) dirty bits in the bitmaps KVM_GET_DIRTY_LOG returns to a chosen VMM.\n\n\
              The kernel module vm-migration-fi.ko (the original vm-migration-fi) puts a return probe on the \
              VM ioctl handler (kvm_vm_ioctl_get_dirty_log is inlined on Debian kernels), active for \
@@ -117,86 +92,72 @@ pub fn command() -> clap::Command {
              EIO and could not be disarmed.) Invoked as vm-migration-fi-main (a link made by `make install`), \
              the program is the original one: it takes no values and arms through that file.",
             kvmtool::hooks_sentence(spec)
-        ))
-        .after_long_help(kvmtool::after_help(spec.module, "vm-migration-fi", EXAMPLES))
-}
+        ),
+            notes: "",
+            files: kvmtool::files(spec.module, "vm-migration-fi"),
+            examples: EXAMPLES,
+            exits: ExitText::KVM,
+        }
+    }
 
-/// The module's extra counters; zeros when it is not loaded.
-fn counters() -> Vec<(&'static str, u64)> {
-    let dir = std::path::Path::new("/sys/module").join(kmod::kernel_name(DIRTY_LOG.module)).join("parameters");
-    COUNTERS
-        .iter()
-        .map(|c| {
-            let v = std::fs::read_to_string(dir.join(c)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-            (*c, v)
+    fn customize(cmd: clap::Command) -> clap::Command {
+        let cmd = kernel_tool::edit_subcommand(cmd, "status", |c| {
+            c.about("Show state and counters, with the bits seen, dropped and added since the arm")
+        });
+        kernel_tool::edit_subcommand(cmd, "events", |c| {
+            c.about(
+                "Print the recorded injection events (time, experiment, pid, comm, value: the bits one \
+                 KVM_GET_DIRTY_LOG lost or gained)",
+            )
         })
-        .collect()
+    }
+
+    fn prepare(_: &mut Self::Arm) -> Result<()> {
+        kvmtool::require_kvm(Self::SPEC)
+    }
+
+    fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
+        let (ppm, add) = match (a.own.drop_ratio, a.own.add_ratio) {
+            (Some(p), _) => (p, false),
+            (None, Some(p)) => (p, true),
+            (None, None) => return Err(Error::usage("--drop-ratio or --add-ratio is needed")),
+        };
+        let mut args = dirty_log::Args { ppm, ..Default::default() };
+        let mut mode = if add { dirty_log::ADD } else { 0 };
+        if let Some(seed) = a.own.seed {
+            mode |= dirty_log::RANDOM;
+            args.seed = if seed == 0 { 1 } else { seed };
+        }
+        if let Some(slot) = a.own.slot {
+            args.slot = u64::from(slot) + 1;
+        }
+        request::set(req, mode, args);
+        Ok(())
+    }
+
+    /// The module's counters (read-only parameters); zeros when it is not loaded.
+    fn counters() -> Vec<(&'static str, u64)> {
+        let dir = std::path::Path::new("/sys/module").join(kmod::kernel_name(DIRTY_LOG.module)).join("parameters");
+        COUNTERS
+            .iter()
+            .map(|c| {
+                let v = std::fs::read_to_string(dir.join(c)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+                (*c, v)
+            })
+            .collect()
+    }
 }
 
-fn status(json: bool) -> Result<()> {
-    let spec = &DIRTY_LOG;
-    if !json {
-        tool::status(spec, false)?;
-        for (name, v) in counters() {
-            run::out(format!("{:<12} {v}", name.replace('_', "-")))?;
-        }
-        return Ok(());
-    }
-    let st = tool::read_status(spec)?;
-    let report = StatusReport::from_status(spec, st.as_ref());
-    let mut value = serde_json::to_value(&report).map_err(|e| Error::failed(format!("status as JSON: {e}")))?;
-    if let Some(obj) = value.as_object_mut() {
-        for (name, v) in counters() {
-            obj.insert(name.to_string(), v.into());
-        }
-    }
-    run::out_json(&value)
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    kernel_tool::command::<DirtyLog>()
 }
 
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "vm-migration-fi-main",
-    spec: &DIRTY_LOG,
-    proc_dir: "vm-migration-fi",
-    prompts: &[],
-}];
 
 /// Runs the tool with the given arguments (or, invoked as vm-migration-fi-main, the
 /// original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
-        return done;
-    }
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let spec = &DIRTY_LOG;
-    match cli.cmd {
-        Cmd::Arm(a) => {
-            kvmtool::require_kvm(spec)?;
-            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-                let (ppm, add) = match (a.drop_ratio, a.add_ratio) {
-                    (Some(p), _) => (p, false),
-                    (None, Some(p)) => (p, true),
-                    (None, None) => return Err(Error::usage("--drop-ratio or --add-ratio is needed")),
-                };
-                req.arg[0] = ppm;
-                req.mode = if add { MODE_ADD } else { 0 };
-                if let Some(seed) = a.seed {
-                    req.mode |= MODE_RANDOM;
-                    req.arg[1] = if seed == 0 { 1 } else { seed };
-                }
-                if let Some(slot) = a.slot {
-                    req.arg[2] = u64::from(slot) + 1;
-                }
-                Ok(())
-            })
-        }
-        Cmd::Off => tool::off(spec),
-        Cmd::Status { json } => status(json),
-        Cmd::Events(o) => tool::events(spec, &o),
-        Cmd::Unload => tool::unload(spec),
-    }
+    kernel_tool::run::<DirtyLog>(args)
 }
 
 #[cfg(test)]

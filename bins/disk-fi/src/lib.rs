@@ -8,7 +8,7 @@
 //! The clap definition is [`command()`] (the man page is generated from
 //! it); [`run`] is the whole tool, called by the one-line `main.rs`.
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use kvmfi::blockdev::{self, Backing, Control, Target};
 use kvmfi::injector::{Common, Ctx, RecoverArgs, StatusArgs};
 use kvmfi::journal::{self, Entry, Fault, Journal, Step};
@@ -688,8 +688,7 @@ where
     if let Some(rest) = kvmfi::cliparse::helper_args(&args, HELPER_ARG) {
         return helper_main(&rest);
     }
-    let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
+    let Some(cli) = kvmfi::cliparse::parse_into::<Cli, _, _>(command(), args)? else { return Ok(()) };
     let ctx = Ctx { tool: TOOL, dry_run: cli.common.dry_run };
     match cli.cmd {
         Cmd::Badblocks { target, sectors, io, lease } => {

@@ -2,15 +2,14 @@
 //! value for a scoped target, its body skipped (see `man func-fail-fi`).
 //! What the kernel's fail_function does, on kernels built without it.
 
-use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use kvmfi::cli::{Bounds, Scope};
-use kvmfi::symbols::FUNC_FAIL;
-use kvmfi::tool::{self, CommonCmd, ModuleOpts};
+use clap::{ArgGroup, Args, Subcommand};
+use kvmfi::abi::Arm;
+use kvmfi::cli::{Bounds, Held, Scope};
+use kvmfi::kernel_tool::{self, ArmOptions, Doc, ExitText, KernelTool, NoTop, ToolCommand};
+use kvmfi::request::{self, func_fail};
+use kvmfi::symbols::{ModuleSpec, FUNC_FAIL};
+use kvmfi::tool::{self, ModuleOpts};
 use kvmfi::{errno, kmod, Error, Result};
-
-const MODE_ERRNO: u32 = 0;
-const MODE_ZERO: u32 = 1;
-const MODE_VALUE: u32 = 2;
 
 /// Functions whose body must run for the kernel to stay consistent: skipping
 /// them leaks memory or references, leaves locks held, stalls RCU or the
@@ -62,21 +61,27 @@ fn deny_reason(function: &str) -> Option<String> {
         })
 }
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, arg_required_else_help = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
+/// The subcommand of its own.
 #[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module for FUNCTION); prints the experiment id
-    Arm(ArmArgs),
+pub enum Extra {
     /// Print the deny-list (one pattern a line)
     DenyList,
-    #[command(flatten)]
-    Common(CommonCmd),
+}
+
+impl ToolCommand for Extra {
+    fn run(self) -> Result<()> {
+        match self {
+            Extra::DenyList => {
+                for p in DENY {
+                    kvmfi::run::out(p)?;
+                }
+                for (f, tool) in DEDICATED {
+                    kvmfi::run::out(format!("{f}\t(use {tool})"))?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// A kernel symbol name as /proc/kallsyms spells it (clones: `name.part.0`).
@@ -91,9 +96,11 @@ fn parse_function(text: &str) -> std::result::Result<String, String> {
     }
 }
 
+/// `arm`'s options: the function first, and a module file but no --symbol
+/// (the function is the symbol).
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("result").args(["errno", "zero", "retval"])))]
-struct ArmArgs {
+pub struct FuncArm {
     /// The kernel function to make fail (as in /proc/kallsyms)
     #[arg(long, value_name = "FUNCTION", help_heading = "Fault", value_parser = parse_function)]
     function: String,
@@ -118,14 +125,31 @@ struct ArmArgs {
     module: Option<std::path::PathBuf>,
 }
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    Cli::command()
-        .name("func-fail-fi")
-        .bin_name("func-fail-fi")
-        .about("Make any probe-able kernel function return an error for a scoped target")
-        .long_about(
-            "Make any probe-able kernel function return an error (or 0, or a value) for a scoped target, \
+impl ArmOptions for FuncArm {
+    fn scope(&self) -> &Scope {
+        &self.scope
+    }
+    fn bounds(&self) -> &Bounds {
+        &self.bounds
+    }
+    fn module(&self) -> ModuleOpts {
+        ModuleOpts { module: self.module.clone(), symbol: Some(self.function.clone()) }
+    }
+}
+
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct FuncFail;
+
+impl KernelTool for FuncFail {
+    type Top = NoTop;
+    type Arm = FuncArm;
+    type Extra = Extra;
+    const SPEC: &'static ModuleSpec = &FUNC_FAIL;
+
+    fn doc() -> Doc {
+        Doc {
+            about: "Make any probe-able kernel function return an error for a scoped target".into(),
+            long_about: "Make any probe-able kernel function return an error (or 0, or a value) for a scoped target, \
              skipping the function's body: what the kernel's fail_function does, on kernels built without \
              CONFIG_FAIL_FUNCTION (Debian's) and without its allow-list of ALLOW_ERROR_INJECTION functions.\n\n\
              The module func-fail-fi.ko is loaded for one function at a time (module parameter symbol=); \
@@ -137,15 +161,78 @@ pub fn command() -> clap::Command {
              freeing memory and dropping references (the caller believes they happened); (2) the probe \
              machinery under every probe (kprobes, ftrace, irq and entry code, timekeeping); (3) functions \
              that have a dedicated kvmfi tool injecting a correctly typed fault (handle_mm_fault returns a \
-             vm_fault_t, not an errno). `func-fail-fi deny-list` prints it; --force overrides it with a warning.",
-        )
-        .after_long_help(
-            "EXIT STATUS: 0 success; 1 failed at run time; 2 usage error or a denied function (nothing changed); \
-             3 needs root; 4 unsupported (function or module missing); 5 target not found.\n\
-             FILES: /dev/kvmfi/func_fail_fi (control device, root only); /sys/module/func_fail_fi/parameters/symbol.\n\
-             EXAMPLES:\n  func-fail-fi arm --function do_sys_openat2 --errno EACCES --tgid 4242 --times 3\n  \
-             func-fail-fi arm --function vfs_mkdir --errno ENOSPC --comm mkdir --duration 30s\n  func-fail-fi events --follow",
-        )
+             vm_fault_t, not an errno). `func-fail-fi deny-list` prints it; --force overrides it with a warning."
+                .into(),
+            notes: "",
+            files: "/dev/kvmfi/func_fail_fi (control device, root only); /sys/module/func_fail_fi/parameters/symbol.".into(),
+            examples: "  func-fail-fi arm --function do_sys_openat2 --errno EACCES --tgid 4242 --times 3\n  \
+                       func-fail-fi arm --function vfs_mkdir --errno ENOSPC --comm mkdir --duration 30s\n  func-fail-fi events --follow",
+            exits: ExitText {
+                usage: " or a denied function",
+                unsupported: "unsupported (function or module missing)",
+                ..ExitText::KERNEL
+            },
+        }
+    }
+
+    fn customize(cmd: clap::Command) -> clap::Command {
+        kernel_tool::edit_subcommand(cmd, "arm", |c| {
+            c.about("Arm the fault (loads the module for FUNCTION); prints the experiment id")
+        })
+        .mut_subcommand("deny-list", |c| c.display_order(1))
+    }
+
+    /// Refuses a denied function (unless --force) or one this kernel lacks,
+    /// and reloads the module when it was loaded for another function.
+    fn arm(a: FuncArm) -> Result<()> {
+        let spec = Self::SPEC;
+        if let Some(reason) = deny_reason(&a.function) {
+            if !a.force {
+                return Err(Error::usage(reason));
+            }
+            eprintln!("func-fail-fi: warning: --force: {reason}");
+        }
+        if !kvmfi::kallsyms::present(&[a.function.as_str()])?.contains(&a.function) {
+            return Err(Error::unsupported(format!(
+                "--function {}: this kernel has no function of that name in /proc/kallsyms",
+                a.function
+            )));
+        }
+        if kmod::is_loaded(spec.module) && loaded_symbol().as_deref() != Some(a.function.as_str()) {
+            // Loaded for another function: reload it, unless a fault is armed there.
+            let armed = tool::read_status(spec)?.is_some_and(|s| s.state == kvmfi::abi::STATE_ARMED);
+            if armed && !a.bounds.replace {
+                return Err(Error::failed(format!(
+                    "func-fail-fi is armed on {}; disarm it with `func-fail-fi off` or pass --replace",
+                    loaded_symbol().unwrap_or_default()
+                )));
+            }
+            tool::unload(spec)?;
+        }
+        let opts = a.module();
+        let load_opts = if kmod::is_loaded(spec.module) { ModuleOpts { symbol: None, ..opts } } else { opts };
+        tool::arm(spec, &load_opts, &a.scope, &a.bounds, false, |req, held| Self::fill(&a, req, held))
+    }
+
+    fn fill(a: &FuncArm, req: &mut Arm, _: &mut Held) -> Result<()> {
+        let mut args = func_fail::Args::default();
+        let mode = if a.zero {
+            func_fail::MODE_ZERO
+        } else if let Some(v) = a.retval {
+            args.value = v;
+            func_fail::MODE_VALUE
+        } else {
+            req.error = a.errno.unwrap_or(libc_enomem());
+            func_fail::MODE_ERRNO
+        };
+        request::set(req, mode, args);
+        Ok(())
+    }
+}
+
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    kernel_tool::command::<FuncFail>()
 }
 
 fn loaded_symbol() -> Option<String> {
@@ -154,60 +241,7 @@ fn loaded_symbol() -> Option<String> {
 
 /// Runs the tool with the given arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let spec = &FUNC_FAIL;
-    match cli.cmd {
-        Cmd::Arm(a) => {
-            if let Some(reason) = deny_reason(&a.function) {
-                if !a.force {
-                    return Err(Error::usage(reason));
-                }
-                eprintln!("func-fail-fi: warning: --force: {reason}");
-            }
-            if !kvmfi::kallsyms::present(&[a.function.as_str()])?.contains(&a.function) {
-                return Err(Error::unsupported(format!(
-                    "--function {}: this kernel has no function of that name in /proc/kallsyms",
-                    a.function
-                )));
-            }
-            if kmod::is_loaded(spec.module) && loaded_symbol().as_deref() != Some(a.function.as_str()) {
-                // Loaded for another function: reload it, unless a fault is armed there.
-                let armed = tool::read_status(spec)?.is_some_and(|s| s.state == kvmfi::abi::STATE_ARMED);
-                if armed && !a.bounds.replace {
-                    return Err(Error::failed(format!(
-                        "func-fail-fi is armed on {}; disarm it with `func-fail-fi off` or pass --replace",
-                        loaded_symbol().unwrap_or_default()
-                    )));
-                }
-                tool::unload(spec)?;
-            }
-            let opts = ModuleOpts { module: a.module.clone(), symbol: Some(a.function.clone()) };
-            let load_opts = if kmod::is_loaded(spec.module) { ModuleOpts { symbol: None, ..opts } } else { opts };
-            tool::arm(spec, &load_opts, &a.scope, &a.bounds, false, |req, _| {
-                if a.zero {
-                    req.mode = MODE_ZERO;
-                } else if let Some(v) = a.retval {
-                    req.mode = MODE_VALUE;
-                    req.arg[0] = v as u64;
-                } else {
-                    req.mode = MODE_ERRNO;
-                    req.error = a.errno.unwrap_or(libc_enomem());
-                }
-                Ok(())
-            })
-        }
-        Cmd::DenyList => {
-            for p in DENY {
-                kvmfi::run::out(p)?;
-            }
-            for (f, tool) in DEDICATED {
-                kvmfi::run::out(format!("{f}\t(use {tool})"))?;
-            }
-            Ok(())
-        }
-        Cmd::Common(c) => c.run(spec),
-    }
+    kernel_tool::run::<FuncFail>(args)
 }
 
 const fn libc_enomem() -> i32 {

@@ -2,19 +2,32 @@
 //! journaled before it is applied and undone by `recover`.
 //!
 //! The clap definition is [`command()`] (the man page is generated from
-//! it); [`run`] is the whole tool, called by the one-line `main.rs`.
+//! it); [`run`] is the whole tool, called by the one-line `main.rs`: one
+//! match over every subcommand, handing each to the module of its
+//! capability: `daemons` (HDFS safe mode, YARN health and refresh, through
+//! the cluster's launchers; crash, hang and resume are the shared
+//! injector's), `network` (netem faults, isolate), `stress` (CPU, memory),
+//! `storage` (fill files, I/O throttling), `tasks` (MapReduce task kills)
+//! and `nodes` (running a node fault on another node over ssh, and the
+//! `*-clear` commands).
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use kvmfi::exec;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use daemons::Launchers;
+use kvmfi::injector::remote::Ssh;
 use kvmfi::injector::{self, Common, Component, Ctx, RecoverArgs, StatusArgs};
-use kvmfi::journal::{Fault, Step};
 use kvmfi::netfault::{self, Target};
-use kvmfi::run::out;
-use kvmfi::{Error, Result};
+use kvmfi::Result;
 use std::ffi::OsString;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+mod daemons;
+mod network;
+mod nodes;
+mod storage;
+mod stress;
+mod tasks;
 
 /// The tool's name in messages and in the journal.
 pub const TOOL: &str = "hadoop_injector";
@@ -113,7 +126,7 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", global = true)]
     pub cluster_conf: Option<PathBuf>,
     #[command(flatten)]
-    pub ssh: more::SshOpts,
+    pub ssh: nodes::SshOpts,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -187,7 +200,7 @@ pub enum Cmd {
         #[arg(value_name = "JITTER", value_parser = clap::value_parser!(u32).range(0..=60000))]
         jitter: Option<u32>,
         #[command(flatten)]
-        net: more::NetOpts,
+        net: network::NetOpts,
     },
     /// Undo 'delay' (for TGT, or every delay)
     DelayClear {
@@ -203,10 +216,10 @@ pub enum Cmd {
         #[arg(value_name = "TGT")]
         tgt: String,
         /// Percentage of packets lost (above 0, at most 100)
-        #[arg(value_name = "PCT", value_parser = more::parse_pct)]
+        #[arg(value_name = "PCT", value_parser = network::parse_pct)]
         pct: f64,
         #[command(flatten)]
-        net: more::NetOpts,
+        net: network::NetOpts,
     },
     /// Undo 'loss' (for TGT, or every loss)
     LossClear {
@@ -220,16 +233,16 @@ pub enum Cmd {
         #[arg(value_name = "TGT")]
         tgt: String,
         /// Percentage of packets sent at once, ahead of the delayed others
-        #[arg(value_name = "PCT", value_parser = more::parse_pct)]
+        #[arg(value_name = "PCT", value_parser = network::parse_pct)]
         pct: f64,
         /// Correlation in percent (0 to 100)
-        #[arg(value_name = "CORR", value_parser = more::parse_pct0)]
+        #[arg(value_name = "CORR", value_parser = network::parse_pct0)]
         corr: Option<f64>,
         /// The delay of the other packets (reordering needs one), in ms
         #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=60000))]
         reorder_delay: u32,
         #[command(flatten)]
-        net: more::NetOpts,
+        net: network::NetOpts,
     },
     /// Undo 'reorder' (for TGT, or every reorder)
     ReorderClear {
@@ -264,7 +277,7 @@ pub enum Cmd {
         #[arg(long, value_name = "PORT,...", value_delimiter = ',', default_values_t = [8020u16, 8031u16])]
         ports: Vec<u16>,
         #[command(flatten)]
-        net: more::NetOpts,
+        net: network::NetOpts,
     },
     /// Undo 'heartbeat' (for TGT, or every heartbeat delay)
     HeartbeatClear {
@@ -306,16 +319,7 @@ pub enum Cmd {
         tgt: Option<String>,
     },
     /// Take MB megabytes of disk space on TGT with a fill file (in --dir)
-    DiskFill {
-        /// The node
-        #[arg(value_name = "TGT")]
-        tgt: String,
-        /// Megabytes; refused if less than --keep-free would stay free
-        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
-        mb: u64,
-        #[command(flatten)]
-        fill: more::FillOpts,
-    },
+    DiskFill(storage::NodeFill),
     /// Undo 'disk-fill' and 'hdfs-disk': delete the fill files (for TGT, or all)
     DiskFillClear {
         /// The node given to disk-fill (default: all)
@@ -323,16 +327,7 @@ pub enum Cmd {
         tgt: Option<String>,
     },
     /// Take MB megabytes in the DataNode's data directory on TGT (dfs.datanode.data.dir)
-    HdfsDisk {
-        /// The node
-        #[arg(value_name = "TGT")]
-        tgt: String,
-        /// Megabytes; refused if less than --keep-free would stay free
-        #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
-        mb: u64,
-        #[command(flatten)]
-        fill: more::FillOpts,
-    },
+    HdfsDisk(storage::NodeFill),
     /// Kill the MapReduce map tasks (YarnChild ..._m_...) running on SLAVE (YARN runs them again)
     CrashMap {
         /// The node
@@ -352,9 +347,9 @@ pub enum Cmd {
         tgt: String,
         /// on or off
         #[arg(value_enum)]
-        state: more::OnOff,
+        state: nodes::OnOff,
         #[command(flatten)]
-        io: more::IoOpts,
+        io: storage::IoOpts,
     },
     /// Mark SLAVE's NodeManager unhealthy (on) or healthy again (off), through its health marker
     YarnUnhealthy {
@@ -363,7 +358,7 @@ pub enum Cmd {
         slave: String,
         /// on or off
         #[arg(value_enum)]
-        state: more::OnOff,
+        state: nodes::OnOff,
         /// The marker file the NodeManager health script reads
         #[arg(long, value_name = "FILE", default_value = DEFAULT_MARKER)]
         marker: PathBuf,
@@ -393,7 +388,7 @@ pub enum Cmd {
         #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
         mb: u64,
         #[command(flatten)]
-        fill: more::FillOpts,
+        fill: storage::FillOpts,
     },
     /// disk-fill-clear on this node
     DiskFillClearLocal,
@@ -403,7 +398,7 @@ pub enum Cmd {
         #[arg(value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
         mb: u64,
         #[command(flatten)]
-        fill: more::FillOpts,
+        fill: storage::FillOpts,
     },
     /// crash-map on this node
     CrashMapLocal,
@@ -413,15 +408,15 @@ pub enum Cmd {
     IoSlowLocal {
         /// on or off
         #[arg(value_enum)]
-        state: more::OnOff,
+        state: nodes::OnOff,
         #[command(flatten)]
-        io: more::IoOpts,
+        io: storage::IoOpts,
     },
     /// yarn-unhealthy on this node
     YarnUnhealthyLocal {
         /// on or off
         #[arg(value_enum)]
-        state: more::OnOff,
+        state: nodes::OnOff,
         /// The marker file the NodeManager health script reads
         #[arg(long, value_name = "FILE", default_value = DEFAULT_MARKER)]
         marker: PathBuf,
@@ -514,8 +509,8 @@ pub fn components() -> Vec<Component> {
         Component::java("nm", &["org.apache.hadoop.yarn.server.nodemanager.NodeManager"]),
         Component::java("snn", &["org.apache.hadoop.hdfs.server.namenode.SecondaryNameNode"]),
         Component::java("jhs", &["org.apache.hadoop.mapreduce.v2.hs.JobHistoryServer"]),
-        more::task_component("map", "_m_"),
-        more::task_component("reduce", "_r_"),
+        tasks::task_component("map", "_m_"),
+        tasks::task_component("reduce", "_r_"),
         Component::java("am", &["org.apache.hadoop.mapreduce.v2.app.MRAppMaster"]),
     ]
 }
@@ -523,6 +518,23 @@ pub fn components() -> Vec<Component> {
 /// The clap command (for man pages and completions).
 pub fn command() -> clap::Command {
     Cli::command()
+}
+
+/// What every command needs: the shared injector context, the component
+/// table, where the launchers are, cluster.conf and how to reach other nodes.
+pub(crate) struct Env<'a> {
+    pub ctx: Ctx,
+    pub table: Vec<Component>,
+    pub launchers: Launchers,
+    pub conf: Option<&'a Path>,
+    pub ssh: Ssh,
+}
+
+impl Env<'_> {
+    /// The component named `name` (every [`Comp`] is in the table).
+    pub fn comp(&self, name: &str) -> &Component {
+        self.table.iter().find(|t| t.name == name).expect("every Comp is in the table")
+    }
 }
 
 /// Runs the tool on `args` (argv[0] included).
@@ -535,147 +547,67 @@ where
     if let Some(rest) = kvmfi::cliparse::helper_args(&args, kvmfi::injector::stress::HELPER_ARG) {
         return kvmfi::injector::stress::helper_main(&rest);
     }
-    let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
+    let Some(cli) = kvmfi::cliparse::parse_into::<Cli, _, _>(command(), args)? else { return Ok(()) };
     let mut table = components();
     injector::override_classes(&mut table, &cli.main_class)?;
-    let ctx = Ctx { tool: TOOL, dry_run: cli.common.dry_run };
-    let comp = |c: Comp| -> &Component { table.iter().find(|t| t.name == c.name()).expect("every Comp is in the table") };
-    let launchers = Launchers { home: cli.hadoop_home.clone().or_else(|| std::env::var_os("HADOOP_HOME").map(PathBuf::from)), timeout: cli.timeout };
+    let env = Env {
+        ctx: Ctx { tool: TOOL, dry_run: cli.common.dry_run },
+        table,
+        launchers: Launchers {
+            home: cli.hadoop_home.clone().or_else(|| std::env::var_os("HADOOP_HOME").map(PathBuf::from)),
+            timeout: cli.timeout,
+        },
+        conf: cli.cluster_conf.as_deref(),
+        ssh: cli.ssh.ssh(),
+    };
+    let (ctx, l) = (&env.ctx, &env.launchers);
+    let comp = |c: Comp| env.comp(c.name());
     match cli.cmd {
-        Cmd::List { json } => ctx.list(&table, json),
-        Cmd::Crash { component: c @ (Comp::Map | Comp::Reduce | Comp::Am) } => more::kill_tasks(&ctx, comp(c)),
+        Cmd::List { json } => ctx.list(&env.table, json),
+        Cmd::Crash { component: c @ (Comp::Map | Comp::Reduce | Comp::Am) } => tasks::kill_tasks(ctx, comp(c)),
         Cmd::Crash { component } => ctx.crash(comp(component)),
         Cmd::Hang { component } => ctx.hang(comp(component)),
         Cmd::Resume { component } => ctx.resume(comp(component)),
         Cmd::Network { ip } => ctx.block("network", &ip.to_string(), Target::Host(ip), format!("drop all traffic to and from {ip}")),
         Cmd::NetworkClear { ip } => ctx.clear("network", &ip.to_string()),
-        Cmd::HdfsSafe { action } => hdfs_safe(&ctx, &launchers, action),
-        Cmd::YarnHealth { action, marker } => yarn_health(&ctx, action, &marker),
-        Cmd::YarnRefresh => yarn_refresh(&ctx, &launchers),
+        Cmd::HdfsSafe { action } => daemons::hdfs_safe(ctx, l, action),
+        Cmd::YarnHealth { action, marker } => daemons::yarn_health(ctx, action, &marker),
+        Cmd::YarnRefresh => daemons::yarn_refresh(ctx, l),
+        Cmd::Delay { tgt, ms, jitter, net } => network::delay(&env, &tgt, ms, jitter, &net),
+        Cmd::DelayClear { tgt } => nodes::clear(&env, "delay", tgt.as_deref()),
+        Cmd::DelayShow => network::delay_show(),
+        Cmd::Loss { tgt, pct, net } => network::loss(&env, &tgt, pct, &net),
+        Cmd::LossClear { tgt } => nodes::clear(&env, "loss", tgt.as_deref()),
+        Cmd::Reorder { tgt, pct, corr, reorder_delay, net } => network::reorder(&env, &tgt, pct, corr, reorder_delay, &net),
+        Cmd::ReorderClear { tgt } => nodes::clear(&env, "reorder", tgt.as_deref()),
+        Cmd::Isolate { tgt, port } => network::isolate(&env, &tgt, port),
+        Cmd::IsolateClear { tgt } => nodes::clear(&env, "isolate", tgt.as_deref()),
+        Cmd::Heartbeat { tgt, ms, ports, net } => network::heartbeat(&env, &tgt, ms, &ports, &net),
+        Cmd::HeartbeatClear { tgt } => nodes::clear(&env, "heartbeat", tgt.as_deref()),
+        Cmd::CpuStress { tgt, secs, threads } => stress::cpu(&env, Some(&tgt), secs, threads),
+        Cmd::CpuStressClear { tgt } => nodes::clear(&env, "cpu-stress", tgt.as_deref()),
+        Cmd::MemStress { tgt, mb } => stress::mem(&env, Some(&tgt), mb),
+        Cmd::MemStressClear { tgt } => nodes::clear(&env, "mem-stress", tgt.as_deref()),
+        Cmd::DiskFill(f) => storage::disk_fill(&env, Some(&f.tgt), f.mb, &f.fill),
+        Cmd::DiskFillClear { tgt } => storage::disk_fill_clear(&env, tgt.as_deref()),
+        Cmd::HdfsDisk(f) => storage::hdfs_disk(&env, Some(&f.tgt), f.mb, &f.fill),
+        Cmd::CrashMap { slave } => tasks::crash(&env, "map", Some(&slave)),
+        Cmd::CrashReduce { slave } => tasks::crash(&env, "reduce", Some(&slave)),
+        Cmd::IoSlow { tgt, state, io } => storage::io_slow(&env, &tgt, state, &io),
+        Cmd::YarnUnhealthy { slave, state, marker } => daemons::yarn_unhealthy(&env, &slave, state, &marker),
+        // The forms the master runs on a node over ssh.
+        Cmd::CpuStressLocal { secs, threads } => stress::cpu(&env, None, secs, threads),
+        Cmd::CpuStressClearLocal => nodes::clear_local(ctx, "cpu-stress"),
+        Cmd::MemStressLocal { mb } => stress::mem(&env, None, mb),
+        Cmd::MemStressClearLocal => nodes::clear_local(ctx, "mem-stress"),
+        Cmd::DiskFillLocal { mb, fill } => storage::disk_fill(&env, None, mb, &fill),
+        Cmd::DiskFillClearLocal => storage::disk_fill_clear_local(&env),
+        Cmd::HdfsDiskLocal { mb, fill } => storage::hdfs_disk(&env, None, mb, &fill),
+        Cmd::CrashMapLocal => tasks::crash(&env, "map", None),
+        Cmd::CrashReduceLocal => tasks::crash(&env, "reduce", None),
+        Cmd::IoSlowLocal { state, io } => storage::io_slow_local(&env, state, &io),
+        Cmd::YarnUnhealthyLocal { state, marker } => daemons::yarn_unhealthy_local(ctx, state, &marker),
         Cmd::Status(a) => ctx.status(&a),
         Cmd::Recover(a) => ctx.recover(&a),
-        other => more::run(&ctx, &table, &launchers_more(&launchers), cli.cluster_conf.as_deref(), &cli.ssh, other),
     }
-}
-
-fn launchers_more(l: &Launchers) -> more::Launch {
-    more::Launch { home: l.home.clone(), timeout: l.timeout }
-}
-
-mod more;
-
-/// Where the cluster's own launchers are.
-struct Launchers {
-    home: Option<PathBuf>,
-    timeout: Duration,
-}
-
-impl Launchers {
-    /// `hdfs` or `yarn`: PATH first, then `$HADOOP_HOME/bin`; exit 4 if neither.
-    fn find(&self, name: &str) -> Result<String> {
-        let extra: Vec<PathBuf> = self.home.iter().map(|h| h.join("bin")).collect();
-        exec::which(name, &extra).map(|p| p.to_string_lossy().into_owned()).ok_or_else(|| {
-            Error::unsupported(format!(
-                "the '{name}' launcher is neither on PATH nor in $HADOOP_HOME/bin; put Hadoop's bin/ on PATH or set HADOOP_HOME (or --hadoop-home)"
-            ))
-        })
-    }
-}
-
-fn hdfs_safe(ctx: &Ctx, l: &Launchers, action: SafeAction) -> Result<()> {
-    let hdfs = l.find("hdfs")?;
-    let cmd = |what: &str| exec::argv([hdfs.as_str(), "dfsadmin", "-safemode", what]);
-    match action {
-        SafeAction::Enter => {
-            ctx.require_root()?;
-            if !ctx.dry_run {
-                let get = exec::run_ok(&cmd("get"), None, l.timeout)?;
-                if get.stdout.contains("Safe mode is ON") {
-                    eprintln!("{TOOL}: HDFS is already in safe mode; nothing changed (and 'leave' is not journaled)");
-                    return Ok(());
-                }
-            }
-            ctx.inject(|_| {
-                Ok(Fault {
-                    kind: "hdfs-safe".into(),
-                    target: "hdfs".into(),
-                    desc: "HDFS safe mode entered".into(),
-                    apply: vec![Step::Run { argv: cmd("enter"), stdin: None }],
-                    undo: vec![Step::Run { argv: cmd("leave"), stdin: None }],
-                })
-            })
-        }
-        SafeAction::Leave => {
-            let n = ctx.undo_where(|e| e.kind == "hdfs-safe")?;
-            if n == 0 {
-                // Not ours, but asked for: leave safe mode as the original did.
-                if ctx.dry_run {
-                    return out(exec::display_argv(&cmd("leave")));
-                }
-                ctx.require_root()?;
-                exec::run_ok(&cmd("leave"), None, l.timeout)?;
-                out("-\tleft\thdfs-safe\thdfs")?;
-            }
-            Ok(())
-        }
-    }
-}
-
-pub(crate) fn yarn_health(ctx: &Ctx, action: HealthAction, marker: &std::path::Path) -> Result<()> {
-    let target = marker.display().to_string();
-    let current = std::fs::read_to_string(marker).ok();
-    let failing = current.as_deref().is_some_and(|c| c.trim_start().starts_with("ERROR"));
-    match action {
-        HealthAction::Check => {
-            // YARN's health checker: a line starting with ERROR means unhealthy.
-            if failing {
-                out(format!("ERROR kvmfi: NodeManager marked unhealthy by {TOOL} (marker {target})"))
-            } else {
-                out("OK")
-            }
-        }
-        HealthAction::Fail => {
-            if !marker.parent().is_some_and(|p| p.as_os_str().is_empty() || p.is_dir()) {
-                return Err(Error::usage(format!(
-                    "the directory of marker {target} does not exist; create it or pick another --marker"
-                )));
-            }
-            if failing && !ctx.dry_run {
-                eprintln!("{TOOL}: marker {target} already says ERROR; nothing changed");
-                return Ok(());
-            }
-            ctx.inject(|_| {
-                Ok(Fault {
-                    kind: "yarn-health".into(),
-                    target: target.clone(),
-                    desc: format!("NodeManager health marker {target} set to ERROR"),
-                    apply: vec![Step::WriteFile { path: target.clone(), content: Some("ERROR\n".into()) }],
-                    undo: vec![Step::WriteFile { path: target.clone(), content: current.clone() }],
-                })
-            })
-        }
-        HealthAction::Ok => {
-            let n = ctx.undo_where(|e| e.kind == "yarn-health" && e.target == target)?;
-            if n == 0 {
-                eprintln!("{TOOL}: no yarn-health fault on {target} is in force; nothing changed");
-            }
-            Ok(())
-        }
-    }
-}
-
-fn yarn_refresh(ctx: &Ctx, l: &Launchers) -> Result<()> {
-    let yarn = l.find("yarn")?;
-    ctx.require_root()?;
-    for what in ["-refreshNodes", "-refreshQueues"] {
-        let argv = exec::argv([yarn.as_str(), "rmadmin", what]);
-        if ctx.dry_run {
-            out(exec::display_argv(&argv))?;
-        } else {
-            exec::run_ok(&argv, None, l.timeout)?;
-            out(format!("-\tdone\tyarn-refresh\t{}", exec::display_argv(&argv)))?;
-        }
-    }
-    Ok(())
 }

@@ -2,11 +2,12 @@
 //! of a chosen process or cgroup (see `man kswapd-fi`). Invoked as
 //! `kswapd-fi-main`, it is the original control program (prompts for times).
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use kvmfi::cli::{Bounds, Scope};
-use kvmfi::symbols::KSWAPD;
-use kvmfi::tool::{self, CommonCmd, ModuleOpts};
-use kvmfi::{legacy, Result};
+use clap::{Args, ValueEnum};
+use kvmfi::abi::Arm;
+use kvmfi::cli::Held;
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::symbols::{ModuleSpec, KSWAPD};
+use kvmfi::{Result};
 
 /// What happens to a reclaim pass in scope.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,31 +18,13 @@ pub enum Mode {
     Skip,
 }
 
-/// Module `arg[1]`: whose reclaim.
-pub const WHO_KSWAPD: u64 = 0;
-pub const WHO_DIRECT: u64 = 1;
-/// The module's bound on one busy delay.
-pub const MAX_DELAY_MS: u64 = 1000;
+/// Whose reclaim, and the module's bound on one busy delay.
+pub use kvmfi::request::kswapd::{MAX_DELAY_MS, WHO_DIRECT, WHO_KSWAPD};
+use kvmfi::request::{self, kswapd};
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, arg_required_else_help = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module when needed); prints the experiment id
-    Arm(Box<ArmArgs>),
-    #[command(flatten)]
-    Common(CommonCmd),
-}
-
+/// The fault's own options.
 #[derive(Args, Debug)]
-struct ArmArgs {
-    #[command(flatten)]
-    scope: Scope,
+pub struct Fault {
     /// With a scope: hit kswapd threads matching it (e.g. --comm kswapd0) instead of the scope's direct reclaim
     #[arg(long, help_heading = "Scope (all given filters must match)")]
     kswapd: bool,
@@ -52,10 +35,6 @@ struct ArmArgs {
     #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_DELAY_MS),
           help_heading = "Fault")]
     ms: u64,
-    #[command(flatten)]
-    bounds: Bounds,
-    #[command(flatten)]
-    module: ModuleOpts,
 }
 
 const LONG_ABOUT: &str = "\
@@ -81,68 +60,60 @@ shrink_node. Legacy control files: /proc/kswapd-fi/{signal,times} (skip, kswapd 
 lease). Invoked as kswapd-fi-main (a link made by `make install`), the program is the original one: \
 `kswapd-fi-main [TIMES]`, or with no arguments the original prompt (times).";
 
-const AFTER_HELP: &str = "\
-EXIT STATUS: 0 success; 1 failed at run time; 2 usage error (nothing changed); 3 needs root; \
-4 unsupported on this kernel (module or function missing); 5 target not found.
-FILES: /dev/kvmfi/kswapd_fi (control device, root only); /proc/kswapd-fi/{signal,times} (original control files).
-EXAMPLES:
-  kswapd-fi arm --mode delay --ms 20 --duration 1m
+const FILES: &str = "/dev/kvmfi/kswapd_fi (control device, root only); /proc/kswapd-fi/{signal,times} (original control files).";
+
+const EXAMPLES: &str = "  kswapd-fi arm --mode delay --ms 20 --duration 1m
   kswapd-fi arm --cgroup /sys/fs/cgroup/vm1 --mode skip --duration 30s
   kswapd-fi arm --kswapd --comm kswapd0 --mode skip --times 100
   kswapd-fi status
   kswapd-fi off";
 
-/// The original control program.
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "kswapd-fi-main",
-    spec: &KSWAPD,
-    proc_dir: "kswapd-fi",
-    prompts: &[legacy::Prompt {
-        knob: "times",
-        question: "times (reclaim passes of kswapd to skip, -1 unlimited)",
-        min: -1,
-        max: i32::MAX as i64,
-    }],
-}];
+
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct Kswapd;
+
+impl KernelTool for Kswapd {
+    type Top = NoTop;
+    type Arm = ArmArgs<Fault>;
+    type Extra = NoExtra;
+    const SPEC: &'static ModuleSpec = &KSWAPD;
+
+    fn doc() -> Doc {
+        Doc {
+            about: "Delay or skip memory reclaim for kswapd or the direct reclaim of a chosen process or cgroup".into(),
+            long_about: LONG_ABOUT.into(),
+            notes: "",
+            files: FILES.into(),
+            examples: EXAMPLES,
+            exits: ExitText::KERNEL,
+        }
+    }
+
+    /// Without a task filter the fault is kswapd's own, not every process's.
+    fn own_scope(_: &Self::Arm) -> bool {
+        true
+    }
+
+    fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
+        let who = if a.scope.is_global() || a.own.kswapd { WHO_KSWAPD } else { WHO_DIRECT };
+        let (mode, delay_ms) = match a.own.mode {
+            Mode::Delay => (kswapd::MODE_DELAY, a.own.ms),
+            Mode::Skip => (kswapd::MODE_SKIP, 0),
+        };
+        request::set(req, mode, kswapd::Args { delay_ms, who, ..Default::default() });
+        Ok(())
+    }
+}
 
 /// The clap command (also used to generate the man page).
 pub fn command() -> clap::Command {
-    Cli::command()
-        .name(KSWAPD.tool)
-        .bin_name(KSWAPD.tool)
-        .about("Delay or skip memory reclaim for kswapd or the direct reclaim of a chosen process or cgroup")
-        .long_about(LONG_ABOUT)
-        .after_long_help(AFTER_HELP)
+    kernel_tool::command::<Kswapd>()
 }
 
 /// Runs the tool with the process arguments (or, invoked as
 /// kswapd-fi-main, the original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    if let Some(prog) = args.first().and_then(|a0| legacy::invoked_as(a0, &LEGACY)) {
-        let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
-        return legacy::run(prog, &rest);
-    }
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let spec = &KSWAPD;
-    match cli.cmd {
-        Cmd::Arm(a) => {
-            let who = if a.scope.is_global() || a.kswapd { WHO_KSWAPD } else { WHO_DIRECT };
-            tool::arm(spec, &a.module, &a.scope, &a.bounds, true, |req, _| {
-                match a.mode {
-                    Mode::Delay => {
-                        req.mode = 0;
-                        req.arg[0] = a.ms;
-                    }
-                    Mode::Skip => req.mode = 1,
-                }
-                req.arg[1] = who;
-                Ok(())
-            })
-        }
-        Cmd::Common(c) => c.run(spec),
-    }
+    kernel_tool::run::<Kswapd>(args)
 }
 
 #[cfg(test)]

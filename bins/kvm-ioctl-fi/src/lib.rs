@@ -1,35 +1,27 @@
 //! kvm-ioctl-fi: chosen KVM VM and vCPU ioctls of a chosen VMM fail (see
 //! `man kvm-ioctl-fi`). Module resource.ko (the original access-control-fi).
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use kvmfi::cli::{Bounds, Scope};
+use clap::{Args, ValueEnum};
+use kvmfi::abi::Arm;
+use kvmfi::cli::Held;
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
 use kvmfi::kvmcmds::{self, Fd};
-use kvmfi::kvmtool::{self, Common};
-use kvmfi::symbols::KVM_IOCTL;
-use kvmfi::tool::{self, ModuleOpts};
-use kvmfi::{errno, legacy, run, Error, Result};
+use kvmfi::kvmtool;
+use kvmfi::symbols::{ModuleSpec, KVM_IOCTL};
+use kvmfi::{errno, run, Error, Result};
 
-/// Up to this many commands per fault (the module's arg[0..5]).
-const MAX_CMDS: usize = 6;
-const FD_VM: u64 = 1;
-const FD_VCPU: u64 = 2;
+use kvmfi::request::{self, bitop, kvm_ioctl};
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, arg_required_else_help = true)]
-struct Cli {
+/// Up to this many commands per fault.
+const MAX_CMDS: usize = kvm_ioctl::NR_CMDS;
+use kvm_ioctl::{FD_VCPU, FD_VM};
+
+/// Before the subcommand.
+#[derive(Args, Debug)]
+pub struct Top {
     /// Print the ioctl commands known on this architecture (name, number, file) and exit
     #[arg(long, exclusive = true)]
     list_cmds: bool,
-    #[command(subcommand)]
-    cmd: Option<Cmd>,
-}
-
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module when needed); prints the experiment id
-    Arm(ArmArgs),
-    #[command(flatten)]
-    Common(Common),
 }
 
 /// Which argument the original's corruption mode changes.
@@ -49,10 +41,9 @@ enum BitOp {
     Clear,
 }
 
+/// The fault's own options.
 #[derive(Args, Debug)]
-struct ArmArgs {
-    #[command(flatten)]
-    scope: Scope,
+pub struct Fault {
     /// Ioctl to fail: a name from --list-cmds (KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_IRQFD, KVM_RUN, ...) or a number; repeat for up to 6
     #[arg(long = "cmd", value_name = "IOCTL", required = true, help_heading = "Fault")]
     cmds: Vec<String>,
@@ -65,10 +56,9 @@ struct ArmArgs {
     /// Bit operation of --corrupt
     #[arg(long, value_name = "OP", default_value = "flip", requires = "corrupt", help_heading = "Fault")]
     bit: BitOp,
-    #[command(flatten)]
-    bounds: Bounds,
-    #[command(flatten)]
-    module: ModuleOpts,
+    /// The commands resolved by `prepare`, and the files they apply to.
+    #[arg(skip)]
+    resolved: (Vec<u32>, u64),
 }
 
 const EXAMPLES: &str = "  \
@@ -78,14 +68,21 @@ kvm-ioctl-fi arm --comm firecracker --cmd KVM_IRQFD --cmd KVM_IOEVENTFD --errno 
 kvm-ioctl-fi arm --tgid 4242 --cmd KVM_RUN --errno EINTR --probability 10 --duration 30s\n  \
 kvm-ioctl-fi status; kvm-ioctl-fi off";
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    let spec = &KVM_IOCTL;
-    Cli::command()
-        .name(spec.tool)
-        .bin_name(spec.tool)
-        .about("Make chosen KVM VM and vCPU ioctls fail for a chosen VMM")
-        .long_about(format!(
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct KvmIoctl;
+
+impl KernelTool for KvmIoctl {
+    type Top = Top;
+    type Arm = ArmArgs<Fault>;
+    type Extra = NoExtra;
+    const SPEC: &'static ModuleSpec = &KVM_IOCTL;
+    const NEEDS_SUBCOMMAND: bool = false;
+
+    fn doc() -> Doc {
+        let spec = Self::SPEC;
+        Doc {
+            about: "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM".into(),
+            long_about: format!(
             "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM.\n\n\
              The kernel module resource.ko (the original access-control-fi) probes the VM ioctl handler and the \
              vCPU ioctl handler. A call in scope whose command is one of --cmd is skipped at the entry of the \
@@ -100,8 +97,61 @@ pub fn command() -> clap::Command {
              `make install`), the program is the original one: `resource-main [POSITION [TYPE [COUNT]]]`, or with \
              no arguments the original prompts (position, type, count).",
             kvmtool::hooks_sentence(spec)
-        ))
-        .after_long_help(kvmtool::after_help(spec.module, "resource", EXAMPLES))
+        ),
+            notes: "",
+            files: kvmtool::files(spec.module, "resource"),
+            examples: EXAMPLES,
+            exits: ExitText::KVM,
+        }
+    }
+
+    fn prepare(a: &mut Self::Arm) -> Result<()> {
+        a.own.resolved = resolve_cmds(&a.own.cmds)?;
+        kvmtool::require_kvm(Self::SPEC)
+    }
+
+    fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
+        let (nrs, fds) = &a.own.resolved;
+        let mut args = kvm_ioctl::Args { fds: *fds, ..Default::default() };
+        for (slot, nr) in args.cmd.iter_mut().zip(nrs) {
+            *slot = u64::from(*nr);
+        }
+        let mode = match a.own.corrupt {
+            Some(pos) => {
+                args.corrupt_pos = match pos {
+                    Position::Cmd => kvm_ioctl::POS_CMD,
+                    Position::Arg => kvm_ioctl::POS_ARG,
+                };
+                args.corrupt_type = match a.own.bit {
+                    BitOp::Flip => bitop::FLIP,
+                    BitOp::Set => bitop::SET,
+                    BitOp::Clear => bitop::CLEAR,
+                };
+                kvm_ioctl::MODE_CORRUPT
+            }
+            None => {
+                req.error = a.own.errno.unwrap_or(libc::EPERM);
+                kvm_ioctl::MODE_ERROR
+            }
+        };
+        request::set(req, mode, args);
+        Ok(())
+    }
+
+    fn top(top: Top) -> Result<()> {
+        if !top.list_cmds {
+            return Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds"));
+        }
+        for line in kvmcmds::listing(&[Fd::Vm, Fd::Vcpu]) {
+            run::out(line)?;
+        }
+        Ok(())
+    }
+}
+
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    kernel_tool::command::<KvmIoctl>()
 }
 
 /// Resolves the --cmd list into command numbers and the files they apply to.
@@ -126,63 +176,9 @@ fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {
     Ok((nrs, fds))
 }
 
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "resource-main",
-    spec: &KVM_IOCTL,
-    proc_dir: "resource",
-    prompts: &[
-        legacy::Prompt { knob: "position", question: "position (1: the ioctl command, 2: its argument)", min: 1, max: 2 },
-        legacy::Prompt { knob: "type", question: "type (0: fail with EPERM, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
-        legacy::Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
 
 /// Runs the tool with the given arguments (or, invoked as resource-main, the
 /// original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
-        return done;
-    }
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if cli.list_cmds {
-        for line in kvmcmds::listing(&[Fd::Vm, Fd::Vcpu]) {
-            run::out(line)?;
-        }
-        return Ok(());
-    }
-    let spec = &KVM_IOCTL;
-    match cli.cmd {
-        Some(Cmd::Arm(a)) => {
-            let (nrs, fds) = resolve_cmds(&a.cmds)?;
-            kvmtool::require_kvm(spec)?;
-            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-                for (i, nr) in nrs.iter().enumerate() {
-                    req.arg[i] = u64::from(*nr);
-                }
-                req.arg[6] = fds;
-                match a.corrupt {
-                    Some(pos) => {
-                        req.mode = 1;
-                        let p = match pos {
-                            Position::Cmd => 1,
-                            Position::Arg => 2,
-                        };
-                        let t = match a.bit {
-                            BitOp::Flip => 1,
-                            BitOp::Set => 2,
-                            BitOp::Clear => 3,
-                        };
-                        req.arg[7] = p | t << 8;
-                    }
-                    None => req.error = a.errno.unwrap_or(libc::EPERM),
-                }
-                Ok(())
-            })
-        }
-        Some(Cmd::Common(c)) => c.run(spec),
-        None => Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds")),
-    }
+    kernel_tool::run::<KvmIoctl>(args)
 }

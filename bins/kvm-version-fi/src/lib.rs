@@ -1,42 +1,32 @@
 //! kvm-version-fi: /dev/kvm answers a fake API version, or chosen /dev/kvm
 //! ioctls fail (see `man kvm-version-fi`). Module kvm-version-fi.ko.
 
-use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use kvmfi::cli::{Bounds, Scope};
+use clap::{ArgGroup, Args};
+use kvmfi::abi::Arm;
+use kvmfi::cli::Held;
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
 use kvmfi::kvmcmds::{self, Fd};
-use kvmfi::kvmtool::{self, Common};
-use kvmfi::symbols::KVM_VERSION;
-use kvmfi::tool::{self, ModuleOpts};
-use kvmfi::{errno, legacy, run, Error, Result};
+use kvmfi::kvmtool;
+use kvmfi::symbols::{ModuleSpec, KVM_VERSION};
+use kvmfi::{errno, run, Error, Result};
 
-const MAX_CMDS: usize = 4;
-const MAX_CAPS: usize = 3;
-/// Marks a used capability slot (capability 0 is KVM_CAP_IRQCHIP).
-const CAP_VALID: u64 = 1 << 32;
+use kvmfi::request::{self, kvm_version};
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, arg_required_else_help = true)]
-struct Cli {
+const MAX_CMDS: usize = kvm_version::NR_CMDS;
+const MAX_CAPS: usize = kvm_version::NR_CAPS;
+
+/// Before the subcommand.
+#[derive(Args, Debug)]
+pub struct Top {
     /// Print the /dev/kvm ioctls and capability names known here and exit
     #[arg(long, exclusive = true)]
     list_cmds: bool,
-    #[command(subcommand)]
-    cmd: Option<Cmd>,
 }
 
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module when needed); prints the experiment id
-    Arm(ArmArgs),
-    #[command(flatten)]
-    Common(Common),
-}
-
+/// The fault's own options.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("what").required(true).args(["api_version", "fail"])))]
-struct ArmArgs {
-    #[command(flatten)]
-    scope: Scope,
+pub struct Fault {
     /// KVM_GET_API_VERSION returns this instead of 12
     #[arg(long, value_name = "N", help_heading = "Fault", value_parser = clap::value_parser!(u32))]
     api_version: Option<u32>,
@@ -53,10 +43,9 @@ struct ArmArgs {
     #[arg(long, value_name = "N", conflicts_with = "errno", requires = "fail", help_heading = "Fault",
           value_parser = clap::value_parser!(u32))]
     value: Option<u32>,
-    #[command(flatten)]
-    bounds: Bounds,
-    #[command(flatten)]
-    module: ModuleOpts,
+    /// The --fail and --cap numbers, resolved by `prepare`.
+    #[arg(skip)]
+    resolved: (Vec<u32>, Vec<u32>),
 }
 
 const EXAMPLES: &str = "  \
@@ -65,14 +54,21 @@ kvm-version-fi arm --comm qemu-system-x86 --fail KVM_CREATE_VM --errno ENOMEM --
 kvm-version-fi arm --tgid 4242 --fail KVM_CHECK_EXTENSION --cap KVM_CAP_IRQFD --value 0\n  \
 kvm-version-fi status; kvm-version-fi off";
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    let spec = &KVM_VERSION;
-    Cli::command()
-        .name(spec.tool)
-        .bin_name(spec.tool)
-        .about("Fake the KVM API version, or make chosen /dev/kvm ioctls fail")
-        .long_about(format!(
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct KvmVersion;
+
+impl KernelTool for KvmVersion {
+    type Top = Top;
+    type Arm = ArmArgs<Fault>;
+    type Extra = NoExtra;
+    const SPEC: &'static ModuleSpec = &KVM_VERSION;
+    const NEEDS_SUBCOMMAND: bool = false;
+
+    fn doc() -> Doc {
+        let spec = Self::SPEC;
+        Doc {
+            about: "Fake the KVM API version, or make chosen /dev/kvm ioctls fail".into(),
+            long_about: format!(
             "Fake the KVM API version, or make chosen /dev/kvm ioctls fail, for a chosen process.\n\n\
              The kernel module kvm-version-fi.ko (the original state-query-fi/kvm-version-fi) probes the /dev/kvm \
              ioctl handler. A call in scope is skipped at the handler's entry and returns the chosen value: \
@@ -86,78 +82,81 @@ pub fn command() -> clap::Command {
              `make install`), the program is the original one: `kvm-version-fi-main [TIMES]`, or with no arguments \
              the original prompt.",
             kvmtool::hooks_sentence(spec)
-        ))
-        .after_long_help(kvmtool::after_help(spec.module, "kvm-version-fi", EXAMPLES))
-}
-
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "kvm-version-fi-main",
-    spec: &KVM_VERSION,
-    proc_dir: "kvm-version-fi",
-    prompts: &[
-        legacy::Prompt { knob: "times", question: "times (KVM_GET_API_VERSION calls answering 0, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
-
-/// Runs the tool with the given arguments (or, invoked as kvm-version-fi-main, the
-/// original program).
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
-        return done;
+        ),
+            notes: "",
+            files: kvmtool::files(spec.module, "kvm-version-fi"),
+            examples: EXAMPLES,
+            exits: ExitText::KVM,
+        }
     }
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if cli.list_cmds {
+
+    fn prepare(a: &mut Self::Arm) -> Result<()> {
+        let own = &mut a.own;
+        if own.fail.len() > MAX_CMDS || own.cap.len() > MAX_CAPS {
+            return Err(Error::usage(format!("at most {MAX_CMDS} --fail and {MAX_CAPS} --cap per fault")));
+        }
+        let cmds = own.fail.iter().map(|c| kvmcmds::parse(c, &[Fd::System])).collect::<Result<Vec<_>>>()?;
+        let caps = own.cap.iter().map(|c| kvmcmds::parse_cap(c)).collect::<Result<Vec<_>>>()?;
+        let check = kvmcmds::parse("KVM_CHECK_EXTENSION", &[Fd::System])?;
+        if !caps.is_empty() && !cmds.contains(&check) {
+            return Err(Error::usage("--cap applies to KVM_CHECK_EXTENSION: add --fail KVM_CHECK_EXTENSION"));
+        }
+        own.resolved = (cmds, caps);
+        kvmtool::require_kvm(Self::SPEC)
+    }
+
+    fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
+        let (cmds, caps) = &a.own.resolved;
+        let mut args = kvm_version::Args::default();
+        if let Some(v) = a.own.api_version {
+            args.cmd[0] = u64::from(kvmcmds::parse("KVM_GET_API_VERSION", &[Fd::System])?);
+            args.value = i64::from(v);
+            request::set(req, kvm_version::MODE_VALUE, args);
+            return Ok(());
+        }
+        for (slot, nr) in args.cmd.iter_mut().zip(cmds) {
+            *slot = u64::from(*nr);
+        }
+        // CAP_VALID marks a used slot (capability 0 is KVM_CAP_IRQCHIP).
+        for (slot, cap) in args.cap.iter_mut().zip(caps) {
+            *slot = u64::from(*cap) | kvm_version::CAP_VALID;
+        }
+        let mode = match a.own.value {
+            Some(v) => {
+                args.value = i64::from(v);
+                kvm_version::MODE_VALUE
+            }
+            None => {
+                req.error = a.own.errno.unwrap_or(libc::ENOMEM);
+                kvm_version::MODE_ERROR
+            }
+        };
+        request::set(req, mode, args);
+        Ok(())
+    }
+
+    fn top(top: Top) -> Result<()> {
+        if !top.list_cmds {
+            return Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds"));
+        }
         for line in kvmcmds::listing(&[Fd::System]) {
             run::out(line)?;
         }
         for (name, nr) in kvmcmds::CAPS {
             run::out(format!("{name:<34} {nr:<10} capability"))?;
         }
-        return Ok(());
+        Ok(())
     }
-    let spec = &KVM_VERSION;
-    match cli.cmd {
-        Some(Cmd::Arm(a)) => {
-            if a.fail.len() > MAX_CMDS || a.cap.len() > MAX_CAPS {
-                return Err(Error::usage(format!("at most {MAX_CMDS} --fail and {MAX_CAPS} --cap per fault")));
-            }
-            let cmds = a.fail.iter().map(|c| kvmcmds::parse(c, &[Fd::System])).collect::<Result<Vec<_>>>()?;
-            let caps = a.cap.iter().map(|c| kvmcmds::parse_cap(c)).collect::<Result<Vec<_>>>()?;
-            let check = kvmcmds::parse("KVM_CHECK_EXTENSION", &[Fd::System])?;
-            if !caps.is_empty() && !cmds.contains(&check) {
-                return Err(Error::usage("--cap applies to KVM_CHECK_EXTENSION: add --fail KVM_CHECK_EXTENSION"));
-            }
-            kvmtool::require_kvm(spec)?;
-            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-                if let Some(v) = a.api_version {
-                    req.mode = 0;
-                    req.arg[0] = u64::from(kvmcmds::parse("KVM_GET_API_VERSION", &[Fd::System])?);
-                    req.arg[7] = u64::from(v);
-                    return Ok(());
-                }
-                for (i, nr) in cmds.iter().enumerate() {
-                    req.arg[i] = u64::from(*nr);
-                }
-                for (i, cap) in caps.iter().enumerate() {
-                    req.arg[4 + i] = u64::from(*cap) | CAP_VALID;
-                }
-                match a.value {
-                    Some(v) => {
-                        req.mode = 0;
-                        req.arg[7] = u64::from(v);
-                    }
-                    None => {
-                        req.mode = 1;
-                        req.error = a.errno.unwrap_or(libc::ENOMEM);
-                    }
-                }
-                Ok(())
-            })
-        }
-        Some(Cmd::Common(c)) => c.run(spec),
-        None => Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds")),
-    }
+}
+
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    kernel_tool::command::<KvmVersion>()
+}
+
+
+/// Runs the tool with the given arguments (or, invoked as kvm-version-fi-main, the
+/// original program).
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
+    kernel_tool::run::<KvmVersion>(args)
 }

@@ -2,36 +2,20 @@
 //! translations, fail for a chosen VMM (see `man memslot-fi`).
 //! Module memory.ko (the original memory-manage-fi).
 
-use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use kvmfi::cli::{Bounds, Scope};
-use kvmfi::kvmtool::{self, Common};
-use kvmfi::symbols::MEMSLOT;
-use kvmfi::tool::{self, ModuleOpts};
-use kvmfi::{errno, legacy, Error, Result};
+use clap::{ArgGroup, Args};
+use kvmfi::abi::Arm;
+use kvmfi::cli::Held;
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kvmtool;
+use kvmfi::symbols::{ModuleSpec, MEMSLOT};
+use kvmfi::{errno, Error, Result};
 
-const CLASS_REGION: u64 = 1;
-const CLASS_GFN: u64 = 2;
+use kvmfi::request::{self, memslot};
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, arg_required_else_help = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module when needed); prints the experiment id
-    Arm(ArmArgs),
-    #[command(flatten)]
-    Common(Common),
-}
-
+/// The fault's own options.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("class").required(true).args(["region", "gfn"])))]
-struct ArmArgs {
-    #[command(flatten)]
-    scope: Scope,
+pub struct Fault {
     /// Memory-region setup fails: the VMM's KVM_SET_USER_MEMORY_REGION gets the errno (the original class 1)
     #[arg(long, help_heading = "Fault")]
     region: bool,
@@ -44,10 +28,6 @@ struct ArmArgs {
     /// Guest frames whose host-address translation fails: FIRST-LAST (inclusive) or one frame, 0x hex or decimal, or `all` (the original class 2)
     #[arg(long, value_name = "RANGE", value_parser = parse_range, help_heading = "Fault")]
     gfn: Option<(u64, u64)>,
-    #[command(flatten)]
-    bounds: Bounds,
-    #[command(flatten)]
-    module: ModuleOpts,
 }
 
 fn parse_num(t: &str) -> Option<u64> {
@@ -83,14 +63,20 @@ memslot-fi arm --comm firecracker --region --slot 1 --errno EFAULT\n  \
 memslot-fi arm --tgid 4242 --gfn 0x100-0x1ff          # guest accesses there fail (EFAULT / MMIO exits)\n  \
 memslot-fi status; memslot-fi off";
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    let spec = &MEMSLOT;
-    Cli::command()
-        .name(spec.tool)
-        .bin_name(spec.tool)
-        .about("Make KVM memory regions or guest-frame translations fail for a chosen VMM")
-        .long_about(format!(
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct Memslot;
+
+impl KernelTool for Memslot {
+    type Top = NoTop;
+    type Arm = ArmArgs<Fault>;
+    type Extra = NoExtra;
+    const SPEC: &'static ModuleSpec = &MEMSLOT;
+
+    fn doc() -> Doc {
+        let spec = Self::SPEC;
+        Doc {
+            about: "Make KVM memory regions or guest-frame translations fail for a chosen VMM".into(),
+            long_about: format!(
             "Make KVM memory regions or guest-frame translations fail for a chosen VMM.\n\n\
              The kernel module memory.ko (the original memory-manage-fi) has two kinds of fault. --region (class 1): \
              the memory-region function that really runs for KVM_SET_USER_MEMORY_REGION is skipped at its \
@@ -111,55 +97,43 @@ pub fn command() -> clap::Command {
              `make install`), the program is the original one: `memory-main [CLASS [POSITION [TYPE [COUNT]]]]`, \
              or with no arguments the original prompts (class, position, type, count).",
             kvmtool::hooks_sentence(spec)
-        ))
-        .after_long_help(kvmtool::after_help(spec.module, "memory-manage-fi", EXAMPLES))
+        ),
+            notes: "",
+            files: kvmtool::files(spec.module, "memory-manage-fi"),
+            examples: EXAMPLES,
+            exits: ExitText::KVM,
+        }
+    }
+
+    fn prepare(_: &mut Self::Arm) -> Result<()> {
+        kvmtool::require_kvm(Self::SPEC)
+    }
+
+    fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
+        let args = if a.own.region {
+            req.error = a.own.errno.unwrap_or(libc::ENOMEM);
+            let slot = a.own.slot.map_or(0, |s| u64::from(s) + 1);
+            memslot::Args { class: memslot::CLASS_REGION, slot, ..Default::default() }
+        } else if let Some((gfn_first, gfn_end)) = a.own.gfn {
+            memslot::Args { class: memslot::CLASS_GFN, gfn_first, gfn_end, ..Default::default() }
+        } else {
+            return Err(Error::usage("--region or --gfn is needed"));
+        };
+        request::set(req, memslot::MODE_FAIL, args);
+        Ok(())
+    }
 }
 
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "memory-main",
-    spec: &MEMSLOT,
-    proc_dir: "memory-manage-fi",
-    prompts: &[
-        legacy::Prompt { knob: "class", question: "class (1: memory regions, 2: guest-frame translations)", min: 1, max: 2 },
-        legacy::Prompt { knob: "position", question: "position (argument 1-8; only 2 can be corrupted)", min: 1, max: 8 },
-        legacy::Prompt { knob: "type", question: "type (0: fail, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
-        legacy::Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    kernel_tool::command::<Memslot>()
+}
+
 
 /// Runs the tool with the given arguments (or, invoked as memory-main, the
 /// original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
-        return done;
-    }
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let spec = &MEMSLOT;
-    match cli.cmd {
-        Cmd::Arm(a) => {
-            kvmtool::require_kvm(spec)?;
-            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-                if a.region {
-                    req.arg[7] = CLASS_REGION;
-                    req.error = a.errno.unwrap_or(libc::ENOMEM);
-                    if let Some(slot) = a.slot {
-                        req.arg[0] = u64::from(slot) + 1;
-                    }
-                } else if let Some((first, end)) = a.gfn {
-                    req.arg[7] = CLASS_GFN;
-                    req.arg[1] = first;
-                    req.arg[2] = end;
-                } else {
-                    return Err(Error::usage("--region or --gfn is needed"));
-                }
-                Ok(())
-            })
-        }
-        Cmd::Common(c) => c.run(spec),
-    }
+    kernel_tool::run::<Memslot>(args)
 }
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 //! `man mm-fault-fi`). Invoked as `pt-load-fi-main`, it is the original
 //! control program (prompts for type and times, system-wide).
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use kvmfi::cli::{Bounds, Scope};
-use kvmfi::symbols::MM_FAULT;
-use kvmfi::tool::{self, CommonCmd, ModuleOpts};
-use kvmfi::{legacy, Result};
+use clap::{Args, ValueEnum};
+use kvmfi::abi::Arm;
+use kvmfi::cli::Held;
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::symbols::{ModuleSpec, MM_FAULT};
+use kvmfi::request::{self, mm_fault};
+use kvmfi::{Result};
 
 /// What a failed fault returns (the module's `mode`).
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,9 +25,9 @@ impl FaultResult {
     /// The module's mode number.
     pub fn mode(self) -> u32 {
         match self {
-            FaultResult::Sigsegv => 0,
-            FaultResult::Sigbus => 1,
-            FaultResult::Oom => 2,
+            FaultResult::Sigsegv => mm_fault::SIGSEGV,
+            FaultResult::Sigbus => mm_fault::SIGBUS,
+            FaultResult::Oom => mm_fault::OOM,
         }
     }
 }
@@ -63,35 +65,15 @@ pub fn parse_range(text: &str) -> std::result::Result<Range, String> {
     Ok(Range { start, end })
 }
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, arg_required_else_help = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module when needed); prints the experiment id
-    Arm(Box<ArmArgs>),
-    #[command(flatten)]
-    Common(CommonCmd),
-}
-
+/// The fault's own options.
 #[derive(Args, Debug)]
-struct ArmArgs {
-    #[command(flatten)]
-    scope: Scope,
+pub struct Fault {
     /// Only faults at addresses in START-END (end exclusive) or START+LENGTH, e.g. a guest's RAM mapping
     #[arg(long, value_name = "RANGE", value_parser = parse_range, help_heading = "Scope (all given filters must match)")]
     addr_range: Option<Range>,
     /// What the failed fault returns
     #[arg(long, value_name = "RESULT", value_enum, default_value = "sigsegv", help_heading = "Fault")]
     result: FaultResult,
-    #[command(flatten)]
-    bounds: Bounds,
-    #[command(flatten)]
-    module: ModuleOpts,
 }
 
 const LONG_ABOUT: &str = "\
@@ -122,60 +104,54 @@ Legacy control files: /proc/pt-load-fi/{signal,times,type} (type 0 = oom, other 
 10-minute lease). Invoked as pt-load-fi-main (a link made by `make install`), the program is the \
 original one: `pt-load-fi-main [TYPE [TIMES]]`, or with no arguments the original prompts (type, times).";
 
-const AFTER_HELP: &str = "\
-EXIT STATUS: 0 success; 1 failed at run time; 2 usage error (nothing changed); 3 needs root; \
-4 unsupported on this kernel (module or function missing); 5 target not found.
-FILES: /dev/kvmfi/pt_load_fi (control device, root only); /proc/pt-load-fi/{signal,times,type} (original control files).
-EXAMPLES:
-  mm-fault-fi arm --tgid $(pidof qemu-system-x86_64) --addr-range 0x7f0000000000+2G --result sigbus --times 1
+const FILES: &str = "/dev/kvmfi/pt_load_fi (control device, root only); /proc/pt-load-fi/{signal,times,type} (original control files).";
+
+const EXAMPLES: &str = "  mm-fault-fi arm --tgid $(pidof qemu-system-x86_64) --addr-range 0x7f0000000000+2G --result sigbus --times 1
   mm-fault-fi arm --comm stress-ng --result sigsegv --probability 10 --duration 30s
   mm-fault-fi status --json
   pt-load-fi-main 1 3
   mm-fault-fi off";
 
-/// The original control program.
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "pt-load-fi-main",
-    spec: &MM_FAULT,
-    proc_dir: "pt-load-fi",
-    prompts: &[
-        legacy::Prompt { knob: "type", question: "type (0: VM_FAULT_OOM, other: VM_FAULT_SIGBUS)", min: 0, max: i32::MAX as i64 },
-        legacy::Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
+
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct MmFault;
+
+impl KernelTool for MmFault {
+    type Top = NoTop;
+    type Arm = ArmArgs<Fault>;
+    type Extra = NoExtra;
+    const SPEC: &'static ModuleSpec = &MM_FAULT;
+
+    fn doc() -> Doc {
+        Doc {
+            about: "Make the page faults of a chosen process fail with SIGSEGV, SIGBUS or OOM".into(),
+            long_about: LONG_ABOUT.into(),
+            notes: "",
+            files: FILES.into(),
+            examples: EXAMPLES,
+            exits: ExitText::KERNEL,
+        }
+    }
+
+    fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
+        let mut args = mm_fault::Args::default();
+        if let Some(r) = a.own.addr_range {
+            (args.addr_start, args.addr_end) = (r.start, r.end);
+        }
+        request::set(req, a.own.result.mode(), args);
+        Ok(())
+    }
+}
 
 /// The clap command (also used to generate the man page).
 pub fn command() -> clap::Command {
-    Cli::command()
-        .name(MM_FAULT.tool)
-        .bin_name(MM_FAULT.tool)
-        .about("Make the page faults of a chosen process fail with SIGSEGV, SIGBUS or OOM")
-        .long_about(LONG_ABOUT)
-        .after_long_help(AFTER_HELP)
+    kernel_tool::command::<MmFault>()
 }
 
 /// Runs the tool with the process arguments (or, invoked as
 /// pt-load-fi-main, the original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    if let Some(prog) = args.first().and_then(|a0| legacy::invoked_as(a0, &LEGACY)) {
-        let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
-        return legacy::run(prog, &rest);
-    }
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let spec = &MM_FAULT;
-    match cli.cmd {
-        Cmd::Arm(a) => tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-            req.mode = a.result.mode();
-            if let Some(r) = a.addr_range {
-                req.arg[0] = r.start;
-                req.arg[1] = r.end;
-            }
-            Ok(())
-        }),
-        Cmd::Common(c) => c.run(spec),
-    }
+    kernel_tool::run::<MmFault>(args)
 }
 
 #[cfg(test)]
@@ -194,8 +170,8 @@ mod tests {
 
     #[test]
     fn modes() {
-        assert_eq!(FaultResult::Oom.mode(), 2);
-        assert_eq!(FaultResult::Sigbus.mode(), 1);
+        assert_eq!(FaultResult::Oom.mode(), mm_fault::OOM);
+        assert_eq!(FaultResult::Sigbus.mode(), mm_fault::SIGBUS);
     }
 
     #[test]

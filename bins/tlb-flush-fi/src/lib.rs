@@ -3,11 +3,12 @@
 //! that would act says why it cannot. Invoked as `pt-update-fi-main`, it is
 //! the original control program (prompts for times).
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use kvmfi::cli::{Bounds, Scope};
-use kvmfi::symbols::TLB_FLUSH;
-use kvmfi::tool::{self, CommonCmd, ModuleOpts};
-use kvmfi::{legacy, run as out, Error, Result};
+use clap::Subcommand;
+use kvmfi::abi::Arm;
+use kvmfi::cli::Held;
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoOptions, NoTop, ToolCommand};
+use kvmfi::symbols::{ModuleSpec, TLB_FLUSH};
+use kvmfi::{run as out, Error, Result};
 
 /// Why the fault cannot be had on arm64, in one paragraph (also in the man page).
 pub const ARM64_REASON: &str = "arm64: TLB maintenance is a broadcast TLBI instruction emitted inline at every call \
@@ -32,31 +33,29 @@ fn require_support() -> Result<()> {
     support().map_err(|why| Error::unsupported(format!("unsupported on this kernel: {why}")))
 }
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, arg_required_else_help = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
+/// The subcommand of its own.
 #[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module when needed); prints the experiment id
-    Arm(Box<ArmArgs>),
-    #[command(flatten)]
-    Common(CommonCmd),
+pub enum Extra {
     /// Say whether this kernel supports the fault, and why not (exit status 4 when not)
     Support,
 }
 
-#[derive(Args, Debug)]
-struct ArmArgs {
-    #[command(flatten)]
-    scope: Scope,
-    #[command(flatten)]
-    bounds: Bounds,
-    #[command(flatten)]
-    module: ModuleOpts,
+impl ToolCommand for Extra {
+    fn run(self) -> Result<()> {
+        match self {
+            Extra::Support => {
+                require_support()?;
+                // The function this kernel has (native_flush_tlb_others before 5.13).
+                let spec = &TLB_FLUSH;
+                let hook = &spec.hooks[0];
+                let cands = kvmfi::symbols::candidates(spec, hook);
+                let cands: Vec<&str> = cands.iter().map(String::as_str).collect();
+                let present = kvmfi::kallsyms::present(&cands)?;
+                let symbol = kvmfi::kallsyms::choose(hook.role, &cands, &present)?;
+                out::out(format!("supported: x86_64, lost shootdowns at {symbol}"))
+            }
+        }
+    }
 }
 
 const LONG_ABOUT: &str = "\
@@ -91,70 +90,56 @@ process, `times` lost shootdowns, 10-minute lease; the original only counted hit
 pt-update-fi-main (a link made by `make install`), the program is the original one: `pt-update-fi-main \
 [TIMES]`, or with no arguments the original prompt (times).";
 
-const AFTER_HELP: &str = "\
-EXIT STATUS: 0 success; 1 failed at run time; 2 usage error (nothing changed); 3 needs root; \
-4 unsupported on this kernel or architecture (arm64; module or function missing); 5 target not found.
-FILES: /dev/kvmfi/pt_update_fi (control device, root only); /proc/pt-update-fi/{signal,times} (original control files).
-EXAMPLES:
-  tlb-flush-fi support
+const FILES: &str = "/dev/kvmfi/pt_update_fi (control device, root only); /proc/pt-update-fi/{signal,times} (original control files).";
+
+const EXAMPLES: &str = "  tlb-flush-fi support
   tlb-flush-fi arm --tgid $(pidof myapp) --times 10 --duration 30s
   tlb-flush-fi status
   tlb-flush-fi off";
 
-/// The original control program.
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "pt-update-fi-main",
-    spec: &TLB_FLUSH,
-    proc_dir: "pt-update-fi",
-    prompts: &[legacy::Prompt {
-        knob: "times",
-        question: "times (TLB shootdowns to lose, -1 unlimited)",
-        min: -1,
-        max: i32::MAX as i64,
-    }],
-}];
+
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct TlbFlush;
+
+impl KernelTool for TlbFlush {
+    type Top = NoTop;
+    type Arm = ArmArgs<NoOptions>;
+    type Extra = Extra;
+    const SPEC: &'static ModuleSpec = &TLB_FLUSH;
+
+    fn doc() -> Doc {
+        Doc {
+            about: "Lose the TLB shootdowns of a chosen process (x86_64; says why not elsewhere)".into(),
+            long_about: format!("{LONG_ABOUT}\n\n{LONG_ABOUT_2}{ARM64_REASON}{LONG_ABOUT_3}"),
+            notes: "",
+            files: FILES.into(),
+            examples: EXAMPLES,
+            exits: ExitText {
+                unsupported: "unsupported on this kernel or architecture (arm64; module or function missing)",
+                ..ExitText::KERNEL
+            },
+        }
+    }
+
+    fn supported() -> Result<()> {
+        require_support()
+    }
+
+    /// No options of its own: the fault is the only one the module has.
+    fn fill(_: &Self::Arm, _: &mut Arm, _: &mut Held) -> Result<()> {
+        Ok(())
+    }
+}
 
 /// The clap command (also used to generate the man page).
 pub fn command() -> clap::Command {
-    Cli::command()
-        .name(TLB_FLUSH.tool)
-        .bin_name(TLB_FLUSH.tool)
-        .about("Lose the TLB shootdowns of a chosen process (x86_64; says why not elsewhere)")
-        .long_about(format!("{LONG_ABOUT}\n\n{LONG_ABOUT_2}{ARM64_REASON}{LONG_ABOUT_3}"))
-        .after_long_help(AFTER_HELP)
+    kernel_tool::command::<TlbFlush>()
 }
 
 /// Runs the tool with the process arguments (or, invoked as
 /// pt-update-fi-main, the original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    if let Some(prog) = args.first().and_then(|a0| legacy::invoked_as(a0, &LEGACY)) {
-        let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
-        if !rest.iter().any(|a| a == "-h" || a == "--help") {
-            require_support()?;
-        }
-        return legacy::run(prog, &rest);
-    }
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let spec = &TLB_FLUSH;
-    match cli.cmd {
-        Cmd::Arm(a) => {
-            require_support()?;
-            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |_, _| Ok(()))
-        }
-        Cmd::Common(c) => c.run(spec),
-        Cmd::Support => {
-            require_support()?;
-            // The function this kernel has (native_flush_tlb_others before 5.13).
-            let hook = &spec.hooks[0];
-            let cands = kvmfi::symbols::candidates(spec, hook);
-            let cands: Vec<&str> = cands.iter().map(String::as_str).collect();
-            let present = kvmfi::kallsyms::present(&cands)?;
-            let symbol = kvmfi::kallsyms::choose(hook.role, &cands, &present)?;
-            out::out(format!("supported: x86_64, lost shootdowns at {symbol}"))
-        }
-    }
+    kernel_tool::run::<TlbFlush>(args)
 }
 
 #[cfg(test)]

@@ -2,36 +2,27 @@
 //! the guest's real state stays untouched (see `man vcpu-state-fi`).
 //! Module kvm-state-fi.ko (the original state-query-fi/kvm-state-fi).
 
-use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use kvmfi::cli::{Bounds, Scope};
-use kvmfi::kvmtool::{self, Common};
-use kvmfi::symbols::VCPU_STATE;
-use kvmfi::tool::{self, ModuleOpts};
-use kvmfi::{legacy, run, Error, Result};
+use clap::{ArgGroup, Args};
+use kvmfi::abi::Arm;
+use kvmfi::cli::Held;
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kvmtool;
+use kvmfi::request::{self, vcpu_state};
+use kvmfi::symbols::{ModuleSpec, VCPU_STATE};
+use kvmfi::{run, Error, Result};
 
-#[derive(Parser, Debug)]
-#[command(version, propagate_version = true, arg_required_else_help = true)]
-struct Cli {
+/// Before the subcommand.
+#[derive(Args, Debug)]
+pub struct Top {
     /// Print the register names known on this architecture and exit
     #[arg(long, exclusive = true)]
     list_regs: bool,
-    #[command(subcommand)]
-    cmd: Option<Cmd>,
 }
 
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Arm the fault (loads the module when needed); prints the experiment id
-    Arm(ArmArgs),
-    #[command(flatten)]
-    Common(Common),
-}
-
+/// The fault's own options.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("how").required(true).args(["xor", "set", "flip"])))]
-struct ArmArgs {
-    #[command(flatten)]
-    scope: Scope,
+pub struct Fault {
     /// Register whose value user space reads falsified (see --list-regs) [default: rip on x86_64, pc on arm64]
     #[arg(long, value_name = "REG", help_heading = "Fault")]
     reg: Option<String>,
@@ -44,10 +35,9 @@ struct ArmArgs {
     /// A random bit 0-31 of the value read flips (what the legacy interface does)
     #[arg(long, help_heading = "Fault")]
     flip: bool,
-    #[command(flatten)]
-    bounds: Bounds,
-    #[command(flatten)]
-    module: ModuleOpts,
+    /// The module's selector of --reg, resolved by `prepare`.
+    #[arg(skip)]
+    selector: u64,
 }
 
 fn parse_u64(text: &str) -> std::result::Result<u64, String> {
@@ -118,14 +108,21 @@ vcpu-state-fi arm --comm firecracker --reg pc --set 0xdead0000\n  \
 vcpu-state-fi arm --tgid 4242 --reg pstate --flip --probability 50 --duration 1m\n  \
 vcpu-state-fi status; vcpu-state-fi off";
 
-/// The clap definition, for the man page and completion generators.
-pub fn command() -> clap::Command {
-    let spec = &VCPU_STATE;
-    Cli::command()
-        .name(spec.tool)
-        .bin_name(spec.tool)
-        .about("Falsify the vCPU registers a VMM reads while the guest runs on untouched")
-        .long_about(format!(
+/// The tool, for the shared skeleton ([`kernel_tool`]).
+pub struct VcpuState;
+
+impl KernelTool for VcpuState {
+    type Top = Top;
+    type Arm = ArmArgs<Fault>;
+    type Extra = NoExtra;
+    const SPEC: &'static ModuleSpec = &VCPU_STATE;
+    const NEEDS_SUBCOMMAND: bool = false;
+
+    fn doc() -> Doc {
+        let spec = Self::SPEC;
+        Doc {
+            about: "Falsify the vCPU registers a VMM reads while the guest runs on untouched".into(),
+            long_about: format!(
             "Falsify the vCPU registers a VMM reads, while the guest's real state stays untouched.\n\n\
              The kernel module kvm-state-fi.ko (the original state-query-fi/kvm-state-fi) edits only the copy \
              of a register that user space receives: on x86_64 the struct that KVM_GET_REGS fills before it is \
@@ -141,55 +138,48 @@ pub fn command() -> clap::Command {
              vCPU ioctl fail with EIO instead.) Invoked as kvm-state-fi-main (a link made by `make install`), \
              the program is the original one: `kvm-state-fi-main [TIMES]`, or with no arguments the original prompt.",
             kvmtool::hooks_sentence(spec)
-        ))
-        .after_long_help(kvmtool::after_help(spec.module, "kvm-state-fi", EXAMPLES))
+        ),
+            notes: "",
+            files: kvmtool::files(spec.module, "kvm-state-fi"),
+            examples: EXAMPLES,
+            exits: ExitText::KVM,
+        }
+    }
+
+    fn prepare(a: &mut Self::Arm) -> Result<()> {
+        a.own.selector = lookup_reg(a.own.reg.as_deref().unwrap_or(default_reg()))?;
+        kvmtool::require_kvm(Self::SPEC)
+    }
+
+    fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
+        let (mode, value) = match (a.own.xor, a.own.set) {
+            (Some(m), _) => (vcpu_state::MODE_XOR, m),
+            (None, Some(v)) => (vcpu_state::MODE_SET, v),
+            (None, None) => (vcpu_state::MODE_FLIP, 0),
+        };
+        request::set(req, mode, vcpu_state::Args { reg: a.own.selector, value, ..Default::default() });
+        Ok(())
+    }
+
+    fn top(top: Top) -> Result<()> {
+        if !top.list_regs {
+            return Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-regs"));
+        }
+        for (name, sel) in registers() {
+            run::out(format!("{name:<8} {sel:#x}"))?;
+        }
+        Ok(())
+    }
 }
 
-/// The original control program (`make install` links it to this binary).
-pub static LEGACY: [legacy::Program; 1] = [legacy::Program {
-    name: "kvm-state-fi-main",
-    spec: &VCPU_STATE,
-    proc_dir: "kvm-state-fi",
-    prompts: &[
-        legacy::Prompt { knob: "times", question: "times (register reads to falsify, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-    ],
-}];
+/// The clap definition, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    kernel_tool::command::<VcpuState>()
+}
+
 
 /// Runs the tool with the given arguments (or, invoked as kvm-state-fi-main, the
 /// original program).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    if let Some(done) = legacy::dispatch(&args, &LEGACY) {
-        return done;
-    }
-    let Some(matches) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if cli.list_regs {
-        for (name, sel) in registers() {
-            run::out(format!("{name:<8} {sel:#x}"))?;
-        }
-        return Ok(());
-    }
-    let spec = &VCPU_STATE;
-    match cli.cmd {
-        Some(Cmd::Arm(a)) => {
-            let reg = lookup_reg(a.reg.as_deref().unwrap_or(default_reg()))?;
-            kvmtool::require_kvm(spec)?;
-            tool::arm(spec, &a.module, &a.scope, &a.bounds, false, |req, _| {
-                req.arg[0] = reg;
-                if let Some(m) = a.xor {
-                    req.mode = 0;
-                    req.arg[1] = m;
-                } else if let Some(v) = a.set {
-                    req.mode = 1;
-                    req.arg[1] = v;
-                } else {
-                    req.mode = 2;
-                }
-                Ok(())
-            })
-        }
-        Some(Cmd::Common(c)) => c.run(spec),
-        None => Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-regs")),
-    }
+    kernel_tool::run::<VcpuState>(args)
 }

@@ -52,15 +52,8 @@ pub fn cpu_stress(id: u64, target: &str, secs: u64, threads: Option<u32>) -> Res
     if secs == 0 || secs > MAX_SECONDS {
         return Err(Error::usage(format!("SECONDS must be 1 to {MAX_SECONDS}")));
     }
-    let tag = helper_tag(id);
-    let argv = vec![self_exe()?, HELPER_ARG.into(), "cpu".into(), secs.to_string(), threads.to_string(), tag_arg(&tag)];
-    Ok(Fault {
-        kind: "cpu-stress".into(),
-        target: target.into(),
-        desc: format!("{threads} busy threads for {secs}s (they end by themselves; recover kills them sooner)"),
-        apply: vec![Step::Spawn { argv, tag: tag.clone() }],
-        undo: vec![Step::KillTagged { tag }],
-    })
+    let desc = format!("{threads} busy threads for {secs}s (they end by themselves; recover kills them sooner)");
+    helper_fault(id, "cpu-stress", target, desc, &["cpu".into(), secs.to_string(), threads.to_string()])
 }
 
 /// A mem-stress holding `mb` MiB of touched, locked memory until undone.
@@ -74,12 +67,21 @@ pub fn mem_stress(id: u64, target: &str, mb: u64) -> Result<Fault> {
             avail >> 20
         )));
     }
+    let desc = format!("{mb} MB of memory held (touched and locked) until mem-stress-clear");
+    helper_fault(id, "mem-stress", target, desc, &["mem".into(), mb.to_string()])
+}
+
+/// The fault of a detached helper `TOOL --kvmfi-helper ARGS --kvmfi-tag=T`
+/// of fault `id`: started (waiting for its `ready`), killed by its tag.
+fn helper_fault(id: u64, kind: &str, target: &str, desc: String, args: &[String]) -> Result<Fault> {
     let tag = helper_tag(id);
-    let argv = vec![self_exe()?, HELPER_ARG.into(), "mem".into(), mb.to_string(), tag_arg(&tag)];
+    let mut argv = vec![self_exe()?, HELPER_ARG.into()];
+    argv.extend(args.iter().cloned());
+    argv.push(tag_arg(&tag));
     Ok(Fault {
-        kind: "mem-stress".into(),
+        kind: kind.into(),
         target: target.into(),
-        desc: format!("{mb} MB of memory held (touched and locked) until mem-stress-clear"),
+        desc,
         apply: vec![Step::Spawn { argv, tag: tag.clone() }],
         undo: vec![Step::KillTagged { tag }],
     })
