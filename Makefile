@@ -1,6 +1,10 @@
 # kvmfi: build, install and test the whole toolbox.
 #   make            binaries + kernel modules for the running kernel
-#   make check      every test (Rust, user-space injectors, VM bench on 4 kernels)
+#   make check      every test (Rust, user-space injectors, VM bench on the 4 6.x kernels)
+#   make check-all  the same with the VM bench on all 8 kernels (5.10, 6.1, 6.12, 7.3 x 2 arches)
+#   make check-new-kernels  every tool's scenario on the 5.10 and 7.3 kernels (+ matrix check)
+#   make matrix     the support matrix (tool x kernel) from the bench logs, into README.md,
+#                   checked against what kvmfi-check reported on each kernel
 #   make demo       boots the bundled test VM and shows a read fault
 #   make bench      benchmarks (results in BENCHMARKS.md)
 #   make install    PREFIX=/usr/local DESTDIR= ; modules: DKMS source in /usr/src/kvmfi-VERSION
@@ -17,6 +21,7 @@ DESTDIR ?=
 KERNEL_DIR ?= /lib/modules/$(shell uname -r)/build
 KREL ?= $(shell uname -r)
 CARGO ?= cargo
+comma := ,
 MANDIR = $(DESTDIR)$(PREFIX)/share/man/man8
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 RELEASE ?= $(or $(CARGO_TARGET_DIR),target)/release
@@ -45,7 +50,7 @@ BINS = $(notdir $(wildcard bins/*))
 # (shared/src/kernel/symbols.rs) by `make legacy-links`.
 LEGACY_LINKS = $(shell sed -n 's/^\([^\# ][^ ]*\) \([^ ]*\)$$/\1:\2/p' packaging/legacy-links)
 
-.PHONY: all binaries modules install install-modules uninstall deb man completions legacy-links check check-quick check-debug check-packaging demo bench soak clean
+.PHONY: all binaries modules install install-modules uninstall deb man completions legacy-links check check-all check-new-kernels check-quick check-debug check-packaging matrix demo bench soak clean
 
 all: binaries modules
 
@@ -108,7 +113,7 @@ else
 	@if ! ls kmod/*.ko >/dev/null 2>&1 && [ -e $(KERNEL_DIR)/Makefile ]; then $(MAKE) modules; fi
 	@if ls kmod/*.ko >/dev/null 2>&1; then \
 		install -d $(DESTDIR)/lib/modules/$(KREL)/extra && \
-		for k in kmod/*.ko; do case $$k in *kvmfi-empty-kprobe.ko) ;; *) install -m 0644 $$k $(DESTDIR)/lib/modules/$(KREL)/extra/;; esac; done && \
+		for k in kmod/*.ko; do case $$k in *kvmfi-empty-*.ko) ;; *) install -m 0644 $$k $(DESTDIR)/lib/modules/$(KREL)/extra/;; esac; done && \
 		{ [ -n "$(DESTDIR)" ] || depmod -a $(KREL); }; \
 	else echo "make install: no modules built (install linux-headers-$(KREL), or dkms, and rerun)"; fi
 endif
@@ -140,6 +145,26 @@ check:
 
 check-quick:
 	bash tests/run-all.sh --quick
+
+# Every scenario on every kernel the bench knows (bench/lib-common.sh ALL_KERNEL_IDS).
+ALL_KERNELS = x86_64-5.10,x86_64-6.1,x86_64-6.12,x86_64-7.3,arm64-5.10,arm64-6.1,arm64-6.12,arm64-7.3
+check-all:
+	bash tests/run-all.sh --kernels $(ALL_KERNELS)
+
+# Every tool's scenario (its primary effect, off, counters, legacy interface)
+# and kvmfi-check on the 5.10 and 7.3 kernels: what make check will add for
+# them once they all pass (see bench/README.md, "make check and CI").
+NEW_KERNELS = x86_64-5.10,x86_64-7.3,arm64-5.10,arm64-7.3
+TOOL_SCENARIOS = bench/scenarios/00-*.sh bench/scenarios/1[0136]-*.sh bench/scenarios/3[0-5]-*.sh bench/scenarios/4[0-3]-*.sh
+check-new-kernels:
+	bash bench/setup-host.sh
+	BENCH_FAST_BUILD=$${BENCH_FAST_BUILD:-1} bash bench/run.sh --keep-going --kernels $(NEW_KERNELS) --scenarios "$(TOOL_SCENARIOS)"
+	bash bench/matrix.sh --check $(subst $(comma), ,$(NEW_KERNELS))
+
+# Written from the last console log of each kernel; fails when a proof failed
+# or kvmfi-check disagrees with the bench.
+matrix:
+	bash bench/matrix.sh --readme README.md --check
 
 # Every scenario once more on the debug kernel (KASAN, lockdep, kmemleak,
 # the fault-injection framework): any report fails the run. The kernel has

@@ -6,8 +6,8 @@ set -o errexit -o nounset -o pipefail
 usage() {
     cat >&2 <<'USAGE'
 Usage: bench/benchmark.sh [--kernels id,id] [--from-logs]
-Runs bench/benchmarks/*.sh in each kernel (default: x86_64-6.1,arm64-6.1,
-x86_64-6.12,arm64-6.12) and records the results in BENCHMARKS.md.
+Runs bench/benchmarks/*.sh in each kernel (default: all eight, 5.10 to 7.3)
+and records the results in BENCHMARKS.md.
   --from-logs   only record: take the results of the last runs from the
                 console logs in $KVMFI_CACHE/logs (no VM is booted)
 USAGE
@@ -17,7 +17,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${KVMFI_CACHE:-/var/cache/kvmfi}
 
 main() {
-    local kernels=x86_64-6.1,arm64-6.1,x86_64-6.12,arm64-6.12 from_logs=0
+    local kernels=x86_64-5.10,arm64-5.10,x86_64-6.1,arm64-6.1,x86_64-6.12,arm64-6.12,x86_64-7.3,arm64-7.3 from_logs=0
     while [[ $# -gt 0 ]]; do
         case $1 in
             --kernels) kernels=$2; shift ;;
@@ -44,11 +44,14 @@ def row(kid, result, raw):
     """One kernel's row: the minima from BENCH-RESULT, then paired per-round
     ratios from BENCH-RAW (every round measures all five side by side, so a
     ratio within a round cancels most of TCG's drift)."""
-    m = {k: float(v) for k, v in (f.split("=", 1) for f in result.split()[2:])}
+    m = {k: float(v) for k, v in (f.split("=", 1) for f in result.split()[2:]) if v not in ("", "-")}
     a, b, c = m["a_none"], m["b_other"], m["c_prob0"]
     d, e = m["d_empty_kprobe"], m["e_prob0_verbose1"]
+    # (f) only where the kernel has fprobe
+    f = m.get("f_empty_fprobe")
+    fcell = f"{f:.0f} (+{f - a:.0f})" if f is not None else "no fprobe" if "f_empty_fprobe=" in result else "-"
     cells = f"| {kid} | {a:.0f} | {b:.0f} (+{b - a:.0f}) | {c:.0f} (+{c - a:.0f}) | {d:.0f} (+{d - a:.0f}) " \
-            f"| {e:.0f} (+{e - a:.0f}) | {(b - a) / (d - a):.2f} "
+            f"| {fcell} | {e:.0f} (+{e - a:.0f}) | {(b - a) / (d - a):.2f} "
     try:
         v = {k.strip(): [float(x) for x in vals.split()]
              for k, vals in (p.split(":", 1) for p in raw[len("BENCH-RAW "):].split("|"))}
@@ -74,8 +77,8 @@ for kid in kernels:
 text = open(path).read()
 begin, end = "<!-- vfs-read results begin -->", "<!-- vfs-read results end -->"
 head = ("| kernel | (a) no module | (b) armed, other process | (c) armed, this process, p=0 "
-        "| (d) empty kprobe | (e) as (b), verbose 1 | (b-a)/(d-a) "
-        "| b/a | d/a | b/d (b<d) | e/b (e<b) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+        "| (d) empty kprobe | (f) empty fprobe | (e) as (b), verbose 1 | (b-a)/(d-a) "
+        "| b/a | d/a | b/d (b<d) | e/b (e<b) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 body = (f"{begin}\nMeasured {datetime.date.today()} (ns per 1-byte pread, minimum of the interleaved rounds; "
         "+N = added cost over (a); medians are in the console logs. The last four columns are paired: the "
         "median over rounds of the ratio within one round, and in how many rounds the first was faster).\n\n"

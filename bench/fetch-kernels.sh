@@ -13,8 +13,16 @@ Usage: bench/fetch-kernels.sh [--refresh] [ids...]
 Downloads the Debian kernel image, headers, common headers and linux-kbuild
 (host arch) for each kernel id with a private apt configuration (never touches
 /etc/apt, never installs), unpacks them with dpkg -x and prepares them to boot.
-Ids: x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12 (default: all four);
-x86_64-6.1-debug is built from source by bench/debug-kernel.sh instead.
+Ids: x86_64-5.10 x86_64-6.1 x86_64-6.12 x86_64-7.3 and the same for arm64
+(5.10 = bullseye-security, or bullseye when the security suite's debs are
+missing on the mirror; 6.1 = bookworm; 6.12 = bookworm-backports; 7.3 =
+trixie-backports); default: the four 6.x ids. x86_64-6.1-debug is built from
+source by bench/debug-kernel.sh instead.
+
+Packaging: up to 6.12 the kernel and its modules are in linux-image-<rel>
+(/boot, /lib/modules); from 7.x linux-image-<rel> is an empty meta package
+and the kernel is in linux-binary-<rel>, the modules in linux-modules-<rel>
+and the config in linux-base-<rel>, all under /usr/lib/modules/<rel>/.
 
 Result per id in ${KVMFI_CACHE:-/var/cache/kvmfi}/kernels/<id>/:
   root/          the unpacked packages (root/lib/modules/<release>/ = image modules)
@@ -45,10 +53,14 @@ apt_setup() {
     mkdir -p "$APT_DIR"/{lists/partial,cache/archives/partial,state,parts,prefs,sources.d,debs}
     : >"$APT_DIR/status.empty"
     cat >"$APT_DIR/sources.list" <<SRC
+deb [signed-by=$keyring] $mirror bullseye main
+deb [signed-by=$keyring] $security bullseye-security main
 deb [signed-by=$keyring] $mirror bookworm main
 deb [signed-by=$keyring] $mirror bookworm-updates main
 deb [signed-by=$keyring] $mirror bookworm-backports main
 deb [signed-by=$keyring] $security bookworm-security main
+deb [signed-by=$keyring] $mirror trixie main
+deb [signed-by=$keyring] $mirror trixie-backports main
 SRC
     # APT_CONFIG is read before Dir::Etc::Parts, so the host's apt.conf.d
     # (with its post-invoke hooks) is not used either.
@@ -104,27 +116,37 @@ apt_download() { # name=version[:arch] ... into $1
         { cat "$APT_DIR/download.log" >&2; die "apt-get download $* failed"; }
 }
 
-# resolve ID: sets R_IMG R_HDR R_COMMON R_KBUILD (package names), R_VER, R_KREL.
+# resolve ID SUITE: sets R_IMG R_HDR R_COMMON R_KBUILD (package names),
+# R_SPLIT (7.x: the linux-binary/modules/base packages the empty
+# linux-image-<rel> depends on), R_VER, R_KREL, R_SUITE.
 resolve() {
-    local id=$1 meta ver
+    local id=$1 suite=$2 meta ver
     kid_parse "$id"
     meta="linux-image-${KID_DEBARCH}"
     if [[ "$KID_DEBARCH" != amd64 ]]; then meta="${meta}:${KID_DEBARCH}"; fi
-    ver=$(candidate_version "$meta" "$KID_SUITE")
-    [[ -n "$ver" && "$ver" != "(none)" ]] || die "$id: no candidate for $meta in $KID_SUITE"
+    ver=$(candidate_version "$meta" "$suite")
+    [[ -n "$ver" && "$ver" != "(none)" ]] || { log "$id: no candidate for $meta in $suite"; return 1; }
     R_IMG=$(dep_of "${meta}=${ver}" '^linux-image-[0-9]')
-    [[ -n "$R_IMG" ]] || die "$id: cannot resolve the image package of $meta=$ver"
+    [[ -n "$R_IMG" ]] || { log "$id: cannot resolve the image package of $meta=$ver"; return 1; }
     case "$R_IMG" in
         "linux-image-${KID_SERIES}."*) ;;
-        *) die "$id: $meta in $KID_SUITE resolves to $R_IMG, not series $KID_SERIES" ;;
+        *) log "$id: $meta in $suite resolves to $R_IMG, not series $KID_SERIES"; return 1 ;;
     esac
+    R_SUITE=$suite
     R_KREL=${R_IMG#linux-image-}
-    R_VER=$(candidate_version "${R_IMG}:${KID_DEBARCH}" "$KID_SUITE")
+    R_VER=$(candidate_version "${R_IMG}:${KID_DEBARCH}" "$suite")
     R_HDR="linux-headers-${R_KREL}"
     R_COMMON=$(dep_of "${R_HDR}:${KID_DEBARCH}=${R_VER}" '^linux-headers-.*-common')
     R_KBUILD=$(dep_of "${R_HDR}:${KID_DEBARCH}=${R_VER}" '^linux-kbuild-')
     [[ -n "$R_COMMON" && -n "$R_KBUILD" ]] ||
-        die "$id: cannot resolve common headers / kbuild of $R_HDR=$R_VER"
+        { log "$id: cannot resolve common headers / kbuild of $R_HDR=$R_VER"; return 1; }
+    R_SPLIT=()
+    local p
+    for p in binary modules base; do
+        p=$(dep_of "${R_IMG}:${KID_DEBARCH}=${R_VER}" "^linux-${p}-${KID_SERIES}")
+        [[ -n "$p" ]] && R_SPLIT+=("${p}:${KID_DEBARCH}=${R_VER}")
+    done
+    return 0
 }
 
 # extract_vmlinux BZIMAGE OUT: like scripts/extract-vmlinux.
@@ -215,19 +237,30 @@ fetch_one() {
     fi
     apt_setup
     apt_update
-    resolve "$id"
-    log "$id: resolved $R_IMG $R_VER (headers $R_HDR, $R_COMMON, ${R_KBUILD}:amd64)"
-    if [[ -f "$kdir/kernel.env" ]] && grep -qx "KVERSION='$R_VER'" "$kdir/kernel.env" &&
-        grep -qx "KREL='$R_KREL'" "$kdir/kernel.env"; then
-        log "$id: cache is up to date"
-        fetch_busybox "$KID_DEBARCH"
-        return 0
-    fi
+    # The first suite that resolves and whose debs download (the security
+    # suite's arm64 debs were missing on the mirror once).
+    local suite ok=0
     rm -rf "$kdir.new"
-    mkdir -p "$kdir.new/debs"
-    apt_download "$kdir.new/debs" \
-        "${R_IMG}:${KID_DEBARCH}=${R_VER}" "${R_HDR}:${KID_DEBARCH}=${R_VER}" \
-        "${R_COMMON}=${R_VER}" "${R_KBUILD}:amd64=${R_VER}"
+    for suite in $KID_SUITES; do
+        resolve "$id" "$suite" || continue
+        log "$id: resolved $R_IMG $R_VER in $R_SUITE (headers $R_HDR, $R_COMMON, ${R_KBUILD}:amd64${R_SPLIT[*]:+, ${R_SPLIT[*]%%=*}})"
+        if [[ -f "$kdir/kernel.env" ]] && grep -qx "KVERSION='$R_VER'" "$kdir/kernel.env" &&
+            grep -qx "KREL='$R_KREL'" "$kdir/kernel.env"; then
+            log "$id: cache is up to date"
+            fetch_busybox "$KID_DEBARCH"
+            return 0
+        fi
+        mkdir -p "$kdir.new/debs"
+        if (apt_download "$kdir.new/debs" \
+            "${R_IMG}:${KID_DEBARCH}=${R_VER}" "${R_HDR}:${KID_DEBARCH}=${R_VER}" \
+            "${R_COMMON}=${R_VER}" "${R_KBUILD}:amd64=${R_VER}" "${R_SPLIT[@]}"); then
+            ok=1
+            break
+        fi
+        log "$id: the debs of $R_VER in $suite do not download; trying the next suite"
+        rm -rf "$kdir.new"
+    done
+    ((ok)) || die "$id: no suite of '$KID_SUITES' gave a kernel to download"
     log "$id: downloaded $(du -sh "$kdir.new/debs" | cut -f1) in $(elapsed "$t0") s"
     local deb
     for deb in "$kdir.new"/debs/*.deb; do
@@ -240,24 +273,30 @@ fetch_one() {
     # (include /usr/src/linux-headers-<abi>-common/Makefile): point it into root/.
     sed -i -E "s#(^|[[:space:]=:])/usr/src/(linux-headers-|linux-kbuild-)#\1${kdir}/root/usr/src/\2#g" \
         "$hdr/Makefile"
-    local kern="$root/boot/vmlinuz-${R_KREL}"
+    # 7.x: everything under /usr/lib/modules/<rel> (the kernel as vmlinuz)
+    local kern="$root/boot/vmlinuz-${R_KREL}" moddir="$root/lib/modules/${R_KREL}" mods="lib/modules"
+    if [[ ! -f "$kern" && -f "$root/usr/lib/modules/${R_KREL}/vmlinuz" ]]; then
+        kern="$root/usr/lib/modules/${R_KREL}/vmlinuz"
+        moddir="$root/usr/lib/modules/${R_KREL}" mods="usr/lib/modules"
+    fi
     [[ -f "$kern" ]] || die "$id: missing $kern"
     if [[ "$KID_ARCH" == x86_64 ]]; then
         extract_vmlinux "$kern" "$kdir.new/kernel" || die "$id: cannot extract vmlinux from $kern"
     else
         prepare_arm64_image "$kern" "$kdir.new/kernel"
     fi
-    [[ -d "$root/lib/modules/${R_KREL}" ]] || die "$id: no /lib/modules/${R_KREL} in the image"
+    [[ -d "$moddir/kernel" ]] || die "$id: no /$mods/${R_KREL}/kernel in the image"
     cat >"$kdir.new/kernel.env" <<ENV
 KID='$id'
 KREL='$R_KREL'
 KVERSION='$R_VER'
 KARCH='$KID_KARCH'
 HEADERS_DIR='${kdir}/root/usr/src/linux-headers-${R_KREL}'
-MODULES_DIR='${kdir}/root/lib/modules/${R_KREL}'
+MODULES_DIR='${kdir}/root/${mods}/${R_KREL}'
 KERNEL_IMAGE='${kdir}/kernel'
 BUSYBOX='${KVMFI_CACHE}/busybox/${KID_DEBARCH}/busybox'
-PKGS='${R_IMG} ${R_HDR} ${R_COMMON} ${R_KBUILD}:amd64'
+PKGS='${R_IMG} ${R_HDR} ${R_COMMON} ${R_KBUILD}:amd64${R_SPLIT[*]:+ ${R_SPLIT[*]%%=*}}'
+SUITE='${R_SUITE}'
 ENV
     rm -rf "$kdir"
     mv "$kdir.new" "$kdir"
@@ -276,7 +315,7 @@ main() {
         esac
         shift
     done
-    ((${#ids[@]})) || ids=("${ALL_KERNEL_IDS[@]}")
+    ((${#ids[@]})) || ids=("${DEFAULT_KERNEL_IDS[@]}")
     local id
     for id in "${ids[@]}"; do
         kid_parse "$id"

@@ -5,7 +5,11 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "${BENCH_DIR}/.." && pwd)
 KVMFI_CACHE=${KVMFI_CACHE:-/var/cache/kvmfi}
 export KVMFI_CACHE
-ALL_KERNEL_IDS=(x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12)
+# Four generations on two architectures: 5.10 (bullseye), 6.1 (bookworm),
+# 6.12 (bookworm-backports), 7.3 (trixie-backports).
+ALL_KERNEL_IDS=(x86_64-5.10 x86_64-6.1 x86_64-6.12 x86_64-7.3 arm64-5.10 arm64-6.1 arm64-6.12 arm64-7.3)
+# What bench/run.sh runs when no --kernels is given.
+DEFAULT_KERNEL_IDS=(x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12)
 # Built from Debian's linux-source by bench/debug-kernel.sh (KASAN, lockdep,
 # kmemleak, the fault-injection framework): never in the default set.
 DEBUG_KERNEL_IDS=(x86_64-6.1-debug)
@@ -13,9 +17,14 @@ DEBUG_KERNEL_IDS=(x86_64-6.1-debug)
 log() { printf '[%s] %s\n' "${LOG_TAG:-bench}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# kid_parse ID: sets KID_ARCH (x86_64|arm64), KID_SERIES (6.1|6.12),
-# KID_DEBARCH (amd64|arm64), KID_KARCH (x86|arm64), KID_SUITE, KID_CROSS,
-# KID_RUST_TARGET, KID_DEBUG (1 for a debug kernel id: <arch>-<series>-debug).
+# kid_parse ID: sets KID_ARCH (x86_64|arm64), KID_SERIES (5.10|6.1|6.12|7.3),
+# KID_DEBARCH (amd64|arm64), KID_KARCH (x86|arm64), KID_SUITE (the suite
+# whose linux-image-<arch> names the kernel), KID_SUITES (KID_SUITE, then
+# the suites to fall back to when its debs are missing on the mirror),
+# KID_CROSS, KID_RUST_TARGET, KID_DEBUG (1 for a debug kernel id:
+# <arch>-<series>-debug), KID_TOOLCHAIN (host, or the Debian suite whose
+# chroot builds the modules: bench/toolchain-chroot.sh), KID_CC (a compiler
+# that replaces the one the headers name, or empty).
 kid_parse() {
     local id=$1
     KID_DEBUG=0
@@ -30,11 +39,17 @@ kid_parse() {
     esac
     KID_SERIES=${id#*-}
     KID_SERIES=${KID_SERIES%-debug}
+    KID_TOOLCHAIN=host KID_CC="" KID_SUITES=""
     case "$KID_SERIES" in
+        # bullseye's kbuild names gcc-10; bookworm's gcc-12 builds the modules
+        5.10) KID_SUITE=bullseye-security KID_SUITES="bullseye-security bullseye" KID_CC="${KID_CROSS}gcc-12" ;;
         6.1) KID_SUITE=bookworm ;;
         6.12) KID_SUITE=bookworm-backports ;;
-        *) die "unknown kernel series '$KID_SERIES' in '$id' (known: 6.1, 6.12)" ;;
+        # the headers' host programs need glibc 2.38 and the flags gcc-14
+        7.3) KID_SUITE=trixie-backports KID_TOOLCHAIN=trixie ;;
+        *) die "unknown kernel series '$KID_SERIES' in '$id' (known: 5.10, 6.1, 6.12, 7.3)" ;;
     esac
+    [[ -n "$KID_SUITES" ]] || KID_SUITES=$KID_SUITE
     if [[ "$KID_ARCH" == x86_64 ]]; then
         KID_RUST_TARGET=x86_64-unknown-linux-musl
     else

@@ -419,7 +419,7 @@ main() {
     if [[ -n "$kernels" ]]; then
         IFS=, read -r -a ids <<<"$kernels"
     else
-        ids=("${ALL_KERNEL_IDS[@]}")
+        ids=("${DEFAULT_KERNEL_IDS[@]}")
     fi
     for id in "${ids[@]}"; do kid_parse "$id"; done
     local -a scen=()

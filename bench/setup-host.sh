@@ -32,6 +32,8 @@ APT_PKGS=(
     flex bison bc libelf-dev libssl-dev
     cpio xz-utils zstd gzip kmod file
     shellcheck ca-certificates
+    # the 7.3 kernels' build chroot (bench/toolchain-chroot.sh)
+    debootstrap debian-archive-keyring
     # host programs copied into guests by scenarios (# bench-host-tools:):
     # tc (20-netem), the NFS server and client programs (21-nfs)
     iproute2 nfs-kernel-server nfs-common rpcbind

@@ -14,7 +14,7 @@ AUTOINSTALL="yes"
 HEAD
 i=0
 # shellcheck disable=SC2013 # one module name per line, never with blanks
-for m in $(sed -n 's/^obj-m += \(.*\)\.o$/\1/p' Kbuild | grep -v '^kvmfi-empty-kprobe$'); do
+for m in $(sed -n 's/^obj-m += \(.*\)\.o$/\1/p' Kbuild | grep -v '^kvmfi-empty-'); do
     echo "BUILT_MODULE_NAME[$i]=\"$m\""
     echo "DEST_MODULE_LOCATION[$i]=\"/updates/dkms\""
     i=$((i + 1))

@@ -297,3 +297,25 @@ qemu_ram_range() {
 
 # qemu_stop: kill -9 QEMU ($QPID) and reap it.
 qemu_stop() { kill -9 "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; return 0; }
+
+# Support matrix (bench/matrix.sh builds it from these console lines):
+# matrix_row TOOL PROOF [PARAM...]: TOOL's module is loaded and the RESULT
+# named PROOF (printed before) proves TOOL's effect on this kernel. Records
+# the functions probed (the module's PARAM parameters, default `symbol`)
+# and the hits TOOL's status counts so far:
+#   BENCH-MATRIX tool=TOOL hook=F[+F2] hits=N proof=PROOF scenario=SCRIPT
+matrix_row() {
+    _mt=$1 _mp=$2
+    shift 2
+    [ $# -gt 0 ] || set -- symbol
+    _mm=$($_mt status | awk '$1 == "module" { print $2 }' | tr - _)
+    _mh=""
+    for _pp in "$@"; do
+        _ms=$(cat "/sys/module/$_mm/parameters/$_pp" 2>/dev/null)
+        case "+$_mh+" in *"+$_ms+"*) ;; *) [ -n "$_ms" ] && _mh="${_mh:+$_mh+}$_ms" ;; esac
+    done
+    echo "BENCH-MATRIX tool=$_mt hook=${_mh:--} hits=$($_mt status | awk '$1 == "hits" { print $2 }') proof=$_mp scenario=${0##*/}"
+}
+# matrix_refused TOOL PROOF: this kernel has no point to hook for TOOL and
+# the RESULT PROOF shows TOOL refusing with its reason.
+matrix_refused() { echo "BENCH-MATRIX tool=$1 hook=- hits=0 proof=$2 scenario=${0##*/} refused"; }

@@ -21,6 +21,7 @@ expect_eq read.target-fails-eio "$(kv err "$out"),$(kv first_errno "$out")" "5,E
 expect_eq read.other-reader-ok "$(kv ok "$other"),$(kv err "$other")" "5,0"
 expect_eq read.counters-agree "$(st injected)" 5
 expect_ge read.probe-hits "$(st hits)" 5
+matrix_row $T read.target-fails-eio
 $T off
 
 # 2. --path: the target's reads of another file succeed; another errno works

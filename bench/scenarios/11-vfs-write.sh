@@ -22,6 +22,7 @@ expect_eq write.arm-rc "$arm_rc" 0
 expect_eq write.target-fails-enospc "$(kv err "$out"),$(kv first_errno "$out")" "4,ENOSPC"
 expect_eq write.file-byte-identical "$(md5sum <$F)" "$before"
 expect_eq write.counters-agree "$(st injected)" 4
+matrix_row $T write.target-fails-enospc
 other=$(fi-probe write /tmp/vfs-write.other --count 3 --size 8)
 expect_eq write.other-writer-ok "$(kv ok "$other"),$(kv err "$other")" "3,0"
 $T off

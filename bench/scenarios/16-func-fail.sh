@@ -23,6 +23,7 @@ if kallsyms_has do_sys_openat2; then
     expect_eq func.events "$($T events | grep -c ' inject .*value=-13 ')" 3
     # each failed open is an event of this experiment, in the target, with the errno
     expect_exp_events func.events-target "$id" 3 " pid=$pid tgid=$pid comm=fi-probe what=return value=-13 "
+    matrix_row $T func.open-fails-for-target
 else
     fail func.open-fails-for-target "do_sys_openat2 not in kallsyms"
 fi

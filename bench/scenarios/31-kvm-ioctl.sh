@@ -21,6 +21,7 @@ expect_eq $P.other-vmm-ok "$(kv vcpus_ok "$other"),$(kv vcpus_err "$other")" "2,
 expect_eq $P.injected "$(st injected)" 2
 expect_events $P.events 2 "comm=test-vmm what=.* value=-1 "
 expect_ge $P.hook-hits "$(st hits)" 4
+matrix_row $T $P.create-vcpu-eperm symbol
 echo "status: $($T status | tr '\n' ' ')"
 $T off
 expect_eq $P.off "$(st state)" disarmed

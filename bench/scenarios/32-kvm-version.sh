@@ -20,6 +20,7 @@ expect_eq $P.other-process-12 "$(kv api "$other")" 12
 expect_eq $P.injected "$(st injected)" 1
 expect_events $P.events 1 "comm=test-vmm .*value=11 "
 expect_ge $P.hook-hits "$(st hits)" 2
+matrix_row $T $P.fake-api-version
 $T off
 
 # 2. KVM_CREATE_VM fails with ENOMEM, the version is untouched.

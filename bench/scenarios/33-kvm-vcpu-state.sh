@@ -30,6 +30,7 @@ expect_eq $P.guest-runs-on "$(kv guest "$out"),$(kv unexpected "$out")" "ok,0"
 expect_eq $P.injected-per-read "$(st injected)" 10
 expect_events $P.events 10
 expect_ge $P.hook-hits "$(st hits)" 10
+matrix_row $T $P.pc-xor
 echo "status: $($T status | tr '\n' ' ')"
 $T off
 

@@ -30,6 +30,7 @@ expect_ge $P.share-at-least-49 "$mism" 49
 expect_eq $P.reported-plus-lost "$(($(kv dirty_reported "$out") + mism))" 200
 expect_eq $P.guest-unharmed "$(kv guest "$out")" ok
 expect_ge $P.hook-hits "$(st hits)" 5
+matrix_row $T $P.mismatch-detected
 # one event per spoiled KVM_GET_DIRTY_LOG, of this experiment and this VMM;
 # their values add up to the pages the destination misses
 expect_events $P.events "$(st injected)" "$(armed_event 'dirty bits dropped' '[0-9]+')"

@@ -19,6 +19,7 @@ echo "status: $($T status | tr '\n' ' ')"
 expect_eq $P.arm-rc "$(cat /tmp/arm.rc)" 0
 expect_eq $P.region-enomem "$(kv regions_ok "$out"),$(kv regions_err "$out"),$(kv errno "$out")" "0,2,ENOMEM"
 expect_ge $P.region-hook-hits "$(st hits)" 2
+matrix_row $T $P.region-enomem symbol region2_symbol
 expect_eq $P.region-injected "$(st injected)" 2
 expect_events $P.region-events 2 "$(armed_event 'memory region error' -12)"
 other=$(test-vmm memslot --count 2)
@@ -48,6 +49,7 @@ else
 fi
 expect_ge $P.gfn-hook-injected "$(st injected)" 1
 expect_ge $P.gfn-hook-hits "$(st hits)" 1
+if [ "$BENCH_ARCH" = arm64 ]; then matrix_row $T $P.gfn-mmio-exit gfn_symbol; else matrix_row $T $P.gfn-run-efault gfn_symbol; fi
 # every failed translation is an event naming the frame
 expect_events $P.gfn-events "$(st injected)" "$(armed_event 'no memory for gfn' $gfn)"
 $T off

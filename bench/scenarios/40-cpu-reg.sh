@@ -68,6 +68,7 @@ expect_eq "$T.dropin-pc-sigsegv" "$RC" 139
 expect_eq "$T.dropin-injected" "$(status_field injected)" 1
 expect_eq "$T.dropin-disarmed-after-times" "$(status_field state)" disarmed
 expect_ge "$T.dropin-hits" "$(status_field hits)" 1
+matrix_row cpu-reg-main "$T.dropin-pc-sigsegv"
 if dmesg_since | grep -Eq '\[CPU-Fi\] exp [0-9a-f]+ injected flip-(PC|RIP) '; then
     pass "$T.dropin-dmesg"
 else

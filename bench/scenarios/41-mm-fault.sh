@@ -46,6 +46,7 @@ expect_eq "$T.sigsegv" "$RC" 139
 # (2 for a Rust program: its SIGSEGV handler resets to SIG_DFL and retries.)
 expect_ge "$T.sigsegv-injected" "$(status_field injected)" 1
 expect_ge "$T.sigsegv-hits" "$(status_field hits)" 1
+matrix_row mm-fault-fi "$T.sigsegv"
 # Every injection is an event naming the target (the shared core).
 expect_ge "$T.sigsegv-events" "$(mm-fault-fi events | grep ' inject ' | grep -c "tgid=$P ")" 1
 

@@ -68,6 +68,7 @@ id=$(kswapd-fi arm --cgroup "$CG" --mode skip --duration 2m)
 expect_eq "$T.skip-oom-killed" "$(workload)" 137
 expect_ge "$T.skip-oom-kill-event" "$(event oom_kill)" 1
 expect_ge "$T.skip-injected" "$(status_field injected)" 1
+matrix_row kswapd-fi "$T.skip-oom-killed"
 expect_eq "$T.skip-all-matched-injected" "$(status_field matched)" "$(status_field injected)"
 # every skipped reclaim is an event of this experiment, in the hog (the ring
 # holds the newest 1024)

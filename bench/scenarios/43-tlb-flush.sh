@@ -37,6 +37,7 @@ if [ "$BENCH_ARCH" != x86_64 ]; then
         pass "$T.unsupported-module-refuses"
     fi
     expect_match "$T.unsupported-module-says-why" "$(dmesg_since | grep 'PT-Fi')" 'unsupported on this architecture: TLB invalidation is a broadcast TLBI'
+    matrix_refused tlb-flush-fi "$T.unsupported-reason"
     if bad=$(dmesg_bad); then fail "$T.dmesg-clean" "$(echo "$bad" | head -n 1)"; else pass "$T.dmesg-clean"; fi
     exit 0
 fi
@@ -110,6 +111,7 @@ else
     fail "$T.stale-rounds" "no stale read in 3 attempts:$attempts"
 fi
 expect_ge "$T.hits" "$(status_field hits)" 100
+matrix_row tlb-flush-fi "$T.stale-rounds"
 if [ -n "$base_received" ] && [ -n "$RECEIVED" ]; then
     # Without the fault about one shootdown per round reaches the reader's
     # CPU; with 100 lost, at least 90 fewer must have arrived.

@@ -118,6 +118,41 @@ static void kvmfi_unregister_hooks(void)
 	}
 }
 
+/* Registers one hook at h->symbol, disabled unless it is `always` on. */
+static int kvmfi_register_hook(struct kvmfi_hook *h)
+{
+	if (h->ret_probe) {
+		memset(&h->krp, 0, sizeof(h->krp));
+		h->krp.kp.symbol_name = h->symbol;
+		h->krp.kp.offset = h->offset;
+		h->krp.kp.flags = h->always ? 0 : KPROBE_FLAG_DISABLED;
+		h->krp.entry_handler = h->entry;
+		h->krp.handler = h->handler;
+		h->krp.data_size = h->data_size;
+		h->krp.maxactive = h->maxactive ? h->maxactive : 4 * num_possible_cpus();
+		return register_kretprobe(&h->krp);
+	}
+	memset(&h->kp, 0, sizeof(h->kp));
+	h->kp.symbol_name = h->symbol;
+	h->kp.offset = h->offset;
+	h->kp.flags = h->always ? 0 : KPROBE_FLAG_DISABLED;
+	h->kp.pre_handler = h->pre;
+	h->kp.post_handler = kvmfi_dummy_post;
+	return register_kprobe(&h->kp);
+}
+
+/* Whether an earlier registered hook already probes h's function. */
+static bool kvmfi_hook_taken(const struct kvmfi_ops *ops, unsigned int i)
+{
+	unsigned int j;
+
+	for (j = 0; j < i; j++)
+		if (ops->hooks[j].registered && ops->hooks[j].offset == ops->hooks[i].offset &&
+		    !strcmp(ops->hooks[j].symbol, ops->hooks[i].symbol))
+			return true;
+	return false;
+}
+
 /* Registers every hook disabled (but the `always` ones): a disarmed module costs nothing. */
 static int kvmfi_register_hooks(void)
 {
@@ -127,6 +162,8 @@ static int kvmfi_register_hooks(void)
 
 	for (i = 0; i < ops->nr_hooks; i++) {
 		struct kvmfi_hook *h = &ops->hooks[i];
+		const char *const *fb = h->fallbacks;
+		char first[KSYM_NAME_LEN];
 
 		if (!h->symbol[0]) {
 			if (h->optional)
@@ -134,34 +171,36 @@ static int kvmfi_register_hooks(void)
 			err = -EINVAL;
 			goto err_unregister;
 		}
-		if (h->ret_probe) {
-			memset(&h->krp, 0, sizeof(h->krp));
-			h->krp.kp.symbol_name = h->symbol;
-			h->krp.kp.offset = h->offset;
-			h->krp.kp.flags = h->always ? 0 : KPROBE_FLAG_DISABLED;
-			h->krp.entry_handler = h->entry;
-			h->krp.handler = h->handler;
-			h->krp.data_size = h->data_size;
-			h->krp.maxactive = h->maxactive ? h->maxactive : 4 * num_possible_cpus();
-			err = register_kretprobe(&h->krp);
-		} else {
-			memset(&h->kp, 0, sizeof(h->kp));
-			h->kp.symbol_name = h->symbol;
-			h->kp.offset = h->offset;
-			h->kp.flags = h->always ? 0 : KPROBE_FLAG_DISABLED;
-			h->kp.pre_handler = h->pre;
-			h->kp.post_handler = kvmfi_dummy_post;
-			err = register_kprobe(&h->kp);
+		if (h->optional && kvmfi_hook_taken(ops, i)) {
+			pr_info("optional hook %s is already probed by another hook, skipped\n", h->symbol);
+			continue;
+		}
+		strscpy(first, h->symbol, sizeof(first));
+		err = kvmfi_register_hook(h);
+		while (err == -ENOENT && fb && *fb) {
+			strscpy(h->symbol, *fb++, KSYM_NAME_LEN);
+			err = kvmfi_register_hook(h);
 		}
 		if (err) {
 			if (h->optional && err == -ENOENT) {
 				pr_info("optional hook %s not present, skipped\n", h->symbol);
 				continue;
 			}
-			pr_err("cannot probe %s+%u: error %d (symbol absent, inlined or on the kprobe blacklist)\n",
-			       h->symbol, h->offset, err);
+			if (h->fallbacks && err == -ENOENT) {
+				char tried[160];
+				int n = scnprintf(tried, sizeof(tried), "%s", first);
+
+				for (fb = h->fallbacks; *fb; fb++)
+					n += scnprintf(tried + n, sizeof(tried) - n, ", %s", *fb);
+				pr_err("this kernel has none of the functions for this hook (tried: %s)\n", tried);
+			} else {
+				pr_err("cannot probe %s+%u: error %d (symbol absent, inlined or on the kprobe blacklist)\n",
+				       h->symbol, h->offset, err);
+			}
 			goto err_unregister;
 		}
+		if (strcmp(first, h->symbol))
+			pr_info("%s is absent on this kernel: probing %s instead\n", first, h->symbol);
 		h->registered = true;
 	}
 	return 0;

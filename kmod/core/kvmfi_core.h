@@ -19,6 +19,7 @@
 #include <linux/kprobes.h>
 #include <linux/types.h>
 #include "uapi/kvmfi.h"
+#include "kvmfi_compat.h"
 #include "uapi/kvmfi/requests.h"
 
 #define KVMFI_MAX_HOOKS 4
@@ -27,9 +28,16 @@
 struct cgroup;
 struct file;
 
-/* One probe point. `symbol` points at the module's parameter buffer. */
+/*
+ * One probe point. `symbol` points at the module's parameter buffer
+ * (KSYM_NAME_LEN bytes). When the kernel has no such function, the
+ * `fallbacks` (NULL-terminated; kernels rename functions) are tried in
+ * order and the one probed is written back into the buffer. An optional
+ * hook naming a function another hook already probes is skipped.
+ */
 struct kvmfi_hook {
 	char *symbol;
+	const char *const *fallbacks;
 	unsigned int offset;		/* bytes past the symbol (0 = entry) */
 	bool ret_probe;			/* kretprobe instead of kprobe */
 	bool optional;			/* missing symbol is not fatal */

@@ -65,8 +65,15 @@ static char gfn_symbol[KSYM_NAME_LEN] = "__gfn_to_pfn_memslot";
 module_param_string(gfn_symbol, gfn_symbol, sizeof(gfn_symbol), 0444);
 MODULE_PARM_DESC(gfn_symbol, "guest-frame translation, taking (const struct kvm_memory_slot *, gfn_t, ...) and returning a pfn (name contains \"pfn\") or an hva (class 2)");
 
-/* What the class-2 function returns: a pfn (KVM_PFN_ERR_FAULT) or an hva. */
-static bool gfn_returns_pfn;
+/*
+ * What the class-2 function returns: a pfn (KVM_PFN_ERR_FAULT) or an hva.
+ * Read from the name probed, which a fallback may have replaced at load.
+ */
+static bool gfn_returns_pfn(void)
+{
+	return strstr(gfn_symbol, "pfn") != NULL;
+}
+NOKPROBE_SYMBOL(gfn_returns_pfn);
 
 /* The armed fault if it is of @class and the current task is in scope. */
 static struct kvmfi_fault *mem_enter(unsigned int class)
@@ -147,7 +154,7 @@ static int mem_gfn_pre(struct kprobe *p, struct pt_regs *regs)
 			kvmfi_injected(f, "gfn now", ngfn);
 		} else {
 			kvmfi_injected(f, "no memory for gfn", gfn);
-			kvmfi_skip(regs, gfn_returns_pfn ? (long)KVM_PFN_ERR_FAULT : (long)KVM_HVA_ERR_BAD);
+			kvmfi_skip(regs, gfn_returns_pfn() ? (long)KVM_PFN_ERR_FAULT : (long)KVM_HVA_ERR_BAD);
 			skipped = 1;
 		}
 	}
@@ -205,21 +212,30 @@ static int mem_legacy_request(struct kvmfi_arm *req)
 	return 0;
 }
 
+/*
+ * 7.x (6.13 on): __kvm_set_memory_region is gone (the ioctl's
+ * kvm_set_memory_region does the work; the outer hook then names the same
+ * function and is skipped), and so is __gfn_to_pfn_memslot: guest page
+ * faults reach __kvm_faultin_pfn(slot, gfn, ...) (x86 through
+ * kvm_mmu_faultin_pfn, whose EPT/NPT faults never call
+ * gfn_to_hva_memslot_prot; arm64's user_mem_abort still calls
+ * gfn_to_hva_memslot_prot first).
+ */
+static const char *const mem_region_fallbacks[] = { "kvm_set_memory_region", NULL };
+#ifdef CONFIG_ARM64
+static const char *const mem_gfn_fallbacks[] = { "gfn_to_hva_memslot_prot", "__kvm_faultin_pfn", NULL };
+#else
+static const char *const mem_gfn_fallbacks[] = { "__kvm_faultin_pfn", "gfn_to_hva_memslot_prot", NULL };
+#endif
+
 static struct kvmfi_hook mem_hooks[] = {
-	{ .symbol = symbol, .pre = mem_region_pre },
-	{ .symbol = gfn_symbol, .pre = mem_gfn_pre },
+	{ .symbol = symbol, .fallbacks = mem_region_fallbacks, .pre = mem_region_pre },
+	{ .symbol = gfn_symbol, .fallbacks = mem_gfn_fallbacks, .pre = mem_gfn_pre },
 	{ .symbol = region2_symbol, .pre = mem_region2_pre, .optional = true },
 };
 
-static int mem_setup(void)
-{
-	gfn_returns_pfn = strstr(gfn_symbol, "pfn") != NULL;
-	return 0;
-}
-
 KVMFI_MODULE("kvmfi: KVM memory regions or guest-frame translations fail for a chosen VMM",
 	.tag = "[ARM-Mem-Fi]",
-	.setup = mem_setup,
 	KVMFI_HOOKS(mem_hooks),
 	.default_error = ENOMEM,
 	.validate = mem_validate,

@@ -8,7 +8,10 @@
  * x86_64. flush_tlb_mm (a macro for flush_tlb_mm_range) flushes the local
  * TLB itself and, when other CPUs have run the address space, sends them
  * the flush with flush_tlb_multi() -> native_flush_tlb_multi(cpumask,
- * info) (through the paravirt op; kvm_flush_tlb_multi ends there too).
+ * info) (through the paravirt op; kvm_flush_tlb_multi ends there too;
+ * before 5.13 flush_tlb_others() -> native_flush_tlb_others(), with
+ * another struct flush_tlb_info: both from kvmfi_compat.h, and a kernel
+ * whose layout is not known there is refused).
  * This module probes that function's entry and, for a flush of the
  * current task's own address space by a task in scope, replaces the
  * cpumask with the current CPU alone: the local flush still happens (so
@@ -37,36 +40,37 @@
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <generated/utsrelease.h>
+#include "kvmfi_compat.h"
 
 #define PT_UPDATE_DESCRIPTION "kvmfi: lose the TLB shootdowns of a chosen process (x86_64; refuses to load elsewhere)"
 
-#ifdef CONFIG_X86_64
+#if defined(CONFIG_X86_64) && KVMFI_FLUSH_TLB_INFO_KNOWN
 #include "kvmfi_core.c"
 
-/*
- * The leading fields of arch/x86's struct flush_tlb_info, which its header
- * keeps from modules (#ifndef MODULE). Identical from 5.x through 6.12:
- * mm, start, end, new_tlb_gen, initiating_cpu, stride_shift, freed_tables.
- */
-struct pt_update_flush_info {
-	struct mm_struct *mm;
-	unsigned long start;
-	unsigned long end;
-	u64 new_tlb_gen;
-	unsigned int initiating_cpu;
-	u8 stride_shift;
-	u8 freed_tables;
-};
-
-static char symbol[KSYM_NAME_LEN] = "native_flush_tlb_multi";
+/* The function and struct flush_tlb_info layout of this kernel: kvmfi_compat.h. */
+static char symbol[KSYM_NAME_LEN] = KVMFI_FLUSH_TLB_OTHERS;
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "function to probe, taking (const struct cpumask *, const struct flush_tlb_info *) "
-		 "(default native_flush_tlb_multi)");
+		 "(default " KVMFI_FLUSH_TLB_OTHERS ")");
+
+/*
+ * The fields read agree with the layout assumed: a flush of a user address
+ * space has a page or huge-page stride and, from
+ * 5.13, the flush started on this CPU. Anything else is left alone.
+ */
+static bool pt_update_info_sane(const struct kvmfi_flush_tlb_info *info, unsigned int cpu)
+{
+	return (info->stride_shift == PAGE_SHIFT || info->stride_shift == PMD_SHIFT ||
+		info->stride_shift == PUD_SHIFT) &&
+	       kvmfi_flush_initiated_here(info, cpu);
+}
+NOKPROBE_SYMBOL(pt_update_info_sane);
 
 static int pt_update_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	const struct cpumask *mask = (const struct cpumask *)regs_get_kernel_argument(regs, 0);
-	const struct pt_update_flush_info *info = (const struct pt_update_flush_info *)regs_get_kernel_argument(regs, 1);
+	const struct kvmfi_flush_tlb_info *info = (const struct kvmfi_flush_tlb_info *)regs_get_kernel_argument(regs, 1);
 	struct kvmfi_fault *f;
 	unsigned int cpu, dropped;
 
@@ -75,6 +79,8 @@ static int pt_update_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	/* Preemption is off (flush_tlb_mm_range holds get_cpu()). */
 	cpu = smp_processor_id();
+	if (!pt_update_info_sane(info, cpu))
+		return 0;
 	dropped = cpumask_weight(mask) - (cpumask_test_cpu(cpu, mask) ? 1 : 0);
 	rcu_read_lock();
 	f = kvmfi_enter();
@@ -118,6 +124,21 @@ KVMFI_MODULE(PT_UPDATE_DESCRIPTION,
 	/* the original armed on any non-zero value */
 	.legacy_signal_nonzero = true);
 
+#elif defined(CONFIG_X86_64) /* a struct flush_tlb_info layout kvmfi_compat.h does not know */
+
+static int __init pt_update_init(void)
+{
+	pr_err("[PT-Fi] unsupported kernel %s: the layout of struct flush_tlb_info is known for "
+	       "5.4-7.3 only, and reading freed_tables at a guessed offset could drop a flush "
+	       "that frees page tables\n", UTS_RELEASE);
+	return -EOPNOTSUPP;
+}
+
+module_init(pt_update_init);
+MODULE_DESCRIPTION(PT_UPDATE_DESCRIPTION);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("kvmfi developers");
+
 #else /* !CONFIG_X86_64 */
 
 static int __init pt_update_init(void)
@@ -134,4 +155,4 @@ module_init(pt_update_init);
 MODULE_DESCRIPTION(PT_UPDATE_DESCRIPTION);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("kvmfi developers");
-#endif /* CONFIG_X86_64 */
+#endif /* CONFIG_X86_64, KVMFI_FLUSH_TLB_INFO_KNOWN */

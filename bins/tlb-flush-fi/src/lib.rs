@@ -45,7 +45,14 @@ impl ToolCommand for Extra {
         match self {
             Extra::Support => {
                 require_support()?;
-                out::out("supported: x86_64, lost shootdowns at native_flush_tlb_multi")
+                // The function this kernel has (native_flush_tlb_others before 5.13).
+                let spec = &TLB_FLUSH;
+                let hook = &spec.hooks[0];
+                let cands = kvmfi::symbols::candidates(spec, hook);
+                let cands: Vec<&str> = cands.iter().map(String::as_str).collect();
+                let present = kvmfi::kallsyms::present(&cands)?;
+                let symbol = kvmfi::kallsyms::choose(hook.role, &cands, &present)?;
+                out::out(format!("supported: x86_64, lost shootdowns at {symbol}"))
             }
         }
     }
@@ -65,7 +72,9 @@ switches to another address space and back or receives a later flush of the targ
 
 x86_64: flush_tlb_mm is a macro for flush_tlb_mm_range, which flushes locally and calls \
 flush_tlb_multi() for the other CPUs; the module pt-update-fi.ko (kernel name pt_update_fi) probes \
-native_flush_tlb_multi (the paravirt target, also reached from kvm_flush_tlb_multi) and, for a flush of \
+native_flush_tlb_multi (the paravirt target, also reached from kvm_flush_tlb_multi; before 5.13 \
+native_flush_tlb_others, whose struct flush_tlb_info differs: the module is built for its kernel's layout \
+and refuses a kernel whose layout it does not know) and, for a flush of \
 the current task's address space by a task in scope, narrows the CPU mask to the current CPU. Flushes \
 that free page tables are never touched (a stale walk over a freed page table could reach arbitrary \
 memory), nor flushes for other address spaces, of kernel threads or of init. " ;
@@ -76,7 +85,7 @@ const LONG_ABOUT_3: &str = "\n\nDANGER: a thread that writes through a stale tra
 that now belongs to another process or to the kernel; use a test machine or VM, a tight scope and --times. \
 Every fault is bounded by --times (lost shootdowns), --probability, --interval and a lease (--duration, \
 10 minutes unless given); `off`, `unload` and rmmod disarm at once. Hook candidates (first present is used): \
-native_flush_tlb_multi, flush_tlb_multi. Legacy control files: /proc/pt-update-fi/{signal,times} (every \
+native_flush_tlb_multi, flush_tlb_multi, native_flush_tlb_others, flush_tlb_others. Legacy control files: /proc/pt-update-fi/{signal,times} (every \
 process, `times` lost shootdowns, 10-minute lease; the original only counted hits). Invoked as \
 pt-update-fi-main (a link made by `make install`), the program is the original one: `pt-update-fi-main \
 [TIMES]`, or with no arguments the original prompt (times).";

@@ -105,7 +105,9 @@ pub const KVM_IOCTL: ModuleSpec = ModuleSpec {
 };
 
 /// memslot-fi: kvm_set_memory_region is inlined into the ioctl on 6.1/6.12
-/// (it registers but never fires), __kvm_set_memory_region does fire;
+/// (it registers but never fires), __kvm_set_memory_region does fire; 7.3
+/// has no __kvm_set_memory_region and its kvm_set_memory_region fires (the
+/// module then probes it once, for both region hooks);
 /// gfn_to_hva_many is inlined everywhere: its out-of-line relatives are used.
 pub const MEMSLOT: ModuleSpec = ModuleSpec {
     tool: "memslot-fi",
@@ -135,10 +137,16 @@ pub const MEMSLOT: ModuleSpec = ModuleSpec {
     ],
 };
 
+/// 6.13 on (7.3): __gfn_to_pfn_memslot is gone; x86 EPT/NPT faults go
+/// through kvm_mmu_faultin_pfn to __kvm_faultin_pfn and never call
+/// gfn_to_hva_memslot_prot (which would register and never fire there);
+/// arm64's user_mem_abort still calls gfn_to_hva_memslot_prot first.
 #[cfg(target_arch = "aarch64")]
-const GFN_CANDIDATES: &[&str] = &["gfn_to_hva_memslot_prot", "__gfn_to_pfn_memslot", "gfn_to_hva_memslot"];
+const GFN_CANDIDATES: &[&str] =
+    &["gfn_to_hva_memslot_prot", "__gfn_to_pfn_memslot", "__kvm_faultin_pfn", "gfn_to_hva_memslot"];
 #[cfg(not(target_arch = "aarch64"))]
-const GFN_CANDIDATES: &[&str] = &["__gfn_to_pfn_memslot", "gfn_to_hva_memslot_prot", "__gfn_to_hva_many"];
+const GFN_CANDIDATES: &[&str] =
+    &["__gfn_to_pfn_memslot", "__kvm_faultin_pfn", "gfn_to_hva_memslot_prot", "__gfn_to_hva_many"];
 
 /// vcpu-state-fi: the function whose result user space reads as registers.
 pub const VCPU_STATE: ModuleSpec = ModuleSpec {
@@ -250,7 +258,9 @@ pub const FUNC_FAIL: ModuleSpec = ModuleSpec {
 
 /// tlb-flush-fi: x86_64 only. flush_tlb_mm is a macro for
 /// flush_tlb_mm_range, whose cross-CPU part goes through flush_tlb_multi to
-/// native_flush_tlb_multi (also the end of kvm_flush_tlb_multi); arm64
+/// native_flush_tlb_multi (also the end of kvm_flush_tlb_multi); before 5.13
+/// flush_tlb_others to native_flush_tlb_others, with another struct
+/// flush_tlb_info (the module is built for its kernel's layout). arm64
 /// flushes with inline broadcast TLBI instructions and has no such point.
 pub const TLB_FLUSH: ModuleSpec = ModuleSpec {
     tool: "tlb-flush-fi",
@@ -258,7 +268,7 @@ pub const TLB_FLUSH: ModuleSpec = ModuleSpec {
     hooks: &[HookSpec {
         param: "symbol",
         role: "TLB shootdown",
-        candidates: &["native_flush_tlb_multi", "flush_tlb_multi"],
+        candidates: &["native_flush_tlb_multi", "flush_tlb_multi", "native_flush_tlb_others", "flush_tlb_others"],
     }],
     legacy: &[
         Program {
