@@ -4,8 +4,9 @@
 # Phases: host set-up (apt, rustup targets, test daemons' files), the
 # README's first command (make demo from a fresh clone and an empty cache),
 # a shellcheck pass over every script, the Rust unit and integration tests,
-# the user-space injectors against real daemons, and the VM bench on every
-# kernel. Each phase's counts are added up; the
+# the user-space injectors against real daemons, and the VM bench: every
+# scenario on the 6.x kernels, each tool's scenarios on 5.10 and 7.3, then
+# the support matrix check over all eight. Each phase's counts are added up; the
 # last line is the runner's closing line "N passed, N failed".
 set -o errexit -o nounset -o pipefail
 
@@ -14,7 +15,9 @@ usage() {
 Usage: tests/run-all.sh [--quick] [--kernels id,id]
   --quick          skip the VM bench and the first-run demo (Rust and
                    user-space tests only)
-  --kernels LIST   VM bench kernels (default: the four 6.x ones; make check-all: all eight)
+  --kernels LIST   every scenario on these kernels only (default: every
+                   scenario on the four 6.x ones, each tool's scenarios on
+                   5.10 and 7.3; make check-all: every scenario on all eight)
 Environment: KVMFI_CACHE (default /var/cache/kvmfi) caches kernels and jars.
 USAGE
 }
@@ -106,16 +109,26 @@ main() {
         # Tests need no LTO: the quick release flavour halves the two musl
         # builds (the benchmarks and packages keep the full one).
         export BENCH_FAST_BUILD=${BENCH_FAST_BUILD:-1}
-        phase vm-bench bash bench/run.sh --keep-going ${kernels:+--kernels "$kernels"}
-        add_counts vm-bench "$PHASE_LOG"
-        # The support matrix from the logs just written must agree with what
-        # kvmfi-check reported on each kernel (bench/matrix.sh --check).
         local -a ids=()
         if [[ -n "$kernels" ]]; then
+            phase vm-bench bash bench/run.sh --keep-going --kernels "$kernels"
+            add_counts vm-bench "$PHASE_LOG"
             IFS=, read -r -a ids <<<"$kernels"
         else
-            read -r -a ids < <(bash -c 'source bench/lib-common.sh && echo "${DEFAULT_KERNEL_IDS[*]}"')
+            # Every scenario on the 6.x kernels, then each tool's scenarios,
+            # the QEMU ones and the experiment on 5.10 and 7.3 (the split:
+            # bench/README.md, "make check and CI").
+            phase vm-bench bash bench/run.sh --keep-going
+            add_counts vm-bench "$PHASE_LOG"
+            local new_ids new_scenarios
+            new_ids=$(bash -c 'source bench/lib-common.sh && IFS=, && echo "${NEW_KERNEL_IDS[*]}"')
+            new_scenarios=$(bash -c 'source bench/lib-common.sh && echo "$NEW_KERNEL_SCENARIOS"')
+            phase vm-bench-new bash bench/run.sh --keep-going --kernels "$new_ids" --scenarios "$new_scenarios"
+            add_counts vm-bench-new "$PHASE_LOG"
+            read -r -a ids < <(bash -c 'source bench/lib-common.sh && echo "${DEFAULT_KERNEL_IDS[*]} ${NEW_KERNEL_IDS[*]}"')
         fi
+        # The support matrix from the logs just written must agree with what
+        # kvmfi-check reported on each kernel (bench/matrix.sh --check).
         local failed_before=${#FAILED_PHASES[@]}
         phase matrix bash bench/matrix.sh --check "${ids[@]}"
         # (a failing phase is counted below, with the others)

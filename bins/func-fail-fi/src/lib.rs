@@ -42,6 +42,38 @@ const DEDICATED: &[(&str, &str)] = &[
     ("kernel_clone", "cpu-reg-main"),
 ];
 
+/// Functions whose contract changed: from the given kernel version on, they
+/// release what their caller handed them on their own error path, so a skip
+/// leaves it held (denied from that version; allowed before it).
+const DENY_FROM: &[(&str, (u32, u32), &str)] = &[(
+    "vfs_mkdir",
+    (6, 15),
+    "it returns the new dentry and, on its own error path, releases that dentry (newer kernels also the parent \
+     directory's lock) itself: a skip leaves them held and the directory hangs every later access",
+)];
+
+/// The running kernel's version (major, minor).
+fn kernel_version() -> Option<(u32, u32)> {
+    parse_version(&std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?)
+}
+
+fn parse_version(release: &str) -> Option<(u32, u32)> {
+    let mut it = release.split(|c: char| !c.is_ascii_digit());
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// The reason `function` is denied on a kernel of `version`, if it is.
+fn deny_reason_on(function: &str, version: Option<(u32, u32)>) -> Option<String> {
+    if let Some(reason) = deny_reason(function) {
+        return Some(reason);
+    }
+    let (_, from, why) = DENY_FROM.iter().find(|(f, from, _)| *f == function && version.is_some_and(|v| v >= *from))?;
+    Some(format!(
+        "{function} is on the deny-list from kernel {}.{}: {why}; pass --force to do it anyway",
+        from.0, from.1
+    ))
+}
+
 fn deny_reason(function: &str) -> Option<String> {
     if let Some((_, tool)) = DEDICATED.iter().find(|(f, _)| *f == function) {
         return Some(format!("{function} has a dedicated tool: use {tool}"));
@@ -77,6 +109,9 @@ impl ToolCommand for Extra {
                 }
                 for (f, tool) in DEDICATED {
                     kvmfi::run::out(format!("{f}\t(use {tool})"))?;
+                }
+                for (f, (major, minor), _) in DENY_FROM {
+                    kvmfi::run::out(format!("{f}\t(from kernel {major}.{minor})"))?;
                 }
                 Ok(())
             }
@@ -155,18 +190,20 @@ impl KernelTool for FuncFail {
              The module func-fail-fi.ko is loaded for one function at a time (module parameter symbol=); \
              arming another function reloads it when nothing is armed. Skipping is safe only where callers \
              handle the error and the function has no effect they rely on: pick functions that validate, \
-             allocate or look something up and return an error (do_sys_openat2, vfs_mkdir, ...).\n\n\
-             The deny-list refuses functions where a skip is known to corrupt state. It is built from three \
+             allocate or look something up and return an error (do_sys_openat2, security_inode_mkdir, ...).\n\n\
+             The deny-list refuses functions where a skip is known to corrupt state. It is built from four \
              rules: (1) the body must run for the kernel to stay consistent — locks, RCU, scheduling, exit, \
              freeing memory and dropping references (the caller believes they happened); (2) the probe \
              machinery under every probe (kprobes, ftrace, irq and entry code, timekeeping); (3) functions \
              that have a dedicated kvmfi tool injecting a correctly typed fault (handle_mm_fault returns a \
-             vm_fault_t, not an errno). `func-fail-fi deny-list` prints it; --force overrides it with a warning."
+             vm_fault_t, not an errno); (4) from the kernel version where their contract changed, functions \
+             that release their caller's dentry or lock on their own error path (vfs_mkdir from 6.15). \
+             `func-fail-fi deny-list` prints it; --force overrides it with a warning."
                 .into(),
             notes: "",
             files: "/dev/kvmfi/func_fail_fi (control device, root only); /sys/module/func_fail_fi/parameters/symbol.".into(),
             examples: "  func-fail-fi arm --function do_sys_openat2 --errno EACCES --tgid 4242 --times 3\n  \
-                       func-fail-fi arm --function vfs_mkdir --errno ENOSPC --comm mkdir --duration 30s\n  func-fail-fi events --follow",
+                       func-fail-fi arm --function security_inode_mkdir --errno ENOSPC --comm mkdir --duration 30s\n  func-fail-fi events --follow",
             exits: ExitText {
                 usage: " or a denied function",
                 unsupported: "unsupported (function or module missing)",
@@ -186,7 +223,7 @@ impl KernelTool for FuncFail {
     /// and reloads the module when it was loaded for another function.
     fn arm(a: FuncArm) -> Result<()> {
         let spec = Self::SPEC;
-        if let Some(reason) = deny_reason(&a.function) {
+        if let Some(reason) = deny_reason_on(&a.function, kernel_version()) {
             if !a.force {
                 return Err(Error::usage(reason));
             }
@@ -242,7 +279,7 @@ const fn libc_enomem() -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::deny_reason;
+    use super::{deny_reason, deny_reason_on, parse_version};
 
     #[test]
     fn deny_list_patterns() {
@@ -253,5 +290,21 @@ mod tests {
         for f in ["do_sys_openat2", "vfs_mkdir", "do_unlinkat", "kvm_vm_ioctl_create_vcpu", "__x64_sys_openat"] {
             assert!(deny_reason(f).is_none(), "{f} should be allowed: {:?}", deny_reason(f));
         }
+    }
+
+    #[test]
+    fn deny_from_a_kernel_version() {
+        assert_eq!(parse_version("7.3.4+deb13-amd64"), Some((7, 3)));
+        assert_eq!(parse_version("5.10.0-46-amd64"), Some((5, 10)));
+        assert_eq!(parse_version("garbage"), None);
+        for v in [(5, 10), (6, 1), (6, 12), (6, 14)] {
+            assert!(deny_reason_on("vfs_mkdir", Some(v)).is_none(), "vfs_mkdir allowed on {v:?}");
+        }
+        for v in [(6, 15), (7, 3)] {
+            let r = deny_reason_on("vfs_mkdir", Some(v)).unwrap();
+            assert!(r.contains("from kernel 6.15") && r.contains("--force"), "{r}");
+        }
+        assert!(deny_reason_on("security_inode_mkdir", Some((7, 3))).is_none());
+        assert!(deny_reason_on("mutex_lock", Some((5, 10))).is_some());
     }
 }
