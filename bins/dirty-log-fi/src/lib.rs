@@ -95,7 +95,8 @@ impl KernelTool for DirtyLog {
              logged while dirty logging lasts, so the migration loses it for good. (3) The dirty ring \
              (KVM_CAP_DIRTY_LOG_RING, QEMU -accel kvm,dirty-ring-size=N) is not covered: the VMM reads \
              per-vCPU rings, not the bitmap; the scoped VMM's KVM_RESET_DIRTY_RINGS calls are counted in \
-             ring-resets-seen, so a nonzero value with bits-seen 0 says the fault could not act. Address \
+             ring-resets-seen, so a nonzero value with bits-seen 0 says the fault could not act (kernels \
+             before 5.11 have no dirty ring: QEMU asked for one falls back to the bitmap, covered). Address \
              space 0 only (not SMM).\n\n\
              Hook candidates (first present is used): {}.\n\
              Legacy control file: /proc/vm-migration-fi/signal: 1 = the next KVM_GET_DIRTY_LOG of any process \
