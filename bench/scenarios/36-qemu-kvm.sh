@@ -115,6 +115,8 @@ if qemu_wait_up mm paused; then
         qmp /tmp/mm.qmp '{"execute":"cont"}' >/dev/null
         sleep 3
         expect_match $P.mm-fault-kvm-run "$(cat /tmp/mm.err)" 'kvm run failed Bad address'
+        # which thread the fault hit, and whether QEMU is still there (for a failure above)
+        grep -q 'kvm run failed' /tmp/mm.err || echo "mm-fault: QEMU $(kill -0 "$QPID" 2>/dev/null && echo alive || echo gone); last injections: $($T events | grep ' inject ' | tail -n 2 | tr '\n' ' ')"
         expect_ge $P.mm-fault-injected "$(st injected)" 1
         $T off
         expect_match $P.mm-fault-guest-stopped "$(qmp /tmp/mm.qmp '{"execute":"query-status"}')" '"status": "internal-error"'
