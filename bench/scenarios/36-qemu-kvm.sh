@@ -103,7 +103,8 @@ cpu-reg-main unload
 # 5. mm-fault-fi over QEMU's guest-RAM mapping: QEMU is paused (-S) so the
 # payload's pages are not yet populated; armed over that range (from
 # /proc/PID/maps), KVM's fault-in of guest memory fails: KVM_RUN returns
-# EFAULT, QEMU reports it and stops the guest.
+# EFAULT, QEMU reports it and stops the guest (or, where QEMU itself touches
+# the RAM first, its own access fails and it dies of SIGSEGV).
 T=mm-fault-fi
 # shellcheck disable=SC2086 # word splitting of the options intended
 qemu_start mm -S $QEMU_MEMFD_RAM
@@ -114,12 +115,25 @@ if qemu_wait_up mm paused; then
         $T arm --tgid "$QPID" --addr-range "$range" --result sigsegv >/dev/null
         qmp /tmp/mm.qmp '{"execute":"cont"}' >/dev/null
         sleep 3
-        expect_match $P.mm-fault-kvm-run "$(cat /tmp/mm.err)" 'kvm run failed Bad address'
-        # which thread the fault hit, and whether QEMU is still there (for a failure above)
-        grep -q 'kvm run failed' /tmp/mm.err || echo "mm-fault: QEMU $(kill -0 "$QPID" 2>/dev/null && echo alive || echo gone); last injections: $($T events | grep ' inject ' | tail -n 2 | tr '\n' ' ')"
-        expect_ge $P.mm-fault-injected "$(st injected)" 1
-        $T off
-        expect_match $P.mm-fault-guest-stopped "$(qmp /tmp/mm.qmp '{"execute":"query-status"}')" '"status": "internal-error"'
+        if grep -q 'kvm run failed' /tmp/mm.err || [ "$BENCH_SERIES" != 5.10 ] || [ "$BENCH_ARCH" != arm64 ]; then
+            expect_match $P.mm-fault-kvm-run "$(cat /tmp/mm.err)" 'kvm run failed Bad address'
+            expect_ge $P.mm-fault-injected "$(st injected)" 1
+            $T off
+            expect_match $P.mm-fault-guest-stopped "$(qmp /tmp/mm.qmp '{"execute":"query-status"}')" '"status": "internal-error"'
+        else
+            # arm64 5.10: QEMU's main thread touches its guest RAM after
+            # cont before the vCPU's first stage-2 fault, so QEMU's own
+            # access takes the fault and QEMU dies of the SIGSEGV (the other
+            # documented outcome): the injection is in QEMU's main thread,
+            # at an address of the guest-RAM range, and QEMU is gone.
+            ev=$($T events | grep ' inject ' | tail -n 1)
+            echo "mm-fault: QEMU's own access: $ev"
+            addr=$(echo "$ev" | sed -n 's/.* detail=\([0-9]*\),.*/\1/p')
+            in=$(awk -v a="${addr:-0}" -v lo="$((${range%-*}))" -v hi="$((${range#*-}))" 'BEGIN { print (a >= lo && a < hi) ? "in-range" : "outside" }')
+            alive=$(kill -0 "$QPID" 2>/dev/null && echo alive || echo gone)
+            expect_eq $P.mm-fault-qemu-own-access "$alive,$(kv pid "$ev"),$(kv what "$ev"),$in" "gone,$QPID,sigsegv,in-range"
+            $T off
+        fi
     else
         fail $P.mm-fault-kvm-run "no guest-RAM mapping in /proc/$QPID/maps: $(tr '\n' ' ' <"/proc/$QPID/maps" | cut -c1-600)"
     fi
