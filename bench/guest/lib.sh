@@ -302,7 +302,8 @@ qemu_stop() { kill -9 "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; return 0; }
 # matrix_row TOOL PROOF [PARAM...]: TOOL's module is loaded and the RESULT
 # named PROOF (printed before) proves TOOL's effect on this kernel. Records
 # the functions probed (the module's PARAM parameters, default `symbol`)
-# and the hits TOOL's status counts so far:
+# and the hits TOOL's status counts so far (TOOL may be a command with a
+# subcommand, "tlb-flush-fi kvm": its row is then tool=tlb-flush-fi-kvm):
 #   BENCH-MATRIX tool=TOOL hook=F[+F2] hits=N proof=PROOF scenario=SCRIPT
 matrix_row() {
     _mt=$1 _mp=$2
@@ -314,7 +315,7 @@ matrix_row() {
         _ms=$(cat "/sys/module/$_mm/parameters/$_pp" 2>/dev/null)
         case "+$_mh+" in *"+$_ms+"*) ;; *) [ -n "$_ms" ] && _mh="${_mh:+$_mh+}$_ms" ;; esac
     done
-    echo "BENCH-MATRIX tool=$_mt hook=${_mh:--} hits=$($_mt status | awk '$1 == "hits" { print $2 }') proof=$_mp scenario=${0##*/}"
+    echo "BENCH-MATRIX tool=$(echo "$_mt" | tr ' ' -) hook=${_mh:--} hits=$($_mt status | awk '$1 == "hits" { print $2 }') proof=$_mp scenario=${0##*/}"
 }
 # matrix_refused TOOL PROOF: this kernel has no point to hook for TOOL and
 # the RESULT PROOF shows TOOL refusing with its reason.
