@@ -114,6 +114,10 @@ if qemu_wait_up mm paused; then
         $T arm --tgid "$QPID" --addr-range "$range" --result sigsegv >/dev/null
         qmp /tmp/mm.qmp '{"execute":"cont"}' >/dev/null
         sleep 3
+        if grep -q '^State:[[:space:]]*Z' "/proc/$QPID/status" 2>/dev/null; then
+            wait "$QPID"
+            echo "QEMU $QPID is gone: rc=$?, stderr: $(head -c 300 /tmp/mm.err)"
+        fi
         expect_match $P.mm-fault-kvm-run "$(cat /tmp/mm.err)" 'kvm run failed Bad address'
         expect_ge $P.mm-fault-injected "$(st injected)" 1
         $T off
