@@ -324,6 +324,54 @@ qemu_ram_range() {
         done | head -n 1
 }
 
+# qemu_migrate_compare TAG [ARM-ARGS]: a live migration between two QEMUs
+# (the destination with -incoming, QEMU_ACCEL for both), armed with
+# `$T arm --tgid SOURCE ARM-ARGS` when ARM-ARGS are given (`$T off` once it
+# ended), then guest RAM of the paused source and of the destination
+# compared page by page (pmemsave). Result $P.TAG-completed. Sets DIFF (pages
+# differing, their indexes from RAM start in /tmp/TAG.pages), MIG_S
+# (seconds), PASSES (payload passes when the source stopped).
+if [ "$BENCH_ARCH" = arm64 ]; then QEMU_RAM_BASE=0x40000000; else QEMU_RAM_BASE=0; fi
+# shellcheck disable=SC2034 # DIFF, MIG_S and PASSES are read by the scenarios
+qemu_migrate_compare() {
+    _tag=$1 _arm=${2:-}
+    qemu_start "$_tag-dst" -S -incoming "unix:/tmp/$_tag.mig"
+    _dst=$QPID
+    qemu_start "$_tag-src"
+    _src=$QPID
+    DIFF=-1 MIG_S=-1 PASSES=-1
+    if ! qemu_wait_up "$_tag-src" || ! qemu_wait_up "$_tag-dst" paused; then
+        fail "$P.$_tag-up" "QEMU did not start: $(head -c 200 "/tmp/$_tag-src.err") $(head -c 200 "/tmp/$_tag-dst.err")"
+        kill -9 "$_src" "$_dst" 2>/dev/null
+        return 1
+    fi
+    # shellcheck disable=SC2086 # word splitting of the arm options intended
+    [ -z "$_arm" ] || $T arm --tgid "$_src" $_arm >/tmp/arm.out
+    sleep 1
+    _t0=$(date +%s)
+    qmp "/tmp/$_tag-src.qmp" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:/tmp/$_tag.mig\"}}" >/dev/null
+    _i=0 _st=""
+    while [ "$_i" -lt 600 ]; do
+        _st=$(qmp "/tmp/$_tag-src.qmp" '{"execute":"query-migrate"}' | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+        case "$_st" in completed | failed | cancelled) break ;; esac
+        sleep 0.2
+        _i=$((_i + 1))
+    done
+    MIG_S=$(($(date +%s) - _t0))
+    qmp "/tmp/$_tag-src.qmp" '{"execute":"query-migrate"}' >"/tmp/$_tag.migrate"
+    expect_eq "$P.$_tag-completed" "$_st" completed
+    [ -z "$_arm" ] || $T off
+    PASSES=$(qemu_passes "$_tag-src")
+    for _s in src dst; do
+        qmp "/tmp/$_tag-$_s.qmp" "{\"execute\":\"pmemsave\",\"arguments\":{\"val\":$((QEMU_RAM_BASE)),\"size\":$((${QEMU_MEM:-16} << 20)),\"filename\":\"/tmp/$_tag-$_s.mem\"}}" >/dev/null
+    done
+    DIFF=$(cmp -l "/tmp/$_tag-src.mem" "/tmp/$_tag-dst.mem" | awk '{ print int(($1 - 1) / 4096) }' | uniq | tee "/tmp/$_tag.pages" | wc -l)
+    rm -f "/tmp/$_tag-src.mem" "/tmp/$_tag-dst.mem"
+    kill -9 "$_src" "$_dst" 2>/dev/null
+    wait "$_src" "$_dst" 2>/dev/null
+    return 0
+}
+
 # qemu_stop: kill -9 QEMU ($QPID) and reap it.
 qemu_stop() { kill -9 "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; return 0; }
 
