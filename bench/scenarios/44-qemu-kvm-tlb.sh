@@ -108,8 +108,8 @@ else
 fi
 # every suppressed call is an event in QEMU (the ring keeps the last 1024)
 expect_exp_events "$P.armed-events" "$(tail -n 1 /tmp/armed.arm)" "$(in_ring "$INJECTED")" \
-    " comm=$QEMU_COMM what=suppressed-(range-)?flush "
-full=$(grep -c 'what=suppressed-flush ' /tmp/events.out)
+    " comm=$QEMU_COMM what=(flush|range)-skipped "
+full=$(grep -c 'what=flush-skipped ' /tmp/events.out)
 echo "suppressed: $INJECTED ($full whole-VM flushes, $((INJECTED - full)) ranged, in the last 1024 events)"
 expect_eq "$P.guest-runs-after-off" "$ALIVE" yes
 matrix_row "tlb-flush-fi kvm" "$P.armed-stat-frozen" symbol range_symbol

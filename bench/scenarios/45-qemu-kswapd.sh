@@ -53,7 +53,8 @@ qemu_in_cgroup() {
         kill -9 "$QPID"
     fi
     wait "$QPID"
-    [ "$UP" = yes ] || QRC=$?
+    _rc=$?
+    [ "$UP" = yes ] || QRC=$_rc
     SECS=$(($(date +%s) - _t0))
     echo "BENCH-QEMU-KSWAPD tag=$1 up=$UP rc=$QRC seconds=$SECS memory.events: $(tr '\n' ' ' <"$CG/memory.events")"
 }

@@ -91,13 +91,13 @@ NOKPROBE_SYMBOL(kvm_tlb_flush);
 
 static int kvm_tlb_flush_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	return kvm_tlb_flush(regs, 0, "suppressed-flush", 0);
+	return kvm_tlb_flush(regs, 0, "flush-skipped", 0);
 }
 NOKPROBE_SYMBOL(kvm_tlb_flush_pre);
 
 static int kvm_tlb_range_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	return kvm_tlb_flush(regs, 1, "suppressed-range-flush", regs_get_kernel_argument(regs, 2));
+	return kvm_tlb_flush(regs, 1, "range-skipped", regs_get_kernel_argument(regs, 2));
 }
 NOKPROBE_SYMBOL(kvm_tlb_range_pre);
 

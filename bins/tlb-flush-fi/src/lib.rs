@@ -151,8 +151,8 @@ every vCPU of the VM may have cached, with kvm_flush_remote_tlbs(kvm); the write
 (enabling it on a slot, KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG) ends in such a flush. Armed with `kvm arm --tgid \
 PID` for a VMM (QEMU), the flushes that KVM does in that VMM's threads for its own VMs are skipped whole: no TLB \
 maintenance, and KVM's statistics remote_tlb_flush and remote_tlb_flush_requests (/sys/kernel/debug/kvm/, global \
-and per VM in PID-FD/) do not grow, while `kvm status` counts each one as injected (events: suppressed-flush, \
-suppressed-range-flush with the pages and first gfn). A vCPU may then keep writing through a writable cached \
+and per VM in PID-FD/) do not grow, while `kvm status` counts each one as injected (events: flush-skipped, \
+range-skipped with the pages and first gfn). A vCPU may then keep writing through a writable cached \
 translation of a page that dirty logging write-protected, and the write is never logged. Probed: \
 kvm_flush_remote_tlbs (out of line and exported on every kernel; arm64 before 6.6 has its own in \
 arch/arm64/kvm/mmu.c), and from 6.6 kvm_flush_remote_tlbs_range, the ranged flush of dirty logging, which on \
