@@ -13,9 +13,13 @@
  * whose kvm_arch_flush_remote_tlbs is static inline on x86_64), skipped
  * whole, so neither its TLB maintenance nor its statistics
  * (remote_tlb_flush, remote_tlb_flush_requests) happen; and, where it
- * exists (6.6 on), kvm_flush_remote_tlbs_range (the ranged flush of dirty
- * logging, which on arm64 goes to kvm_arch_flush_remote_tlbs_range and not
- * through kvm_flush_remote_tlbs). On arm64 the TLBI itself runs in
+ * exists (6.6 on), the ranged flush of dirty logging: the tool names
+ * kvm_arch_flush_remote_tlbs_range (called from kvm_main.c into arch code,
+ * so never inlined; arm64 6.12 inlines kvm_flush_remote_tlbs_range into its
+ * callers, and on arm64 it never reaches kvm_flush_remote_tlbs), skipped
+ * with 0 ("flushed", so no fallback to a whole-VM flush follows), or
+ * kvm_flush_remote_tlbs_range where the arch function is inline. On arm64
+ * the TLBI itself runs in
  * __kvm_tlb_flush_vmid, at EL2 under nVHE/pKVM where no kprobe reaches: the
  * EL1 functions that call into it are the ones probed, so nVHE and VHE
  * hosts are covered alike.
@@ -37,10 +41,10 @@ static char symbol[KSYM_NAME_LEN] = "kvm_flush_remote_tlbs";
 module_param_string(symbol, symbol, sizeof(symbol), 0444);
 MODULE_PARM_DESC(symbol, "KVM's remote TLB flush, taking (struct kvm *) and returning nothing");
 
-static char range_symbol[KSYM_NAME_LEN] = "kvm_flush_remote_tlbs_range";
+static char range_symbol[KSYM_NAME_LEN] = "kvm_arch_flush_remote_tlbs_range";
 module_param_string(range_symbol, range_symbol, sizeof(range_symbol), 0444);
 MODULE_PARM_DESC(range_symbol, "KVM's ranged remote TLB flush, taking (struct kvm *, gfn_t, u64 pages) and "
-		 "returning nothing (empty, or the same as symbol, = none)");
+		 "returning 0 when done, or nothing (empty, or the same as symbol, = none)");
 
 /* True while an MMU notifier is taking host pages away from @kvm. */
 static bool kvm_tlb_invalidating(const struct kvm *kvm)
@@ -67,7 +71,7 @@ static bool kvm_tlb_invalidating(const struct kvm *kvm)
 }
 NOKPROBE_SYMBOL(kvm_tlb_invalidating);
 
-/* Both functions return void: skipping one is returning at once. */
+/* Skipped, a flush returns 0 (the arch range function: "flushed") or nothing. */
 static int kvm_tlb_flush(struct pt_regs *regs, u32 hook, const char *what, u64 pages)
 {
 	struct kvm *kvm = (struct kvm *)regs_get_kernel_argument(regs, 0);

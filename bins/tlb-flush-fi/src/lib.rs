@@ -155,8 +155,10 @@ and per VM in PID-FD/) do not grow, while `kvm status` counts each one as inject
 range-skipped with the pages and first gfn). A vCPU may then keep writing through a writable cached \
 translation of a page that dirty logging write-protected, and the write is never logged. Probed: \
 kvm_flush_remote_tlbs (out of line and exported on every kernel; arm64 before 6.6 has its own in \
-arch/arm64/kvm/mmu.c), and from 6.6 kvm_flush_remote_tlbs_range, the ranged flush of dirty logging, which on \
-arm64 goes to kvm_arch_flush_remote_tlbs_range and not through kvm_flush_remote_tlbs. On arm64 the TLBI runs in \
+arch/arm64/kvm/mmu.c), and from 6.6 the ranged flush of dirty logging at kvm_arch_flush_remote_tlbs_range (or \
+kvm_flush_remote_tlbs_range where the arch one is inline), which on arm64 never reaches kvm_flush_remote_tlbs \
+and is not counted in those statistics (arm64 6.12 inlines kvm_flush_remote_tlbs_range into its callers, so the \
+arch function it calls is the one probed). On arm64 the TLBI runs in \
 __kvm_tlb_flush_vmid, at EL2 under nVHE or pKVM, where no kprobe reaches; the functions probed run at EL1 and \
 call into it, so VHE and nVHE hosts are covered alike. Never suppressed: flushes during an MMU-notifier \
 invalidation (host pages leaving the guest, which a stale translation would let the guest write after the host \

@@ -288,7 +288,10 @@ pub const TLB_FLUSH: ModuleSpec = ModuleSpec {
 /// kvm_flush_remote_tlbs is out of line and exported on every kernel (arm64
 /// 6.1: its own in arch/arm64/kvm/mmu.c); from 6.6 the ranged flush of dirty
 /// logging goes through kvm_flush_remote_tlbs_range, which on arm64 does not
-/// reach kvm_flush_remote_tlbs. Before 6.6 the range hook falls back to
+/// reach kvm_flush_remote_tlbs and which arm64 6.12 inlines into
+/// kvm_main.c's callers (a probe there never fires during a migration): the
+/// arch function it calls from another file, kvm_arch_flush_remote_tlbs_range,
+/// is probed first. Before 6.6 the range hook falls back to
 /// kvm_flush_remote_tlbs, which the module then probes once. Not in [`ALL`]:
 /// a second module of tlb-flush-fi, reached by its `kvm` subcommands.
 pub const KVM_TLB_FLUSH: ModuleSpec = ModuleSpec {
@@ -299,7 +302,7 @@ pub const KVM_TLB_FLUSH: ModuleSpec = ModuleSpec {
         HookSpec {
             param: "range_symbol",
             role: "KVM ranged remote TLB flush",
-            candidates: &["kvm_flush_remote_tlbs_range", "kvm_flush_remote_tlbs"],
+            candidates: &["kvm_arch_flush_remote_tlbs_range", "kvm_flush_remote_tlbs_range", "kvm_flush_remote_tlbs"],
         },
     ],
     legacy: &[],
