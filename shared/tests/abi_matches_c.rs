@@ -61,7 +61,7 @@ fn rust_layout_matches_c_header() {
         memslot: [MODE_FAIL, MODE_CORRUPT, CLASS_REGION, CLASS_GFN, POS_ADDR],
         mm_fault: [SIGSEGV, SIGBUS, OOM],
         kswapd: [MODE_DELAY, MODE_SKIP, WHO_KSWAPD, WHO_DIRECT, MAX_DELAY_MS],
-        tlb_flush: [MODE_LOSE],
+        tlb_flush: [MODE_LOSE, MODE_KVM_REMOTE],
     );
 
     let mut c = String::from(

@@ -1,13 +1,18 @@
 //! tlb-flush-fi: the TLB shootdowns of a chosen process are lost (see
 //! `man tlb-flush-fi`). x86_64 only; on other architectures every command
 //! that would act says why it cannot. Invoked as `pt-update-fi-main`, it is
-//! the original control program (prompts for times).
+//! the original control program (prompts for times). Its `kvm` subcommands
+//! suppress KVM's remote TLB flushes for a VMM's VMs instead, on x86_64 and
+//! arm64 (module kvm-tlb-fi.ko).
 
 use clap::Subcommand;
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoOptions, NoTop, ToolCommand};
-use kvmfi::symbols::{ModuleSpec, TLB_FLUSH};
+use kvmfi::kernel_tool::{ArmArgs, ArmOptions, Doc, ExitText, KernelTool, NoOptions, NoTop, ToolCommand};
+use kvmfi::request::tlb_flush;
+use kvmfi::symbols::{ModuleSpec, KVM_TLB_FLUSH, TLB_FLUSH};
+use kvmfi::tool::CommonCmd;
+use kvmfi::{kvmtool, tool};
 use kvmfi::{run as out, Error, Result};
 
 /// Why the fault cannot be had on arm64, in one paragraph (also in the man page).
@@ -33,11 +38,40 @@ fn require_support() -> Result<()> {
     support().map_err(|why| Error::unsupported(format!("unsupported on this kernel: {why}")))
 }
 
-/// The subcommand of its own.
+/// The subcommands of its own.
 #[derive(Subcommand, Debug)]
 pub enum Extra {
     /// Say whether this kernel supports the fault, and why not (exit status 4 when not)
     Support,
+    /// KVM's remote TLB flushes, x86_64 and arm64: `kvm arm`, `kvm off`, `kvm status`, `kvm events`, `kvm unload`, `kvm support`
+    #[command(subcommand)]
+    Kvm(KvmCmd),
+}
+
+/// `tlb-flush-fi kvm ...`: the same commands, for kvm-tlb-fi.ko.
+#[derive(Subcommand, Debug)]
+pub enum KvmCmd {
+    /// Suppress KVM's remote TLB flushes for the VMs of the target VMM (loads kvm-tlb-fi.ko); prints the experiment id
+    Arm(ArmArgs<NoOptions>),
+    #[command(flatten)]
+    Common(CommonCmd),
+    /// Say at which functions this kernel's KVM flushes are suppressed (exit status 4 when they cannot be)
+    Support,
+}
+
+/// The first candidate of each of `spec`'s hooks that this kernel has.
+fn chosen_symbols(spec: &ModuleSpec) -> Result<Vec<String>> {
+    let per_hook: Vec<Vec<String>> = spec.hooks.iter().map(|h| kvmfi::symbols::candidates(spec, h)).collect();
+    let all: Vec<&str> = per_hook.iter().flatten().map(String::as_str).collect();
+    let present = kvmfi::kallsyms::present(&all)?;
+    spec.hooks
+        .iter()
+        .zip(&per_hook)
+        .map(|(hook, cands)| {
+            let cands: Vec<&str> = cands.iter().map(String::as_str).collect();
+            kvmfi::kallsyms::choose(hook.role, &cands, &present)
+        })
+        .collect()
 }
 
 impl ToolCommand for Extra {
@@ -46,14 +80,34 @@ impl ToolCommand for Extra {
             Extra::Support => {
                 require_support()?;
                 // The function this kernel has (native_flush_tlb_others before 5.13).
-                let spec = &TLB_FLUSH;
-                let hook = &spec.hooks[0];
-                let cands = kvmfi::symbols::candidates(spec, hook);
-                let cands: Vec<&str> = cands.iter().map(String::as_str).collect();
-                let present = kvmfi::kallsyms::present(&cands)?;
-                let symbol = kvmfi::kallsyms::choose(hook.role, &cands, &present)?;
+                let symbol = chosen_symbols(&TLB_FLUSH)?.remove(0);
                 out::out(format!("supported: x86_64, lost shootdowns at {symbol}"))
             }
+            Extra::Kvm(cmd) => run_kvm(cmd),
+        }
+    }
+}
+
+fn run_kvm(cmd: KvmCmd) -> Result<()> {
+    let spec = &KVM_TLB_FLUSH;
+    match cmd {
+        KvmCmd::Arm(a) => {
+            kvmtool::require_kvm(spec)?;
+            tool::arm(spec, &a.module(), a.scope(), a.bounds(), false, |req, _| {
+                req.mode = tlb_flush::MODE_KVM_REMOTE;
+                Ok(())
+            })
+        }
+        KvmCmd::Common(c) => c.run(spec),
+        KvmCmd::Support => {
+            kvmtool::require_kvm(spec)?;
+            let symbols = chosen_symbols(spec)?;
+            let range = if symbols[1] == symbols[0] {
+                "no ranged flush of its own on this kernel".to_string()
+            } else {
+                format!("ranged flushes at {}", symbols[1])
+            };
+            out::out(format!("supported: {}, KVM remote TLB flushes at {}, {range}", std::env::consts::ARCH, symbols[0]))
         }
     }
 }
@@ -79,7 +133,8 @@ the current task's address space by a task in scope, narrows the CPU mask to the
 that free page tables are never touched (a stale walk over a freed page table could reach arbitrary \
 memory), nor flushes for other address spaces, of kernel threads or of init. " ;
 
-const LONG_ABOUT_2: &str = "Unsupported elsewhere, which the tool says (exit status 4). ";
+const LONG_ABOUT_2: &str = "Unsupported elsewhere, which the tool says (exit status 4); KVM's own remote TLB flushes \
+can be suppressed on both architectures with the `kvm` subcommands (see below). ";
 
 const LONG_ABOUT_3: &str = "\n\nDANGER: a thread that writes through a stale translation corrupts memory \
 that now belongs to another process or to the kernel; use a test machine or VM, a tight scope and --times. \
@@ -90,12 +145,38 @@ process, `times` lost shootdowns, 10-minute lease; the original only counted hit
 pt-update-fi-main (a link made by `make install`), the program is the original one: `pt-update-fi-main \
 [TIMES]`, or with no arguments the original prompt (times).";
 
-const FILES: &str = "/dev/kvmfi/pt_update_fi (control device, root only); /proc/pt-update-fi/{signal,times} (original control files).";
+const KVM_ABOUT: &str = "Suppress KVM's remote TLB flushes for the VMs of a chosen VMM (x86_64 and arm64; module \
+kvm-tlb-fi.ko, kernel name kvm_tlb_fi). After KVM changes a guest's stage-2 (EPT/NPT) mappings it flushes what \
+every vCPU of the VM may have cached, with kvm_flush_remote_tlbs(kvm); the write-protection of dirty logging \
+(enabling it on a slot, KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG) ends in such a flush. Armed with `kvm arm --tgid \
+PID` for a VMM (QEMU), the flushes that KVM does in that VMM's threads for its own VMs are skipped whole: no TLB \
+maintenance, and KVM's statistics remote_tlb_flush and remote_tlb_flush_requests (/sys/kernel/debug/kvm/, global \
+and per VM in PID-FD/) do not grow, while `kvm status` counts each one as injected (events: flush-skipped, \
+range-skipped with the pages and first gfn). A vCPU may then keep writing through a writable cached \
+translation of a page that dirty logging write-protected, and the write is never logged. Probed: \
+kvm_flush_remote_tlbs (out of line and exported on every kernel; arm64 before 6.6 has its own in \
+arch/arm64/kvm/mmu.c), and from 6.6 the ranged flush of dirty logging at kvm_arch_flush_remote_tlbs_range (or \
+kvm_flush_remote_tlbs_range where the arch one is inline), which on arm64 never reaches kvm_flush_remote_tlbs \
+and is not counted in those statistics (arm64 6.12 inlines kvm_flush_remote_tlbs_range into its callers, so the \
+arch function it calls is the one probed). On arm64 the TLBI runs in \
+__kvm_tlb_flush_vmid, at EL2 under nVHE or pKVM, where no kprobe reaches; the functions probed run at EL1 and \
+call into it, so VHE and nVHE hosts are covered alike. Never suppressed: flushes during an MMU-notifier \
+invalidation (host pages leaving the guest, which a stale translation would let the guest write after the host \
+freed them), and flushes outside the VMM's threads (kswapd, compaction, other VMMs). A kernel without those \
+functions, or without KVM, is refused (exit status 4, naming what is missing). DANGER: a guest writing through a \
+stale translation corrupts its own memory or a migration's copy of it; bounded like every fault by --times, \
+--probability, --interval and the lease (--duration, 10 minutes unless given); `kvm off`, `kvm unload` and \
+rmmod disarm at once, and so does unloading kvm.";
+
+const FILES: &str = "/dev/kvmfi/pt_update_fi (control device, root only); /proc/pt-update-fi/{signal,times} (original control files); \
+/dev/kvmfi/kvm_tlb_fi (control device of `kvm`, root only).";
 
 const EXAMPLES: &str = "  tlb-flush-fi support
   tlb-flush-fi arm --tgid $(pidof myapp) --times 10 --duration 30s
   tlb-flush-fi status
-  tlb-flush-fi off";
+  tlb-flush-fi off
+  tlb-flush-fi kvm arm --tgid $(pidof qemu-system-x86_64) --times 100 --duration 1m
+  tlb-flush-fi kvm status";
 
 
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
@@ -110,7 +191,7 @@ impl KernelTool for TlbFlush {
     fn doc() -> Doc {
         Doc {
             about: "Lose the TLB shootdowns of a chosen process (x86_64; says why not elsewhere)".into(),
-            long_about: format!("{LONG_ABOUT}\n\n{LONG_ABOUT_2}{ARM64_REASON}{LONG_ABOUT_3}"),
+            long_about: format!("{LONG_ABOUT}\n\n{LONG_ABOUT_2}{ARM64_REASON}{LONG_ABOUT_3}\n\n{KVM_ABOUT}"),
             notes: "",
             files: FILES.into(),
             examples: EXAMPLES,

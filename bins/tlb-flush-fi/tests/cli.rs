@@ -21,3 +21,13 @@ fn support_answers_for_this_arch() {
 fn arm_without_scope_is_refused() {
     tool().arg("arm").assert().code(2).stderr(contains("--yes"));
 }
+
+#[test]
+fn kvm_arm_without_scope_is_refused() {
+    tool().args(["kvm", "arm"]).assert().code(2).stderr(contains("no scope given"));
+}
+
+#[test]
+fn kvm_arm_refuses_an_unknown_option() {
+    tool().args(["kvm", "arm", "--tgid", "1", "--cmd", "x"]).assert().code(2);
+}

@@ -188,9 +188,11 @@ pub mod kswapd {
     }
 }
 
-/// tlb-flush-fi (pt-update-fi.ko): one mode, no arguments.
+/// tlb-flush-fi: no arguments; the mode names the module (pt-update-fi.ko:
+/// lost shootdowns; kvm-tlb-fi.ko: KVM's remote TLB flushes suppressed).
 pub mod tlb_flush {
     pub const MODE_LOSE: u32 = 0;
+    pub const MODE_KVM_REMOTE: u32 = 1;
 }
 
 const _: () = assert!(offset_of!(kvm_ioctl::Args, corrupt_pos) == 56);

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm-tlb-fi (tlb-flush-fi kvm): KVM's remote TLB flushes for the VMs of a
+ * scoped VMM are suppressed. After KVM changes a guest's stage-2 (EPT/NPT)
+ * mappings, it flushes the translations that every vCPU of that VM may have
+ * cached: kvm_flush_remote_tlbs(kvm). Write-protection for dirty logging
+ * (KVM_CLEAR_DIRTY_LOG, KVM_GET_DIRTY_LOG, enabling dirty logging on a slot)
+ * ends in such a flush; without it a vCPU may keep writing through a
+ * writable cached translation, and the write is never logged.
+ *
+ * Probed: kvm_flush_remote_tlbs, out of line and exported on every kernel
+ * (6.1 arm64: arch/arm64/kvm/mmu.c; 6.6 on and x86_64: virt/kvm/kvm_main.c,
+ * whose kvm_arch_flush_remote_tlbs is static inline on x86_64), skipped
+ * whole, so neither its TLB maintenance nor its statistics
+ * (remote_tlb_flush, remote_tlb_flush_requests) happen; and, where it
+ * exists (6.6 on), the ranged flush of dirty logging: the tool names
+ * kvm_arch_flush_remote_tlbs_range (called from kvm_main.c into arch code,
+ * so never inlined; arm64 6.12 inlines kvm_flush_remote_tlbs_range into its
+ * callers, and on arm64 it never reaches kvm_flush_remote_tlbs), skipped
+ * with 0 ("flushed", so no fallback to a whole-VM flush follows), or
+ * kvm_flush_remote_tlbs_range where the arch function is inline. On arm64
+ * the TLBI itself runs in
+ * __kvm_tlb_flush_vmid, at EL2 under nVHE/pKVM where no kprobe reaches: the
+ * EL1 functions that call into it are the ones probed, so nVHE and VHE
+ * hosts are covered alike.
+ *
+ * Never suppressed: flushes while an MMU-notifier invalidation of the VM is
+ * in progress (host pages leaving the guest: a stale translation would let
+ * the guest write memory the host has freed), flushes outside the scoped
+ * VMM's threads (kswapd, compaction, other processes' VMs).
+ *
+ * No legacy /proc interface (the original had no such fault).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm_host.h>
+#include <linux/module.h>
+#include "kvmfi_core.c"
+
+static char symbol[KSYM_NAME_LEN] = "kvm_flush_remote_tlbs";
+module_param_string(symbol, symbol, sizeof(symbol), 0444);
+MODULE_PARM_DESC(symbol, "KVM's remote TLB flush, taking (struct kvm *) and returning nothing");
+
+static char range_symbol[KSYM_NAME_LEN] = "kvm_arch_flush_remote_tlbs_range";
+module_param_string(range_symbol, range_symbol, sizeof(range_symbol), 0444);
+MODULE_PARM_DESC(range_symbol, "KVM's ranged remote TLB flush, taking (struct kvm *, gfn_t, u64 pages) and "
+		 "returning 0 when done, or nothing (empty, or the same as symbol, = none)");
+
+/* True while an MMU notifier is taking host pages away from @kvm. */
+static bool kvm_tlb_invalidating(const struct kvm *kvm)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#ifdef CONFIG_KVM_GENERIC_MMU_NOTIFIER
+	return READ_ONCE(kvm->mmu_invalidate_in_progress) != 0;
+#else
+	return false;
+#endif
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
+#if defined(CONFIG_MMU_NOTIFIER) && defined(KVM_ARCH_WANT_MMU_NOTIFIER)
+	return READ_ONCE(kvm->mmu_invalidate_in_progress) != 0;
+#else
+	return false;
+#endif
+#else
+#if defined(CONFIG_MMU_NOTIFIER) && defined(KVM_ARCH_WANT_MMU_NOTIFIER)
+	return READ_ONCE(kvm->mmu_notifier_count) != 0;
+#else
+	return false;
+#endif
+#endif
+}
+NOKPROBE_SYMBOL(kvm_tlb_invalidating);
+
+/* Skipped, a flush returns 0 (the arch range function: "flushed") or nothing. */
+static int kvm_tlb_flush(struct pt_regs *regs, u32 hook, const char *what, u64 pages)
+{
+	struct kvm *kvm = (struct kvm *)regs_get_kernel_argument(regs, 0);
+	struct kvmfi_fault *f;
+	int skipped = 0;
+
+	if (!kvm || (current->flags & PF_KTHREAD) || kvm->mm != current->mm)
+		return 0;
+	rcu_read_lock();
+	f = kvmfi_enter();
+	if (f && !kvm_tlb_invalidating(kvm) && kvmfi_decide(f, 1)) {
+		/* Event: value = pages of a ranged flush (0: the whole VM), detail = first gfn. */
+		kvmfi_injected_detail(f, hook, what, pages, hook ? regs_get_kernel_argument(regs, 1) : 0, 0);
+		kvmfi_skip(regs, 0);
+		skipped = 1;
+	}
+	rcu_read_unlock();
+	return skipped;
+}
+NOKPROBE_SYMBOL(kvm_tlb_flush);
+
+static int kvm_tlb_flush_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	return kvm_tlb_flush(regs, 0, "flush-skipped", 0);
+}
+NOKPROBE_SYMBOL(kvm_tlb_flush_pre);
+
+static int kvm_tlb_range_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	return kvm_tlb_flush(regs, 1, "range-skipped", regs_get_kernel_argument(regs, 2));
+}
+NOKPROBE_SYMBOL(kvm_tlb_range_pre);
+
+static int kvm_tlb_validate(struct kvmfi_fault *f)
+{
+	if (f->arm.mode != KVMFI_TLB_FLUSH_MODE_KVM_REMOTE || !kvmfi_all_zero(f->arm.arg, sizeof(f->arm.arg)))
+		return -EINVAL;
+	return 0;
+}
+
+static struct kvmfi_hook kvm_tlb_hooks[] = {
+	{ .symbol = symbol, .pre = kvm_tlb_flush_pre },
+	/* absent before 6.6: the tool then names kvm_flush_remote_tlbs, skipped as a duplicate */
+	{ .symbol = range_symbol, .pre = kvm_tlb_range_pre, .optional = true },
+};
+
+KVMFI_MODULE("kvmfi: suppress KVM's remote TLB flushes for the VMs of a chosen VMM",
+	.tag = "[KVM-TLB-Fi]",
+	KVMFI_HOOKS(kvm_tlb_hooks),
+	.validate = kvm_tlb_validate);
