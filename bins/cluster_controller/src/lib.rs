@@ -6,16 +6,16 @@
 //! node that carries it and `recover` there undoes it. The interactive menu
 //! ([`menu`]) is a thin layer over the same functions the subcommands call.
 
-pub mod interrupt;
-pub mod menu;
-pub mod ops;
-pub mod scenario;
 pub mod bootrecover;
 pub mod hostkeys;
+pub mod interrupt;
+pub mod menu;
+pub mod nodelocal;
+pub mod ops;
+pub mod scenario;
 pub mod ssh;
 pub mod sshconfig;
 pub mod target;
-pub mod nodelocal;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kvmfi::clusterconf::{self, Node};
@@ -140,16 +140,36 @@ pub struct Global {
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
     pub parallel: u16,
     /// hadoop_injector on the nodes
-    #[arg(long, value_name = "PATH", default_value = "hadoop_injector", global = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "hadoop_injector",
+        global = true
+    )]
     pub hadoop_injector: String,
     /// cloudstack_injector on the nodes
-    #[arg(long, value_name = "PATH", default_value = "cloudstack_injector", global = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "cloudstack_injector",
+        global = true
+    )]
     pub cloudstack_injector: String,
     /// kvm-ioctl-fi on the KVMHost nodes
-    #[arg(long, value_name = "PATH", default_value = "kvm-ioctl-fi", global = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "kvm-ioctl-fi",
+        global = true
+    )]
     pub kvm_ioctl_fi: String,
     /// cluster_controller on the KVMHost nodes (it runs the VM and netem faults there: node-local)
-    #[arg(long, value_name = "PATH", default_value = "cluster_controller", global = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "cluster_controller",
+        global = true
+    )]
     pub controller: String,
     /// One JSON object per node (per line) instead of the text report
     #[arg(long, global = true)]
@@ -215,7 +235,12 @@ pub struct InjectArgs {
     #[arg(value_enum)]
     pub tool: InjTool,
     /// Its command and arguments, e.g. crash dn; network 10.0.0.3; api-delay 200
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
     pub args: Vec<String>,
 }
 
@@ -284,43 +309,34 @@ impl Ctx {
     pub fn new(g: Global) -> Result<Ctx> {
         use rand::SeedableRng;
         let (cluster, source) = load_cluster(g.config.as_deref())?;
+        let conf_kh = conf_known_hosts(&cluster, &source);
         let nodes = cluster.nodes;
-        let policy = if g.insecure_ignore_host_keys {
-            eprintln!("{TOOL}: warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands");
-            hostkeys::Policy::Insecure
-        } else if g.accept_new_host_keys {
-            hostkeys::Policy::AcceptNew
-        } else {
-            hostkeys::Policy::Strict
-        };
-        // The cluster file's known_hosts is relative to the cluster file.
-        let conf_kh = cluster.known_hosts.map(|k| {
-            let k = sshconfig::tilde(&k);
-            match (k.is_relative(), Path::new(&source).parent()) {
-                (true, Some(dir)) => dir.join(k),
-                _ => k,
-            }
-        });
-        let ssh_config = match g.ssh_config.as_deref() {
-            Some(p) if p == Path::new("none") => sshconfig::SshConfig::default(),
-            Some(p) if !p.exists() => return Err(Error::usage(format!("--ssh-config {}: no such file", p.display()))),
-            Some(p) => sshconfig::SshConfig::load(p).map_err(Error::usage)?,
-            None => sshconfig::SshConfig::load(&sshconfig::tilde("~/.ssh/config")).map_err(Error::usage)?,
-        };
-        let ssh = ssh::SshOpts {
+        let settings = SshSettings {
             user: g.user.clone(),
             identities: g.identity.clone(),
             connect_timeout: g.connect_timeout,
             command_timeout: g.command_timeout,
-            host_keys: hostkeys::HostKeys::new(policy, g.known_hosts.clone(), conf_kh),
-            ssh_config,
-            parallel: g.parallel as usize,
+            known_hosts: g.known_hosts.clone(),
+            conf_known_hosts: conf_kh,
+            accept_new_host_keys: g.accept_new_host_keys,
+            insecure_ignore_host_keys: g.insecure_ignore_host_keys,
+            ssh_config: g.ssh_config.clone(),
         };
+        if settings.insecure_ignore_host_keys {
+            eprintln!("{TOOL}: warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands");
+        }
+        let ssh = settings.opts(g.parallel as usize)?;
         let rng = match g.seed {
             Some(s) => rand::rngs::StdRng::seed_from_u64(s),
             None => rand::rngs::StdRng::from_entropy(),
         };
-        Ok(Ctx { nodes, source, g, ssh, rng })
+        Ok(Ctx {
+            nodes,
+            source,
+            g,
+            ssh,
+            rng,
+        })
     }
 
     /// Replaces the nodes with those of `path` (menu item 7).
@@ -346,6 +362,75 @@ impl Ctx {
     }
 }
 
+/// How to reach the nodes, as the command line gave it: what [`ssh::SshOpts`]
+/// is built from. Serializable, so that a tool that must reach the same
+/// nodes again later (kvmfi-experiment's recover after a kill -9) can
+/// record it.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct SshSettings {
+    pub user: Option<String>,
+    pub identities: Vec<PathBuf>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    /// --known-hosts.
+    pub known_hosts: Option<PathBuf>,
+    /// The cluster file's `known_hosts =` line, resolved.
+    pub conf_known_hosts: Option<PathBuf>,
+    pub accept_new_host_keys: bool,
+    pub insecure_ignore_host_keys: bool,
+    /// --ssh-config (`none` for none); default ~/.ssh/config.
+    pub ssh_config: Option<PathBuf>,
+}
+
+impl SshSettings {
+    /// The connection options: host-key policy and files, ~/.ssh/config.
+    pub fn opts(&self, parallel: usize) -> Result<ssh::SshOpts> {
+        let policy = if self.insecure_ignore_host_keys {
+            hostkeys::Policy::Insecure
+        } else if self.accept_new_host_keys {
+            hostkeys::Policy::AcceptNew
+        } else {
+            hostkeys::Policy::Strict
+        };
+        let ssh_config = match self.ssh_config.as_deref() {
+            Some(p) if p == Path::new("none") => sshconfig::SshConfig::default(),
+            Some(p) if !p.exists() => {
+                return Err(Error::usage(format!(
+                    "--ssh-config {}: no such file",
+                    p.display()
+                )))
+            }
+            Some(p) => sshconfig::SshConfig::load(p).map_err(Error::usage)?,
+            None => sshconfig::SshConfig::load(&sshconfig::tilde("~/.ssh/config"))
+                .map_err(Error::usage)?,
+        };
+        Ok(ssh::SshOpts {
+            user: self.user.clone(),
+            identities: self.identities.clone(),
+            connect_timeout: self.connect_timeout,
+            command_timeout: self.command_timeout,
+            host_keys: hostkeys::HostKeys::new(
+                policy,
+                self.known_hosts.clone(),
+                self.conf_known_hosts.clone(),
+            ),
+            ssh_config,
+            parallel,
+        })
+    }
+}
+
+/// The cluster file's `known_hosts =` file, relative to the cluster file.
+pub fn conf_known_hosts(cluster: &clusterconf::Cluster, source: &str) -> Option<PathBuf> {
+    cluster.known_hosts.as_ref().map(|k| {
+        let k = sshconfig::tilde(k);
+        match (k.is_relative(), Path::new(source).parent()) {
+            (true, Some(dir)) => dir.join(k),
+            _ => k,
+        }
+    })
+}
+
 /// The cluster file in force: `explicit`, else $KVMFI_CLUSTER_CONF, else
 /// ./cluster.conf, else /etc/kvmfi/cluster.conf, else the built-in nodes.
 pub fn load_cluster(explicit: Option<&Path>) -> Result<(clusterconf::Cluster, String)> {
@@ -362,7 +447,8 @@ pub fn load_cluster(explicit: Option<&Path>) -> Result<(clusterconf::Cluster, St
             return Ok((clusterconf::load_cluster(p)?, p.display().to_string()));
         }
     }
-    let cluster = clusterconf::parse_cluster(clusterconf::DEFAULT_CONF).expect("the built-in cluster parses");
+    let cluster =
+        clusterconf::parse_cluster(clusterconf::DEFAULT_CONF).expect("the built-in cluster parses");
     Ok((cluster, "built-in defaults (no cluster.conf found)".into()))
 }
 
@@ -373,8 +459,11 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool on `args` (argv[0] included).
 pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
-    let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
-    let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
+    let Some(m) = kvmfi::cliparse::parse(command(), args)? else {
+        return Ok(());
+    };
+    let cli = Cli::from_arg_matches(&m)
+        .map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
     match cli.cmd {
         Some(Cmd::Scenario(ref a)) if a.list => return scenario::print_list(),
         // The node side needs no cluster file.
@@ -394,15 +483,23 @@ pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
         }
         Some(Cmd::Nodes(a)) => match a.export {
             None => ops::nodes(&ctx),
-            Some(Export::Ansible) => kvmfi::run::out(clusterconf::ansible::export_ini(&ctx.nodes).trim_end()),
-            Some(Export::AnsibleYaml) => kvmfi::run::out(clusterconf::ansible::export_yaml(&ctx.nodes).trim_end()),
+            Some(Export::Ansible) => {
+                kvmfi::run::out(clusterconf::ansible::export_ini(&ctx.nodes).trim_end())
+            }
+            Some(Export::AnsibleYaml) => {
+                kvmfi::run::out(clusterconf::ansible::export_yaml(&ctx.nodes).trim_end())
+            }
         },
         Some(Cmd::Status(t)) => ops::finish(ops::status(&mut ctx, &t.targets)?),
         Some(Cmd::Inject(a)) => ops::finish(ops::inject(&mut ctx, &a.t.targets, a.tool, &a.args)?),
         Some(Cmd::Partition(a)) => ops::finish(ops::partition(&mut ctx, &a.t.targets, &a.peer)?),
         Some(Cmd::Scenario(a)) => {
             let name = a.name.expect("clap requires a name without --list");
-            let opts = scenario::Opts { duration: a.duration, delay_ms: a.delay_ms, wait_enter: false };
+            let opts = scenario::Opts {
+                duration: a.duration,
+                delay_ms: a.delay_ms,
+                wait_enter: false,
+            };
             let out = scenario::run(&mut ctx, name, &a.t.targets, &opts)?;
             ops::finish(out)
         }

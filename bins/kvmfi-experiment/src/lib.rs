@@ -5,6 +5,7 @@
 
 pub mod ejournal;
 pub mod probe;
+pub mod remote;
 pub mod report;
 pub mod runner;
 pub mod schema;
@@ -70,6 +71,8 @@ pub enum Cmd {
         /// Directory for report.json, junit.xml and report.html (default: ./kvmfi-report-RUN)
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
+        #[command(flatten)]
+        ssh: remote::SshArgs,
     },
     /// Check the file (schema, tools, durations, probes, nodes and roles); nothing is done
     Validate {
@@ -102,7 +105,12 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
-        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
             print!("{e}");
             return Ok(());
         }
@@ -123,31 +131,32 @@ where
             let exp = spec::load(&file)?;
             plan_lines(&exp).iter().try_for_each(out)
         }
-        Cmd::Run { file, report } => {
+        Cmd::Run { file, report, ssh } => {
             let exp = spec::load(&file)?;
-            if let spec::Target::Nodes(n) = &exp.target {
-                if !n.is_empty() {
-                    return Err(Error::unsupported(format!(
-                        "target nodes ({}) are checked against cluster.conf, but runs on other nodes are not supported yet: run kvmfi-experiment on each node, or drop [target]",
-                        n.join(", ")
-                    )));
-                }
-            }
             kvmfi::error::require_root("kvmfi-experiment run")?;
             kvmfi::halt::refuse_if_halted()?;
+            let nodes = reach_nodes(&exp, &ssh)?;
             let run_id = run_id();
             let dir = report.unwrap_or_else(|| PathBuf::from(format!("kvmfi-report-{run_id}")));
             runner::install_signal_handlers();
             eprintln!("kvmfi-experiment: run {run_id}: {}", exp.title);
-            let r = runner::run(&exp, &runner::RunOpts { run_id })?;
+            let r = runner::run(&exp, &runner::RunOpts { run_id, nodes })?;
             report::write_all(&r, &dir)?;
-            out(format!("{}: {} (report in {})", r.title, r.verdict, dir.display()))?;
+            out(format!(
+                "{}: {} (report in {})",
+                r.title,
+                r.verdict,
+                dir.display()
+            ))?;
             match r.verdict.as_str() {
                 "held" => Ok(()),
                 "deviated" => std::process::exit(1),
                 "interrupted" => std::process::exit(130),
                 _ => Err(Error::failed(
-                    r.error.clone().or_else(|| r.rollback_errors.first().cloned()).unwrap_or_else(|| "the run failed".into()),
+                    r.error
+                        .clone()
+                        .or_else(|| r.rollback_errors.first().cloned())
+                        .unwrap_or_else(|| "the run failed".into()),
                 ))
                 .map_err(|e| match r.error_code {
                     Some(2) => Error::usage(e),
@@ -160,6 +169,75 @@ where
         }
         Cmd::Recover { force } => recover(force),
     }
+}
+
+/// The nodes the experiment names, each logged into once (host key
+/// checked) before anything is done: a node that cannot be reached stops
+/// the run before the first probe.
+fn reach_nodes(
+    exp: &Experiment,
+    ssh: &remote::SshArgs,
+) -> Result<std::collections::BTreeMap<String, remote::NodeRef>> {
+    let mut map = std::collections::BTreeMap::new();
+    let Some(cl) = &exp.cluster else {
+        return Ok(map);
+    };
+    let used = exp.used_nodes();
+    if used.is_empty() {
+        return Ok(map);
+    }
+    let settings = ssh.settings(cl.known_hosts.clone());
+    if settings.insecure_ignore_host_keys {
+        eprintln!("kvmfi-experiment: warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands");
+    }
+    let refs: Vec<remote::NodeRef> = cl
+        .nodes
+        .iter()
+        .filter(|n| used.contains(&n.name))
+        .map(|n| remote::NodeRef::new(n, &settings))
+        .collect();
+    let checks: Vec<Result<()>> = std::thread::scope(|s| {
+        let hs: Vec<_> = refs
+            .iter()
+            .map(|n| {
+                s.spawn(move || {
+                    let out = n.run_line(
+                        "true",
+                        settings.connect_timeout + std::time::Duration::from_secs(10),
+                    )?;
+                    if out.ok() {
+                        Ok(())
+                    } else {
+                        Err(Error::failed(format!(
+                            "node {}: `true` failed: {}",
+                            n.name,
+                            out.first_error_line()
+                        )))
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::failed("a node check panicked")))
+            })
+            .collect()
+    });
+    let errors: Vec<String> = checks
+        .into_iter()
+        .filter_map(|c| c.err().map(|e| e.to_string()))
+        .collect();
+    if !errors.is_empty() {
+        return Err(Error::not_found(format!(
+            "{}; nothing was done",
+            errors.join("; ")
+        )));
+    }
+    for n in refs {
+        map.insert(n.name.clone(), n);
+    }
+    Ok(map)
 }
 
 /// A run id: UTC date and time, then the pid (sorts by time, unique per host).
@@ -177,7 +255,13 @@ fn run_id() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}-{}", rem / 3600, rem % 3600 / 60, rem % 60, std::process::id())
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}-{}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        std::process::id()
+    )
 }
 
 /// What `run` would do, in order, one line each.
@@ -189,7 +273,11 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
     });
     v.push("1. steady state before (all must hold, else nothing is injected):".into());
     for &i in &exp.steady {
-        v.push(format!("     probe {}: {}", exp.probes[i].name, exp.probes[i].describe()));
+        v.push(format!(
+            "     probe {}: {}",
+            exp.probes[i].name,
+            exp.probes[i].describe()
+        ));
     }
     v.push(format!(
         "2. method (the steady-state probes run every {}; the first out of tolerance aborts):",
@@ -200,15 +288,20 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
         for s in steps {
             match s {
                 Step::Fault(f) => v.push(format!(
-                    "{pad}{}: {} for {} (line {}): {}",
+                    "{pad}{}: {} for {} (line {}): {}{}",
                     f.id,
                     f.name,
                     fmt_duration(f.duration),
                     f.line,
-                    f.describe()
+                    f.describe(),
+                    on_nodes(&f.nodes)
                 )),
                 Step::Wait(d) => v.push(format!("{pad}wait {}", fmt_duration(*d))),
-                Step::Probe(i) => v.push(format!("{pad}probe {}: {}", exp.probes[*i].name, exp.probes[*i].describe())),
+                Step::Probe(i) => v.push(format!(
+                    "{pad}probe {}: {}",
+                    exp.probes[*i].name,
+                    exp.probes[*i].describe()
+                )),
                 Step::Parallel(c) => {
                     v.push(format!("{pad}in parallel:"));
                     walk(exp, c, depth + 1, v);
@@ -224,19 +317,41 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
     v.push("3. rollback (always, newest first):".into());
     for f in exp.faults().iter().rev() {
         let how = match f.class {
-            tools::ToolClass::Module => format!("{} off (lease {} as backstop)", f.tool, spec::lease_text(f.duration)),
-            tools::ToolClass::Injector => format!("{} recover ID  # each fault it journaled", f.tool),
+            tools::ToolClass::Module => format!(
+                "{} off (lease {} as backstop)",
+                f.tool,
+                spec::lease_text(f.duration)
+            ),
+            tools::ToolClass::Injector => {
+                format!("{} recover ID  # each fault it journaled", f.tool)
+            }
         };
-        v.push(format!("     {}: {how}", f.id));
+        v.push(format!("     {}: {how}{}", f.id, on_nodes(&f.nodes)));
     }
     v.push(format!(
         "4. steady state after{}:",
-        if exp.settle.is_zero() { String::new() } else { format!(" (each probe retried for up to {})", fmt_duration(exp.settle)) }
+        if exp.settle.is_zero() {
+            String::new()
+        } else {
+            format!(
+                " (each probe retried for up to {})",
+                fmt_duration(exp.settle)
+            )
+        }
     ));
     for &i in &exp.steady {
         v.push(format!("     probe {}", exp.probes[i].name));
     }
     v
+}
+
+/// `  [on node a, b]` for faults that go to other nodes.
+fn on_nodes(nodes: &[String]) -> String {
+    match nodes.len() {
+        0 => String::new(),
+        1 => format!("  [on node {}]", nodes[0]),
+        _ => format!("  [on each of nodes {}]", nodes.join(", ")),
+    }
 }
 
 /// Waits until no kvmfi tool runs any more (up to `limit`): the last
@@ -246,16 +361,31 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
 fn wait_for_tools_in_flight(limit: std::time::Duration) {
     let me = std::process::id().to_string();
     let busy = || {
-        std::fs::read_dir("/proc").into_iter().flatten().flatten().any(|e| {
-            let pid = e.file_name().to_string_lossy().into_owned();
-            if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
-                return false;
-            }
-            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { return false };
-            let argv: Vec<String> = cmd.split(|b| *b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
-            let name = argv.first().and_then(|a| a.rsplit('/').next().map(String::from)).unwrap_or_default();
-            tools::names().contains(&name.as_str()) && !argv.iter().any(|a| a.starts_with("--kvmfi-tag=") || a == "--follow")
-        })
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let pid = e.file_name().to_string_lossy().into_owned();
+                if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
+                    return false;
+                }
+                let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+                    return false;
+                };
+                let argv: Vec<String> = cmd
+                    .split(|b| *b == 0)
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                let name = argv
+                    .first()
+                    .and_then(|a| a.rsplit('/').next().map(String::from))
+                    .unwrap_or_default();
+                tools::names().contains(&name.as_str())
+                    && !argv
+                        .iter()
+                        .any(|a| a.starts_with("--kvmfi-tag=") || a == "--follow")
+            })
     };
     let end = std::time::Instant::now() + limit;
     while busy() && std::time::Instant::now() < end {
@@ -280,6 +410,14 @@ fn recover(force: bool) -> Result<()> {
             }
             continue;
         }
+        // A remote injection cut off by the kill -9 may still be under
+        // way on its node: let it finish (and journal) first.
+        if let (Some(n), false) = (&p.node, p.applied) {
+            if let Err(e) = n.wait_for_tools(&tools::names(), std::time::Duration::from_secs(60)) {
+                failed.push(format!("run {} step {} ({}): {e}", p.run, p.step, p.tool));
+                continue;
+            }
+        }
         match ejournal::undo(p) {
             Ok(did) => {
                 j.append(&ejournal::Record::undone(&p.run, &p.step))?;
@@ -288,7 +426,11 @@ fn recover(force: bool) -> Result<()> {
                     p.run,
                     p.step,
                     p.tool,
-                    if did.is_empty() { "nothing left in force".to_string() } else { did.join("; ") }
+                    if did.is_empty() {
+                        "nothing left in force".to_string()
+                    } else {
+                        did.join("; ")
+                    }
                 ))?;
             }
             Err(e) => failed.push(format!("run {} step {} ({}): {e}", p.run, p.step, p.tool)),
@@ -301,6 +443,9 @@ fn recover(force: bool) -> Result<()> {
         j.compact()?;
         Ok(())
     } else {
-        Err(Error::failed(format!("could not undo: {}; run recover again", failed.join("; "))))
+        Err(Error::failed(format!(
+            "could not undo: {}; run recover again",
+            failed.join("; ")
+        )))
     }
 }

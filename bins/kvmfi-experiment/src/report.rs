@@ -31,7 +31,10 @@ pub struct PhaseSpan {
 /// One fault step as it happened.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaultRecord {
+    /// The step's id, `@NODE` added when it went to a node.
     pub step: String,
+    /// The node of cluster.conf it went to (None: this host).
+    pub node: Option<String>,
     pub name: String,
     pub tool: String,
     pub class: ToolClass,
@@ -58,6 +61,7 @@ impl FaultRecord {
     pub fn new(f: &FaultStep) -> Self {
         FaultRecord {
             step: f.id.clone(),
+            node: None,
             name: f.name.clone(),
             tool: f.tool.clone(),
             class: f.class,
@@ -102,9 +106,15 @@ pub struct Report {
 
 /// Writes report.json, junit.xml and report.html into `dir`.
 pub fn write_all(r: &Report, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    let json = serde_json::to_string_pretty(r).map_err(|e| Error::failed(format!("encoding the report: {e}")))?;
-    for (name, body) in [("report.json", json), ("junit.xml", junit(r)), ("report.html", html(r))] {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let json = serde_json::to_string_pretty(r)
+        .map_err(|e| Error::failed(format!("encoding the report: {e}")))?;
+    for (name, body) in [
+        ("report.json", json),
+        ("junit.xml", junit(r)),
+        ("report.html", html(r)),
+    ] {
         let p = dir.join(name);
         std::fs::write(&p, body).map_err(|e| Error::io(format!("writing {}", p.display()), e))?;
     }
@@ -113,7 +123,11 @@ pub fn write_all(r: &Report, dir: &Path) -> Result<()> {
 
 /// XML/HTML text escape.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// JUnit XML: one test case per probe and phase (failed when any of its
@@ -129,11 +143,24 @@ pub fn junit(r: &Report) -> String {
         }
     }
     for (phase, name) in &keys {
-        let runs: Vec<&ProbeResult> = r.probes.iter().filter(|p| &p.phase == phase && &p.probe == name).collect();
-        let secs: f64 = runs.iter().map(|p| (p.end_ms - p.start_ms) as f64 / 1000.0).sum();
+        let runs: Vec<&ProbeResult> = r
+            .probes
+            .iter()
+            .filter(|p| &p.phase == phase && &p.probe == name)
+            .collect();
+        let secs: f64 = runs
+            .iter()
+            .map(|p| (p.end_ms - p.start_ms) as f64 / 1000.0)
+            .sum();
         let bad: Vec<&&ProbeResult> = runs.iter().filter(|p| !p.ok).collect();
         tests += 1;
-        let _ = write!(cases, "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{secs:.3}\">", esc(&r.title), esc(phase), esc(name));
+        let _ = write!(
+            cases,
+            "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{secs:.3}\">",
+            esc(&r.title),
+            esc(phase),
+            esc(name)
+        );
         if let Some(b) = bad.first() {
             failures += 1;
             let _ = write!(
@@ -149,7 +176,13 @@ pub fn junit(r: &Report) -> String {
     }
     for f in &r.faults {
         tests += 1;
-        let _ = write!(cases, "    <testcase classname=\"{}.rollback\" name=\"{} {}\" time=\"0\">", esc(&r.title), esc(&f.step), esc(&f.name));
+        let _ = write!(
+            cases,
+            "    <testcase classname=\"{}.rollback\" name=\"{} {}\" time=\"0\">",
+            esc(&r.title),
+            esc(&f.step),
+            esc(&f.name)
+        );
         if let Some(e) = f.undo_error.as_ref().or(f.error.as_ref()) {
             failures += 1;
             let _ = write!(cases, "<failure message=\"{}\"/>", esc(e));
@@ -189,7 +222,10 @@ pub fn svg(r: &Report) -> String {
         s,
         "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"
     );
-    let _ = writeln!(s, "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>");
+    let _ = writeln!(
+        s,
+        "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>"
+    );
     // Phases as bands behind every lane.
     for (i, ph) in r.phases.iter().enumerate() {
         let (a, b) = (x(ph.start_ms), x(ph.end_ms).max(x(ph.start_ms) + 1.0));
@@ -211,7 +247,10 @@ pub fn svg(r: &Report) -> String {
     }
     // Axis: a tick per second-ish.
     let secs = span / 1000.0;
-    let step = [1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0].into_iter().find(|st| secs / st <= 12.0).unwrap_or(600.0);
+    let step = [1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0]
+        .into_iter()
+        .find(|st| secs / st <= 12.0)
+        .unwrap_or(600.0);
     let axis_y = TOP + LANE_H * lanes as f64 + 14.0;
     let mut t = 0.0;
     while t <= secs {
@@ -223,8 +262,19 @@ pub fn svg(r: &Report) -> String {
     for f in &r.faults {
         let y = TOP + LANE_H * lane as f64;
         lane += 1;
-        let _ = writeln!(s, "<g class=\"lane fault-lane\" data-lane=\"fault:{}\">", esc(&f.step));
-        let _ = writeln!(s, "<text x=\"4\" y=\"{:.1}\"><title>{}</title>{} {}</text>", y + 17.0, esc(&f.command), esc(&f.step), esc(&truncate(&f.name, 26)));
+        let _ = writeln!(
+            s,
+            "<g class=\"lane fault-lane\" data-lane=\"fault:{}\">",
+            esc(&f.step)
+        );
+        let _ = writeln!(
+            s,
+            "<text x=\"4\" y=\"{:.1}\"><title>{}</title>{} {}</text>",
+            y + 17.0,
+            esc(&f.command),
+            esc(&f.step),
+            esc(&truncate(&f.name, 26))
+        );
         if let Some(a) = f.applied_ms {
             let end = f.undone_ms.unwrap_or(r.ended_ms);
             let (xa, xb) = (x(a), x(end).max(x(a) + 2.0));
@@ -279,8 +329,17 @@ pub fn svg(r: &Report) -> String {
     for name in &probe_names {
         let y = TOP + LANE_H * lane as f64;
         lane += 1;
-        let _ = writeln!(s, "<g class=\"lane probe-lane\" data-lane=\"probe:{}\">", esc(name));
-        let _ = writeln!(s, "<text x=\"4\" y=\"{:.1}\">probe {}</text>", y + 17.0, esc(&truncate(name, 24)));
+        let _ = writeln!(
+            s,
+            "<g class=\"lane probe-lane\" data-lane=\"probe:{}\">",
+            esc(name)
+        );
+        let _ = writeln!(
+            s,
+            "<text x=\"4\" y=\"{:.1}\">probe {}</text>",
+            y + 17.0,
+            esc(&truncate(name, 24))
+        );
         for p in r.probes.iter().filter(|p| &p.probe == name) {
             let (a, b) = (x(p.start_ms), x(p.end_ms).max(x(p.start_ms) + 3.0));
             let _ = writeln!(

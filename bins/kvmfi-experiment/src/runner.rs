@@ -3,10 +3,12 @@
 
 use crate::ejournal::{self, EJournal, Pending, Record};
 use crate::probe::{self, ProbeResult};
+use crate::remote::NodeRef;
 use crate::report::{Abort, FaultRecord, PhaseSpan, Report};
 use crate::spec::{self, Experiment, FaultStep, Step};
 use crate::tools::{self, ToolClass};
 use kvmfi::error::{Error, Result};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -23,18 +25,26 @@ extern "C" fn on_signal(sig: libc::c_int) {
 pub fn install_signal_handlers() {
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         // SAFETY: the handler only stores into an atomic (async-signal-safe).
-        unsafe { libc::signal(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t) };
+        unsafe {
+            libc::signal(
+                sig,
+                on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            )
+        };
     }
 }
 
 /// Options of `run`.
 pub struct RunOpts {
     pub run_id: String,
+    /// The nodes the experiment names, by name, and how to reach them.
+    pub nodes: BTreeMap<String, NodeRef>,
 }
 
 /// The shared state of a run, seen by every step thread.
 struct Ctx<'a> {
     exp: &'a Experiment,
+    nodes: &'a BTreeMap<String, NodeRef>,
     run: String,
     journal: EJournal,
     abort: AtomicBool,
@@ -55,7 +65,11 @@ impl Ctx<'_> {
         let mut a = self.abort_info.lock().unwrap();
         if a.is_none() {
             eprintln!("kvmfi-experiment: abort: {reason}");
-            *a = Some(Abort { at_ms: tools::now_ms(), reason, probe });
+            *a = Some(Abort {
+                at_ms: tools::now_ms(),
+                reason,
+                probe,
+            });
         }
         self.abort.store(true, Ordering::SeqCst);
     }
@@ -66,7 +80,10 @@ impl Ctx<'_> {
         }
         let sig = SIGNALLED.load(Ordering::SeqCst);
         if sig != 0 {
-            self.stop(format!("interrupted by signal {sig} ({})", signal_name(sig)), None);
+            self.stop(
+                format!("interrupted by signal {sig} ({})", signal_name(sig)),
+                None,
+            );
             return true;
         }
         false
@@ -84,9 +101,21 @@ impl Ctx<'_> {
         !self.stopped()
     }
 
+    /// Runs probe `i` once, on its node if it names one.
+    fn probe(&self, i: usize, phase: &str) -> ProbeResult {
+        let p = &self.exp.probes[i];
+        probe::run(p, phase, p.node.as_ref().and_then(|n| self.nodes.get(n)))
+    }
+
     fn record_probe(&self, r: ProbeResult) -> bool {
         let ok = r.ok;
-        eprintln!("kvmfi-experiment: probe {} ({}): {} — {}", r.probe, r.phase, if ok { "ok" } else { "FAILED" }, r.detail);
+        eprintln!(
+            "kvmfi-experiment: probe {} ({}): {} — {}",
+            r.probe,
+            r.phase,
+            if ok { "ok" } else { "FAILED" },
+            r.detail
+        );
         self.probes.lock().unwrap().push(r);
         ok
     }
@@ -104,7 +133,11 @@ fn signal_name(sig: i32) -> &'static str {
 /// Runs the experiment; returns the report (the verdict in it).
 pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
     let journal = EJournal::open()?;
-    let stale: Vec<Pending> = journal.pending()?.into_iter().filter(|p| !journal.run_alive(&p.run)).collect();
+    let stale: Vec<Pending> = journal
+        .pending()?
+        .into_iter()
+        .filter(|p| !journal.run_alive(&p.run))
+        .collect();
     if !stale.is_empty() {
         return Err(Error::failed(format!(
             "faults of an earlier run that was killed may still be in force (run {}): run `kvmfi-experiment recover` first",
@@ -114,6 +147,7 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
     let _alive = journal.hold_run(&opts.run_id)?;
     let ctx = Ctx {
         exp,
+        nodes: &opts.nodes,
         run: opts.run_id.clone(),
         journal,
         abort: AtomicBool::new(false),
@@ -131,11 +165,18 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
     let t = tools::now_ms();
     let mut held_before = true;
     for &i in &exp.steady {
-        held_before &= ctx.record_probe(probe::run(&exp.probes[i], "before"));
+        held_before &= ctx.record_probe(ctx.probe(i, "before"));
     }
-    phases.push(PhaseSpan { name: "before".into(), start_ms: t, end_ms: tools::now_ms() });
+    phases.push(PhaseSpan {
+        name: "before".into(),
+        start_ms: t,
+        end_ms: tools::now_ms(),
+    });
     if !held_before {
-        ctx.stop("the steady state did not hold before the method: nothing was injected".into(), None);
+        ctx.stop(
+            "the steady state did not hold before the method: nothing was injected".into(),
+            None,
+        );
     }
 
     // Method, watched by the probes every interval.
@@ -148,12 +189,20 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
             done.store(true, Ordering::SeqCst);
         });
     }
-    phases.push(PhaseSpan { name: "method".into(), start_ms: t, end_ms: tools::now_ms() });
+    phases.push(PhaseSpan {
+        name: "method".into(),
+        start_ms: t,
+        end_ms: tools::now_ms(),
+    });
 
     // Rollback: always, newest first.
     let t = tools::now_ms();
     let rollback_errors = rollback(&ctx);
-    phases.push(PhaseSpan { name: "rollback".into(), start_ms: t, end_ms: tools::now_ms() });
+    phases.push(PhaseSpan {
+        name: "rollback".into(),
+        start_ms: t,
+        end_ms: tools::now_ms(),
+    });
 
     // After: the hypothesis again (retried while the system settles).
     let t = tools::now_ms();
@@ -161,7 +210,7 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
         for &i in &exp.steady {
             let deadline = Instant::now() + exp.settle;
             loop {
-                let r = probe::run(&exp.probes[i], "after");
+                let r = ctx.probe(i, "after");
                 let ok = r.ok;
                 if ok || Instant::now() >= deadline {
                     ctx.record_probe(r);
@@ -171,15 +220,23 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
             }
         }
     }
-    phases.push(PhaseSpan { name: "after".into(), start_ms: t, end_ms: tools::now_ms() });
+    phases.push(PhaseSpan {
+        name: "after".into(),
+        start_ms: t,
+        end_ms: tools::now_ms(),
+    });
 
     // Kernel events of every kernel fault, now that it is off.
     let mut faults = ctx.faults.into_inner().unwrap();
     for f in faults.iter_mut().filter(|f| f.class == ToolClass::Module) {
         if let Some(id) = &f.experiment {
-            match tools::kernel_events(&f.tool, id) {
+            match tools::kernel_events(f.node.as_ref().and_then(|n| opts.nodes.get(n)), &f.tool, id)
+            {
                 Ok(ev) => f.events = ev,
-                Err(e) => f.error.get_or_insert_with(|| format!("reading events: {e}")).push_str(""),
+                Err(e) => f
+                    .error
+                    .get_or_insert_with(|| format!("reading events: {e}"))
+                    .push_str(""),
             }
         }
     }
@@ -224,7 +281,9 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
 
 /// The host's name, for the report.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Runs the steady-state probes every interval until the method is done;
@@ -237,10 +296,13 @@ fn watch(ctx: &Ctx, done: &AtomicBool) {
             if done.load(Ordering::SeqCst) || ctx.stopped() {
                 return;
             }
-            let r = probe::run(&exp.probes[i], "during");
+            let r = ctx.probe(i, "during");
             let (ok, detail) = (r.ok, r.detail.clone());
             if !ctx.record_probe(r) {
-                ctx.stop(format!("probe {} out of tolerance: {detail}", exp.probes[i].name), Some(exp.probes[i].name.clone()));
+                ctx.stop(
+                    format!("probe {} out of tolerance: {detail}", exp.probes[i].name),
+                    Some(exp.probes[i].name.clone()),
+                );
                 return;
             }
             let _ = ok;
@@ -278,10 +340,13 @@ fn exec_step(ctx: &Ctx, step: &Step) {
         }
         Step::Probe(i) => {
             let p = &ctx.exp.probes[*i];
-            let r = probe::run(p, "method");
+            let r = ctx.probe(*i, "method");
             let detail = r.detail.clone();
             if !ctx.record_probe(r) {
-                ctx.stop(format!("probe {} out of tolerance: {detail}", p.name), Some(p.name.clone()));
+                ctx.stop(
+                    format!("probe {} out of tolerance: {detail}", p.name),
+                    Some(p.name.clone()),
+                );
             }
         }
         Step::Parallel(v) => exec_steps(ctx, v, true),
@@ -290,57 +355,90 @@ fn exec_step(ctx: &Ctx, step: &Step) {
             if ctx.stopped() {
                 return;
             }
-            if let Some(pending) = apply(ctx, f) {
+            // On each of its nodes (or here), then held, then undone.
+            let places: Vec<Option<&NodeRef>> = if f.nodes.is_empty() {
+                vec![None]
+            } else {
+                f.nodes.iter().map(|n| ctx.nodes.get(n)).collect()
+            };
+            let mut applied = Vec::new();
+            for at in places {
+                if ctx.stopped() {
+                    break;
+                }
+                if let Some(p) = apply(ctx, f, at) {
+                    applied.push(p);
+                }
+            }
+            if !applied.is_empty() {
                 ctx.sleep(f.duration);
-                undo_one(ctx, &pending);
+                for p in applied.iter().rev() {
+                    undo_one(ctx, p);
+                }
             }
         }
     }
 }
 
-/// Applies one fault: journal first, then the tool. Returns what to undo.
-fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
+/// Applies one fault, here or on node `at`: journal first, then the tool.
+/// Returns what to undo.
+fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
+    let step_id = match at {
+        Some(n) => format!("{}@{}", f.id, n.name),
+        None => f.id.clone(),
+    };
     let mut rec = FaultRecord::new(f);
+    rec.step = step_id.clone();
+    rec.node = at.map(|n| n.name.clone());
     let serial = ctx.applying.lock().unwrap_or_else(|p| p.into_inner());
     let result = (|| -> Result<Pending> {
         let above = match f.class {
-            ToolClass::Injector => tools::journal_high_water(&f.tool)?,
+            ToolClass::Injector => tools::journal_high_water(at, &f.tool)?,
             ToolClass::Module => 0,
         };
         let args = match f.class {
             ToolClass::Module => {
                 let mut a = vec!["arm".to_string()];
-                a.extend(f.scope.args()?);
+                a.extend(f.scope.args(at)?);
                 a.extend(f.args.iter().cloned());
                 a.extend(["--duration".into(), spec::lease_text(f.duration)]);
                 a
             }
             ToolClass::Injector => f.args.clone(),
         };
-        rec.command = std::iter::once(f.tool.clone()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
+        rec.command = std::iter::once(f.tool.clone())
+            .chain(args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if let Some(n) = at {
+            rec.command = format!("{} (on {})", rec.command, n.name);
+        }
         let mut pending = Pending {
             run: ctx.run.clone(),
-            step: f.id.clone(),
+            step: step_id.clone(),
             tool: f.tool.clone(),
             class: f.class,
             above,
             experiment: None,
             faults: Vec::new(),
+            node: at.cloned(),
+            applied: false,
         };
         ctx.journal.append(&Record {
             op: "begin".into(),
             run: ctx.run.clone(),
-            step: f.id.clone(),
+            step: step_id.clone(),
             tool: Some(f.tool.clone()),
             class: Some(f.class),
             above: Some(above),
             experiment: None,
             faults: Vec::new(),
+            node: at.cloned(),
             time_ms: tools::now_ms(),
         })?;
         ctx.in_force.lock().unwrap().push(pending.clone());
         rec.started_ms = Some(tools::now_ms());
-        let out = tools::run(&f.tool, &args, ejournal::UNDO_TIMEOUT)?;
+        let out = tools::run(at, &f.tool, &args, ejournal::UNDO_TIMEOUT)?;
         if !out.ok() {
             let code = out.code().unwrap_or(1);
             let msg = out.why();
@@ -354,30 +452,40 @@ fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
         }
         rec.applied_ms = Some(tools::now_ms());
         match f.class {
-            ToolClass::Module => pending.experiment = out.stdout().split_whitespace().next().map(String::from),
+            ToolClass::Module => {
+                pending.experiment = out.stdout().split_whitespace().next().map(String::from)
+            }
             ToolClass::Injector => {
-                let entries = tools::journal_entries(&f.tool)?;
+                let entries = tools::journal_entries(at, &f.tool)?;
                 let mine: Vec<_> = entries.into_iter().filter(|e| e.id > above).collect();
                 pending.faults = mine.iter().map(|e| e.id).collect();
                 rec.journal = mine;
             }
         }
         rec.experiment = pending.experiment.clone();
+        pending.applied = true;
         ctx.journal.append(&Record {
             op: "applied".into(),
             run: ctx.run.clone(),
-            step: f.id.clone(),
+            step: step_id.clone(),
             tool: None,
             class: None,
             above: None,
             experiment: pending.experiment.clone(),
             faults: pending.faults.clone(),
+            node: None,
             time_ms: tools::now_ms(),
         })?;
-        if let Some(p) = ctx.in_force.lock().unwrap().iter_mut().find(|p| p.step == f.id) {
+        if let Some(p) = ctx
+            .in_force
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .find(|p| p.step == step_id)
+        {
             *p = pending.clone();
         }
-        eprintln!("kvmfi-experiment: {} applied: {}", f.id, rec.command);
+        eprintln!("kvmfi-experiment: {step_id} applied: {}", rec.command);
         Ok(pending)
     })();
     drop(serial);
@@ -385,7 +493,10 @@ fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
         Ok(p) => Some(p),
         Err(e) => {
             rec.error = Some(e.to_string());
-            ctx.stop(format!("fault {} ({}) could not be applied: {e}", f.id, f.tool), None);
+            ctx.stop(
+                format!("fault {step_id} ({}) could not be applied: {e}", f.tool),
+                None,
+            );
             ctx.error.lock().unwrap().get_or_insert(e);
             None
         }
