@@ -32,11 +32,8 @@ fn log(msg: impl std::fmt::Display) {
 /// An injector: next to this program first (an install puts them side by
 /// side), else on PATH.
 fn find(name: &str) -> Option<PathBuf> {
-    let here = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join(name)));
-    here.filter(|p| p.is_file())
-        .or_else(|| kvmfi::exec::which(name, &[]))
+    let here = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(name)));
+    here.filter(|p| p.is_file()).or_else(|| kvmfi::exec::which(name, &[]))
 }
 
 /// The steps of an entry's undo, nested ones included.
@@ -68,10 +65,7 @@ fn db_probe(step: &Step) -> Option<Vec<String>> {
 }
 
 fn describe(e: &Entry) -> String {
-    format!(
-        "fault {} ({} {} {}: {})",
-        e.id, e.tool, e.kind, e.target, e.desc
-    )
+    format!("fault {} ({} {} {}: {})", e.id, e.tool, e.kind, e.target, e.desc)
 }
 
 /// Waits until every database the undo steps need answers, or `deadline`.
@@ -92,18 +86,11 @@ fn wait_for_databases(entries: &[Entry], deadline: Instant) {
         let mut said = false;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let out = exec::run(
-                &probe,
-                None,
-                left.clamp(Duration::from_secs(1), Duration::from_secs(15)),
-            );
+            let out = exec::run(&probe, None, left.clamp(Duration::from_secs(1), Duration::from_secs(15)));
             match out {
                 Ok(o) if o.ok() => {
                     if said {
-                        log(format!(
-                            "the database answers after {:.1} s",
-                            start.elapsed().as_secs_f64()
-                        ));
+                        log(format!("the database answers after {:.1} s", start.elapsed().as_secs_f64()));
                     }
                     break;
                 }
@@ -113,9 +100,7 @@ fn wait_for_databases(entries: &[Entry], deadline: Instant) {
                 }
                 _ => {
                     if !said {
-                        log(format!(
-                            "fault {id} needs the database: waiting for it to answer ({shown})"
-                        ));
+                        log(format!("fault {id} needs the database: waiting for it to answer ({shown})"));
                         said = true;
                     }
                     std::thread::sleep(Duration::from_millis(500));
@@ -131,25 +116,15 @@ pub fn run(wait: Duration) -> Result<()> {
     let deadline = Instant::now() + wait;
     let entries = journal::read_entries(&dir)?;
     if entries.is_empty() {
-        log(format!(
-            "no fault in the journal ({}); nothing to undo",
-            dir.display()
-        ));
+        log(format!("no fault in the journal ({}); nothing to undo", dir.display()));
         return Ok(());
     }
-    log(format!(
-        "{} fault(s) left in force in {} by the last boot:",
-        entries.len(),
-        dir.display()
-    ));
+    log(format!("{} fault(s) left in force in {} by the last boot:", entries.len(), dir.display()));
     for e in &entries {
         log(format!("  {}", describe(e)));
     }
     wait_for_databases(&entries, deadline);
-    let installed: Vec<(PathBuf, &[&str])> = INJECTORS
-        .iter()
-        .filter_map(|(n, w)| find(n).map(|p| (p, *w)))
-        .collect();
+    let installed: Vec<(PathBuf, &[&str])> = INJECTORS.iter().filter_map(|(n, w)| find(n).map(|p| (p, *w))).collect();
     if installed.is_empty() {
         return Err(kvmfi::Error::unsupported(format!(
             "none of {} is installed here (next to this program or on PATH); install kvmfi",
@@ -167,11 +142,7 @@ pub fn run(wait: Duration) -> Result<()> {
                         log(format!("{}: {l}", exec::display_argv(&argv)));
                     }
                     if !o.ok() {
-                        log(format!(
-                            "{}: {}",
-                            exec::display_argv(&argv),
-                            o.first_error_line()
-                        ));
+                        log(format!("{}: {}", exec::display_argv(&argv), o.first_error_line()));
                     }
                 }
                 Err(e) => log(format!("{}: {e}", exec::display_argv(&argv))),
@@ -179,10 +150,7 @@ pub fn run(wait: Duration) -> Result<()> {
         }
         let left = journal::read_entries(&dir)?;
         if left.is_empty() {
-            log(format!(
-                "every fault undone ({} in {round} round(s)); the journal is empty",
-                entries.len()
-            ));
+            log(format!("every fault undone ({} in {round} round(s)); the journal is empty", entries.len()));
             return Ok(());
         }
         if Instant::now() + RETRY >= deadline {
@@ -194,11 +162,7 @@ pub fn run(wait: Duration) -> Result<()> {
                 list.join("; ")
             )));
         }
-        log(format!(
-            "{} fault(s) left after round {round}; trying again in {} s",
-            left.len(),
-            RETRY.as_secs()
-        ));
+        log(format!("{} fault(s) left after round {round}; trying again in {} s", left.len(), RETRY.as_secs()));
         std::thread::sleep(RETRY);
         round += 1;
     }
@@ -210,25 +174,12 @@ mod tests {
 
     #[test]
     fn probes_only_sql_clients() {
-        let run = |a: &[&str]| Step::Run {
-            argv: a.iter().map(|s| s.to_string()).collect(),
-            stdin: None,
-        };
-        let p = db_probe(&run(&[
-            "/usr/bin/mariadb",
-            "--socket=/s",
-            "-e",
-            "ALTER USER x",
-        ]))
-        .unwrap();
+        let run = |a: &[&str]| Step::Run { argv: a.iter().map(|s| s.to_string()).collect(), stdin: None };
+        let p = db_probe(&run(&["/usr/bin/mariadb", "--socket=/s", "-e", "ALTER USER x"])).unwrap();
         assert_eq!(p, ["/usr/bin/mariadb", "--socket=/s", "-e", "SELECT 1"]);
         assert!(db_probe(&run(&["mysql", "-e"])).is_none());
         assert!(db_probe(&run(&["nft", "-e", "x"])).is_none());
-        let nested = Step::InNetns {
-            inode: 1,
-            name: None,
-            steps: vec![run(&["mysql", "-h", "db", "-e", "SET x"])],
-        };
+        let nested = Step::InNetns { inode: 1, name: None, steps: vec![run(&["mysql", "-h", "db", "-e", "SET x"])] };
         let mut v = Vec::new();
         flat(&[nested], &mut v);
         assert!(db_probe(&v[0]).is_some());

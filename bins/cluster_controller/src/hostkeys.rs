@@ -48,11 +48,7 @@ impl HostKeys {
         files.push(SYSTEM_FILE.into());
         files.dedup();
         let record_to = files[0].clone();
-        HostKeys {
-            policy,
-            files,
-            record_to,
-        }
+        HostKeys { policy, files, record_to }
     }
 
     /// Checks the key `sess` was offered by `host`:`port`.
@@ -66,20 +62,13 @@ impl HostKeys {
         let mut changed_in = Vec::new();
         for f in self.files.iter().filter(|f| f.exists()) {
             let mut kh = sess.known_hosts().map_err(|e| e.message().to_string())?;
-            kh.read_file(f, KnownHostFileKind::OpenSSH).map_err(|e| {
-                format!(
-                    "cannot read known hosts {}: {} (fix or move the file)",
-                    f.display(),
-                    e.message()
-                )
-            })?;
+            kh.read_file(f, KnownHostFileKind::OpenSSH)
+                .map_err(|e| format!("cannot read known hosts {}: {} (fix or move the file)", f.display(), e.message()))?;
             match kh.check_port(host, port, key) {
                 CheckResult::Match => return Ok(()),
                 CheckResult::Mismatch => changed_in.push(f.display().to_string()),
                 CheckResult::NotFound => {}
-                CheckResult::Failure => {
-                    return Err(format!("host key check against {} failed", f.display()))
-                }
+                CheckResult::Failure => return Err(format!("host key check against {} failed", f.display())),
             }
         }
         let pat = pattern(host, port);
@@ -97,17 +86,8 @@ impl HostKeys {
             return Err(msg);
         }
         if self.policy == Policy::AcceptNew {
-            self.record(&pat, kind, key).map_err(|e| {
-                format!(
-                    "cannot record the host key of {host} in {}: {e}",
-                    self.record_to.display()
-                )
-            })?;
-            eprintln!(
-                "{}: {host} port {port}: recorded its new host key {tname} {fp} in {}",
-                crate::TOOL,
-                self.record_to.display()
-            );
+            self.record(&pat, kind, key).map_err(|e| format!("cannot record the host key of {host} in {}: {e}", self.record_to.display()))?;
+            eprintln!("{}: {host} port {port}: recorded its new host key {tname} {fp} in {}", crate::TOOL, self.record_to.display());
             return Ok(());
         }
         let all: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
@@ -125,28 +105,13 @@ impl HostKeys {
     fn record(&self, pat: &str, kind: HostKeyType, key: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         let _guard = RECORD.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(dir) = self
-            .record_to
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
-        {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
+        if let Some(dir) = self.record_to.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         }
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&self.record_to)?;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&self.record_to)?;
         // A file that does not end in a newline must not glue two entries.
         let len = f.metadata()?.len();
-        let sep = if len > 0 && !ends_with_newline(&self.record_to) {
-            "\n"
-        } else {
-            ""
-        };
+        let sep = if len > 0 && !ends_with_newline(&self.record_to) { "\n" } else { "" };
         writeln!(f, "{sep}{pat} {} {}", type_name(kind), base64(key, true))?;
         f.sync_all()
     }
@@ -155,10 +120,7 @@ impl HostKeys {
 fn ends_with_newline(p: &Path) -> bool {
     use std::io::{Read, Seek, SeekFrom};
     let mut b = [0u8; 1];
-    std::fs::File::open(p)
-        .and_then(|mut f| f.seek(SeekFrom::End(-1)).and_then(|_| f.read_exact(&mut b)))
-        .map(|_| b[0] == b'\n')
-        .unwrap_or(true)
+    std::fs::File::open(p).and_then(|mut f| f.seek(SeekFrom::End(-1)).and_then(|_| f.read_exact(&mut b))).map(|_| b[0] == b'\n').unwrap_or(true)
 }
 
 /// `host` for port 22, `[host]:port` otherwise (known_hosts and ssh-keygen -F/-R).
@@ -205,9 +167,7 @@ pub fn base64(data: &[u8], pad: bool) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
     for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..=c.len() {
             s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
@@ -226,15 +186,7 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
+        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
             assert_eq!(base64(i.as_bytes(), true), o);
             assert_eq!(base64(i.as_bytes(), false), o.trim_end_matches('='));
         }

@@ -140,36 +140,16 @@ pub struct Global {
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
     pub parallel: u16,
     /// hadoop_injector on the nodes
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "hadoop_injector",
-        global = true
-    )]
+    #[arg(long, value_name = "PATH", default_value = "hadoop_injector", global = true)]
     pub hadoop_injector: String,
     /// cloudstack_injector on the nodes
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "cloudstack_injector",
-        global = true
-    )]
+    #[arg(long, value_name = "PATH", default_value = "cloudstack_injector", global = true)]
     pub cloudstack_injector: String,
     /// kvm-ioctl-fi on the KVMHost nodes
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "kvm-ioctl-fi",
-        global = true
-    )]
+    #[arg(long, value_name = "PATH", default_value = "kvm-ioctl-fi", global = true)]
     pub kvm_ioctl_fi: String,
     /// cluster_controller on the KVMHost nodes (it runs the VM and netem faults there: node-local)
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "cluster_controller",
-        global = true
-    )]
+    #[arg(long, value_name = "PATH", default_value = "cluster_controller", global = true)]
     pub controller: String,
     /// One JSON object per node (per line) instead of the text report
     #[arg(long, global = true)]
@@ -235,12 +215,7 @@ pub struct InjectArgs {
     #[arg(value_enum)]
     pub tool: InjTool,
     /// Its command and arguments, e.g. crash dn; network 10.0.0.3; api-delay 200
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "ARGS"
-    )]
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
     pub args: Vec<String>,
 }
 
@@ -330,13 +305,7 @@ impl Ctx {
             Some(s) => rand::rngs::StdRng::seed_from_u64(s),
             None => rand::rngs::StdRng::from_entropy(),
         };
-        Ok(Ctx {
-            nodes,
-            source,
-            g,
-            ssh,
-            rng,
-        })
+        Ok(Ctx { nodes, source, g, ssh, rng })
     }
 
     /// Replaces the nodes with those of `path` (menu item 7).
@@ -394,26 +363,16 @@ impl SshSettings {
         };
         let ssh_config = match self.ssh_config.as_deref() {
             Some(p) if p == Path::new("none") => sshconfig::SshConfig::default(),
-            Some(p) if !p.exists() => {
-                return Err(Error::usage(format!(
-                    "--ssh-config {}: no such file",
-                    p.display()
-                )))
-            }
+            Some(p) if !p.exists() => return Err(Error::usage(format!("--ssh-config {}: no such file", p.display()))),
             Some(p) => sshconfig::SshConfig::load(p).map_err(Error::usage)?,
-            None => sshconfig::SshConfig::load(&sshconfig::tilde("~/.ssh/config"))
-                .map_err(Error::usage)?,
+            None => sshconfig::SshConfig::load(&sshconfig::tilde("~/.ssh/config")).map_err(Error::usage)?,
         };
         Ok(ssh::SshOpts {
             user: self.user.clone(),
             identities: self.identities.clone(),
             connect_timeout: self.connect_timeout,
             command_timeout: self.command_timeout,
-            host_keys: hostkeys::HostKeys::new(
-                policy,
-                self.known_hosts.clone(),
-                self.conf_known_hosts.clone(),
-            ),
+            host_keys: hostkeys::HostKeys::new(policy, self.known_hosts.clone(), self.conf_known_hosts.clone()),
             ssh_config,
             parallel,
         })
@@ -447,8 +406,7 @@ pub fn load_cluster(explicit: Option<&Path>) -> Result<(clusterconf::Cluster, St
             return Ok((clusterconf::load_cluster(p)?, p.display().to_string()));
         }
     }
-    let cluster =
-        clusterconf::parse_cluster(clusterconf::DEFAULT_CONF).expect("the built-in cluster parses");
+    let cluster = clusterconf::parse_cluster(clusterconf::DEFAULT_CONF).expect("the built-in cluster parses");
     Ok((cluster, "built-in defaults (no cluster.conf found)".into()))
 }
 
@@ -462,8 +420,7 @@ pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
     let Some(m) = kvmfi::cliparse::parse(command(), args)? else {
         return Ok(());
     };
-    let cli = Cli::from_arg_matches(&m)
-        .map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
+    let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
     match cli.cmd {
         Some(Cmd::Scenario(ref a)) if a.list => return scenario::print_list(),
         // The node side needs no cluster file.
@@ -483,23 +440,15 @@ pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
         }
         Some(Cmd::Nodes(a)) => match a.export {
             None => ops::nodes(&ctx),
-            Some(Export::Ansible) => {
-                kvmfi::run::out(clusterconf::ansible::export_ini(&ctx.nodes).trim_end())
-            }
-            Some(Export::AnsibleYaml) => {
-                kvmfi::run::out(clusterconf::ansible::export_yaml(&ctx.nodes).trim_end())
-            }
+            Some(Export::Ansible) => kvmfi::run::out(clusterconf::ansible::export_ini(&ctx.nodes).trim_end()),
+            Some(Export::AnsibleYaml) => kvmfi::run::out(clusterconf::ansible::export_yaml(&ctx.nodes).trim_end()),
         },
         Some(Cmd::Status(t)) => ops::finish(ops::status(&mut ctx, &t.targets)?),
         Some(Cmd::Inject(a)) => ops::finish(ops::inject(&mut ctx, &a.t.targets, a.tool, &a.args)?),
         Some(Cmd::Partition(a)) => ops::finish(ops::partition(&mut ctx, &a.t.targets, &a.peer)?),
         Some(Cmd::Scenario(a)) => {
             let name = a.name.expect("clap requires a name without --list");
-            let opts = scenario::Opts {
-                duration: a.duration,
-                delay_ms: a.delay_ms,
-                wait_enter: false,
-            };
+            let opts = scenario::Opts { duration: a.duration, delay_ms: a.delay_ms, wait_enter: false };
             let out = scenario::run(&mut ctx, name, &a.t.targets, &opts)?;
             ops::finish(out)
         }

@@ -1,5 +1,1 @@
-fn main() -> std::process::ExitCode {
-    kvmfi::run::main("cluster_controller", || {
-        cluster_controller::run(std::env::args_os())
-    })
-}
+fn main() -> std::process::ExitCode { kvmfi::run::main("cluster_controller", || cluster_controller::run(std::env::args_os())) }

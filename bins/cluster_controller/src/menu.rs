@@ -48,11 +48,7 @@ pub fn read_line() -> Input {
             return Input::Eof;
         }
         if n == 0 {
-            return if line.is_empty() {
-                Input::Eof
-            } else {
-                Input::Line(String::from_utf8_lossy(&line).trim().to_string())
-            };
+            return if line.is_empty() { Input::Eof } else { Input::Line(String::from_utf8_lossy(&line).trim().to_string()) };
         }
         if b[0] == b'\n' {
             return Input::Line(String::from_utf8_lossy(&line).trim().to_string());
@@ -99,13 +95,7 @@ pub fn run(ctx: &mut Ctx) -> Result<()> {
         println!("=== Cluster fault injection ===");
         println!("Cluster: {} node(s) from {}", ctx.nodes.len(), ctx.source);
         for n in &ctx.nodes {
-            println!(
-                "  {:<12} {}:{}  {}",
-                n.name,
-                n.address,
-                n.port,
-                n.roles.join(",")
-            );
+            println!("  {:<12} {}:{}  {}", n.name, n.address, n.port, n.roles.join(","));
         }
         println!("  [1] VM fault injection");
         println!("  [2] Hadoop fault injection");
@@ -118,9 +108,7 @@ pub fn run(ctx: &mut Ctx) -> Result<()> {
         let choice = match ask("Choice: ") {
             Input::Line(l) => l,
             Input::Interrupt | Input::Eof => {
-                println!(
-                    "Leaving. Faults in force stay until [6] or 'cluster_controller recover'."
-                );
+                println!("Leaving. Faults in force stay until [6] or 'cluster_controller recover'.");
                 return Ok(());
             }
         };
@@ -183,10 +171,7 @@ fn choose(title: &str, items: &[&str]) -> std::result::Result<usize, Flow> {
             Input::Line(l) if l.eq_ignore_ascii_case("q") => return Err(Flow::Quit),
             Input::Line(l) => match l.parse::<usize>() {
                 Ok(n) if (1..=items.len()).contains(&n) => return Ok(n - 1),
-                _ => println!(
-                    "'{l}' is not a choice: type 1 to {}, or 0 to go back.",
-                    items.len()
-                ),
+                _ => println!("'{l}' is not a choice: type 1 to {}, or 0 to go back.", items.len()),
             },
         }
     }
@@ -194,12 +179,7 @@ fn choose(title: &str, items: &[&str]) -> std::result::Result<usize, Flow> {
 
 /// A submenu: shows `items` under `title` until the user goes back or
 /// quits, handing each choice to `pick`.
-fn submenu(
-    ctx: &mut Ctx,
-    title: &str,
-    items: &[&str],
-    mut pick: impl FnMut(&mut Ctx, usize),
-) -> Flow {
+fn submenu(ctx: &mut Ctx, title: &str, items: &[&str], mut pick: impl FnMut(&mut Ctx, usize)) -> Flow {
     loop {
         match choose(title, items) {
             Ok(i) => pick(ctx, i),
@@ -210,11 +190,7 @@ fn submenu(
 
 /// Asks a free-text value; `check` turns it into T or says what is wrong.
 /// Empty input takes `default` when there is one. None: the user backed out.
-fn ask_value<T>(
-    prompt: &str,
-    default: Option<&str>,
-    check: impl Fn(&str) -> std::result::Result<T, String>,
-) -> Option<T> {
+fn ask_value<T>(prompt: &str, default: Option<&str>, check: impl Fn(&str) -> std::result::Result<T, String>) -> Option<T> {
     loop {
         let text = match ask(prompt) {
             Input::Line(l) if l == "0" => return None,
@@ -276,9 +252,7 @@ fn ip(t: &str) -> std::result::Result<String, String> {
 fn run_inject(ctx: &mut Ctx, tool: InjTool, args: &[&str], what: &str) {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let default = ops::default_inject_target(tool, &args);
-    let Some(specs) = ask_targets(ctx, what, &default) else {
-        return;
-    };
+    let Some(specs) = ask_targets(ctx, what, &default) else { return };
     act(ops::inject(ctx, &specs, tool, &args));
 }
 
@@ -291,51 +265,33 @@ fn vm_menu(ctx: &mut Ctx) -> Flow {
         "Network packet loss on a KVM host",
         "Clear the network delay / loss",
     ];
-    submenu(
-        ctx,
-        "VM fault injection (on KVMHost nodes)",
-        &items,
-        |ctx, i| {
-            let name = ask_value(
-                "QEMU process name [Enter = qemu-system-x86_64]: ",
-                Some("qemu-system-x86_64"),
-                |t| {
-                    if t.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                    {
-                        Ok(t.to_string())
-                    } else {
-                        Err(format!("'{t}' is not a process name"))
-                    }
-                },
-            );
-            let a: Vec<String> = match i {
-                0..=2 => {
-                    let Some(name) = name else { return };
-                    let verb = ["crash", "hang", "resume"][i];
-                    vec![verb.into(), "--name".into(), name]
-                }
-                3 => {
-                    let Some(ms) =
-                        ask_number("Delay in milliseconds [Enter = 100]: ", "100", 1..=60000)
-                    else {
-                        return;
-                    };
-                    vec!["delay".into(), ms.to_string()]
-                }
-                4 => {
-                    let Some(p) = ask_number("Loss in percent [Enter = 10]: ", "10", 1..=100)
-                    else {
-                        return;
-                    };
-                    vec!["loss".into(), p.to_string()]
-                }
-                _ => vec!["clear".into()],
-            };
-            let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-            run_inject(ctx, InjTool::Vm, &refs, items[i]);
-        },
-    )
+    submenu(ctx, "VM fault injection (on KVMHost nodes)", &items, |ctx, i| {
+        let name = ask_value("QEMU process name [Enter = qemu-system-x86_64]: ", Some("qemu-system-x86_64"), |t| {
+            if t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                Ok(t.to_string())
+            } else {
+                Err(format!("'{t}' is not a process name"))
+            }
+        });
+        let a: Vec<String> = match i {
+            0..=2 => {
+                let Some(name) = name else { return };
+                let verb = ["crash", "hang", "resume"][i];
+                vec![verb.into(), "--name".into(), name]
+            }
+            3 => {
+                let Some(ms) = ask_number("Delay in milliseconds [Enter = 100]: ", "100", 1..=60000) else { return };
+                vec!["delay".into(), ms.to_string()]
+            }
+            4 => {
+                let Some(p) = ask_number("Loss in percent [Enter = 10]: ", "10", 1..=100) else { return };
+                vec!["loss".into(), p.to_string()]
+            }
+            _ => vec!["clear".into()],
+        };
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        run_inject(ctx, InjTool::Vm, &refs, items[i]);
+    })
 }
 
 fn hadoop_menu(ctx: &mut Ctx) -> Flow {
@@ -361,35 +317,17 @@ fn hadoop_menu(ctx: &mut Ctx) -> Flow {
             }
             6 | 7 => {
                 let action = if i == 6 { "enter" } else { "leave" };
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::Role("NameNode".into())) else {
-                    return;
-                };
-                act(ops::inject(
-                    ctx,
-                    &specs,
-                    InjTool::Hadoop,
-                    &["hdfs-safe".into(), action.into()],
-                ));
+                let Some(specs) = ask_targets(ctx, items[i], &Spec::Role("NameNode".into())) else { return };
+                act(ops::inject(ctx, &specs, InjTool::Hadoop, &["hdfs-safe".into(), action.into()]));
             }
             8 | 9 => {
-                let Some(addr) = ask_value("Which IP address? ", None, ip) else {
-                    return;
-                };
+                let Some(addr) = ask_value("Which IP address? ", None, ip) else { return };
                 let verb = if i == 8 { "network" } else { "network-clear" };
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else {
-                    return;
-                };
-                act(ops::inject(
-                    ctx,
-                    &specs,
-                    InjTool::Hadoop,
-                    &[verb.into(), addr],
-                ));
+                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { return };
+                act(ops::inject(ctx, &specs, InjTool::Hadoop, &[verb.into(), addr]));
             }
             _ => {
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else {
-                    return;
-                };
+                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { return };
                 act(ops::inject(ctx, &specs, InjTool::Hadoop, &["list".into()]));
             }
         }
@@ -419,79 +357,35 @@ fn cloudstack_menu(ctx: &mut Ctx) -> Flow {
                 run_inject(ctx, InjTool::Cloudstack, &[verb, comp], items[i]);
             }
             6 => {
-                let Some(ms) =
-                    ask_number("Delay in milliseconds [Enter = 500]: ", "500", 1..=60000)
-                else {
-                    return;
-                };
-                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else {
-                    return;
-                };
-                act(ops::inject(
-                    ctx,
-                    &specs,
-                    InjTool::Cloudstack,
-                    &["api-delay".into(), ms.to_string()],
-                ));
+                let Some(ms) = ask_number("Delay in milliseconds [Enter = 500]: ", "500", 1..=60000) else { return };
+                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { return };
+                act(ops::inject(ctx, &specs, InjTool::Cloudstack, &["api-delay".into(), ms.to_string()]));
             }
             7 | 9 => {
-                let verb = if i == 7 {
-                    "api-delay-clear"
-                } else {
-                    "db-restore"
-                };
-                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else {
-                    return;
-                };
-                act(ops::inject(
-                    ctx,
-                    &specs,
-                    InjTool::Cloudstack,
-                    &[verb.into()],
-                ));
+                let verb = if i == 7 { "api-delay-clear" } else { "db-restore" };
+                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { return };
+                act(ops::inject(ctx, &specs, InjTool::Cloudstack, &[verb.into()]));
             }
             8 => {
-                let Some(n) = ask_number(
-                    "Connections per cloud account [Enter = 1]: ",
-                    "1",
-                    1..=100000,
-                ) else {
-                    return;
-                };
-                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else {
-                    return;
-                };
+                let Some(n) = ask_number("Connections per cloud account [Enter = 1]: ", "1", 1..=100000) else { return };
+                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { return };
                 act(ops::inject(
                     ctx,
                     &specs,
                     InjTool::Cloudstack,
-                    &[
-                        "db-limit".into(),
-                        "--user-connections".into(),
-                        n.to_string(),
-                    ],
+                    &["db-limit".into(), "--user-connections".into(), n.to_string()],
                 ));
             }
             _ => {
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else {
-                    return;
-                };
-                act(ops::inject(
-                    ctx,
-                    &specs,
-                    InjTool::Cloudstack,
-                    &["list".into()],
-                ));
+                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { return };
+                act(ops::inject(ctx, &specs, InjTool::Cloudstack, &["list".into()]));
             }
         }
     })
 }
 
 fn scenario_menu(ctx: &mut Ctx) -> Flow {
-    let items: Vec<String> = scenario::ALL
-        .iter()
-        .map(|(_, n, a)| format!("{n}: {a}"))
-        .collect();
+    let items: Vec<String> = scenario::ALL.iter().map(|(_, n, a)| format!("{n}: {a}")).collect();
     let refs: Vec<&str> = items.iter().map(String::as_str).collect();
     submenu(ctx, "Preset fault scenarios", &refs, |ctx, i| {
         let name: Name = scenario::ALL[i].0;
@@ -502,24 +396,13 @@ fn scenario_menu(ctx: &mut Ctx) -> Flow {
         ) else {
             return;
         };
-        let what = if name == Name::NamenodeCrash {
-            "crash the NameNode"
-        } else {
-            "start"
-        };
-        match ask(&format!(
-            "Press Enter to {what} ({}), 0 to go back: ",
-            scenario::name_of(name)
-        )) {
+        let what = if name == Name::NamenodeCrash { "crash the NameNode" } else { "start" };
+        match ask(&format!("Press Enter to {what} ({}), 0 to go back: ", scenario::name_of(name))) {
             Input::Line(l) if l.is_empty() => {}
             _ => return,
         }
         let opts = scenario::Opts {
-            duration: if duration == Duration::ZERO {
-                None
-            } else {
-                Some(duration)
-            },
+            duration: if duration == Duration::ZERO { None } else { Some(duration) },
             delay_ms: 500,
             wait_enter: true,
         };
@@ -528,11 +411,8 @@ fn scenario_menu(ctx: &mut Ctx) -> Flow {
 }
 
 fn load(ctx: &mut Ctx) -> Flow {
-    let Some(path) = ask_value(
-        "Cluster file [Enter = cluster.conf]: ",
-        Some("cluster.conf"),
-        |t| Ok::<_, String>(t.to_string()),
-    ) else {
+    let Some(path) = ask_value("Cluster file [Enter = cluster.conf]: ", Some("cluster.conf"), |t| Ok::<_, String>(t.to_string()))
+    else {
         return Flow::Stay;
     };
     match ctx.reload(Path::new(&path)) {

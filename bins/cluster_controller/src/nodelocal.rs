@@ -74,21 +74,11 @@ fn qemu(w: &Which) -> Component {
     Component::command("qemu", &[w.name.as_str(), short.as_str()])
 }
 
-const DEFAULT_QDISCS: &[&str] = &[
-    "noqueue",
-    "pfifo_fast",
-    "fq_codel",
-    "mq",
-    "fq",
-    "pfifo",
-    "cake",
-];
+const DEFAULT_QDISCS: &[&str] = &["noqueue", "pfifo_fast", "fq_codel", "mq", "fq", "pfifo", "cake"];
 
 fn netem(ctx: &Ctx, kind: &str, dev: &Dev, params: &[String], desc: String) -> Result<()> {
     ctx.require_root()?;
-    let tc = exec::require_tool("tc", "the iproute2 package")?
-        .to_string_lossy()
-        .into_owned();
+    let tc = exec::require_tool("tc", "the iproute2 package")?.to_string_lossy().into_owned();
     let dev = dev
         .dev
         .clone()
@@ -96,41 +86,22 @@ fn netem(ctx: &Ctx, kind: &str, dev: &Dev, params: &[String], desc: String) -> R
         .ok_or_else(|| Error::usage("no default route to take the device from; give --dev"))?;
     let (qkind, handle) = netfault::root_qdisc(&tc, &dev)?;
     if handle == HANDLE {
-        return Err(Error::failed(format!(
-            "{dev} already carries a node-local delay or loss; 'node-local clear' first"
-        )));
+        return Err(Error::failed(format!("{dev} already carries a node-local delay or loss; 'node-local clear' first")));
     }
     if !DEFAULT_QDISCS.contains(&qkind.as_str()) {
         return Err(Error::failed(format!(
             "{dev} has a root qdisc '{qkind} {handle}' that kvmfi did not create; it will not replace it"
         )));
     }
-    let mut add = argv([
-        tc.as_str(),
-        "qdisc",
-        "add",
-        "dev",
-        dev.as_str(),
-        "root",
-        "handle",
-        HANDLE,
-        "netem",
-    ]);
+    let mut add = argv([tc.as_str(), "qdisc", "add", "dev", dev.as_str(), "root", "handle", HANDLE, "netem"]);
     add.extend(params.iter().cloned());
-    let undo = vec![Step::TcDeleteRoot {
-        tc: tc.clone(),
-        dev: dev.clone(),
-        handle: HANDLE.into(),
-    }];
+    let undo = vec![Step::TcDeleteRoot { tc: tc.clone(), dev: dev.clone(), handle: HANDLE.into() }];
     ctx.inject(|_| {
         Ok(Fault {
             kind: kind.into(),
             target: dev.clone(),
             desc: format!("{desc} on {dev}"),
-            apply: vec![Step::Run {
-                argv: add.clone(),
-                stdin: None,
-            }],
+            apply: vec![Step::Run { argv: add.clone(), stdin: None }],
             undo: journal::in_this_netns(undo.clone()),
         })
     })
@@ -138,28 +109,13 @@ fn netem(ctx: &Ctx, kind: &str, dev: &Dev, params: &[String], desc: String) -> R
 
 /// Runs a node-local command on this node.
 pub fn run(cmd: NodeCmd) -> Result<()> {
-    let ctx = Ctx {
-        tool: TOOL,
-        dry_run: false,
-    };
+    let ctx = Ctx { tool: TOOL, dry_run: false };
     match cmd {
         NodeCmd::Crash(w) => ctx.crash(&qemu(&w)),
         NodeCmd::Hang(w) => ctx.hang(&qemu(&w)),
         NodeCmd::Resume(w) => ctx.resume(&qemu(&w)),
-        NodeCmd::Delay { ms, dev } => netem(
-            &ctx,
-            "vm-delay",
-            &dev,
-            &["delay".to_string(), format!("{ms}ms")],
-            format!("{ms} ms netem delay"),
-        ),
-        NodeCmd::Loss { pct, dev } => netem(
-            &ctx,
-            "vm-loss",
-            &dev,
-            &["loss".into(), format!("{pct}%")],
-            format!("{pct}% netem loss"),
-        ),
+        NodeCmd::Delay { ms, dev } => netem(&ctx, "vm-delay", &dev, &["delay".to_string(), format!("{ms}ms")], format!("{ms} ms netem delay")),
+        NodeCmd::Loss { pct, dev } => netem(&ctx, "vm-loss", &dev, &["loss".into(), format!("{pct}%")], format!("{pct}% netem loss")),
         NodeCmd::BootRecover { wait } => crate::bootrecover::run(wait),
         NodeCmd::Clear => {
             let n = ctx.undo_where(|e| e.kind == "vm-delay" || e.kind == "vm-loss")?;

@@ -24,10 +24,7 @@ pub struct Outcome {
 impl Outcome {
     /// Adds up the runs of one phase.
     pub fn of(runs: &[NodeRun]) -> Outcome {
-        let mut o = Outcome {
-            nodes: runs.len(),
-            ..Outcome::default()
-        };
+        let mut o = Outcome { nodes: runs.len(), ..Outcome::default() };
         for r in runs {
             if !r.reachable {
                 o.unreachable += 1;
@@ -66,20 +63,8 @@ pub fn nodes(ctx: &Ctx) -> Result<()> {
     for n in &ctx.nodes {
         // An inventory's ansible_user comes fifth (cluster_manage.sh reads it).
         match &n.user {
-            None => out(format!(
-                "{}\t{}\t{}\t{}",
-                n.name,
-                n.address,
-                n.port,
-                n.roles.join(",")
-            ))?,
-            Some(u) => out(format!(
-                "{}\t{}\t{}\t{}\t{u}",
-                n.name,
-                n.address,
-                n.port,
-                n.roles.join(",")
-            ))?,
+            None => out(format!("{}\t{}\t{}\t{}", n.name, n.address, n.port, n.roles.join(",")))?,
+            Some(u) => out(format!("{}\t{}\t{}\t{}\t{u}", n.name, n.address, n.port, n.roles.join(",")))?,
         }
     }
     Ok(())
@@ -117,27 +102,15 @@ pub fn report(ctx: &Ctx, phase: &str, runs: &[NodeRun]) -> Result<Outcome> {
     }
     for r in runs {
         if ctx.g.json {
-            out_json(&Line {
-                phase,
-                ok: r.ok(),
-                run: r,
-            })?;
+            out_json(&Line { phase, ok: r.ok(), run: r })?;
             continue;
         }
         let head = format!("{} {}:{}", r.node, r.address, r.port);
         if !r.reachable {
-            out(format!(
-                "{head} UNREACHABLE ({} ms): {}",
-                r.millis,
-                r.error.as_deref().unwrap_or("?")
-            ))?;
+            out(format!("{head} UNREACHABLE ({} ms): {}", r.millis, r.error.as_deref().unwrap_or("?")))?;
             continue;
         }
-        out(format!(
-            "{head} {} ({} ms)",
-            if r.ok() { "ok" } else { "FAILED" },
-            r.millis
-        ))?;
+        out(format!("{head} {} ({} ms)", if r.ok() { "ok" } else { "FAILED" }, r.millis))?;
         for c in &r.results {
             print_result(c)?;
         }
@@ -145,11 +118,7 @@ pub fn report(ctx: &Ctx, phase: &str, runs: &[NodeRun]) -> Result<Outcome> {
     let o = Outcome::of(runs);
     if !ctx.g.json {
         let names = |f: &dyn Fn(&NodeRun) -> bool| -> String {
-            let v: Vec<&str> = runs
-                .iter()
-                .filter(|r| f(r))
-                .map(|r| r.node.as_str())
-                .collect();
+            let v: Vec<&str> = runs.iter().filter(|r| f(r)).map(|r| r.node.as_str()).collect();
             if v.is_empty() {
                 "-".into()
             } else {
@@ -204,10 +173,7 @@ pub fn role_component(role: &str) -> Option<(InjTool, &'static str)> {
 
 /// The role whose daemon is component `comp` of `tool`.
 pub fn component_role(tool: InjTool, comp: &str) -> Option<&'static str> {
-    kvmfi::clusterconf::ROLES
-        .iter()
-        .copied()
-        .find(|r| role_component(r) == Some((tool, comp)))
+    kvmfi::clusterconf::ROLES.iter().copied().find(|r| role_component(r) == Some((tool, comp)))
 }
 
 /// One node in `status`.
@@ -231,9 +197,7 @@ pub struct NodeStatus {
 }
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
 
 /// Asks every target node what runs and what is in force.
@@ -244,26 +208,13 @@ pub fn collect_status(ctx: &mut Ctx, specs: &[Spec]) -> Result<Vec<NodeStatus>> 
         .map(|n| {
             let mut commands = Vec::new();
             if n.is_hadoop() {
-                commands.push(Remote::argv(
-                    "hadoop",
-                    &[ctx.g.hadoop_injector.as_str(), "list", "--json"],
-                ));
+                commands.push(Remote::argv("hadoop", &[ctx.g.hadoop_injector.as_str(), "list", "--json"]));
             }
             if n.is_cloudstack() {
-                commands.push(Remote::argv(
-                    "cloudstack",
-                    &[ctx.g.cloudstack_injector.as_str(), "list", "--json"],
-                ));
+                commands.push(Remote::argv("cloudstack", &[ctx.g.cloudstack_injector.as_str(), "list", "--json"]));
             }
-            commands.push(Remote::argv(
-                "faults",
-                &[journal_tool(ctx, n).as_str(), "status", "--all", "--json"],
-            ));
-            Job {
-                node: n.clone(),
-                commands,
-                stop_on_error: false,
-            }
+            commands.push(Remote::argv("faults", &[journal_tool(ctx, n).as_str(), "status", "--all", "--json"]));
+            Job { node: n.clone(), commands, stop_on_error: false }
         })
         .collect();
     let runs = ssh::run_all(jobs, &ctx.ssh);
@@ -301,17 +252,9 @@ pub fn collect_status(ctx: &mut Ctx, specs: &[Spec]) -> Result<Vec<NodeStatus>> 
             }
             if r.reachable {
                 for role in &n.roles {
-                    let Some((tool, comp)) = role_component(role) else {
-                        continue;
-                    };
+                    let Some((tool, comp)) = role_component(role) else { continue };
                     let asked = r.results.iter().any(|c| {
-                        c.ok()
-                            && c.label
-                                == if tool == InjTool::Hadoop {
-                                    "hadoop"
-                                } else {
-                                    "cloudstack"
-                                }
+                        c.ok() && c.label == if tool == InjTool::Hadoop { "hadoop" } else { "cloudstack" }
                     });
                     let found = s.daemons.iter().any(|d| d["component"] == comp);
                     if asked && !found {
@@ -331,10 +274,7 @@ pub fn status(ctx: &mut Ctx, specs: &[Spec]) -> Result<Outcome> {
     Ok(Outcome {
         nodes: all.len(),
         unreachable: all.iter().filter(|s| !s.reachable).count(),
-        failed: all
-            .iter()
-            .filter(|s| s.reachable && !s.problems.is_empty())
-            .count(),
+        failed: all.iter().filter(|s| s.reachable && !s.problems.is_empty()).count(),
     })
 }
 
@@ -346,10 +286,7 @@ pub fn print_status(ctx: &Ctx, all: &[NodeStatus]) -> Result<()> {
         }
         return Ok(());
     }
-    out(format!(
-        "{:<12} {:<21} {:<11} {:<36} {:<34} FAULTS",
-        "NODE", "ADDRESS", "STATE", "ROLES", "DAEMONS"
-    ))?;
+    out(format!("{:<12} {:<21} {:<11} {:<36} {:<34} FAULTS", "NODE", "ADDRESS", "STATE", "ROLES", "DAEMONS"))?;
     for s in all {
         let addr = format!("{}:{}", s.address, s.port);
         if !s.reachable {
@@ -371,31 +308,19 @@ pub fn print_status(ctx: &Ctx, all: &[NodeStatus]) -> Result<()> {
                     "{}:{}{}",
                     d["component"].as_str().unwrap_or("?"),
                     d["pid"],
-                    if d["state"] == "stopped" {
-                        "(stopped)"
-                    } else {
-                        ""
-                    }
+                    if d["state"] == "stopped" { "(stopped)" } else { "" }
                 )
             })
             .collect();
         daemons.extend(s.missing.iter().map(|m| format!("{m}:DOWN")));
-        let state = if s.problems.is_empty() {
-            "up"
-        } else {
-            "up,errors"
-        };
+        let state = if s.problems.is_empty() { "up" } else { "up,errors" };
         out(format!(
             "{:<12} {:<21} {:<11} {:<36} {:<34} {}",
             s.node,
             addr,
             state,
             s.roles.join(","),
-            if daemons.is_empty() {
-                "-".into()
-            } else {
-                daemons.join(" ")
-            },
+            if daemons.is_empty() { "-".into() } else { daemons.join(" ") },
             s.faults.len()
         ))?;
     }
@@ -436,17 +361,9 @@ pub fn default_inject_target(tool: InjTool, args: &[String]) -> Spec {
 }
 
 /// The jobs of an `inject`.
-pub fn inject_jobs(
-    ctx: &mut Ctx,
-    specs: &[Spec],
-    tool: InjTool,
-    args: &[String],
-) -> Result<Vec<Job>> {
+pub fn inject_jobs(ctx: &mut Ctx, specs: &[Spec], tool: InjTool, args: &[String]) -> Result<Vec<Job>> {
     if args.is_empty() {
-        return Err(Error::usage(format!(
-            "inject {}: give the injector's command, e.g. crash dn",
-            tool_name(tool)
-        )));
+        return Err(Error::usage(format!("inject {}: give the injector's command, e.g. crash dn", tool_name(tool))));
     }
     let default = default_inject_target(tool, args);
     let nodes = ctx.select(specs, &default)?;
@@ -458,11 +375,7 @@ pub fn inject_jobs(
     words.extend(args.iter().cloned());
     Ok(nodes
         .into_iter()
-        .map(|node| Job {
-            node,
-            commands: vec![Remote::argv(label.clone(), &words)],
-            stop_on_error: true,
-        })
+        .map(|node| Job { node, commands: vec![Remote::argv(label.clone(), &words)], stop_on_error: true })
         .collect())
 }
 
@@ -501,22 +414,14 @@ pub fn node_ip(n: &Node) -> Result<IpAddr> {
 pub fn partition_jobs(ctx: &Ctx, targets: &[Node], peers: &[IpAddr]) -> Result<Vec<Job>> {
     let mut default_peers = Vec::new();
     if peers.is_empty() {
-        for n in ctx
-            .nodes
-            .iter()
-            .filter(|n| !targets.iter().any(|t| t.name == n.name))
-        {
+        for n in ctx.nodes.iter().filter(|n| !targets.iter().any(|t| t.name == n.name)) {
             let ip = node_ip(n)?;
             if !default_peers.contains(&ip) {
                 default_peers.push(ip);
             }
         }
     }
-    let peers = if peers.is_empty() {
-        &default_peers
-    } else {
-        peers
-    };
+    let peers = if peers.is_empty() { &default_peers } else { peers };
     if peers.is_empty() {
         return Err(Error::usage(
             "nothing to cut the targets off from: every node is a target; name the other side with --peer ADDR",
@@ -530,17 +435,10 @@ pub fn partition_jobs(ctx: &Ctx, targets: &[Node], peers: &[IpAddr]) -> Result<V
             .filter(|p| **p != own)
             .map(|p| {
                 let ip = p.to_string();
-                Remote::argv(
-                    format!("network {ip}"),
-                    &[ctx.g.hadoop_injector.as_str(), "network", ip.as_str()],
-                )
+                Remote::argv(format!("network {ip}"), &[ctx.g.hadoop_injector.as_str(), "network", ip.as_str()])
             })
             .collect();
-        jobs.push(Job {
-            node: t.clone(),
-            commands,
-            stop_on_error: true,
-        });
+        jobs.push(Job { node: t.clone(), commands, stop_on_error: true });
     }
     Ok(jobs)
 }
@@ -565,21 +463,11 @@ pub fn recover_jobs(ctx: &mut Ctx, specs: &[Spec]) -> Result<Vec<Job>> {
     Ok(nodes
         .into_iter()
         .map(|n| {
-            let mut commands = vec![Remote::argv(
-                "recover",
-                &[journal_tool(ctx, &n).as_str(), "recover", "--all"],
-            )];
+            let mut commands = vec![Remote::argv("recover", &[journal_tool(ctx, &n).as_str(), "recover", "--all"])];
             if n.has_role("KVMHost") {
-                commands.push(Remote::shell(
-                    "kvm-ioctl off",
-                    if_installed(&ctx.g.kvm_ioctl_fi, &[&ctx.g.kvm_ioctl_fi, "off"]),
-                ));
+                commands.push(Remote::shell("kvm-ioctl off", if_installed(&ctx.g.kvm_ioctl_fi, &[&ctx.g.kvm_ioctl_fi, "off"])));
             }
-            Job {
-                node: n,
-                commands,
-                stop_on_error: false,
-            }
+            Job { node: n, commands, stop_on_error: false }
         })
         .collect())
 }

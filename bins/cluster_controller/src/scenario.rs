@@ -51,10 +51,7 @@ pub const ALL: &[(Name, &str, &str)] = &[
 
 /// The kebab-case name of a scenario.
 pub fn name_of(n: Name) -> &'static str {
-    ALL.iter()
-        .find(|(x, _, _)| *x == n)
-        .map(|(_, s, _)| *s)
-        .expect("every scenario is listed")
+    ALL.iter().find(|(x, _, _)| *x == n).map(|(_, s, _)| *s).expect("every scenario is listed")
 }
 
 /// `scenario --list`.
@@ -93,14 +90,7 @@ struct Part {
 
 fn part(node: kvmfi::clusterconf::Node, cmds: Vec<(Remote, Heal)>) -> Part {
     let (commands, heals) = cmds.into_iter().unzip();
-    Part {
-        job: Job {
-            node,
-            commands,
-            stop_on_error: true,
-        },
-        heals,
-    }
+    Part { job: Job { node, commands, stop_on_error: true }, heals }
 }
 
 /// The plan of scenario `name` on the targets (`specs`, else its default).
@@ -110,32 +100,20 @@ fn plan(ctx: &mut Ctx, name: Name, specs: &[Spec], o: &Opts) -> Result<Vec<Part>
     let k = ctx.g.kvm_ioctl_fi.clone();
     let rec_h = Heal::Recover(h.clone());
     let rec_c = Heal::Recover(c.clone());
-    let each = |ctx: &mut Ctx,
-                default: Spec,
-                cmds: &dyn Fn(&kvmfi::clusterconf::Node) -> Vec<(Remote, Heal)>|
-     -> Result<Vec<Part>> {
+    let each = |ctx: &mut Ctx, default: Spec, cmds: &dyn Fn(&kvmfi::clusterconf::Node) -> Vec<(Remote, Heal)>| -> Result<Vec<Part>> {
         let nodes = ctx.select(specs, &default)?;
-        Ok(nodes
-            .into_iter()
-            .map(|n| {
-                let v = cmds(&n);
-                part(n, v)
-            })
-            .collect())
+        Ok(nodes.into_iter().map(|n| {
+            let v = cmds(&n);
+            part(n, v)
+        }).collect())
     };
     let role = |r: &str| Spec::Role(r.into());
     Ok(match name {
         Name::DatanodeCrash => each(ctx, Spec::Random("DataNode".into()), &|_| {
-            vec![(
-                Remote::argv("crash dn", &[h.as_str(), "crash", "dn"]),
-                rec_h.clone(),
-            )]
+            vec![(Remote::argv("crash dn", &[h.as_str(), "crash", "dn"]), rec_h.clone())]
         })?,
         Name::NamenodeCrash => each(ctx, role("NameNode"), &|_| {
-            vec![(
-                Remote::argv("crash nn", &[h.as_str(), "crash", "nn"]),
-                rec_h.clone(),
-            )]
+            vec![(Remote::argv("crash nn", &[h.as_str(), "crash", "nn"]), rec_h.clone())]
         })?,
         Name::DatanodePartition => {
             let targets = ctx.select(specs, &Spec::Random("DataNode".into()))?;
@@ -148,28 +126,14 @@ fn plan(ctx: &mut Ctx, name: Name, specs: &[Spec], o: &Opts) -> Result<Vec<Part>
                 .collect()
         }
         Name::DelayHang => {
-            let nn = ctx
-                .nodes
-                .iter()
-                .find(|n| n.has_role("NameNode"))
-                .cloned()
-                .ok_or_else(|| {
-                    Error::usage("delay-hang: no node has role NameNode (the delay is towards it)")
-                })?;
+            let nn = ctx.nodes.iter().find(|n| n.has_role("NameNode")).cloned().ok_or_else(|| {
+                Error::usage("delay-hang: no node has role NameNode (the delay is towards it)")
+            })?;
             let ip = ops::node_ip(&nn)?.to_string();
             each(ctx, Spec::Random("DataNode".into()), &|_| {
                 vec![
-                    (
-                        Remote::argv(
-                            format!("delay {ip} 200"),
-                            &[h.as_str(), "delay", ip.as_str(), "200"],
-                        ),
-                        rec_h.clone(),
-                    ),
-                    (
-                        Remote::argv("hang dn", &[h.as_str(), "hang", "dn"]),
-                        rec_h.clone(),
-                    ),
+                    (Remote::argv(format!("delay {ip} 200"), &[h.as_str(), "delay", ip.as_str(), "200"]), rec_h.clone()),
+                    (Remote::argv("hang dn", &[h.as_str(), "hang", "dn"]), rec_h.clone()),
                 ]
             })?
         }
@@ -177,57 +141,31 @@ fn plan(ctx: &mut Ctx, name: Name, specs: &[Spec], o: &Opts) -> Result<Vec<Part>
             let secs = o.duration.map_or(60, |d| d.as_secs().max(1)).to_string();
             each(ctx, role("DataNode"), &|_| {
                 vec![(
-                    Remote::argv(
-                        format!("cpu-stress-local {secs}"),
-                        &[h.as_str(), "cpu-stress-local", secs.as_str()],
-                    ),
+                    Remote::argv(format!("cpu-stress-local {secs}"), &[h.as_str(), "cpu-stress-local", secs.as_str()]),
                     rec_h.clone(),
                 )]
             })?
         }
         Name::ResourcemanagerHang => each(ctx, role("ResourceManager"), &|_| {
-            vec![(
-                Remote::argv("hang rm", &[h.as_str(), "hang", "rm"]),
-                rec_h.clone(),
-            )]
+            vec![(Remote::argv("hang rm", &[h.as_str(), "hang", "rm"]), rec_h.clone())]
         })?,
         Name::ApiDelay => {
             let ms = o.delay_ms.to_string();
             each(ctx, role("ManagementServer"), &|_| {
-                vec![(
-                    Remote::argv(
-                        format!("api-delay {ms}"),
-                        &[c.as_str(), "api-delay", ms.as_str()],
-                    ),
-                    rec_c.clone(),
-                )]
+                vec![(Remote::argv(format!("api-delay {ms}"), &[c.as_str(), "api-delay", ms.as_str()]), rec_c.clone())]
             })?
         }
         Name::DbStarvation => {
-            let default = if ctx.nodes.iter().any(|n| n.has_role("Database")) {
-                role("Database")
-            } else {
-                role("ManagementServer")
-            };
+            let default = if ctx.nodes.iter().any(|n| n.has_role("Database")) { role("Database") } else { role("ManagementServer") };
             each(ctx, default, &|_| {
                 vec![(
-                    Remote::argv(
-                        "db-limit --user-connections 1",
-                        &[c.as_str(), "db-limit", "--user-connections", "1"],
-                    ),
+                    Remote::argv("db-limit --user-connections 1", &[c.as_str(), "db-limit", "--user-connections", "1"]),
                     rec_c.clone(),
                 )]
             })?
         }
         Name::KvmIoctlDeny => {
-            let mut arm = vec![
-                k.as_str(),
-                "arm",
-                "--comm",
-                "qemu-system-x86",
-                "--cmd",
-                "KVM_RUN",
-            ];
+            let mut arm = vec![k.as_str(), "arm", "--comm", "qemu-system-x86", "--cmd", "KVM_RUN"];
             // The kernel disarms by itself too, should this controller die.
             let d = o.duration.map(|d| format!("{}s", d.as_secs().max(1)));
             if let Some(d) = &d {
@@ -236,10 +174,7 @@ fn plan(ctx: &mut Ctx, name: Name, specs: &[Spec], o: &Opts) -> Result<Vec<Part>
             each(ctx, role("KVMHost"), &|_| {
                 vec![(
                     Remote::shell("kvm-ioctl-fi arm KVM_RUN", if_installed(&k, &arm)),
-                    Heal::Run(Remote::shell(
-                        "kvm-ioctl-fi off",
-                        if_installed(&k, &[k.as_str(), "off"]),
-                    )),
+                    Heal::Run(Remote::shell("kvm-ioctl-fi off", if_installed(&k, &[k.as_str(), "off"]))),
                 )]
             })?
         }
@@ -269,10 +204,7 @@ fn heal_jobs(parts: &[Part], runs: &[NodeRun]) -> Vec<Job> {
                 Heal::Recover(tool) => {
                     for id in printed_ids(&res.stdout).into_iter().rev() {
                         let id = id.to_string();
-                        commands.push(Remote::argv(
-                            format!("recover {id}"),
-                            &[tool.as_str(), "recover", id.as_str()],
-                        ));
+                        commands.push(Remote::argv(format!("recover {id}"), &[tool.as_str(), "recover", id.as_str()]));
                     }
                 }
                 // A command that did not start left nothing to undo; one
@@ -282,11 +214,7 @@ fn heal_jobs(parts: &[Part], runs: &[NodeRun]) -> Vec<Job> {
             }
         }
         if !commands.is_empty() {
-            jobs.push(Job {
-                node: p.job.node.clone(),
-                commands,
-                stop_on_error: false,
-            });
+            jobs.push(Job { node: p.job.node.clone(), commands, stop_on_error: false });
         }
     }
     jobs
@@ -301,10 +229,7 @@ pub fn run(ctx: &mut Ctx, name: Name, specs: &[Spec], o: &Opts) -> Result<Outcom
     }
     let parts = plan(ctx, name, specs, o)?;
     if parts.is_empty() {
-        return Err(Error::usage(format!(
-            "{}: no node to act on",
-            name_of(name)
-        )));
+        return Err(Error::usage(format!("{}: no node to act on", name_of(name))));
     }
     if !ctx.g.json {
         let names: Vec<&str> = parts.iter().map(|p| p.job.node.name.as_str()).collect();
@@ -313,10 +238,7 @@ pub fn run(ctx: &mut Ctx, name: Name, specs: &[Spec], o: &Opts) -> Result<Outcom
     let runs = ssh::run_all(parts.iter().map(|p| p.job.clone()).collect(), &ctx.ssh);
     let mut outcome = ops::report(ctx, "inject", &runs)?;
     let heals = heal_jobs(&parts, &runs);
-    for r in runs
-        .iter()
-        .filter(|r| r.results.iter().any(|c| c.error.is_some()))
-    {
+    for r in runs.iter().filter(|r| r.results.iter().any(|c| c.error.is_some())) {
         eprintln!("{}: a command did not complete; its fault may be in force: cluster_controller recover -t {}", r.node, r.node);
     }
     if heals.is_empty() {
@@ -336,12 +258,7 @@ pub fn run(ctx: &mut Ctx, name: Name, specs: &[Spec], o: &Opts) -> Result<Outcom
         None => {
             for j in &heals {
                 let ids: Vec<&str> = j.commands.iter().map(|c| c.label.as_str()).collect();
-                eprintln!(
-                    "{}: in force; heal with: cluster_controller recover -t {}   ({})",
-                    j.node.name,
-                    j.node.name,
-                    ids.join(", ")
-                );
+                eprintln!("{}: in force; heal with: cluster_controller recover -t {}   ({})", j.node.name, j.node.name, ids.join(", "));
             }
             return Ok(outcome);
         }
@@ -362,10 +279,7 @@ pub fn run(ctx: &mut Ctx, name: Name, specs: &[Spec], o: &Opts) -> Result<Outcom
 mod tests {
     #[test]
     fn ids() {
-        assert_eq!(
-            super::printed_ids("3\tcrash\tdn\tSIGKILL pid 5\n4\tnetwork\t10.0.0.1\tdrop\n"),
-            [3, 4]
-        );
+        assert_eq!(super::printed_ids("3\tcrash\tdn\tSIGKILL pid 5\n4\tnetwork\t10.0.0.1\tdrop\n"), [3, 4]);
         assert_eq!(super::printed_ids("up\n1234abcd\n"), Vec::<u64>::new());
     }
 }

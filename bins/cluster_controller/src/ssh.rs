@@ -3,10 +3,10 @@
 //! forever otherwise) and a time limit on every remote command; the nodes
 //! are worked on in parallel, one thread each.
 
-use crate::hostkeys::HostKeys;
-use crate::sshconfig::SshConfig;
 use kvmfi::clusterconf::Node;
 use serde::Serialize;
+use crate::hostkeys::HostKeys;
+use crate::sshconfig::SshConfig;
 use ssh2::Session;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -47,17 +47,11 @@ pub struct Remote {
 impl Remote {
     /// A command from argv words, each quoted for the remote shell.
     pub fn argv<S: AsRef<str>>(label: impl Into<String>, words: &[S]) -> Remote {
-        Remote {
-            label: label.into(),
-            line: kvmfi::exec::display_argv(words),
-        }
+        Remote { label: label.into(), line: kvmfi::exec::display_argv(words) }
     }
     /// A raw shell line.
     pub fn shell(label: impl Into<String>, line: impl Into<String>) -> Remote {
-        Remote {
-            label: label.into(),
-            line: line.into(),
-        }
+        Remote { label: label.into(), line: line.into() }
     }
 }
 
@@ -85,13 +79,7 @@ impl CmdResult {
         if let Some(e) = &self.error {
             return e.clone();
         }
-        let last = self
-            .stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim();
+        let last = self.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
         match self.exit {
             Some(c) if last.is_empty() => format!("exit status {c}"),
             Some(c) => format!("exit status {c}: {last}"),
@@ -141,9 +129,7 @@ fn addr_of(host: &str, port: u16) -> Result<SocketAddr, String> {
 }
 
 fn default_identities() -> Vec<PathBuf> {
-    let Some(home) = std::env::var_os("HOME") else {
-        return Vec::new();
-    };
+    let Some(home) = std::env::var_os("HOME") else { return Vec::new() };
     ["id_ed25519", "id_ecdsa", "id_rsa"]
         .iter()
         .map(|k| PathBuf::from(&home).join(".ssh").join(k))
@@ -172,20 +158,11 @@ impl Conn {
         // ~/.ssh/config applies to the node's address as a Host alias.
         let hc = o.ssh_config.for_host(&node.address);
         let host = hc.hostname.clone().unwrap_or_else(|| node.address.clone());
-        let port = if node.port_given {
-            node.port
-        } else {
-            hc.port.unwrap_or(node.port)
-        };
+        let port = if node.port_given { node.port } else { hc.port.unwrap_or(node.port) };
         let addr = addr_of(&host, port)?;
         let tcp = TcpStream::connect_timeout(&addr, o.connect_timeout).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::TimedOut
-                || e.kind() == std::io::ErrorKind::WouldBlock
-            {
-                format!(
-                    "connect to {addr}: no answer within {}",
-                    secs(o.connect_timeout)
-                )
+            if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock {
+                format!("connect to {addr}: no answer within {}", secs(o.connect_timeout))
             } else {
                 format!("connect to {addr}: {e}")
             }
@@ -193,29 +170,16 @@ impl Conn {
         let _ = tcp.set_nodelay(true);
         let mut sess = Session::new().map_err(|e| format!("ssh session: {e}"))?;
         sess.set_tcp_stream(tcp);
-        let left = o
-            .connect_timeout
-            .saturating_sub(start.elapsed())
-            .max(Duration::from_millis(1));
+        let left = o.connect_timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(1));
         sess.set_timeout(ms(left));
         // OpenSSH's order of host key types (libssh2 would take ECDSA
         // first): a known_hosts written by ssh holds the ed25519 key, and a
         // node that also has others must offer that one.
         let _ = sess.method_pref(ssh2::MethodType::HostKey, HOST_KEY_ORDER);
-        sess.handshake()
-            .map_err(|e| format!("ssh handshake with {addr}: {}", e.message()))?;
+        sess.handshake().map_err(|e| format!("ssh handshake with {addr}: {}", e.message()))?;
         o.host_keys.check(&sess, &host, port)?;
-        let user = node
-            .user
-            .as_deref()
-            .or(o.user.as_deref())
-            .or(hc.user.as_deref())
-            .unwrap_or("root");
-        let ids = if o.identities.is_empty() {
-            default_identities()
-        } else {
-            o.identities.clone()
-        };
+        let user = node.user.as_deref().or(o.user.as_deref()).or(hc.user.as_deref()).unwrap_or("root");
+        let ids = if o.identities.is_empty() { default_identities() } else { o.identities.clone() };
         let mut why = Vec::new();
         if o.identities.is_empty() {
             for key in hc.identity_files.iter().filter(|k| k.exists()) {
@@ -246,16 +210,10 @@ impl Conn {
             if ids.is_empty() && o.identities.is_empty() {
                 why.push("no key in ~/.ssh (give --identity)".into());
             }
-            return Err(format!(
-                "ssh login as {user}@{addr} refused ({})",
-                why.join("; ")
-            ));
+            return Err(format!("ssh login as {user}@{addr} refused ({})", why.join("; ")));
         }
         sess.set_timeout(ms(o.command_timeout));
-        Ok(Conn {
-            sess,
-            timeout: o.command_timeout,
-        })
+        Ok(Conn { sess, timeout: o.command_timeout })
     }
 
     /// Runs one command; its stdout and stderr are collected whole.
@@ -270,20 +228,14 @@ impl Conn {
         };
         let timeout = |e: ssh2::Error| -> String {
             if matches!(e.code(), ssh2::ErrorCode::Session(-9)) {
-                format!(
-                    "no answer within {} (--command-timeout)",
-                    secs(self.timeout)
-                )
+                format!("no answer within {} (--command-timeout)", secs(self.timeout))
             } else {
                 e.message().to_string()
             }
         };
         let io_err = |e: std::io::Error| -> String {
             if e.kind() == std::io::ErrorKind::TimedOut {
-                format!(
-                    "no answer within {} (--command-timeout)",
-                    secs(self.timeout)
-                )
+                format!("no answer within {} (--command-timeout)", secs(self.timeout))
             } else {
                 e.to_string()
             }
@@ -356,11 +308,7 @@ pub fn run_all(jobs: Vec<Job>, o: &SshOpts) -> Vec<NodeRun> {
     });
     slots
         .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .expect("every job ran")
-        })
+        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every job ran"))
         .collect()
 }
 
@@ -387,9 +335,7 @@ fn run_job(job: &Job, o: &SshOpts) -> NodeRun {
                     break;
                 }
             }
-            let _ = conn
-                .sess
-                .disconnect(None, "kvmfi cluster_controller done", None);
+            let _ = conn.sess.disconnect(None, "kvmfi cluster_controller done", None);
         }
     }
     run.millis = start.elapsed().as_millis() as u64;

@@ -56,9 +56,7 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
 }
 
 fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
 }
 
 /// `~/x` -> $HOME/x.
@@ -103,12 +101,7 @@ impl SshConfig {
     /// Reads `path`; a missing file is an empty configuration. Errors name
     /// the file and line.
     pub fn load(path: &Path) -> Result<SshConfig, String> {
-        let mut c = SshConfig {
-            blocks: vec![Block {
-                patterns: vec!["*".into()],
-                ..Block::default()
-            }],
-        };
+        let mut c = SshConfig { blocks: vec![Block { patterns: vec!["*".into()], ..Block::default() }] };
         c.read(path, 0)?;
         Ok(c)
     }
@@ -127,38 +120,22 @@ impl SshConfig {
             if l.is_empty() || l.starts_with('#') {
                 continue;
             }
-            let split = l
-                .find(|c: char| c.is_whitespace() || c == '=')
-                .unwrap_or(l.len());
+            let split = l.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(l.len());
             let key = l[..split].to_ascii_lowercase();
             let value = l[split..].trim_start().trim_start_matches('=').trim();
             match key.as_str() {
                 "host" => {
                     let patterns = words(value);
                     if patterns.is_empty() {
-                        return Err(format!(
-                            "{}: line {}: Host needs a pattern",
-                            path.display(),
-                            i + 1
-                        ));
+                        return Err(format!("{}: line {}: Host needs a pattern", path.display(), i + 1));
                     }
-                    self.blocks.push(Block {
-                        patterns,
-                        ..Block::default()
-                    });
+                    self.blocks.push(Block { patterns, ..Block::default() });
                 }
-                "match" => self.blocks.push(Block {
-                    skip: true,
-                    ..Block::default()
-                }),
+                "match" => self.blocks.push(Block { skip: true, ..Block::default() }),
                 "include" => {
                     for w in words(value) {
                         let p = tilde(&w);
-                        let p = if p.is_absolute() {
-                            p
-                        } else {
-                            home().unwrap_or_default().join(".ssh").join(p)
-                        };
+                        let p = if p.is_absolute() { p } else { home().unwrap_or_default().join(".ssh").join(p) };
                         for f in glob(&p) {
                             self.read(&f, depth + 1)?;
                         }
@@ -184,9 +161,7 @@ impl SshConfig {
             for (k, v) in &b.settings {
                 let first = words(v).into_iter().next().unwrap_or_default();
                 match k.as_str() {
-                    "hostname" if hc.hostname.is_none() => {
-                        hc.hostname = Some(first.replace("%h", host))
-                    }
+                    "hostname" if hc.hostname.is_none() => hc.hostname = Some(first.replace("%h", host)),
                     "user" if hc.user.is_none() => hc.user = Some(first),
                     "port" if hc.port.is_none() => hc.port = first.parse().ok().filter(|p| *p > 0),
                     "identityfile" => {
@@ -220,10 +195,7 @@ fn matches(patterns: &[String], host: &str) -> bool {
 
 /// The files a path with `*`/`?` in its last component names, sorted.
 fn glob(p: &Path) -> Vec<PathBuf> {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if !name.contains(['*', '?']) {
         return vec![p.to_path_buf()];
     }
@@ -263,22 +235,12 @@ mod tests {
         assert_eq!(h.user.as_deref(), Some("ops"));
         assert_eq!(h.hostname.as_deref(), Some("10.0.0.node-7"));
         assert_eq!(h.port, Some(2222));
-        assert_eq!(
-            h.identity_files,
-            [PathBuf::from("/k/top"), PathBuf::from("/k/fleet")]
-        );
+        assert_eq!(h.identity_files, [PathBuf::from("/k/top"), PathBuf::from("/k/fleet")]);
         let h8 = c.for_host("node-8");
-        assert_eq!(
-            (h8.hostname, h8.port, h8.user.as_deref()),
-            (None, Some(22), Some("ops"))
-        );
+        assert_eq!((h8.hostname, h8.port, h8.user.as_deref()), (None, Some(22), Some("ops")));
         let other = c.for_host("db1");
         assert_eq!(other.user.as_deref(), Some("last"));
-        assert!(SshConfig::load(&d.path().join("missing"))
-            .unwrap()
-            .for_host("x")
-            .user
-            .is_none());
+        assert!(SshConfig::load(&d.path().join("missing")).unwrap().for_host("x").user.is_none());
     }
 
     #[test]

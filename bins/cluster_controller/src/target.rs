@@ -83,23 +83,12 @@ pub fn majority(n: usize) -> usize {
 
 /// The nodes `specs` pick out of `nodes` (in file order); an empty `specs`
 /// means `default`. Fails (exit 2) for an unknown name, or a role no node has.
-pub fn select<R: Rng>(
-    nodes: &[Node],
-    specs: &[Spec],
-    default: &Spec,
-    rng: &mut R,
-) -> Result<Vec<Node>> {
-    let specs: Vec<&Spec> = if specs.is_empty() {
-        vec![default]
-    } else {
-        specs.iter().collect()
-    };
+pub fn select<R: Rng>(nodes: &[Node], specs: &[Spec], default: &Spec, rng: &mut R) -> Result<Vec<Node>> {
+    let specs: Vec<&Spec> = if specs.is_empty() { vec![default] } else { specs.iter().collect() };
     let mut chosen = vec![false; nodes.len()];
     for s in specs {
         let with = |r: &Option<String>| -> Result<Vec<usize>> {
-            let v: Vec<usize> = (0..nodes.len())
-                .filter(|&i| r.as_ref().map_or(true, |r| nodes[i].has_role(r)))
-                .collect();
+            let v: Vec<usize> = (0..nodes.len()).filter(|&i| r.as_ref().map_or(true, |r| nodes[i].has_role(r))).collect();
             if v.is_empty() {
                 return Err(Error::usage(format!(
                     "no node of the cluster has role {}",
@@ -114,40 +103,26 @@ pub fn select<R: Rng>(
                 for n in ns {
                     let i = nodes.iter().position(|x| &x.name == n).ok_or_else(|| {
                         let known: Vec<&str> = nodes.iter().map(|x| x.name.as_str()).collect();
-                        Error::usage(format!(
-                            "no node named '{n}'; the nodes are {}",
-                            known.join(", ")
-                        ))
+                        Error::usage(format!("no node named '{n}'; the nodes are {}", known.join(", ")))
                     })?;
                     chosen[i] = true;
                 }
             }
-            Spec::Role(r) => with(&Some(r.clone()))?
-                .into_iter()
-                .for_each(|i| chosen[i] = true),
+            Spec::Role(r) => with(&Some(r.clone()))?.into_iter().for_each(|i| chosen[i] = true),
             Spec::Random(r) => {
                 let v = with(&Some(r.clone()))?;
                 chosen[*v.choose(rng).expect("not empty")] = true;
             }
             Spec::Minority(r) | Spec::Majority(r) => {
                 let v = with(r)?;
-                let k = if matches!(s, Spec::Minority(_)) {
-                    minority(v.len())
-                } else {
-                    majority(v.len())
-                };
+                let k = if matches!(s, Spec::Minority(_)) { minority(v.len()) } else { majority(v.len()) };
                 for &i in v.choose_multiple(rng, k) {
                     chosen[i] = true;
                 }
             }
         }
     }
-    Ok(nodes
-        .iter()
-        .zip(chosen)
-        .filter(|(_, c)| *c)
-        .map(|(n, _)| n.clone())
-        .collect())
+    Ok(nodes.iter().zip(chosen).filter(|(_, c)| *c).map(|(n, _)| n.clone()).collect())
 }
 
 #[cfg(test)]
@@ -174,10 +149,7 @@ mod tests {
         assert_eq!(parse("role:datanode"), Ok(Spec::Role("DataNode".into())));
         assert_eq!(parse("one:DataNode"), Ok(Spec::Random("DataNode".into())));
         assert_eq!(parse("minority"), Ok(Spec::Minority(None)));
-        assert_eq!(
-            parse("majority:DataNode"),
-            Ok(Spec::Majority(Some("DataNode".into())))
-        );
+        assert_eq!(parse("majority:DataNode"), Ok(Spec::Majority(Some("DataNode".into()))));
         assert_eq!(parse("a,b"), Ok(Spec::Names(vec!["a".into(), "b".into()])));
         assert_eq!(parse("name:all"), Ok(Spec::Names(vec!["all".into()])));
         assert!(parse("role:Nope").is_err());
@@ -204,10 +176,7 @@ mod tests {
             select(&c, &s, &Spec::All, rng)
         };
         assert_eq!(names(&sel(&[], &mut rng).unwrap()).len(), 6);
-        assert_eq!(
-            names(&sel(&["role:DataNode"], &mut rng).unwrap()),
-            ["a", "b", "c", "d"]
-        );
+        assert_eq!(names(&sel(&["role:DataNode"], &mut rng).unwrap()), ["a", "b", "c", "d"]);
         assert_eq!(names(&sel(&["e", "m"], &mut rng).unwrap()), ["m", "e"]);
         let one = sel(&["random:DataNode"], &mut rng).unwrap();
         assert_eq!(one.len(), 1);
@@ -215,14 +184,8 @@ mod tests {
         assert_eq!(sel(&["minority:DataNode"], &mut rng).unwrap().len(), 1);
         assert_eq!(sel(&["majority:DataNode"], &mut rng).unwrap().len(), 3);
         assert_eq!(sel(&["majority"], &mut rng).unwrap().len(), 4);
-        assert!(sel(&["zz"], &mut rng)
-            .unwrap_err()
-            .to_string()
-            .contains("no node named 'zz'"));
-        assert!(sel(&["role:KVMHost"], &mut rng)
-            .unwrap_err()
-            .to_string()
-            .contains("no node of the cluster has role KVMHost"));
+        assert!(sel(&["zz"], &mut rng).unwrap_err().to_string().contains("no node named 'zz'"));
+        assert!(sel(&["role:KVMHost"], &mut rng).unwrap_err().to_string().contains("no node of the cluster has role KVMHost"));
         // Over many draws, every DataNode gets picked.
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..200 {

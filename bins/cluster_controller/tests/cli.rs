@@ -20,20 +20,9 @@ fn cc() -> Command {
 #[test]
 fn nodes_prints_the_file() {
     let f = conf("# c\nm,10.77.9.11,22,NameNode,ResourceManager\ns1,10.77.9.12,2222,datanode\n");
-    let out = cc()
-        .arg("-c")
-        .arg(f.path())
-        .arg("nodes")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = cc().arg("-c").arg(f.path()).arg("nodes").assert().success().get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(
-        text.contains("m\t10.77.9.11\t22\tNameNode,ResourceManager\n"),
-        "{text}"
-    );
+    assert!(text.contains("m\t10.77.9.11\t22\tNameNode,ResourceManager\n"), "{text}");
     assert!(text.contains("s1\t10.77.9.12\t2222\tDataNode\n"), "{text}");
 }
 
@@ -50,25 +39,13 @@ fn bad_file_is_a_usage_error_with_its_line() {
 fn usage_errors() {
     let f = conf("m,10.77.9.11,22,NameNode\n");
     for (args, want) in [
-        (
-            vec!["inject", "-t", "nosuch", "hadoop", "crash", "dn"],
-            "no node named 'nosuch'",
-        ),
-        (
-            vec!["inject", "-t", "role:Bogus", "hadoop", "list"],
-            "unknown role 'Bogus'",
-        ),
-        (
-            vec!["inject", "-t", "role:DataNode", "hadoop", "list"],
-            "no node of the cluster has role DataNode",
-        ),
+        (vec!["inject", "-t", "nosuch", "hadoop", "crash", "dn"], "no node named 'nosuch'"),
+        (vec!["inject", "-t", "role:Bogus", "hadoop", "list"], "unknown role 'Bogus'"),
+        (vec!["inject", "-t", "role:DataNode", "hadoop", "list"], "no node of the cluster has role DataNode"),
         (vec!["partition"], "--target"),
         (vec!["partition", "-t", "all"], "--peer"),
         (vec!["scenario", "bogus"], "invalid value 'bogus'"),
-        (
-            vec!["--connect-timeout", "0", "status"],
-            "must be above zero",
-        ),
+        (vec!["--connect-timeout", "0", "status"], "must be above zero"),
     ] {
         let a = cc().arg("-c").arg(f.path()).args(&args).assert().code(2);
         let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
@@ -79,32 +56,14 @@ fn usage_errors() {
 #[test]
 fn no_command_without_a_terminal_is_a_usage_error() {
     let f = conf("m,10.77.9.11,22,NameNode\n");
-    cc().arg("-c")
-        .arg(f.path())
-        .write_stdin("")
-        .assert()
-        .code(2);
+    cc().arg("-c").arg(f.path()).write_stdin("").assert().code(2);
 }
 
 #[test]
 fn scenario_list() {
-    let out = cc()
-        .args(["scenario", "--list"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = cc().args(["scenario", "--list"]).assert().success().get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
-    for s in [
-        "datanode-crash",
-        "datanode-partition",
-        "namenode-crash",
-        "resourcemanager-hang",
-        "api-delay",
-        "db-starvation",
-        "kvm-ioctl-deny",
-    ] {
+    for s in ["datanode-crash", "datanode-partition", "namenode-crash", "resourcemanager-hang", "api-delay", "db-starvation", "kvm-ioctl-deny"] {
         assert!(text.contains(s), "{s}: {text}");
     }
 }
@@ -118,12 +77,7 @@ fn refused_port_is_unreachable_at_once() {
     };
     let f = conf(&format!("a,127.0.0.1,{port},DataNode\n"));
     let start = std::time::Instant::now();
-    let a = cc()
-        .arg("-c")
-        .arg(f.path())
-        .args(["--connect-timeout", "3s", "-i", "/nonexistent", "status"])
-        .assert()
-        .code(1);
+    let a = cc().arg("-c").arg(f.path()).args(["--connect-timeout", "3s", "-i", "/nonexistent", "status"]).assert().code(1);
     assert!(start.elapsed() < std::time::Duration::from_secs(3));
     let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
     assert!(out.contains("UNREACHABLE"), "{out}");
@@ -136,24 +90,8 @@ fn not_ssh_is_reported_within_the_timeout() {
     let port = l.local_addr().unwrap().port();
     let f = conf(&format!("a,127.0.0.1,{port},DataNode\n"));
     let start = std::time::Instant::now();
-    let a = cc()
-        .arg("-c")
-        .arg(f.path())
-        .args([
-            "--connect-timeout",
-            "1s",
-            "-i",
-            "/nonexistent",
-            "--json",
-            "recover",
-        ])
-        .assert()
-        .code(1);
-    assert!(
-        start.elapsed() < std::time::Duration::from_secs(5),
-        "{:?}",
-        start.elapsed()
-    );
+    let a = cc().arg("-c").arg(f.path()).args(["--connect-timeout", "1s", "-i", "/nonexistent", "--json", "recover"]).assert().code(1);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
     let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
     let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(v["reachable"], false, "{out}");
@@ -164,13 +102,7 @@ fn not_ssh_is_reported_within_the_timeout() {
 #[test]
 fn menu_reads_answers_from_a_pipe() {
     let f = conf("m,10.77.9.11,22,NameNode\n");
-    let a = cc()
-        .arg("-c")
-        .arg(f.path())
-        .arg("menu")
-        .write_stdin("9\n2\n0\nq\n")
-        .assert()
-        .success();
+    let a = cc().arg("-c").arg(f.path()).arg("menu").write_stdin("9\n2\n0\nq\n").assert().success();
     let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
     assert!(out.contains("[7] Load cluster configuration"), "{out}");
     assert!(out.contains("'9' is not a choice"), "{out}");
@@ -181,63 +113,28 @@ fn menu_reads_answers_from_a_pipe() {
 #[test]
 fn inventories_in_and_out() {
     let f = conf("m,10.77.9.11,22,NameNode,ResourceManager\ns1,10.77.9.12,2222,datanode\n");
-    let out = cc()
-        .arg("-c")
-        .arg(f.path())
-        .args(["nodes", "--export", "ansible"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = cc().arg("-c").arg(f.path()).args(["nodes", "--export", "ansible"]).assert().success().get_output().stdout.clone();
     let ini = String::from_utf8(out).unwrap();
-    assert!(
-        ini.contains("[DataNode]\ns1 ansible_host=10.77.9.12 ansible_port=2222\n"),
-        "{ini}"
-    );
+    assert!(ini.contains("[DataNode]\ns1 ansible_host=10.77.9.12 ansible_port=2222\n"), "{ini}");
     // The export read back as a cluster file gives the same nodes.
     let g = conf(&ini);
-    let out = cc()
-        .arg("-c")
-        .arg(g.path())
-        .arg("nodes")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = cc().arg("-c").arg(g.path()).arg("nodes").assert().success().get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(
-        text.contains("m\t10.77.9.11\t22\tNameNode,ResourceManager\n"),
-        "{text}"
-    );
+    assert!(text.contains("m\t10.77.9.11\t22\tNameNode,ResourceManager\n"), "{text}");
     assert!(text.contains("s1\t10.77.9.12\t2222\tDataNode\n"), "{text}");
     // A host in no role group: exit 2, its line named.
     let bad = conf("[datanode]\nd1 ansible_host=10.0.0.1\n[web]\nw1\n");
     let a = cc().arg("-c").arg(bad.path()).arg("nodes").assert().code(2);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
-    assert!(
-        err.contains(": line 4: host 'w1' is in no role group"),
-        "{err}"
-    );
+    assert!(err.contains(": line 4: host 'w1' is in no role group"), "{err}");
 }
 
 #[test]
 fn host_key_options() {
     let f = conf("m,10.77.9.11,22,NameNode\n");
     for (args, want) in [
-        (
-            vec![
-                "--accept-new-host-keys",
-                "--insecure-ignore-host-keys",
-                "status",
-            ],
-            "cannot be used with",
-        ),
-        (
-            vec!["--ssh-config", "/nonexistent/config", "status"],
-            "--ssh-config /nonexistent/config: no such file",
-        ),
+        (vec!["--accept-new-host-keys", "--insecure-ignore-host-keys", "status"], "cannot be used with"),
+        (vec!["--ssh-config", "/nonexistent/config", "status"], "--ssh-config /nonexistent/config: no such file"),
     ] {
         let a = cc().arg("-c").arg(f.path()).args(&args).assert().code(2);
         let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
@@ -245,6 +142,5 @@ fn host_key_options() {
     }
     let bad = conf("known_hosts =\nm,10.77.9.11,22,NameNode\n");
     let a = cc().arg("-c").arg(bad.path()).arg("nodes").assert().code(2);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr)
-        .contains(": line 1: known_hosts = needs a path"));
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains(": line 1: known_hosts = needs a path"));
 }

@@ -22,10 +22,7 @@ pub const DEFAULT_DIR: &str = "/var/lib/kvmfi/experiment";
 
 /// The journal directory in force.
 pub fn dir() -> PathBuf {
-    std::env::var_os("KVMFI_EXPERIMENT_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| DEFAULT_DIR.into())
+    std::env::var_os("KVMFI_EXPERIMENT_DIR").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| DEFAULT_DIR.into())
 }
 
 /// One line of the journal.
@@ -126,10 +123,7 @@ impl EJournal {
             .open(self.dir.join("lock"))
             .map_err(|e| Error::io(format!("opening {}/lock", self.dir.display()), e))?;
         if !flock(&lock, libc::LOCK_EX) {
-            return Err(Error::io(
-                "locking the experiment journal",
-                std::io::Error::last_os_error(),
-            ));
+            return Err(Error::io("locking the experiment journal", std::io::Error::last_os_error()));
         }
         f()
     }
@@ -138,8 +132,7 @@ impl EJournal {
     pub fn append(&self, rec: &Record) -> Result<()> {
         let path = self.dir.join("journal.jsonl");
         self.locked(|| {
-            let mut line = serde_json::to_string(rec)
-                .map_err(|e| Error::failed(format!("encoding a journal record: {e}")))?;
+            let mut line = serde_json::to_string(rec).map_err(|e| Error::failed(format!("encoding a journal record: {e}")))?;
             line.push('\n');
             let mut f = OpenOptions::new()
                 .create(true)
@@ -163,10 +156,7 @@ impl EJournal {
             Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
         };
         let mut out: Vec<Pending> = Vec::new();
-        for rec in text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Record>(l).ok())
-        {
+        for rec in text.lines().filter_map(|l| serde_json::from_str::<Record>(l).ok()) {
             let same = |p: &Pending| p.run == rec.run && p.step == rec.step;
             match rec.op.as_str() {
                 "begin" => out.push(Pending {
@@ -203,9 +193,7 @@ impl EJournal {
                     .write(true)
                     .open(&path)
                     .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-                f.set_len(0)
-                    .and_then(|_| f.sync_all())
-                    .map_err(|e| Error::io(format!("emptying {}", path.display()), e))?;
+                f.set_len(0).and_then(|_| f.sync_all()).map_err(|e| Error::io(format!("emptying {}", path.display()), e))?;
             }
             Ok(())
         })
@@ -283,21 +271,10 @@ pub fn undo(p: &Pending) -> Result<Vec<String>> {
             let mine: Vec<u64> = entries
                 .iter()
                 .map(|e| e.id)
-                .filter(|id| {
-                    if p.faults.is_empty() {
-                        *id > p.above
-                    } else {
-                        p.faults.contains(id)
-                    }
-                })
+                .filter(|id| if p.faults.is_empty() { *id > p.above } else { p.faults.contains(id) })
                 .collect();
             for id in mine.iter().rev() {
-                let out = tools::run(
-                    node,
-                    &p.tool,
-                    &["recover".into(), id.to_string()],
-                    UNDO_TIMEOUT,
-                )?;
+                let out = tools::run(node, &p.tool, &["recover".into(), id.to_string()], UNDO_TIMEOUT)?;
                 // 5: undone meanwhile by someone else (kvmfi-halt, recover --all).
                 if !out.ok() && out.code() != Some(5) {
                     return Err(Error::failed(out.why()));

@@ -105,12 +105,7 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
-        Err(e)
-            if matches!(
-                e.kind(),
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
-            ) =>
-        {
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
             print!("{e}");
             return Ok(());
         }
@@ -142,21 +137,13 @@ where
             eprintln!("kvmfi-experiment: run {run_id}: {}", exp.title);
             let r = runner::run(&exp, &runner::RunOpts { run_id, nodes })?;
             report::write_all(&r, &dir)?;
-            out(format!(
-                "{}: {} (report in {})",
-                r.title,
-                r.verdict,
-                dir.display()
-            ))?;
+            out(format!("{}: {} (report in {})", r.title, r.verdict, dir.display()))?;
             match r.verdict.as_str() {
                 "held" => Ok(()),
                 "deviated" => std::process::exit(1),
                 "interrupted" => std::process::exit(130),
                 _ => Err(Error::failed(
-                    r.error
-                        .clone()
-                        .or_else(|| r.rollback_errors.first().cloned())
-                        .unwrap_or_else(|| "the run failed".into()),
+                    r.error.clone().or_else(|| r.rollback_errors.first().cloned()).unwrap_or_else(|| "the run failed".into()),
                 ))
                 .map_err(|e| match r.error_code {
                     Some(2) => Error::usage(e),
@@ -174,10 +161,7 @@ where
 /// The nodes the experiment names, each logged into once (host key
 /// checked) before anything is done: a node that cannot be reached stops
 /// the run before the first probe.
-fn reach_nodes(
-    exp: &Experiment,
-    ssh: &remote::SshArgs,
-) -> Result<std::collections::BTreeMap<String, remote::NodeRef>> {
+fn reach_nodes(exp: &Experiment, ssh: &remote::SshArgs) -> Result<std::collections::BTreeMap<String, remote::NodeRef>> {
     let mut map = std::collections::BTreeMap::new();
     let Some(cl) = &exp.cluster else {
         return Ok(map);
@@ -190,49 +174,27 @@ fn reach_nodes(
     if settings.insecure_ignore_host_keys {
         eprintln!("kvmfi-experiment: warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands");
     }
-    let refs: Vec<remote::NodeRef> = cl
-        .nodes
-        .iter()
-        .filter(|n| used.contains(&n.name))
-        .map(|n| remote::NodeRef::new(n, &settings))
-        .collect();
+    let refs: Vec<remote::NodeRef> =
+        cl.nodes.iter().filter(|n| used.contains(&n.name)).map(|n| remote::NodeRef::new(n, &settings)).collect();
     let checks: Vec<Result<()>> = std::thread::scope(|s| {
         let hs: Vec<_> = refs
             .iter()
             .map(|n| {
                 s.spawn(move || {
-                    let out = n.run_line(
-                        "true",
-                        settings.connect_timeout + std::time::Duration::from_secs(10),
-                    )?;
+                    let out = n.run_line("true", settings.connect_timeout + std::time::Duration::from_secs(10))?;
                     if out.ok() {
                         Ok(())
                     } else {
-                        Err(Error::failed(format!(
-                            "node {}: `true` failed: {}",
-                            n.name,
-                            out.first_error_line()
-                        )))
+                        Err(Error::failed(format!("node {}: `true` failed: {}", n.name, out.first_error_line())))
                     }
                 })
             })
             .collect();
-        hs.into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::failed("a node check panicked")))
-            })
-            .collect()
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::failed("a node check panicked")))).collect()
     });
-    let errors: Vec<String> = checks
-        .into_iter()
-        .filter_map(|c| c.err().map(|e| e.to_string()))
-        .collect();
+    let errors: Vec<String> = checks.into_iter().filter_map(|c| c.err().map(|e| e.to_string())).collect();
     if !errors.is_empty() {
-        return Err(Error::not_found(format!(
-            "{}; nothing was done",
-            errors.join("; ")
-        )));
+        return Err(Error::not_found(format!("{}; nothing was done", errors.join("; "))));
     }
     for n in refs {
         map.insert(n.name.clone(), n);
@@ -255,13 +217,7 @@ fn run_id() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}-{}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        std::process::id()
-    )
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}-{}", rem / 3600, rem % 3600 / 60, rem % 60, std::process::id())
 }
 
 /// What `run` would do, in order, one line each.
@@ -273,11 +229,7 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
     });
     v.push("1. steady state before (all must hold, else nothing is injected):".into());
     for &i in &exp.steady {
-        v.push(format!(
-            "     probe {}: {}",
-            exp.probes[i].name,
-            exp.probes[i].describe()
-        ));
+        v.push(format!("     probe {}: {}", exp.probes[i].name, exp.probes[i].describe()));
     }
     v.push(format!(
         "2. method (the steady-state probes run every {}; the first out of tolerance aborts):",
@@ -297,11 +249,7 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
                     on_nodes(&f.nodes)
                 )),
                 Step::Wait(d) => v.push(format!("{pad}wait {}", fmt_duration(*d))),
-                Step::Probe(i) => v.push(format!(
-                    "{pad}probe {}: {}",
-                    exp.probes[*i].name,
-                    exp.probes[*i].describe()
-                )),
+                Step::Probe(i) => v.push(format!("{pad}probe {}: {}", exp.probes[*i].name, exp.probes[*i].describe())),
                 Step::Parallel(c) => {
                     v.push(format!("{pad}in parallel:"));
                     walk(exp, c, depth + 1, v);
@@ -317,11 +265,7 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
     v.push("3. rollback (always, newest first):".into());
     for f in exp.faults().iter().rev() {
         let how = match f.class {
-            tools::ToolClass::Module => format!(
-                "{} off (lease {} as backstop)",
-                f.tool,
-                spec::lease_text(f.duration)
-            ),
+            tools::ToolClass::Module => format!("{} off (lease {} as backstop)", f.tool, spec::lease_text(f.duration)),
             tools::ToolClass::Injector => {
                 format!("{} recover ID  # each fault it journaled", f.tool)
             }
@@ -333,10 +277,7 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
         if exp.settle.is_zero() {
             String::new()
         } else {
-            format!(
-                " (each probe retried for up to {})",
-                fmt_duration(exp.settle)
-            )
+            format!(" (each probe retried for up to {})", fmt_duration(exp.settle))
         }
     ));
     for &i in &exp.steady {
@@ -361,31 +302,18 @@ fn on_nodes(nodes: &[String]) -> String {
 fn wait_for_tools_in_flight(limit: std::time::Duration) {
     let me = std::process::id().to_string();
     let busy = || {
-        std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| {
-                let pid = e.file_name().to_string_lossy().into_owned();
-                if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
-                    return false;
-                }
-                let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-                    return false;
-                };
-                let argv: Vec<String> = cmd
-                    .split(|b| *b == 0)
-                    .map(|w| String::from_utf8_lossy(w).into_owned())
-                    .collect();
-                let name = argv
-                    .first()
-                    .and_then(|a| a.rsplit('/').next().map(String::from))
-                    .unwrap_or_default();
-                tools::names().contains(&name.as_str())
-                    && !argv
-                        .iter()
-                        .any(|a| a.starts_with("--kvmfi-tag=") || a == "--follow")
-            })
+        std::fs::read_dir("/proc").into_iter().flatten().flatten().any(|e| {
+            let pid = e.file_name().to_string_lossy().into_owned();
+            if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+                return false;
+            };
+            let argv: Vec<String> = cmd.split(|b| *b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+            let name = argv.first().and_then(|a| a.rsplit('/').next().map(String::from)).unwrap_or_default();
+            tools::names().contains(&name.as_str()) && !argv.iter().any(|a| a.starts_with("--kvmfi-tag=") || a == "--follow")
+        })
     };
     let end = std::time::Instant::now() + limit;
     while busy() && std::time::Instant::now() < end {
@@ -426,11 +354,7 @@ fn recover(force: bool) -> Result<()> {
                     p.run,
                     p.step,
                     p.tool,
-                    if did.is_empty() {
-                        "nothing left in force".to_string()
-                    } else {
-                        did.join("; ")
-                    }
+                    if did.is_empty() { "nothing left in force".to_string() } else { did.join("; ") }
                 ))?;
             }
             Err(e) => failed.push(format!("run {} step {} ({}): {e}", p.run, p.step, p.tool)),
@@ -443,9 +367,6 @@ fn recover(force: bool) -> Result<()> {
         j.compact()?;
         Ok(())
     } else {
-        Err(Error::failed(format!(
-            "could not undo: {}; run recover again",
-            failed.join("; ")
-        )))
+        Err(Error::failed(format!("could not undo: {}; run recover again", failed.join("; "))))
     }
 }

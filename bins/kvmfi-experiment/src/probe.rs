@@ -33,21 +33,10 @@ pub fn run(p: &Probe, phase: &str, node: Option<&NodeRef>) -> ProbeResult {
     if let Some(max) = p.max_latency {
         if ok && took > max {
             ok = false;
-            detail = format!(
-                "{detail}; took {} ms, more than the {} ms allowed",
-                took.as_millis(),
-                max.as_millis()
-            );
+            detail = format!("{detail}; took {} ms, more than the {} ms allowed", took.as_millis(), max.as_millis());
         }
     }
-    ProbeResult {
-        probe: p.name.clone(),
-        phase: phase.into(),
-        start_ms,
-        end_ms: tools::now_ms(),
-        ok,
-        detail,
-    }
+    ProbeResult { probe: p.name.clone(), phase: phase.into(), start_ms, end_ms: tools::now_ms(), ok, detail }
 }
 
 fn check(p: &Probe, node: Option<&NodeRef>) -> Result<String, String> {
@@ -59,10 +48,7 @@ fn check(p: &Probe, node: Option<&NodeRef>) -> Result<String, String> {
             }
             let code = out.code.unwrap_or(-1);
             if code != *exit {
-                return Err(format!(
-                    "exit status {code}, expected {exit}: {}",
-                    last_line(&out.stderr, &out.stdout)
-                ));
+                return Err(format!("exit status {code}, expected {exit}: {}", last_line(&out.stderr, &out.stdout)));
             }
             if let Some(re) = output {
                 if !re.is_match(&out.stdout) {
@@ -75,12 +61,7 @@ fn check(p: &Probe, node: Option<&NodeRef>) -> Result<String, String> {
             }
             Ok(format!("exit status {code}"))
         }
-        ProbeKind::Http {
-            host,
-            port,
-            path,
-            status,
-        } => {
+        ProbeKind::Http { host, port, path, status } => {
             let got = http_get(host, *port, path, p.timeout)?;
             if got != *status {
                 return Err(format!("HTTP status {got}, expected {status}"));
@@ -92,43 +73,20 @@ fn check(p: &Probe, node: Option<&NodeRef>) -> Result<String, String> {
             Ok(format!("connected to {address}"))
         }
         ProbeKind::Hdfs { argv, min_live } => {
-            let out = command(
-                node,
-                argv,
-                &["dfsadmin".into(), "-report".into()],
-                p.timeout,
-            )?;
+            let out = command(node, argv, &["dfsadmin".into(), "-report".into()], p.timeout)?;
             if out.code != Some(0) {
-                return Err(format!(
-                    "dfsadmin -report failed: {}",
-                    last_line(&out.stderr, &out.stdout)
-                ));
+                return Err(format!("dfsadmin -report failed: {}", last_line(&out.stderr, &out.stdout)));
             }
-            let live = live_datanodes(&out.stdout)
-                .ok_or("dfsadmin -report printed no 'Live datanodes (N)' line")?;
+            let live = live_datanodes(&out.stdout).ok_or("dfsadmin -report printed no 'Live datanodes (N)' line")?;
             if live < *min_live {
-                return Err(format!(
-                    "{live} live DataNode(s), at least {min_live} required"
-                ));
+                return Err(format!("{live} live DataNode(s), at least {min_live} required"));
             }
             Ok(format!("{live} live DataNode(s)"))
         }
-        ProbeKind::Mariadb {
-            argv,
-            query,
-            expect,
-        } => {
-            let out = command(
-                node,
-                argv,
-                &["-N".into(), "-B".into(), "-e".into(), query.clone()],
-                p.timeout,
-            )?;
+        ProbeKind::Mariadb { argv, query, expect } => {
+            let out = command(node, argv, &["-N".into(), "-B".into(), "-e".into(), query.clone()], p.timeout)?;
             if out.code != Some(0) {
-                return Err(format!(
-                    "query failed: {}",
-                    last_line(&out.stderr, &out.stdout)
-                ));
+                return Err(format!("query failed: {}", last_line(&out.stderr, &out.stdout)));
             }
             if let Some(re) = expect {
                 if !re.is_match(&out.stdout) {
@@ -152,22 +110,12 @@ fn check(p: &Probe, node: Option<&NodeRef>) -> Result<String, String> {
 }
 
 fn last_line(a: &str, b: &str) -> String {
-    let pick = |s: &str| {
-        s.lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .map(|l| l.trim().to_string())
-    };
+    let pick = |s: &str| s.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_string());
     let l = pick(a).or_else(|| pick(b)).unwrap_or_default();
     l.chars().take(200).collect()
 }
 
-fn command(
-    node: Option<&NodeRef>,
-    argv: &[String],
-    extra: &[String],
-    timeout: Duration,
-) -> Result<kvmfi::exec::Output, String> {
+fn command(node: Option<&NodeRef>, argv: &[String], extra: &[String], timeout: Duration) -> Result<kvmfi::exec::Output, String> {
     let mut all = argv.to_vec();
     all.extend(extra.iter().cloned());
     match node {
@@ -178,10 +126,7 @@ fn command(
 }
 
 fn connect(address: &str, timeout: Duration) -> Result<TcpStream, String> {
-    let addrs: Vec<_> = address
-        .to_socket_addrs()
-        .map_err(|e| format!("{address}: {e}"))?
-        .collect();
+    let addrs: Vec<_> = address.to_socket_addrs().map_err(|e| format!("{address}: {e}"))?.collect();
     let mut last = format!("{address}: no address");
     for a in addrs {
         match TcpStream::connect_timeout(&a, timeout) {
@@ -195,49 +140,33 @@ fn connect(address: &str, timeout: Duration) -> Result<TcpStream, String> {
 /// A plain HTTP/1.1 GET; returns the status code.
 fn http_get(host: &str, port: u16, path: &str, timeout: Duration) -> Result<u16, String> {
     let mut s = connect(&format!("{host}:{port}"), timeout)?;
-    s.set_read_timeout(Some(timeout))
-        .and_then(|_| s.set_write_timeout(Some(timeout)))
-        .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(timeout)).and_then(|_| s.set_write_timeout(Some(timeout))).map_err(|e| e.to_string())?;
     write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: kvmfi-experiment\r\n\r\n")
         .map_err(|e| format!("sending the request: {e}"))?;
     let mut line = String::new();
-    BufReader::new(s)
-        .read_line(&mut line)
-        .map_err(|e| format!("reading the answer: {e}"))?;
+    BufReader::new(s).read_line(&mut line).map_err(|e| format!("reading the answer: {e}"))?;
     let code = line.split_whitespace().nth(1).and_then(|c| c.parse().ok());
     code.ok_or_else(|| format!("not an HTTP answer: {:?}", line.trim()))
 }
 
 /// The N of `Live datanodes (N):` in a dfsadmin report.
 pub fn live_datanodes(report: &str) -> Option<u32> {
-    report.lines().find_map(|l| {
-        l.trim()
-            .strip_prefix("Live datanodes (")?
-            .split(')')
-            .next()?
-            .parse()
-            .ok()
-    })
+    report.lines().find_map(|l| l.trim().strip_prefix("Live datanodes (")?.split(')').next()?.parse().ok())
 }
 
 /// QMP: greeting, qmp_capabilities, query-status; returns its `status`.
 fn qmp_status(socket: &std::path::Path, timeout: Duration) -> Result<String, String> {
     let s = UnixStream::connect(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
-    s.set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     let mut w = s.try_clone().map_err(|e| e.to_string())?;
     let mut r = BufReader::new(s);
     let read_reply = |r: &mut BufReader<UnixStream>| -> Result<serde_json::Value, String> {
         loop {
             let mut line = String::new();
-            if r.read_line(&mut line)
-                .map_err(|e| format!("reading QMP: {e}"))?
-                == 0
-            {
+            if r.read_line(&mut line).map_err(|e| format!("reading QMP: {e}"))? == 0 {
                 return Err("QMP closed the connection".into());
             }
-            let v: serde_json::Value =
-                serde_json::from_str(&line).map_err(|e| format!("QMP sent bad JSON: {e}"))?;
+            let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("QMP sent bad JSON: {e}"))?;
             // Asynchronous events come in between: skip them.
             if v.get("event").is_none() {
                 return Ok(v);
@@ -248,16 +177,11 @@ fn qmp_status(socket: &std::path::Path, timeout: Duration) -> Result<String, Str
     if greet.get("QMP").is_none() {
         return Err("no QMP greeting".into());
     }
-    w.write_all(b"{\"execute\":\"qmp_capabilities\"}\n")
-        .map_err(|e| e.to_string())?;
+    w.write_all(b"{\"execute\":\"qmp_capabilities\"}\n").map_err(|e| e.to_string())?;
     read_reply(&mut r)?;
-    w.write_all(b"{\"execute\":\"query-status\"}\n")
-        .map_err(|e| e.to_string())?;
+    w.write_all(b"{\"execute\":\"query-status\"}\n").map_err(|e| e.to_string())?;
     let v = read_reply(&mut r)?;
-    v.pointer("/return/status")
-        .and_then(|s| s.as_str())
-        .map(String::from)
-        .ok_or_else(|| format!("unexpected QMP answer: {v}"))
+    v.pointer("/return/status").and_then(|s| s.as_str()).map(String::from).ok_or_else(|| format!("unexpected QMP answer: {v}"))
 }
 
 #[cfg(test)]

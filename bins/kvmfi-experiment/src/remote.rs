@@ -113,26 +113,14 @@ impl NodeRef {
     pub fn run_line(&self, line: &str, timeout: Duration) -> Result<kvmfi::exec::Output> {
         let mut opts = self.ssh.opts(1)?;
         opts.command_timeout = timeout;
-        let res = ssh::run_one(&self.node(), &opts, &Remote::shell("", line)).map_err(|e| {
-            Error::failed(format!(
-                "node {} ({}:{}): {e}",
-                self.name, self.address, self.port
-            ))
-        })?;
-        let timed_out = res
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("no answer within"));
+        let res = ssh::run_one(&self.node(), &opts, &Remote::shell("", line))
+            .map_err(|e| Error::failed(format!("node {} ({}:{}): {e}", self.name, self.address, self.port)))?;
+        let timed_out = res.error.as_deref().is_some_and(|e| e.contains("no answer within"));
         let mut stderr = res.stderr;
         if let Some(e) = &res.error {
             stderr = format!("{e}\n{stderr}");
         }
-        Ok(kvmfi::exec::Output {
-            code: res.exit,
-            timed_out,
-            stdout: res.stdout,
-            stderr,
-        })
+        Ok(kvmfi::exec::Output { code: res.exit, timed_out, stdout: res.stdout, stderr })
     }
 
     /// The node's (CLOCK_BOOTTIME, CLOCK_REALTIME) now, in ns: its kernel
@@ -140,17 +128,11 @@ impl NodeRef {
     pub fn clocks(&self) -> Result<(u64, u64)> {
         let out = self.run_line("cat /proc/uptime; date +%s%N", Duration::from_secs(30))?;
         let mut lines = out.stdout.lines();
-        let boot = lines
-            .next()
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|s| s.parse::<f64>().ok());
+        let boot = lines.next().and_then(|l| l.split_whitespace().next()).and_then(|s| s.parse::<f64>().ok());
         let real = lines.next().and_then(|l| l.trim().parse::<u64>().ok());
         match (boot, real) {
             (Some(b), Some(r)) => Ok(((b * 1e9) as u64, r)),
-            _ => Err(Error::failed(format!(
-                "node {}: cannot read its clocks",
-                self.name
-            ))),
+            _ => Err(Error::failed(format!("node {}: cannot read its clocks", self.name))),
         }
     }
 
@@ -169,11 +151,7 @@ impl NodeRef {
         if out.ok() {
             Ok(())
         } else {
-            Err(Error::failed(format!(
-                "node {}: {}",
-                self.name,
-                out.first_error_line()
-            )))
+            Err(Error::failed(format!("node {}: {}", self.name, out.first_error_line())))
         }
     }
 }

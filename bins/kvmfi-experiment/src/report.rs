@@ -106,15 +106,9 @@ pub struct Report {
 
 /// Writes report.json, junit.xml and report.html into `dir`.
 pub fn write_all(r: &Report, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    let json = serde_json::to_string_pretty(r)
-        .map_err(|e| Error::failed(format!("encoding the report: {e}")))?;
-    for (name, body) in [
-        ("report.json", json),
-        ("junit.xml", junit(r)),
-        ("report.html", html(r)),
-    ] {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let json = serde_json::to_string_pretty(r).map_err(|e| Error::failed(format!("encoding the report: {e}")))?;
+    for (name, body) in [("report.json", json), ("junit.xml", junit(r)), ("report.html", html(r))] {
         let p = dir.join(name);
         std::fs::write(&p, body).map_err(|e| Error::io(format!("writing {}", p.display()), e))?;
     }
@@ -123,11 +117,7 @@ pub fn write_all(r: &Report, dir: &Path) -> Result<()> {
 
 /// XML/HTML text escape.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 /// JUnit XML: one test case per probe and phase (failed when any of its
@@ -143,15 +133,8 @@ pub fn junit(r: &Report) -> String {
         }
     }
     for (phase, name) in &keys {
-        let runs: Vec<&ProbeResult> = r
-            .probes
-            .iter()
-            .filter(|p| &p.phase == phase && &p.probe == name)
-            .collect();
-        let secs: f64 = runs
-            .iter()
-            .map(|p| (p.end_ms - p.start_ms) as f64 / 1000.0)
-            .sum();
+        let runs: Vec<&ProbeResult> = r.probes.iter().filter(|p| &p.phase == phase && &p.probe == name).collect();
+        let secs: f64 = runs.iter().map(|p| (p.end_ms - p.start_ms) as f64 / 1000.0).sum();
         let bad: Vec<&&ProbeResult> = runs.iter().filter(|p| !p.ok).collect();
         tests += 1;
         let _ = write!(
@@ -222,10 +205,7 @@ pub fn svg(r: &Report) -> String {
         s,
         "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"
     );
-    let _ = writeln!(
-        s,
-        "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>"
-    );
+    let _ = writeln!(s, "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>");
     // Phases as bands behind every lane.
     for (i, ph) in r.phases.iter().enumerate() {
         let (a, b) = (x(ph.start_ms), x(ph.end_ms).max(x(ph.start_ms) + 1.0));
@@ -247,10 +227,7 @@ pub fn svg(r: &Report) -> String {
     }
     // Axis: a tick per second-ish.
     let secs = span / 1000.0;
-    let step = [1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0]
-        .into_iter()
-        .find(|st| secs / st <= 12.0)
-        .unwrap_or(600.0);
+    let step = [1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0].into_iter().find(|st| secs / st <= 12.0).unwrap_or(600.0);
     let axis_y = TOP + LANE_H * lanes as f64 + 14.0;
     let mut t = 0.0;
     while t <= secs {
@@ -262,11 +239,7 @@ pub fn svg(r: &Report) -> String {
     for f in &r.faults {
         let y = TOP + LANE_H * lane as f64;
         lane += 1;
-        let _ = writeln!(
-            s,
-            "<g class=\"lane fault-lane\" data-lane=\"fault:{}\">",
-            esc(&f.step)
-        );
+        let _ = writeln!(s, "<g class=\"lane fault-lane\" data-lane=\"fault:{}\">", esc(&f.step));
         let _ = writeln!(
             s,
             "<text x=\"4\" y=\"{:.1}\"><title>{}</title>{} {}</text>",
@@ -286,12 +259,21 @@ pub fn svg(r: &Report) -> String {
                 esc(&f.command),
                 end - a
             );
-            let _ = writeln!(s, "<path class=\"mark inject\" d=\"M{xa:.1} {:.1} l5 -7 l-10 0 z\" fill=\"#3b1f8c\"><title>injected</title></path>", y + 8.0);
+            let _ = writeln!(
+                s,
+                "<path class=\"mark inject\" d=\"M{xa:.1} {:.1} l5 -7 l-10 0 z\" fill=\"#3b1f8c\"><title>injected</title></path>",
+                y + 8.0
+            );
             if let Some(u) = f.undone_ms {
                 let _ = writeln!(s, "<line class=\"mark undo\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#000\" stroke-width=\"2\"><title>undone: {}</title></line>", x(u), y + 4.0, x(u), y + 24.0, esc(&f.undo.join("; ")));
             }
         } else if let Some(e) = &f.error {
-            let _ = writeln!(s, "<text class=\"fault-error\" x=\"{LABEL_W}\" y=\"{:.1}\" fill=\"#c22\">not applied: {}</text>", y + 17.0, esc(&truncate(e, 100)));
+            let _ = writeln!(
+                s,
+                "<text class=\"fault-error\" x=\"{LABEL_W}\" y=\"{:.1}\" fill=\"#c22\">not applied: {}</text>",
+                y + 17.0,
+                esc(&truncate(e, 100))
+            );
         }
         for e in &f.journal {
             // `since` has whole seconds: the record was written while the tool ran.
@@ -329,17 +311,8 @@ pub fn svg(r: &Report) -> String {
     for name in &probe_names {
         let y = TOP + LANE_H * lane as f64;
         lane += 1;
-        let _ = writeln!(
-            s,
-            "<g class=\"lane probe-lane\" data-lane=\"probe:{}\">",
-            esc(name)
-        );
-        let _ = writeln!(
-            s,
-            "<text x=\"4\" y=\"{:.1}\">probe {}</text>",
-            y + 17.0,
-            esc(&truncate(name, 24))
-        );
+        let _ = writeln!(s, "<g class=\"lane probe-lane\" data-lane=\"probe:{}\">", esc(name));
+        let _ = writeln!(s, "<text x=\"4\" y=\"{:.1}\">probe {}</text>", y + 17.0, esc(&truncate(name, 24)));
         for p in r.probes.iter().filter(|p| &p.probe == name) {
             let (a, b) = (x(p.start_ms), x(p.end_ms).max(x(p.start_ms) + 3.0));
             let _ = writeln!(

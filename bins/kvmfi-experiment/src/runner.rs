@@ -25,12 +25,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 pub fn install_signal_handlers() {
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         // SAFETY: the handler only stores into an atomic (async-signal-safe).
-        unsafe {
-            libc::signal(
-                sig,
-                on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
-            )
-        };
+        unsafe { libc::signal(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t) };
     }
 }
 
@@ -65,11 +60,7 @@ impl Ctx<'_> {
         let mut a = self.abort_info.lock().unwrap();
         if a.is_none() {
             eprintln!("kvmfi-experiment: abort: {reason}");
-            *a = Some(Abort {
-                at_ms: tools::now_ms(),
-                reason,
-                probe,
-            });
+            *a = Some(Abort { at_ms: tools::now_ms(), reason, probe });
         }
         self.abort.store(true, Ordering::SeqCst);
     }
@@ -80,10 +71,7 @@ impl Ctx<'_> {
         }
         let sig = SIGNALLED.load(Ordering::SeqCst);
         if sig != 0 {
-            self.stop(
-                format!("interrupted by signal {sig} ({})", signal_name(sig)),
-                None,
-            );
+            self.stop(format!("interrupted by signal {sig} ({})", signal_name(sig)), None);
             return true;
         }
         false
@@ -109,13 +97,7 @@ impl Ctx<'_> {
 
     fn record_probe(&self, r: ProbeResult) -> bool {
         let ok = r.ok;
-        eprintln!(
-            "kvmfi-experiment: probe {} ({}): {} — {}",
-            r.probe,
-            r.phase,
-            if ok { "ok" } else { "FAILED" },
-            r.detail
-        );
+        eprintln!("kvmfi-experiment: probe {} ({}): {} — {}", r.probe, r.phase, if ok { "ok" } else { "FAILED" }, r.detail);
         self.probes.lock().unwrap().push(r);
         ok
     }
@@ -133,11 +115,7 @@ fn signal_name(sig: i32) -> &'static str {
 /// Runs the experiment; returns the report (the verdict in it).
 pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
     let journal = EJournal::open()?;
-    let stale: Vec<Pending> = journal
-        .pending()?
-        .into_iter()
-        .filter(|p| !journal.run_alive(&p.run))
-        .collect();
+    let stale: Vec<Pending> = journal.pending()?.into_iter().filter(|p| !journal.run_alive(&p.run)).collect();
     if !stale.is_empty() {
         return Err(Error::failed(format!(
             "faults of an earlier run that was killed may still be in force (run {}): run `kvmfi-experiment recover` first",
@@ -167,16 +145,9 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
     for &i in &exp.steady {
         held_before &= ctx.record_probe(ctx.probe(i, "before"));
     }
-    phases.push(PhaseSpan {
-        name: "before".into(),
-        start_ms: t,
-        end_ms: tools::now_ms(),
-    });
+    phases.push(PhaseSpan { name: "before".into(), start_ms: t, end_ms: tools::now_ms() });
     if !held_before {
-        ctx.stop(
-            "the steady state did not hold before the method: nothing was injected".into(),
-            None,
-        );
+        ctx.stop("the steady state did not hold before the method: nothing was injected".into(), None);
     }
 
     // Method, watched by the probes every interval.
@@ -189,20 +160,12 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
             done.store(true, Ordering::SeqCst);
         });
     }
-    phases.push(PhaseSpan {
-        name: "method".into(),
-        start_ms: t,
-        end_ms: tools::now_ms(),
-    });
+    phases.push(PhaseSpan { name: "method".into(), start_ms: t, end_ms: tools::now_ms() });
 
     // Rollback: always, newest first.
     let t = tools::now_ms();
     let rollback_errors = rollback(&ctx);
-    phases.push(PhaseSpan {
-        name: "rollback".into(),
-        start_ms: t,
-        end_ms: tools::now_ms(),
-    });
+    phases.push(PhaseSpan { name: "rollback".into(), start_ms: t, end_ms: tools::now_ms() });
 
     // After: the hypothesis again (retried while the system settles).
     let t = tools::now_ms();
@@ -220,23 +183,15 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
             }
         }
     }
-    phases.push(PhaseSpan {
-        name: "after".into(),
-        start_ms: t,
-        end_ms: tools::now_ms(),
-    });
+    phases.push(PhaseSpan { name: "after".into(), start_ms: t, end_ms: tools::now_ms() });
 
     // Kernel events of every kernel fault, now that it is off.
     let mut faults = ctx.faults.into_inner().unwrap();
     for f in faults.iter_mut().filter(|f| f.class == ToolClass::Module) {
         if let Some(id) = &f.experiment {
-            match tools::kernel_events(f.node.as_ref().and_then(|n| opts.nodes.get(n)), &f.tool, id)
-            {
+            match tools::kernel_events(f.node.as_ref().and_then(|n| opts.nodes.get(n)), &f.tool, id) {
                 Ok(ev) => f.events = ev,
-                Err(e) => f
-                    .error
-                    .get_or_insert_with(|| format!("reading events: {e}"))
-                    .push_str(""),
+                Err(e) => f.error.get_or_insert_with(|| format!("reading events: {e}")).push_str(""),
             }
         }
     }
@@ -281,9 +236,7 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
 
 /// The host's name, for the report.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
 /// Runs the steady-state probes every interval until the method is done;
@@ -299,10 +252,7 @@ fn watch(ctx: &Ctx, done: &AtomicBool) {
             let r = ctx.probe(i, "during");
             let (ok, detail) = (r.ok, r.detail.clone());
             if !ctx.record_probe(r) {
-                ctx.stop(
-                    format!("probe {} out of tolerance: {detail}", exp.probes[i].name),
-                    Some(exp.probes[i].name.clone()),
-                );
+                ctx.stop(format!("probe {} out of tolerance: {detail}", exp.probes[i].name), Some(exp.probes[i].name.clone()));
                 return;
             }
             let _ = ok;
@@ -343,10 +293,7 @@ fn exec_step(ctx: &Ctx, step: &Step) {
             let r = ctx.probe(*i, "method");
             let detail = r.detail.clone();
             if !ctx.record_probe(r) {
-                ctx.stop(
-                    format!("probe {} out of tolerance: {detail}", p.name),
-                    Some(p.name.clone()),
-                );
+                ctx.stop(format!("probe {} out of tolerance: {detail}", p.name), Some(p.name.clone()));
             }
         }
         Step::Parallel(v) => exec_steps(ctx, v, true),
@@ -356,11 +303,8 @@ fn exec_step(ctx: &Ctx, step: &Step) {
                 return;
             }
             // On each of its nodes (or here), then held, then undone.
-            let places: Vec<Option<&NodeRef>> = if f.nodes.is_empty() {
-                vec![None]
-            } else {
-                f.nodes.iter().map(|n| ctx.nodes.get(n)).collect()
-            };
+            let places: Vec<Option<&NodeRef>> =
+                if f.nodes.is_empty() { vec![None] } else { f.nodes.iter().map(|n| ctx.nodes.get(n)).collect() };
             let mut applied = Vec::new();
             for at in places {
                 if ctx.stopped() {
@@ -406,10 +350,7 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
             }
             ToolClass::Injector => f.args.clone(),
         };
-        rec.command = std::iter::once(f.tool.clone())
-            .chain(args.iter().cloned())
-            .collect::<Vec<_>>()
-            .join(" ");
+        rec.command = std::iter::once(f.tool.clone()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
         if let Some(n) = at {
             rec.command = format!("{} (on {})", rec.command, n.name);
         }
@@ -452,9 +393,7 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
         }
         rec.applied_ms = Some(tools::now_ms());
         match f.class {
-            ToolClass::Module => {
-                pending.experiment = out.stdout().split_whitespace().next().map(String::from)
-            }
+            ToolClass::Module => pending.experiment = out.stdout().split_whitespace().next().map(String::from),
             ToolClass::Injector => {
                 let entries = tools::journal_entries(at, &f.tool)?;
                 let mine: Vec<_> = entries.into_iter().filter(|e| e.id > above).collect();
@@ -476,13 +415,7 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
             node: None,
             time_ms: tools::now_ms(),
         })?;
-        if let Some(p) = ctx
-            .in_force
-            .lock()
-            .unwrap()
-            .iter_mut()
-            .find(|p| p.step == step_id)
-        {
+        if let Some(p) = ctx.in_force.lock().unwrap().iter_mut().find(|p| p.step == step_id) {
             *p = pending.clone();
         }
         eprintln!("kvmfi-experiment: {step_id} applied: {}", rec.command);
@@ -493,10 +426,7 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
         Ok(p) => Some(p),
         Err(e) => {
             rec.error = Some(e.to_string());
-            ctx.stop(
-                format!("fault {step_id} ({}) could not be applied: {e}", f.tool),
-                None,
-            );
+            ctx.stop(format!("fault {step_id} ({}) could not be applied: {e}", f.tool), None);
             ctx.error.lock().unwrap().get_or_insert(e);
             None
         }

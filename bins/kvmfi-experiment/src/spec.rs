@@ -120,33 +120,12 @@ pub enum Target {
 /// What a probe checks.
 #[derive(Debug, Clone)]
 pub enum ProbeKind {
-    Command {
-        argv: Vec<String>,
-        exit: i32,
-        output: Option<Regex>,
-    },
-    Http {
-        host: String,
-        port: u16,
-        path: String,
-        status: u16,
-    },
-    Tcp {
-        address: String,
-    },
-    Hdfs {
-        argv: Vec<String>,
-        min_live: u32,
-    },
-    Mariadb {
-        argv: Vec<String>,
-        query: String,
-        expect: Option<Regex>,
-    },
-    Qmp {
-        socket: PathBuf,
-        state: String,
-    },
+    Command { argv: Vec<String>, exit: i32, output: Option<Regex> },
+    Http { host: String, port: u16, path: String, status: u16 },
+    Tcp { address: String },
+    Hdfs { argv: Vec<String>, min_live: u32 },
+    Mariadb { argv: Vec<String>, query: String, expect: Option<Regex> },
+    Qmp { socket: PathBuf, state: String },
 }
 
 /// One steady-state probe with its tolerances.
@@ -169,18 +148,10 @@ impl Probe {
                 kvmfi::exec::display_argv(argv),
                 output
                     .as_ref()
-                    .map(|r| format!(
-                        ", output matches /{}/",
-                        r.as_str().trim_start_matches("(?m)")
-                    ))
+                    .map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)")))
                     .unwrap_or_default()
             ),
-            ProbeKind::Http {
-                host,
-                port,
-                path,
-                status,
-            } => format!("HTTP GET http://{host}:{port}{path} answers {status}"),
+            ProbeKind::Http { host, port, path, status } => format!("HTTP GET http://{host}:{port}{path} answers {status}"),
             ProbeKind::Tcp { address } => format!("TCP connect to {address}"),
             ProbeKind::Hdfs { min_live, .. } => {
                 format!("HDFS has at least {min_live} live DataNode(s) (dfsadmin -report)")
@@ -189,25 +160,15 @@ impl Probe {
                 "MariaDB query {query:?} succeeds{}",
                 expect
                     .as_ref()
-                    .map(|r| format!(
-                        ", output matches /{}/",
-                        r.as_str().trim_start_matches("(?m)")
-                    ))
+                    .map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)")))
                     .unwrap_or_default()
             ),
             ProbeKind::Qmp { socket, state } => {
                 format!("QEMU at {} is {state} (QMP query-status)", socket.display())
             }
         };
-        let lat = self
-            .max_latency
-            .map(|d| format!(" within {}", fmt_duration(d)))
-            .unwrap_or_default();
-        let at = self
-            .node
-            .as_ref()
-            .map(|n| format!(" on node {n}"))
-            .unwrap_or_default();
+        let lat = self.max_latency.map(|d| format!(" within {}", fmt_duration(d))).unwrap_or_default();
+        let at = self.node.as_ref().map(|n| format!(" on node {n}")).unwrap_or_default();
         format!("{what}{at}{lat} (timeout {})", fmt_duration(self.timeout))
     }
 }
@@ -236,8 +197,7 @@ impl Scope {
         }
         if let Some(f) = &self.pidfile {
             let text = match node {
-                None => std::fs::read_to_string(f)
-                    .map_err(|e| Error::not_found(format!("scope pidfile {f}: {e}")))?,
+                None => std::fs::read_to_string(f).map_err(|e| Error::not_found(format!("scope pidfile {f}: {e}")))?,
                 Some(n) => {
                     let out = n.run(&["cat".into(), f.clone()], Duration::from_secs(30))?;
                     if !out.ok() {
@@ -362,11 +322,7 @@ pub struct Experiment {
 impl Experiment {
     /// The nodes the run reaches (faults and probes), sorted.
     pub fn used_nodes(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .faults()
-            .iter()
-            .flat_map(|f| f.nodes.iter().cloned())
-            .collect();
+        let mut v: Vec<String> = self.faults().iter().flat_map(|f| f.nodes.iter().cloned()).collect();
         v.extend(self.probes.iter().filter_map(|p| p.node.clone()));
         v.sort();
         v.dedup();
@@ -415,15 +371,11 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn line_of(&self, span: &Range<usize>) -> usize {
-        self.text[..span.start.min(self.text.len())]
-            .matches('\n')
-            .count()
-            + 1
+        self.text[..span.start.min(self.text.len())].matches('\n').count() + 1
     }
     fn err(&mut self, span: &Range<usize>, field: &str, msg: impl std::fmt::Display) {
         let line = self.line_of(span);
-        self.errors
-            .push(format!("{}:{line}: {field}: {msg}", self.file.display()));
+        self.errors.push(format!("{}:{line}: {field}: {msg}", self.file.display()));
     }
     /// The cluster file, read on first use; a problem with it is reported
     /// once, at the first place that needed it.
@@ -431,18 +383,17 @@ impl Checker<'_> {
         if self.cluster.is_none() {
             let loaded = match cluster_conf_path(self.cluster_conf.clone()) {
                 None => {
-                    self.err(span, field, "a node or role is named but no cluster.conf was found (set target.cluster_conf or $KVMFI_CLUSTER_CONF)");
+                    self.err(
+                        span,
+                        field,
+                        "a node or role is named but no cluster.conf was found (set target.cluster_conf or $KVMFI_CLUSTER_CONF)",
+                    );
                     None
                 }
                 Some(path) => match clusterconf::load_cluster(&path) {
                     Ok(cl) => {
-                        let known_hosts =
-                            cluster_controller::conf_known_hosts(&cl, &path.display().to_string());
-                        Some(ClusterInfo {
-                            path,
-                            nodes: cl.nodes,
-                            known_hosts,
-                        })
+                        let known_hosts = cluster_controller::conf_known_hosts(&cl, &path.display().to_string());
+                        Some(ClusterInfo { path, nodes: cl.nodes, known_hosts })
                     }
                     Err(e) => {
                         self.err(span, "target.cluster_conf", e);
@@ -457,20 +408,8 @@ impl Checker<'_> {
 
     /// The nodes named, and those with the roles named, sorted; each
     /// unknown name or role is an error of `field_prefix.nodes` / `.roles`.
-    fn pick(
-        &mut self,
-        names: &[Spanned<String>],
-        roles: &[Spanned<String>],
-        span: &Range<usize>,
-        prefix: &str,
-    ) -> Vec<String> {
-        self.pick_as(
-            names,
-            roles,
-            span,
-            &format!("{prefix}.nodes"),
-            &format!("{prefix}.roles"),
-        )
+    fn pick(&mut self, names: &[Spanned<String>], roles: &[Spanned<String>], span: &Range<usize>, prefix: &str) -> Vec<String> {
+        self.pick_as(names, roles, span, &format!("{prefix}.nodes"), &format!("{prefix}.roles"))
     }
 
     fn pick_as(
@@ -495,11 +434,7 @@ impl Checker<'_> {
                     format!(
                         "no node '{}' in {conf} (nodes: {})",
                         n.get_ref(),
-                        cl.nodes
-                            .iter()
-                            .map(|x| x.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        cl.nodes.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                 ),
             }
@@ -509,21 +444,12 @@ impl Checker<'_> {
                 None => self.err(
                     &role.span(),
                     roles_field,
-                    format!(
-                        "'{}' is not a role (roles: {})",
-                        role.get_ref(),
-                        clusterconf::ROLES.join(", ")
-                    ),
+                    format!("'{}' is not a role (roles: {})", role.get_ref(), clusterconf::ROLES.join(", ")),
                 ),
                 Some(canon) => {
-                    let with: Vec<&clusterconf::Node> =
-                        cl.nodes.iter().filter(|x| x.has_role(canon)).collect();
+                    let with: Vec<&clusterconf::Node> = cl.nodes.iter().filter(|x| x.has_role(canon)).collect();
                     if with.is_empty() {
-                        self.err(
-                            &role.span(),
-                            roles_field,
-                            format!("no node of {conf} has role {canon}"),
-                        );
+                        self.err(&role.span(), roles_field, format!("no node of {conf} has role {canon}"));
                     }
                     chosen.extend(with.iter().map(|x| x.name.clone()));
                 }
@@ -537,14 +463,7 @@ impl Checker<'_> {
     fn duration(&mut self, v: &Spanned<String>, field: &str) -> Option<Duration> {
         match kvmfi::units::parse_duration(v.get_ref()) {
             Ok(d) if d.is_zero() => {
-                self.err(
-                    &v.span(),
-                    field,
-                    format!(
-                        "'{}': a duration must be more than 0 (e.g. 500ms, 30s, 5m)",
-                        v.get_ref()
-                    ),
-                );
+                self.err(&v.span(), field, format!("'{}': a duration must be more than 0 (e.g. 500ms, 30s, 5m)", v.get_ref()));
                 None
             }
             Ok(d) => Some(d),
@@ -559,18 +478,8 @@ impl Checker<'_> {
         match Regex::new(&format!("(?m){}", v.get_ref())) {
             Ok(r) => Some(r),
             Err(e) => {
-                let first = e
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                self.err(
-                    &v.span(),
-                    field,
-                    format!("not a regular expression ({first})"),
-                );
+                let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                self.err(&v.span(), field, format!("not a regular expression ({first})"));
                 None
             }
         }
@@ -581,17 +490,11 @@ impl Checker<'_> {
 /// 2), each as `FILE:LINE: field: problem`.
 pub fn load(path: &Path) -> Result<Experiment> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            Error::usage(format!("{}: no such experiment file", path.display()))
+        std::io::ErrorKind::NotFound => Error::usage(format!("{}: no such experiment file", path.display())),
+        std::io::ErrorKind::InvalidData => {
+            Error::usage(format!("{}: not a text file (an experiment file is TOML, UTF-8)", path.display()))
         }
-        std::io::ErrorKind::InvalidData => Error::usage(format!(
-            "{}: not a text file (an experiment file is TOML, UTF-8)",
-            path.display()
-        )),
-        std::io::ErrorKind::IsADirectory => Error::usage(format!(
-            "{}: is a directory, not an experiment file",
-            path.display()
-        )),
+        std::io::ErrorKind::IsADirectory => Error::usage(format!("{}: is a directory, not an experiment file", path.display())),
         _ => Error::io(format!("reading {}", path.display()), e),
     })?;
     parse(path, &text)
@@ -600,22 +503,14 @@ pub fn load(path: &Path) -> Result<Experiment> {
 /// Checks the text of an experiment file (see [`load`]).
 pub fn parse(path: &Path, text: &str) -> Result<Experiment> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-            .unwrap_or(1);
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
         Error::usage(format!("{}:{line}: {}", path.display(), e.message().trim()))
     })?;
     let mut c = Checker {
         file: path,
         text,
         errors: Vec::new(),
-        cluster_conf: raw.target.as_ref().and_then(|t| {
-            t.get_ref()
-                .cluster_conf
-                .as_ref()
-                .map(|p| PathBuf::from(p.get_ref()))
-        }),
+        cluster_conf: raw.target.as_ref().and_then(|t| t.get_ref().cluster_conf.as_ref().map(|p| PathBuf::from(p.get_ref()))),
         cluster: None,
     };
 
@@ -638,36 +533,27 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment> {
     for p in &raw.probes {
         if let Some(probe) = check_probe(&mut c, p) {
             if probes.iter().any(|q: &Probe| q.name == probe.name) {
-                c.err(
-                    &p.get_ref().name.span(),
-                    "probe.name",
-                    format!("'{}' is defined twice", probe.name),
-                );
+                c.err(&p.get_ref().name.span(), "probe.name", format!("'{}' is defined twice", probe.name));
             }
             probes.push(probe);
         }
     }
-    let find =
-        |c: &mut Checker, name: &Spanned<String>, field: &str, probes: &[Probe]| -> Option<usize> {
-            let i = probes.iter().position(|p| &p.name == name.get_ref());
-            if i.is_none() {
-                let known: Vec<&str> = probes.iter().map(|p| p.name.as_str()).collect();
-                c.err(
-                    &name.span(),
-                    field,
-                    format!(
-                        "no probe named '{}' (defined: {}); add a [[probe]] with that name",
-                        name.get_ref(),
-                        if known.is_empty() {
-                            "none".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
-                );
-            }
-            i
-        };
+    let find = |c: &mut Checker, name: &Spanned<String>, field: &str, probes: &[Probe]| -> Option<usize> {
+        let i = probes.iter().position(|p| &p.name == name.get_ref());
+        if i.is_none() {
+            let known: Vec<&str> = probes.iter().map(|p| p.name.as_str()).collect();
+            c.err(
+                &name.span(),
+                field,
+                format!(
+                    "no probe named '{}' (defined: {}); add a [[probe]] with that name",
+                    name.get_ref(),
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ),
+            );
+        }
+        i
+    };
 
     let (steady, interval, settle) = match &raw.steady_state {
         None => {
@@ -680,28 +566,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment> {
         Some(s) => {
             let s_ref = s.get_ref();
             if s_ref.probes.get_ref().is_empty() {
-                c.err(
-                    &s_ref.probes.span(),
-                    "steady_state.probes",
-                    "empty: name at least one [[probe]]",
-                );
+                c.err(&s_ref.probes.span(), "steady_state.probes", "empty: name at least one [[probe]]");
             }
-            let idx: Vec<usize> = s_ref
-                .probes
-                .get_ref()
-                .iter()
-                .filter_map(|n| find(&mut c, n, "steady_state.probes", &probes))
-                .collect();
-            let interval = s_ref
-                .interval
-                .as_ref()
-                .and_then(|i| c.duration(i, "steady_state.interval"))
-                .unwrap_or(Duration::from_secs(2));
-            let settle = s_ref
-                .settle
-                .as_ref()
-                .and_then(|i| c.duration(i, "steady_state.settle"))
-                .unwrap_or(Duration::ZERO);
+            let idx: Vec<usize> =
+                s_ref.probes.get_ref().iter().filter_map(|n| find(&mut c, n, "steady_state.probes", &probes)).collect();
+            let interval =
+                s_ref.interval.as_ref().and_then(|i| c.duration(i, "steady_state.interval")).unwrap_or(Duration::from_secs(2));
+            let settle = s_ref.settle.as_ref().and_then(|i| c.duration(i, "steady_state.settle")).unwrap_or(Duration::ZERO);
             (idx, interval, settle)
         }
     };
@@ -709,23 +580,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment> {
     let mut counter = 0;
     let mut method = Vec::new();
     for s in &raw.method {
-        if let Some(step) = check_step(
-            &mut c,
-            s,
-            "method",
-            &probes,
-            &mut counter,
-            &find,
-            &default_nodes,
-        ) {
+        if let Some(step) = check_step(&mut c, s, "method", &probes, &mut counter, &find, &default_nodes) {
             method.push(step);
         }
     }
     if raw.method.is_empty() {
-        c.errors.push(format!(
-            "{}:1: method: missing; add at least one [[method]] step",
-            path.display()
-        ));
+        c.errors.push(format!("{}:1: method: missing; add at least one [[method]] step", path.display()));
     }
 
     if !c.errors.is_empty() {
@@ -753,10 +613,7 @@ fn cluster_conf_path(explicit: Option<PathBuf>) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("KVMFI_CLUSTER_CONF").filter(|v| !v.is_empty()) {
         return Some(p.into());
     }
-    ["cluster.conf", "/etc/kvmfi/cluster.conf"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    ["cluster.conf", "/etc/kvmfi/cluster.conf"].iter().map(PathBuf::from).find(|p| p.exists())
 }
 
 fn check_probe(c: &mut Checker, p: &Spanned<RawProbe>) -> Option<Probe> {
@@ -766,31 +623,13 @@ fn check_probe(c: &mut Checker, p: &Spanned<RawProbe>) -> Option<Probe> {
         c.err(&r.name.span(), "probe.name", "must not be empty");
     }
     let f = |k: &str| format!("probe '{name}'.{k}");
-    let timeout = r
-        .timeout
-        .as_ref()
-        .and_then(|t| c.duration(t, &f("timeout")))
-        .unwrap_or(Duration::from_secs(10));
-    let max_latency = r
-        .max_latency
-        .as_ref()
-        .and_then(|t| c.duration(t, &f("max_latency")));
-    let need = |c: &mut Checker,
-                v: Option<&Spanned<String>>,
-                key: &str,
-                example: &str|
-     -> Option<String> {
+    let timeout = r.timeout.as_ref().and_then(|t| c.duration(t, &f("timeout"))).unwrap_or(Duration::from_secs(10));
+    let max_latency = r.max_latency.as_ref().and_then(|t| c.duration(t, &f("max_latency")));
+    let need = |c: &mut Checker, v: Option<&Spanned<String>>, key: &str, example: &str| -> Option<String> {
         match v {
             Some(s) => Some(s.get_ref().clone()),
             None => {
-                c.err(
-                    &p.span(),
-                    &f(key),
-                    format!(
-                        "missing: a {} probe needs {key} (e.g. {key} = {example})",
-                        r.kind.get_ref()
-                    ),
-                );
+                c.err(&p.span(), &f(key), format!("missing: a {} probe needs {key} (e.g. {key} = {example})", r.kind.get_ref()));
                 None
             }
         }
@@ -800,44 +639,23 @@ fn check_probe(c: &mut Checker, p: &Spanned<RawProbe>) -> Option<Probe> {
             let argv = match &r.command {
                 Some(a) if !a.get_ref().is_empty() => a.get_ref().clone(),
                 Some(a) => {
-                    c.err(
-                        &a.span(),
-                        &f("command"),
-                        "empty: give the program and its arguments",
-                    );
+                    c.err(&a.span(), &f("command"), "empty: give the program and its arguments");
                     return None;
                 }
                 None => {
-                    c.err(
-                        &p.span(),
-                        &f("command"),
-                        "missing: a command probe needs command = [\"prog\", \"arg\", ...]",
-                    );
+                    c.err(&p.span(), &f("command"), "missing: a command probe needs command = [\"prog\", \"arg\", ...]");
                     return None;
                 }
             };
             let output = r.output.as_ref().and_then(|o| c.regex(o, &f("output")));
-            ProbeKind::Command {
-                argv,
-                exit: r.exit.unwrap_or(0),
-                output,
-            }
+            ProbeKind::Command { argv, exit: r.exit.unwrap_or(0), output }
         }
         "http" => {
             let url = need(c, r.url.as_ref(), "url", "\"http://127.0.0.1:8080/\"")?;
             match parse_http_url(&url) {
-                Ok((host, port, path)) => ProbeKind::Http {
-                    host,
-                    port,
-                    path,
-                    status: r.status.unwrap_or(200),
-                },
+                Ok((host, port, path)) => ProbeKind::Http { host, port, path, status: r.status.unwrap_or(200) },
                 Err(e) => {
-                    c.err(
-                        &r.url.as_ref().map(|u| u.span()).unwrap_or(p.span()),
-                        &f("url"),
-                        e,
-                    );
+                    c.err(&r.url.as_ref().map(|u| u.span()).unwrap_or(p.span()), &f("url"), e);
                     return None;
                 }
             }
@@ -845,53 +663,34 @@ fn check_probe(c: &mut Checker, p: &Spanned<RawProbe>) -> Option<Probe> {
         "tcp" => {
             let address = need(c, r.address.as_ref(), "address", "\"127.0.0.1:22\"")?;
             if !address.contains(':') {
-                c.err(
-                    &r.address.as_ref().map(|a| a.span()).unwrap_or(p.span()),
-                    &f("address"),
-                    "give HOST:PORT",
-                );
+                c.err(&r.address.as_ref().map(|a| a.span()).unwrap_or(p.span()), &f("address"), "give HOST:PORT");
             }
             ProbeKind::Tcp { address }
         }
-        "hdfs" => ProbeKind::Hdfs {
-            argv: r.hdfs.clone().unwrap_or_else(|| vec!["hdfs".into()]),
-            min_live: r.min_live.unwrap_or(1),
-        },
+        "hdfs" => {
+            ProbeKind::Hdfs { argv: r.hdfs.clone().unwrap_or_else(|| vec!["hdfs".into()]), min_live: r.min_live.unwrap_or(1) }
+        }
         "mariadb" => {
             let query = need(c, r.query.as_ref(), "query", "\"SELECT 1\"")?;
             let expect = r.expect.as_ref().and_then(|o| c.regex(o, &f("expect")));
-            ProbeKind::Mariadb {
-                argv: r.client.clone().unwrap_or_else(|| vec!["mariadb".into()]),
-                query,
-                expect,
-            }
+            ProbeKind::Mariadb { argv: r.client.clone().unwrap_or_else(|| vec!["mariadb".into()]), query, expect }
         }
         "qmp" => {
             let socket = need(c, r.socket.as_ref(), "socket", "\"/run/qemu/vm1.qmp\"")?;
-            ProbeKind::Qmp {
-                socket: socket.into(),
-                state: r.state.clone().unwrap_or_else(|| "running".into()),
-            }
+            ProbeKind::Qmp { socket: socket.into(), state: r.state.clone().unwrap_or_else(|| "running".into()) }
         }
         other => {
             c.err(
                 &r.kind.span(),
                 &f("type"),
-                format!(
-                    "unknown probe type '{other}'; use command, http, tcp, hdfs, mariadb or qmp"
-                ),
+                format!("unknown probe type '{other}'; use command, http, tcp, hdfs, mariadb or qmp"),
             );
             return None;
         }
     };
     let node = match &r.node {
         None => None,
-        Some(n)
-            if !matches!(
-                kind,
-                ProbeKind::Command { .. } | ProbeKind::Hdfs { .. } | ProbeKind::Mariadb { .. }
-            ) =>
-        {
+        Some(n) if !matches!(kind, ProbeKind::Command { .. } | ProbeKind::Hdfs { .. } | ProbeKind::Mariadb { .. }) => {
             c.err(
                 &n.span(),
                 &f("node"),
@@ -899,41 +698,20 @@ fn check_probe(c: &mut Checker, p: &Spanned<RawProbe>) -> Option<Probe> {
             );
             None
         }
-        Some(n) => c
-            .pick_as(
-                std::slice::from_ref(n),
-                &[],
-                &n.span(),
-                &f("node"),
-                &f("node"),
-            )
-            .into_iter()
-            .next(),
+        Some(n) => c.pick_as(std::slice::from_ref(n), &[], &n.span(), &f("node"), &f("node")).into_iter().next(),
     };
-    Some(Probe {
-        name,
-        kind,
-        node,
-        timeout,
-        max_latency,
-    })
+    Some(Probe { name, kind, node, timeout, max_latency })
 }
 
 /// `http://HOST[:PORT][/PATH]` (plain HTTP only).
 fn parse_http_url(url: &str) -> std::result::Result<(String, u16, String), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("'{url}': only plain http:// URLs are probed (no TLS)"))?;
+    let rest = url.strip_prefix("http://").ok_or_else(|| format!("'{url}': only plain http:// URLs are probed (no TLS)"))?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].to_string()),
         None => (rest, "/".to_string()),
     };
     let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (
-            h.to_string(),
-            p.parse::<u16>()
-                .map_err(|_| format!("'{url}': bad port '{p}'"))?,
-        ),
+        Some((h, p)) => (h.to_string(), p.parse::<u16>().map_err(|_| format!("'{url}': bad port '{p}'"))?),
         None => (hostport.to_string(), 80),
     };
     if host.is_empty() {
@@ -962,15 +740,13 @@ fn check_step(
         );
         return None;
     }
-    let kinds = [
-        r.fault.is_some(),
-        r.wait.is_some(),
-        r.probe.is_some(),
-        r.parallel.is_some(),
-        r.sequence.is_some(),
-    ];
+    let kinds = [r.fault.is_some(), r.wait.is_some(), r.probe.is_some(), r.parallel.is_some(), r.sequence.is_some()];
     if kinds.iter().filter(|k| **k).count() != 1 {
-        c.err(&s.span(), field, "each step is exactly one of fault = TOOL, wait = DURATION, probe = NAME, parallel = [...], sequence = [...]");
+        c.err(
+            &s.span(),
+            field,
+            "each step is exactly one of fault = TOOL, wait = DURATION, probe = NAME, parallel = [...], sequence = [...]",
+        );
         return None;
     }
     if let Some(w) = &r.wait {
@@ -985,15 +761,9 @@ fn check_step(
         if children.is_empty() {
             c.err(&s.span(), &sub, "empty group");
         }
-        let steps: Vec<Step> = children
-            .iter()
-            .filter_map(|ch| check_step(c, ch, &sub, probes, counter, find, default_nodes))
-            .collect();
-        return Some(if par {
-            Step::Parallel(steps)
-        } else {
-            Step::Sequence(steps)
-        });
+        let steps: Vec<Step> =
+            children.iter().filter_map(|ch| check_step(c, ch, &sub, probes, counter, find, default_nodes)).collect();
+        return Some(if par { Step::Parallel(steps) } else { Step::Sequence(steps) });
     }
     let tool = r.fault.as_ref()?;
     *counter += 1;
@@ -1003,30 +773,20 @@ fn check_step(
         c.err(
             &tool.span(),
             &format!("{field}.fault"),
-            format!(
-                "unknown tool '{}'; use one of: {}",
-                tool.get_ref(),
-                tools::names().join(", ")
-            ),
+            format!("unknown tool '{}'; use one of: {}", tool.get_ref(), tools::names().join(", ")),
         );
         return None;
     };
     let duration = match &r.duration {
         Some(d) => c.duration(d, &format!("{field}.duration"))?,
         None => {
-            c.err(
-                &tool.span(),
-                &format!("{field}.duration"),
-                "missing: every fault is bounded; add duration = \"30s\" (say)",
-            );
+            c.err(&tool.span(), &format!("{field}.duration"), "missing: every fault is bounded; add duration = \"30s\" (say)");
             return None;
         }
     };
     for a in &r.args {
-        if matches!(
-            a.as_str(),
-            "--yes" | "--duration" | "--pid" | "--tgid" | "--comm" | "--cgroup" | "--replace"
-        ) || a.starts_with("--duration=")
+        if matches!(a.as_str(), "--yes" | "--duration" | "--pid" | "--tgid" | "--comm" | "--cgroup" | "--replace")
+            || a.starts_with("--duration=")
             || a.starts_with("--tgid=")
             || a.starts_with("--pid=")
         {
@@ -1040,22 +800,12 @@ fn check_step(
     }
     let scope = r.scope.as_ref().map(|sc| {
         let x = sc.get_ref();
-        Scope {
-            pid: x.pid,
-            tgid: x.tgid,
-            comm: x.comm.clone(),
-            cgroup: x.cgroup.clone(),
-            pidfile: x.pidfile.clone(),
-        }
+        Scope { pid: x.pid, tgid: x.tgid, comm: x.comm.clone(), cgroup: x.cgroup.clone(), pidfile: x.pidfile.clone() }
     });
     let scope = match class {
         ToolClass::Module => {
             let empty = scope.as_ref().map_or(true, |x| {
-                x.pid.is_none()
-                    && x.tgid.is_none()
-                    && x.comm.is_none()
-                    && x.cgroup.is_none()
-                    && x.pidfile.is_none()
+                x.pid.is_none() && x.tgid.is_none() && x.comm.is_none() && x.cgroup.is_none() && x.pidfile.is_none()
             });
             if empty {
                 c.err(
@@ -1075,10 +825,7 @@ fn check_step(
                 c.err(
                     &sc.span(),
                     &format!("{field}.scope"),
-                    format!(
-                        "{} takes its target in args (e.g. args = [\"crash\", \"dn\"])",
-                        tool.get_ref()
-                    ),
+                    format!("{} takes its target in args (e.g. args = [\"crash\", \"dn\"])", tool.get_ref()),
                 );
                 return None;
             }
@@ -1094,9 +841,7 @@ fn check_step(
         }
     };
     let nodes = if r.nodes.is_some() || r.roles.is_some() {
-        if r.nodes.as_ref().map_or(true, Vec::is_empty)
-            && r.roles.as_ref().map_or(true, Vec::is_empty)
-        {
+        if r.nodes.as_ref().map_or(true, Vec::is_empty) && r.roles.as_ref().map_or(true, Vec::is_empty) {
             c.err(
                 &tool.span(),
                 &format!("{field}.nodes"),
@@ -1104,12 +849,7 @@ fn check_step(
             );
             return None;
         }
-        let picked = c.pick(
-            r.nodes.as_deref().unwrap_or(&[]),
-            r.roles.as_deref().unwrap_or(&[]),
-            &tool.span(),
-            field,
-        );
+        let picked = c.pick(r.nodes.as_deref().unwrap_or(&[]), r.roles.as_deref().unwrap_or(&[]), &tool.span(), field);
         if picked.is_empty() {
             return None;
         }
@@ -1119,10 +859,7 @@ fn check_step(
     };
     Some(Step::Fault(Box::new(FaultStep {
         nodes,
-        name: r
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{} {}", tool.get_ref(), r.args.join(" "))),
+        name: r.name.clone().unwrap_or_else(|| format!("{} {}", tool.get_ref(), r.args.join(" "))),
         id,
         tool: tool.get_ref().clone(),
         class,
@@ -1170,35 +907,15 @@ parallel = [ { wait = "1s" }, { fault = "hadoop_injector", args = ["crash", "dn"
     #[test]
     fn errors_name_line_and_field() {
         let bad = GOOD.replace("\"kvm-ioctl-fi\"", "\"kvm-ioctl-fx\"");
-        assert!(
-            err(&bad).starts_with("x.toml:11: method.fault: unknown tool 'kvm-ioctl-fx'"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).starts_with("x.toml:11: method.fault: unknown tool 'kvm-ioctl-fx'"), "{}", err(&bad));
         let bad = GOOD.replace("\"5s\"", "\"5 parsecs\"");
-        assert!(
-            err(&bad).contains("x.toml:14: method.duration:"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).contains("x.toml:14: method.duration:"), "{}", err(&bad));
         let bad = GOOD.replace("probes = [\"p\"]", "probes = [\"q\"]");
-        assert!(
-            err(&bad).contains("x.toml:4: steady_state.probes: no probe named 'q'"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).contains("x.toml:4: steady_state.probes: no probe named 'q'"), "{}", err(&bad));
         let bad = GOOD.replace("scope = { comm = \"test-vmm\" }\n", "");
-        assert!(
-            err(&bad).contains("x.toml:11: method.scope: a kvm-ioctl-fi fault needs a scope"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).contains("x.toml:11: method.scope: a kvm-ioctl-fi fault needs a scope"), "{}", err(&bad));
         let bad = GOOD.replace("interval", "intervall");
-        assert!(
-            err(&bad).starts_with("x.toml:5: unknown field `intervall`"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).starts_with("x.toml:5: unknown field `intervall`"), "{}", err(&bad));
     }
 
     /// A file whose faults and probes go to nodes of a cluster file.
@@ -1233,59 +950,24 @@ duration = "5s"
     fn nodes_and_roles_resolve_and_unknown_ones_name_line_and_field() {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("cluster.conf");
-        std::fs::write(
-            &conf,
-            "master,10.0.0.1,22,NameNode\nd1,10.0.0.2,22,DataNode\nd2,10.0.0.3,22,DataNode\n",
-        )
-        .unwrap();
+        std::fs::write(&conf, "master,10.0.0.1,22,NameNode\nd1,10.0.0.2,22,DataNode\nd2,10.0.0.3,22,DataNode\n").unwrap();
         let good = remote(&conf);
         let e = parse(Path::new("x.toml"), &good).unwrap();
-        assert_eq!(
-            e.faults()[0].nodes,
-            ["d1", "d2"],
-            "[target]'s roles are the default"
-        );
+        assert_eq!(e.faults()[0].nodes, ["d1", "d2"], "[target]'s roles are the default");
         assert_eq!(e.faults()[1].nodes, ["master"], "a step's own nodes win");
         assert_eq!(e.probes[0].node.as_deref(), Some("master"));
         assert_eq!(e.used_nodes(), ["d1", "d2", "master"]);
         let bad = good.replace("roles = [\"DataNode\"]", "roles = [\"DataNodez\"]");
-        assert!(
-            err(&bad).contains("x.toml:4: target.roles: 'DataNodez' is not a role"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).contains("x.toml:4: target.roles: 'DataNodez' is not a role"), "{}", err(&bad));
         let bad = good.replace("nodes = [\"master\"]", "nodes = [\"mastr\"]");
-        assert!(
-            err(&bad).contains("x.toml:19: method.nodes: no node 'mastr' in"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).contains("x.toml:19: method.nodes: no node 'mastr' in"), "{}", err(&bad));
         let bad = good.replace("node = \"master\"", "node = \"d9\"");
-        assert!(
-            err(&bad).contains("x.toml:11: probe 'nn'.node: no node 'd9'"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).contains("x.toml:11: probe 'nn'.node: no node 'd9'"), "{}", err(&bad));
         let bad = good.replace("nodes = [\"master\"]", "roles = [\"KVMHost\"]");
-        assert!(
-            err(&bad).contains("x.toml:19: method.roles: no node of"),
-            "{}",
-            err(&bad)
-        );
-        let bad = good.replace(
-            "type = \"command\"\ncommand = [\"true\"]",
-            "type = \"tcp\"\naddress = \"10.0.0.1:22\"",
-        );
-        assert!(
-            err(&bad).contains("x.toml:11: probe 'nn'.node: a tcp probe is made from this host"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).contains("x.toml:19: method.roles: no node of"), "{}", err(&bad));
+        let bad = good.replace("type = \"command\"\ncommand = [\"true\"]", "type = \"tcp\"\naddress = \"10.0.0.1:22\"");
+        assert!(err(&bad).contains("x.toml:11: probe 'nn'.node: a tcp probe is made from this host"), "{}", err(&bad));
         let bad = good.replace(&conf.display().to_string(), "/nonexistent/cluster.conf");
-        assert!(
-            err(&bad).contains("target.cluster_conf: cannot read /nonexistent/cluster.conf"),
-            "{}",
-            err(&bad)
-        );
+        assert!(err(&bad).contains("target.cluster_conf: cannot read /nonexistent/cluster.conf"), "{}", err(&bad));
     }
 }

@@ -57,11 +57,7 @@ pub fn program(tool: &str) -> PathBuf {
     if let Some(d) = std::env::var_os("KVMFI_BIN_DIR").filter(|v| !v.is_empty()) {
         return PathBuf::from(d).join(tool);
     }
-    if let Some(p) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.join(tool)))
-        .filter(|p| p.exists())
-    {
+    if let Some(p) = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join(tool))).filter(|p| p.exists()) {
         return p;
     }
     PathBuf::from(tool)
@@ -92,32 +88,20 @@ impl Output {
             (_, Some(c)) => format!("exited with {c}"),
             _ => "was killed".to_string(),
         };
-        format!(
-            "`{}` {how}: {}",
-            self.argv.join(" "),
-            self.out.first_error_line()
-        )
+        format!("`{}` {how}: {}", self.argv.join(" "), self.out.first_error_line())
     }
 }
 
 /// Runs `tool args` with a time limit, output captured: here, or on
 /// `node` (found in its PATH there).
-pub fn run(
-    node: Option<&NodeRef>,
-    tool: &str,
-    args: &[String],
-    timeout: Duration,
-) -> Result<Output> {
+pub fn run(node: Option<&NodeRef>, tool: &str, args: &[String], timeout: Duration) -> Result<Output> {
     if let Some(n) = node {
         let mut argv = vec![tool.to_string()];
         argv.extend(args.iter().cloned());
         let out = n.run(&argv, timeout)?;
         // 127: the remote shell did not find it.
         if out.code == Some(127) {
-            return Err(Error::unsupported(format!(
-                "{tool} is not installed on node {} (not in its PATH)",
-                n.name
-            )));
+            return Err(Error::unsupported(format!("{tool} is not installed on node {} (not in its PATH)", n.name)));
         }
         argv[0] = format!("{tool}@{}", n.name);
         return Ok(Output { argv, out });
@@ -151,30 +135,17 @@ pub struct JournalEntry {
 
 /// The faults of `tool` in force, from its `status --json`.
 pub fn journal_entries(node: Option<&NodeRef>, tool: &str) -> Result<Vec<JournalEntry>> {
-    let out = run(
-        node,
-        tool,
-        &["status".into(), "--json".into()],
-        Duration::from_secs(60),
-    )?;
+    let out = run(node, tool, &["status".into(), "--json".into()], Duration::from_secs(60))?;
     if !out.ok() {
         return Err(Error::failed(out.why()));
     }
-    Ok(out
-        .stdout()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect())
+    Ok(out.stdout().lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
 /// The largest fault id handed out so far as far as `status` shows
 /// (faults newer than it, of this tool, are ours).
 pub fn journal_high_water(node: Option<&NodeRef>, tool: &str) -> Result<u64> {
-    Ok(journal_entries(node, tool)?
-        .iter()
-        .map(|e| e.id)
-        .max()
-        .unwrap_or(0))
+    Ok(journal_entries(node, tool)?.iter().map(|e| e.id).max().unwrap_or(0))
 }
 
 /// A kernel tool's `status --json` (the fields we use).
@@ -188,17 +159,11 @@ pub struct ModuleStatus {
 
 /// A kernel tool's current status.
 pub fn module_status(node: Option<&NodeRef>, tool: &str) -> Result<ModuleStatus> {
-    let out = run(
-        node,
-        tool,
-        &["status".into(), "--json".into()],
-        Duration::from_secs(30),
-    )?;
+    let out = run(node, tool, &["status".into(), "--json".into()], Duration::from_secs(30))?;
     if !out.ok() {
         return Err(Error::failed(out.why()));
     }
-    serde_json::from_str(out.stdout().trim())
-        .map_err(|e| Error::failed(format!("{tool} status --json: {e}")))
+    serde_json::from_str(out.stdout().trim()).map_err(|e| Error::failed(format!("{tool} status --json: {e}")))
 }
 
 /// A kernel event as `events --json` prints it.
@@ -221,26 +186,13 @@ pub struct KernelEvent {
 /// The events a kernel tool recorded for experiment `id`, with wall-clock
 /// times (the module stamps CLOCK_BOOTTIME).
 pub fn kernel_events(node: Option<&NodeRef>, tool: &str, id: &str) -> Result<Vec<KernelEvent>> {
-    let out = run(
-        node,
-        tool,
-        &[
-            "events".into(),
-            "--json".into(),
-            "--experiment".into(),
-            id.into(),
-        ],
-        Duration::from_secs(30),
-    )?;
+    let out = run(node, tool, &["events".into(), "--json".into(), "--experiment".into(), id.into()], Duration::from_secs(30))?;
     if !out.ok() {
         return Err(Error::failed(out.why()));
     }
     let (boot, real) = match node {
         Some(n) => n.clocks()?,
-        None => (
-            clock_ns(libc::CLOCK_BOOTTIME),
-            clock_ns(libc::CLOCK_REALTIME),
-        ),
+        None => (clock_ns(libc::CLOCK_BOOTTIME), clock_ns(libc::CLOCK_REALTIME)),
     };
     Ok(out
         .stdout()
@@ -255,10 +207,7 @@ pub fn kernel_events(node: Option<&NodeRef>, tool: &str, id: &str) -> Result<Vec
 
 /// Reads a clock in nanoseconds.
 pub fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid, writable timespec.
     unsafe { libc::clock_gettime(clock, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64

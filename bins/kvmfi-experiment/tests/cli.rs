@@ -7,11 +7,7 @@ use std::path::{Path, PathBuf};
 
 fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/experiments");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
     v.sort();
     v
 }
@@ -26,31 +22,19 @@ fn every_example_validates() {
     assert!(ex.len() >= 4, "examples: {ex:?}");
     for f in ex {
         let out = exp().arg("validate").arg(&f).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            f.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}: {}", f.display(), String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains(": valid: "));
     }
 }
 
 #[test]
 fn plan_lists_commands_and_rollback_in_order() {
-    let f = examples()
-        .into_iter()
-        .find(|p| p.ends_with("vm-vcpu-ioctl-deny.toml"))
-        .unwrap();
+    let f = examples().into_iter().find(|p| p.ends_with("vm-vcpu-ioctl-deny.toml")).unwrap();
     let out = exp().arg("plan").arg(&f).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    let arm = text
-        .find("kvm-ioctl-fi arm --comm victim-vmm --cmd KVM_RUN --duration 16000ms")
-        .expect(&text);
-    let off = text
-        .find("s1: kvm-ioctl-fi off (lease 16000ms as backstop)")
-        .expect(&text);
+    let arm = text.find("kvm-ioctl-fi arm --comm victim-vmm --cmd KVM_RUN --duration 16000ms").expect(&text);
+    let off = text.find("s1: kvm-ioctl-fi off (lease 16000ms as backstop)").expect(&text);
     let before = text.find("1. steady state before").unwrap();
     let after = text.find("4. steady state after").unwrap();
     assert!(before < arm && arm < off && off < after, "{text}");
@@ -69,9 +53,6 @@ fn bad_file_names_line_and_field_and_exits_2() {
         let out = exp().arg(sub).arg(&f).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{sub}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("bad.toml:9: method.scope: a vfs-read-fi fault needs a scope"),
-            "{sub}: {err}"
-        );
+        assert!(err.contains("bad.toml:9: method.scope: a vfs-read-fi fault needs a scope"), "{sub}: {err}");
     }
 }
