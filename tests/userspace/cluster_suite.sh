@@ -386,7 +386,7 @@ test_experiment_remote_kill9_recover() {
   kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
   daemon_is slave2 dn stopped || { fail "the fault was not in force after the kill"; return 1; }
   grep -q '"node":{"name":"slave2"' "$WORK/xpj/journal.jsonl" || { fail "journal lacks the node: $(cat "$WORK/xpj/journal.jsonl")"; return 1; }
-  expect_rc 1 xp run "${XP_SSH[@]}" "$WORK/xp-kill.toml" || return 1
+  expect_rc 1 xp run --report "$WORK/xp-kill2" "${XP_SSH[@]}" "$WORK/xp-kill.toml" || return 1
   [[ "$ERR" == *"kvmfi-experiment recover"* ]] || { fail "a new run did not point at recover: $ERR"; return 1; }
   xp recover > "$WORK/out" 2>&1 || { fail "recover failed: $(cat "$WORK/out")"; return 1; }
   grep -Eq 'step s1@slave2 \(hadoop_injector\): hadoop_injector recover [0-9]+ on slave2' "$WORK/out" || { fail "recover said: $(cat "$WORK/out")"; return 1; }
@@ -409,12 +409,12 @@ test_experiment_remote_bad_targets() {
   xp_file xp-dead 4s master true
   sed -i -e "s|$WORK/cluster.conf|$WORK/cluster-dead.conf|" -e 's/nodes = \["slave2"\]/nodes = ["dropped"]/' "$WORK/xp-dead.toml"
   local start=$SECONDS
-  expect_rc 5 xp run "${XP_SSH[@]}" "$WORK/xp-dead.toml" || return 1
+  expect_rc 5 xp run --report "$WORK/xp-dead" "${XP_SSH[@]}" "$WORK/xp-dead.toml" || return 1
   [[ "$ERR" == *"node dropped (10.77.9.50:22): connect to"*"nothing was done"* ]] || { fail "error: $ERR"; return 1; }
   (( SECONDS - start < 15 )) || { fail "unreachable node took $((SECONDS - start)) s"; return 1; }
   xp_file xp-key 4s master true
   mkdir -p "$WORK/home2/.ssh"
-  expect_rc 5 in_ns "$CTL" env HOME="$WORK/home2" KVMFI_EXPERIMENT_DIR="$WORK/xpj" "$BIN_DIR/kvmfi-experiment" run "${XP_SSH[@]}" "$WORK/xp-key.toml" || return 1
+  expect_rc 5 in_ns "$CTL" env HOME="$WORK/home2" KVMFI_EXPERIMENT_DIR="$WORK/xpj" "$BIN_DIR/kvmfi-experiment" run --report "$WORK/xp-key" "${XP_SSH[@]}" "$WORK/xp-key.toml" || return 1
   [[ "$ERR" == *"SHA256:"* ]] || { fail "unknown host key not refused: $ERR"; return 1; }
   no_faults
 }

@@ -268,6 +268,9 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
     for f in exp.faults().iter().rev() {
         let how = match f.class {
             tools::ToolClass::Module => format!("{} off (lease {} as backstop)", f.tool, spec::lease_text(f.duration)),
+            tools::ToolClass::Injector if tools::leased(&f.tool) => {
+                format!("{} recover ID  # each fault it journaled (lease {} as backstop)", f.tool, spec::lease_text(f.duration))
+            }
             tools::ToolClass::Injector => {
                 format!("{} recover ID  # each fault it journaled", f.tool)
             }

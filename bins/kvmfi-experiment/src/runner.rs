@@ -5,7 +5,7 @@ use crate::ejournal::{self, EJournal, Pending, Record};
 use crate::probe::{self, ProbeResult};
 use crate::remote::NodeRef;
 use crate::report::{Abort, FaultRecord, PhaseSpan, Report};
-use crate::spec::{self, Experiment, FaultStep, Step};
+use crate::spec::{Experiment, FaultStep, Step};
 use crate::tools::{self, ToolClass};
 use kvmfi::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -340,16 +340,8 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
             ToolClass::Injector => tools::journal_high_water(at, &f.tool)?,
             ToolClass::Module => 0,
         };
-        let args = match f.class {
-            ToolClass::Module => {
-                let mut a = vec!["arm".to_string()];
-                a.extend(f.scope.args(at)?);
-                a.extend(f.args.iter().cloned());
-                a.extend(["--duration".into(), spec::lease_text(f.duration)]);
-                a
-            }
-            ToolClass::Injector => f.args.clone(),
-        };
+        let scope = if tools::scoped(&f.tool) { f.scope.args(at)? } else { Vec::new() };
+        let args = f.tool_args(scope);
         rec.command = std::iter::once(f.tool.clone()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
         if let Some(n) = at {
             rec.command = format!("{} (on {})", rec.command, n.name);

@@ -115,9 +115,15 @@ kvm\-version\-fi, vcpu\-state\-fi, dirty\-log\-fi, memslot\-fi, cpu\-reg\-main,
 mm\-fault\-fi, kswapd\-fi, tlb\-flush\-fi, func\-fail\-fi) need \fBscope\fR =
 {{ tgid = PID }}, {{ pidfile = FILE }}, {{ comm = NAME }}, {{ cgroup = DIR }} or
 {{ pid = TID }}, and take their fault options in \fBargs\fR (e.g. ["\-\-cmd",
-"KVM_RUN"]); they are armed with a lease of \fBduration\fR + 10 s. Injectors
-(hadoop_injector, cloudstack_injector) take their command and its target in
-\fBargs\fR (e.g. ["crash", "dn"]). \-\-yes, \-\-duration and scope options are
+"KVM_RUN"]); they are armed with a lease of \fBduration\fR + 10 s. kfail\-fi
+(the kernel's own fault\-injection framework) is armed the same way, with a
+task scope only ({{ tgid = PID }}, {{ pidfile = FILE }} or {{ pid = TID }})
+and its facility first in \fBargs\fR (e.g. ["failslab", "\-\-probability",
+"50"]); it is undone by \fBkfail\-fi recover\fR \fIID\fR. Injectors
+(hadoop_injector, cloudstack_injector, disk\-fi) take their command and its
+target in \fBargs\fR (e.g. ["crash", "dn"], or ["badblocks",
+"/var/lib/vm/disk.img", "\-\-sectors", "2048+8"]) and are undone by
+\fBrecover\fR \fIID\fR; disk\-fi also gets the lease. \-\-yes, \-\-duration and scope options are
 refused in \fBargs\fR. \fBname\fR labels the step. \fBnodes\fR = ["NAME", ...]
 and \fBroles\fR = ["ROLE", ...] send the fault to those nodes instead of
 [target]'s (see NODES).

@@ -185,6 +185,27 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// The scope options as the plan shows them (a pidfile by name).
+    pub fn shown_args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if let Some(p) = self.pid {
+            a.extend(["--pid".into(), p.to_string()]);
+        }
+        if let Some(p) = self.tgid {
+            a.extend(["--tgid".into(), p.to_string()]);
+        }
+        if let Some(f) = &self.pidfile {
+            a.extend(["--tgid".into(), format!("$(cat {f})")]);
+        }
+        if let Some(c) = &self.comm {
+            a.extend(["--comm".into(), c.clone()]);
+        }
+        if let Some(c) = &self.cgroup {
+            a.extend(["--cgroup".into(), c.clone()]);
+        }
+        a
+    }
+
     /// The scope options; a pidfile is read now, on `node` when the fault
     /// goes there.
     pub fn args(&self, node: Option<&crate::remote::NodeRef>) -> Result<Vec<String>> {
@@ -249,30 +270,24 @@ impl FaultStep {
     /// shown by name).
     pub fn describe(&self) -> String {
         let mut argv = vec![self.tool.clone()];
-        if self.class == ToolClass::Module {
-            argv.push("arm".into());
-            let s = &self.scope;
-            if let Some(p) = s.pid {
-                argv.extend(["--pid".into(), p.to_string()]);
-            }
-            if let Some(p) = s.tgid {
-                argv.extend(["--tgid".into(), p.to_string()]);
-            }
-            if let Some(f) = &s.pidfile {
-                argv.extend(["--tgid".into(), format!("$(cat {f})")]);
-            }
-            if let Some(c) = &s.comm {
-                argv.extend(["--comm".into(), c.clone()]);
-            }
-            if let Some(c) = &s.cgroup {
-                argv.extend(["--cgroup".into(), c.clone()]);
-            }
-        }
-        argv.extend(self.args.iter().cloned());
-        if self.class == ToolClass::Module {
-            argv.extend(["--duration".into(), lease_text(self.duration)]);
-        }
+        argv.extend(self.tool_args(self.scope.shown_args()));
         argv.join(" ")
+    }
+
+    /// The tool's arguments with the scope options `scope`: `arm SCOPE`
+    /// first for the tools that scope by task, the lease last for those
+    /// that take one.
+    pub fn tool_args(&self, scope: Vec<String>) -> Vec<String> {
+        let mut a = Vec::new();
+        if tools::scoped(&self.tool) {
+            a.push("arm".to_string());
+            a.extend(scope);
+        }
+        a.extend(self.args.iter().cloned());
+        if tools::leased(&self.tool) {
+            a.extend(["--duration".into(), lease_text(self.duration)]);
+        }
+        a
     }
 }
 
@@ -720,6 +735,15 @@ fn parse_http_url(url: &str) -> std::result::Result<(String, u16, String), Strin
     Ok((host, port, path))
 }
 
+/// An `args` example for a tool whose target is in its args.
+fn args_example(tool: &str) -> &'static str {
+    match tool {
+        "disk-fi" => r#"args = ["badblocks", "/var/lib/vm/disk.img", "--sectors", "2048+8"]"#,
+        "cloudstack_injector" => r#"args = ["crash", "management"]"#,
+        _ => r#"args = ["crash", "dn"]"#,
+    }
+}
+
 type FindProbe = dyn Fn(&mut Checker, &Spanned<String>, &str, &[Probe]) -> Option<usize>;
 
 fn check_step(
@@ -802,43 +826,57 @@ fn check_step(
         let x = sc.get_ref();
         Scope { pid: x.pid, tgid: x.tgid, comm: x.comm.clone(), cgroup: x.cgroup.clone(), pidfile: x.pidfile.clone() }
     });
-    let scope = match class {
-        ToolClass::Module => {
-            let empty = scope.as_ref().map_or(true, |x| {
-                x.pid.is_none() && x.tgid.is_none() && x.comm.is_none() && x.cgroup.is_none() && x.pidfile.is_none()
-            });
-            if empty {
-                c.err(
-                    &tool.span(),
-                    &format!("{field}.scope"),
+    let scope = if tools::scoped(tool.get_ref()) {
+        let empty = scope.as_ref().map_or(true, |x| {
+            x.pid.is_none() && x.tgid.is_none() && x.comm.is_none() && x.cgroup.is_none() && x.pidfile.is_none()
+        });
+        let tasks_only = class == ToolClass::Injector;
+        if empty {
+            c.err(
+                &tool.span(),
+                &format!("{field}.scope"),
+                if tasks_only {
+                    format!("a {} fault needs a scope: scope = {{ tgid = PID }}, {{ pidfile = FILE }} or {{ pid = TID }}", tool.get_ref())
+                } else {
                     format!(
                         "a {} fault needs a scope: scope = {{ tgid = PID }}, {{ pidfile = FILE }}, {{ comm = NAME }}, {{ cgroup = DIR }} or {{ pid = TID }}",
                         tool.get_ref()
-                    ),
-                );
-                return None;
-            }
-            scope.unwrap_or_default()
+                    )
+                },
+            );
+            return None;
         }
-        ToolClass::Injector => {
-            if let Some(sc) = &r.scope {
-                c.err(
-                    &sc.span(),
-                    &format!("{field}.scope"),
-                    format!("{} takes its target in args (e.g. args = [\"crash\", \"dn\"])", tool.get_ref()),
-                );
-                return None;
-            }
-            if r.args.len() < 2 {
-                c.err(
-                    &tool.span(),
-                    &format!("{field}.args"),
-                    format!("a {} fault needs a scope: its command and target, e.g. args = [\"crash\", \"dn\"]", tool.get_ref()),
-                );
-                return None;
-            }
-            Scope::default()
+        if tasks_only && scope.as_ref().is_some_and(|x| x.comm.is_some() || x.cgroup.is_some()) {
+            c.err(
+                &r.scope.as_ref().map(|s| s.span()).unwrap_or(tool.span()),
+                &format!("{field}.scope"),
+                format!("{} scopes by task only: {{ tgid = PID }}, {{ pidfile = FILE }} or {{ pid = TID }}", tool.get_ref()),
+            );
+            return None;
         }
+        if tasks_only && r.args.is_empty() {
+            c.err(&tool.span(), &format!("{field}.args"), format!("a {} fault needs its facility in args, e.g. args = [\"failslab\"]", tool.get_ref()));
+            return None;
+        }
+        scope.unwrap_or_default()
+    } else {
+        if let Some(sc) = &r.scope {
+            c.err(
+                &sc.span(),
+                &format!("{field}.scope"),
+                format!("{} takes its target in args (e.g. {})", tool.get_ref(), args_example(tool.get_ref())),
+            );
+            return None;
+        }
+        if r.args.len() < 2 {
+            c.err(
+                &tool.span(),
+                &format!("{field}.args"),
+                format!("a {} fault needs a scope: its command and target, e.g. {}", tool.get_ref(), args_example(tool.get_ref())),
+            );
+            return None;
+        }
+        Scope::default()
     };
     let nodes = if r.nodes.is_some() || r.roles.is_some() {
         if r.nodes.as_ref().map_or(true, Vec::is_empty) && r.roles.as_ref().map_or(true, Vec::is_empty) {
@@ -969,5 +1007,30 @@ duration = "5s"
         assert!(err(&bad).contains("x.toml:11: probe 'nn'.node: a tcp probe is made from this host"), "{}", err(&bad));
         let bad = good.replace(&conf.display().to_string(), "/nonexistent/cluster.conf");
         assert!(err(&bad).contains("target.cluster_conf: cannot read /nonexistent/cluster.conf"), "{}", err(&bad));
+    }
+
+    #[test]
+    fn kernel_framework_and_disk_faults_are_steps() {
+        let base = GOOD.split("[[method]]").next().unwrap().to_string();
+        let kfail = format!("{base}[[method]]\nfault = \"kfail-fi\"\nscope = {{ tgid = 42 }}\nargs = [\"failslab\", \"--probability\", \"50\"]\nduration = \"5s\"\n");
+        let e = parse(Path::new("x.toml"), &kfail).unwrap();
+        assert_eq!(e.faults()[0].describe(), "kfail-fi arm --tgid 42 failslab --probability 50 --duration 15000ms");
+        assert_eq!(e.faults()[0].class, ToolClass::Injector, "undone by recover ID");
+        let bad = kfail.replace("scope = { tgid = 42 }\n", "");
+        assert!(err(&bad).contains("x.toml:11: method.scope: a kfail-fi fault needs a scope: scope = { tgid = PID }"), "{}", err(&bad));
+        let bad = kfail.replace("tgid = 42", "comm = \"qemu\"");
+        assert!(err(&bad).contains("x.toml:12: method.scope: kfail-fi scopes by task only"), "{}", err(&bad));
+        let bad = kfail.replace("args = [\"failslab\", \"--probability\", \"50\"]\n", "");
+        assert!(err(&bad).contains("x.toml:11: method.args: a kfail-fi fault needs its facility"), "{}", err(&bad));
+        let bad = kfail.replace("\"50\"]", "\"50\", \"--yes\"]");
+        assert!(err(&bad).contains("'--yes' is not allowed in args"), "{}", err(&bad));
+
+        let disk = format!("{base}[[method]]\nfault = \"disk-fi\"\nargs = [\"badblocks\", \"/tmp/d.img\", \"--sectors\", \"8\"]\nduration = \"2s\"\n");
+        let e = parse(Path::new("x.toml"), &disk).unwrap();
+        assert_eq!(e.faults()[0].describe(), "disk-fi badblocks /tmp/d.img --sectors 8 --duration 12000ms");
+        let bad = disk.replace("args = [\"badblocks\", \"/tmp/d.img\", \"--sectors\", \"8\"]", "args = [\"badblocks\"]");
+        assert!(err(&bad).contains("x.toml:11: method.args: a disk-fi fault needs a scope: its command and target, e.g. args = [\"badblocks\""), "{}", err(&bad));
+        let bad = disk.replace("duration = \"2s\"", "scope = { tgid = 1 }\nduration = \"2s\"");
+        assert!(err(&bad).contains("x.toml:13: method.scope: disk-fi takes its target in args"), "{}", err(&bad));
     }
 }

@@ -33,7 +33,24 @@ const MODULE_TOOLS: &[&str] = &[
     "tlb-flush-fi",
     "func-fail-fi",
 ];
-const INJECTORS: &[&str] = &["hadoop_injector", "cloudstack_injector"];
+const INJECTORS: &[&str] = &["hadoop_injector", "cloudstack_injector", "kfail-fi", "disk-fi"];
+/// Journaled tools that scope by task as the kernel tools do (`arm`,
+/// --pid/--tgid): the kernel's fault framework.
+const TASK_SCOPED_INJECTORS: &[&str] = &["kfail-fi"];
+/// Journaled tools with a lease of their own (--duration).
+const LEASED_INJECTORS: &[&str] = &["kfail-fi", "disk-fi"];
+
+/// True when `name`'s fault is applied by `arm` with a scope of the file's
+/// `scope = {...}` (else its target is in its args).
+pub fn scoped(name: &str) -> bool {
+    MODULE_TOOLS.contains(&name) || TASK_SCOPED_INJECTORS.contains(&name)
+}
+
+/// True when `name` takes a lease (--duration): the step's duration plus
+/// a grace, the backstop when the run is killed.
+pub fn leased(name: &str) -> bool {
+    MODULE_TOOLS.contains(&name) || LEASED_INJECTORS.contains(&name)
+}
 
 /// The class of tool `name`, None when it is not one an experiment drives.
 pub fn class_of(name: &str) -> Option<ToolClass> {
