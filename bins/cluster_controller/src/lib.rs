@@ -261,7 +261,8 @@ pub struct ScenarioArgs {
     pub t: TargetArgs,
 }
 
-pub(crate) fn positive(text: &str) -> std::result::Result<Duration, String> {
+/// A duration above zero (clap value parser for time limits).
+pub fn positive(text: &str) -> std::result::Result<Duration, String> {
     match kvmfi::units::parse_duration(text)? {
         d if d.is_zero() => Err(format!("'{text}' must be above zero")),
         d => Ok(d),

@@ -5,7 +5,7 @@
 //! kill -9 reaches it again the same way.
 
 use cluster_controller::ssh::{self, Remote};
-use cluster_controller::SshSettings;
+use cluster_controller::{positive, SshSettings};
 use kvmfi::clusterconf::Node;
 use kvmfi::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -39,13 +39,6 @@ pub struct SshArgs {
     /// OpenSSH client configuration to honour (HostName, User, Port, IdentityFile; default ~/.ssh/config; 'none' for none)
     #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
-}
-
-fn positive(text: &str) -> std::result::Result<Duration, String> {
-    match kvmfi::units::parse_duration(text)? {
-        d if d.is_zero() => Err(format!("'{text}' must be above zero")),
-        d => Ok(d),
-    }
 }
 
 impl SshArgs {
