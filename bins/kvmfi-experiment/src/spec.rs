@@ -1033,4 +1033,16 @@ duration = "5s"
         let bad = disk.replace("duration = \"2s\"", "scope = { tgid = 1 }\nduration = \"2s\"");
         assert!(err(&bad).contains("x.toml:13: method.scope: disk-fi takes its target in args"), "{}", err(&bad));
     }
+
+    #[test]
+    fn an_ansible_inventory_is_a_cluster_file_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("hosts.ini");
+        std::fs::write(&inv, "[namenode]\nmaster ansible_host=10.0.0.1\n[datanode]\nd1 ansible_host=10.0.0.2 ansible_user=hdfs\nd2 ansible_host=10.0.0.3\n").unwrap();
+        let e = parse(Path::new("x.toml"), &remote(&inv)).unwrap();
+        assert_eq!(e.faults()[0].nodes, ["d1", "d2"]);
+        let cl = e.cluster.unwrap();
+        let d1 = cl.nodes.iter().find(|n| n.name == "d1").unwrap();
+        assert_eq!((d1.address.as_str(), d1.user.as_deref()), ("10.0.0.2", Some("hdfs")));
+    }
 }
