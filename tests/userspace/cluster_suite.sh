@@ -416,6 +416,13 @@ test_experiment_remote_bad_targets() {
   mkdir -p "$WORK/home2/.ssh"
   expect_rc 5 in_ns "$CTL" env HOME="$WORK/home2" KVMFI_EXPERIMENT_DIR="$WORK/xpj" "$BIN_DIR/kvmfi-experiment" run --report "$WORK/xp-key" "${XP_SSH[@]}" "$WORK/xp-key.toml" || return 1
   [[ "$ERR" == *"SHA256:"* ]] || { fail "unknown host key not refused: $ERR"; return 1; }
+  # slave2 halted: its injector refuses, the run stops with exit 6, nothing in force.
+  node_ssh slave2 "kvmfi-halt --reason 'xp test'" >/dev/null || { fail "halting slave2 failed"; return 1; }
+  xp_file xp-halted 4s master true
+  expect_rc 6 xp run --report "$WORK/xp-halted" "${XP_SSH[@]}" "$WORK/xp-halted.toml" || { node_ssh slave2 "kvmfi-halt --release"; return 1; }
+  node_ssh slave2 "kvmfi-halt --release" >/dev/null || { fail "releasing slave2 failed"; return 1; }
+  [[ "$ERR" == *"kvmfi is halted"*"xp test"* ]] || { fail "no halt error: $ERR"; return 1; }
+  xp_journal_empty || { fail "run journal not empty"; return 1; }
   no_faults
 }
 

@@ -152,6 +152,7 @@ where
                     Some(3) => Error::permission(e),
                     Some(4) => Error::unsupported(e),
                     Some(5) => Error::not_found(e),
+                    Some(6) => Error::Halted(e.to_string()),
                     _ => e,
                 }),
             }

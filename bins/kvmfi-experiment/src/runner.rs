@@ -380,6 +380,8 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
                 3 => Error::permission(msg),
                 4 => Error::unsupported(msg),
                 5 => Error::not_found(msg),
+                // A node (or this host) halted since the run began.
+                6 => Error::Halted(msg),
                 _ => Error::failed(msg),
             });
         }
