@@ -21,9 +21,9 @@ use std::path::PathBuf;
 const AFTER_HELP: &str = "\
 EXIT STATUS: 0 the steady-state hypothesis held; 1 it did not (deviated: a probe was out of tolerance before, during or after the method), or a run-time failure; 2 usage error or a bad experiment file (nothing was done); 3 needs root; 4 a tool or host facility is missing; 5 a target was not found (a node of the file could not be reached or its host key was refused: nothing was done); 6 kvmfi is halted (kvmfi-halt --release); 130 interrupted by SIGINT or SIGTERM (after the rollback).
 
-FILES: /var/lib/kvmfi/experiment/journal.jsonl, the run's own journal ($KVMFI_EXPERIMENT_DIR overrides the directory): each fault is written there before it is applied (with its node and the SSH settings that reach it, for a fault on another node), and `recover` reads it.
+FILES: /var/lib/kvmfi/experiment/journal.jsonl, the run's own journal ($KVMFI_EXPERIMENT_DIR overrides the directory): each fault is written there before it is applied (with its node and the SSH settings that reach it, for a fault on another node), and `recover` reads it. The schema of experiment files is in kvmfi-experiment.toml(5). The tools are looked for in $KVMFI_BIN_DIR, next to this binary, then in PATH.
 
-NODES: faults and probes may go to nodes of cluster.conf (see kvmfi-experiment.toml(5)); they run there over SSH with cluster_controller's session code, host keys checked by default (the SSH options of `run`). `recover` reaches them again from the journal alone. The schema of experiment files is in kvmfi-experiment.toml(5). The tools are looked for in $KVMFI_BIN_DIR, next to this binary, then in PATH.
+NODES: faults and probes may go to nodes of cluster.conf (see kvmfi-experiment.toml(5)); they run there over SSH with cluster_controller's session code, host keys checked by default (the SSH options of `run`). `recover` reaches them again from the journal alone.
 
 ROLLBACK: every fault is undone through its tool's own command: `off` for the kernel tools (whose lease, the step's duration plus 10 s, ends the fault even when nothing else does), `recover ID` for each fault an injector journaled. After a kill -9 of a run, `kvmfi-experiment recover` undoes what the journal says was begun and not undone; a new run refuses to start while such faults may be in force.
 
