@@ -9,7 +9,7 @@ use cluster_controller::{positive, SshSettings};
 use kvmfi::clusterconf::Node;
 use kvmfi::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The SSH options of `run` and `recover` (the same as cluster_controller's).
@@ -44,18 +44,29 @@ pub struct SshArgs {
 impl SshArgs {
     /// The settings to reach the nodes of a cluster file whose
     /// `known_hosts =` line resolves to `conf_known_hosts`.
+    /// Paths are made absolute: `recover` may run from another directory.
     pub fn settings(&self, conf_known_hosts: Option<PathBuf>) -> SshSettings {
         SshSettings {
             user: self.user.clone(),
-            identities: self.identity.clone(),
+            identities: self.identity.iter().map(|p| absolute(p)).collect(),
             connect_timeout: self.connect_timeout,
             command_timeout: self.command_timeout,
-            known_hosts: self.known_hosts.clone(),
-            conf_known_hosts,
+            known_hosts: self.known_hosts.as_deref().map(absolute),
+            conf_known_hosts: conf_known_hosts.as_deref().map(absolute),
             accept_new_host_keys: self.accept_new_host_keys,
             insecure_ignore_host_keys: self.insecure_ignore_host_keys,
-            ssh_config: self.ssh_config.clone(),
+            // `none` is a word, not a file.
+            ssh_config: self.ssh_config.as_deref().map(|p| if p == Path::new("none") { p.to_path_buf() } else { absolute(p) }),
         }
+    }
+}
+
+/// `p` joined to the current directory when it is relative.
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_relative() {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    } else {
+        p.to_path_buf()
     }
 }
 
