@@ -301,7 +301,7 @@ impl Ctx {
         if settings.insecure_ignore_host_keys {
             eprintln!("{TOOL}: warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands");
         }
-        let ssh = settings.opts(g.parallel as usize)?;
+        let ssh = ssh_opts(&settings, g.parallel as usize)?;
         let rng = match g.seed {
             Some(s) => rand::rngs::StdRng::seed_from_u64(s),
             None => rand::rngs::StdRng::from_entropy(),
@@ -332,62 +332,31 @@ impl Ctx {
     }
 }
 
-/// How to reach the nodes, as the command line gave it: what [`ssh::SshOpts`]
-/// is built from. Serializable, so that a tool that must reach the same
-/// nodes again later (kvmfi-experiment's recover after a kill -9) can
-/// record it.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct SshSettings {
-    pub user: Option<String>,
-    pub identities: Vec<PathBuf>,
-    pub connect_timeout: Duration,
-    pub command_timeout: Duration,
-    /// --known-hosts.
-    pub known_hosts: Option<PathBuf>,
-    /// The cluster file's `known_hosts =` line, resolved.
-    pub conf_known_hosts: Option<PathBuf>,
-    pub accept_new_host_keys: bool,
-    pub insecure_ignore_host_keys: bool,
-    /// --ssh-config (`none` for none); default ~/.ssh/config.
-    pub ssh_config: Option<PathBuf>,
-}
+pub use kvmfi::clusterconf::{conf_known_hosts, SshSettings};
 
-impl SshSettings {
-    /// The connection options: host-key policy and files, ~/.ssh/config.
-    pub fn opts(&self, parallel: usize) -> Result<ssh::SshOpts> {
-        let policy = if self.insecure_ignore_host_keys {
-            hostkeys::Policy::Insecure
-        } else if self.accept_new_host_keys {
-            hostkeys::Policy::AcceptNew
-        } else {
-            hostkeys::Policy::Strict
-        };
-        let ssh_config = match self.ssh_config.as_deref() {
-            Some(p) if p == Path::new("none") => sshconfig::SshConfig::default(),
-            Some(p) if !p.exists() => return Err(Error::usage(format!("--ssh-config {}: no such file", p.display()))),
-            Some(p) => sshconfig::SshConfig::load(p).map_err(Error::usage)?,
-            None => sshconfig::SshConfig::load(&sshconfig::tilde("~/.ssh/config")).map_err(Error::usage)?,
-        };
-        Ok(ssh::SshOpts {
-            user: self.user.clone(),
-            identities: self.identities.clone(),
-            connect_timeout: self.connect_timeout,
-            command_timeout: self.command_timeout,
-            host_keys: hostkeys::HostKeys::new(policy, self.known_hosts.clone(), self.conf_known_hosts.clone()),
-            ssh_config,
-            parallel,
-        })
-    }
-}
-
-/// The cluster file's `known_hosts =` file, relative to the cluster file.
-pub fn conf_known_hosts(cluster: &clusterconf::Cluster, source: &str) -> Option<PathBuf> {
-    cluster.known_hosts.as_ref().map(|k| {
-        let k = sshconfig::tilde(k);
-        match (k.is_relative(), Path::new(source).parent()) {
-            (true, Some(dir)) => dir.join(k),
-            _ => k,
-        }
+/// The connection options of `s`: host-key policy and files, ~/.ssh/config.
+pub fn ssh_opts(s: &SshSettings, parallel: usize) -> Result<ssh::SshOpts> {
+    let policy = if s.insecure_ignore_host_keys {
+        hostkeys::Policy::Insecure
+    } else if s.accept_new_host_keys {
+        hostkeys::Policy::AcceptNew
+    } else {
+        hostkeys::Policy::Strict
+    };
+    let ssh_config = match s.ssh_config.as_deref() {
+        Some(p) if p == Path::new("none") => sshconfig::SshConfig::default(),
+        Some(p) if !p.exists() => return Err(Error::usage(format!("--ssh-config {}: no such file", p.display()))),
+        Some(p) => sshconfig::SshConfig::load(p).map_err(Error::usage)?,
+        None => sshconfig::SshConfig::load(&sshconfig::tilde("~/.ssh/config")).map_err(Error::usage)?,
+    };
+    Ok(ssh::SshOpts {
+        user: s.user.clone(),
+        identities: s.identities.clone(),
+        connect_timeout: s.connect_timeout,
+        command_timeout: s.command_timeout,
+        host_keys: hostkeys::HostKeys::new(policy, s.known_hosts.clone(), s.conf_known_hosts.clone()),
+        ssh_config,
+        parallel,
     })
 }
 

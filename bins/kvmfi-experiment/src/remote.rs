@@ -4,9 +4,9 @@
 //! journal with the SSH settings that reached it, so that `recover` after a
 //! kill -9 reaches it again the same way.
 
+#[cfg(not(target_env = "musl"))]
 use cluster_controller::ssh::{self, Remote};
-use cluster_controller::{positive, SshSettings};
-use kvmfi::clusterconf::Node;
+use kvmfi::clusterconf::{Node, SshSettings};
 use kvmfi::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -39,6 +39,13 @@ pub struct SshArgs {
     /// OpenSSH client configuration to honour (HostName, User, Port, IdentityFile; default ~/.ssh/config; 'none' for none)
     #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
+}
+
+fn positive(text: &str) -> std::result::Result<Duration, String> {
+    match kvmfi::units::parse_duration(text)? {
+        d if d.is_zero() => Err(format!("'{text}' must be above zero")),
+        d => Ok(d),
+    }
 }
 
 impl SshArgs {
@@ -95,6 +102,7 @@ impl NodeRef {
         }
     }
 
+    #[cfg(not(target_env = "musl"))]
     fn node(&self) -> Node {
         Node {
             name: self.name.clone(),
@@ -114,8 +122,9 @@ impl NodeRef {
 
     /// Runs a shell line on the node within `timeout`. A node that cannot
     /// be reached or logged into is an error (host key refusals included).
+    #[cfg(not(target_env = "musl"))]
     pub fn run_line(&self, line: &str, timeout: Duration) -> Result<kvmfi::exec::Output> {
-        let mut opts = self.ssh.opts(1)?;
+        let mut opts = cluster_controller::ssh_opts(&self.ssh, 1)?;
         opts.command_timeout = timeout;
         let res = ssh::run_one(&self.node(), &opts, &Remote::shell("", line))
             .map_err(|e| Error::failed(format!("node {} ({}:{}): {e}", self.name, self.address, self.port)))?;
@@ -125,6 +134,15 @@ impl NodeRef {
             stderr = format!("{e}\n{stderr}");
         }
         Ok(kvmfi::exec::Output { code: res.exit, timed_out, stdout: res.stdout, stderr })
+    }
+
+    /// A static musl build has no SSH (no OpenSSL to link).
+    #[cfg(target_env = "musl")]
+    pub fn run_line(&self, _line: &str, _timeout: Duration) -> Result<kvmfi::exec::Output> {
+        Err(Error::unsupported(format!(
+            "node {}: this kvmfi-experiment is a static (musl) build without SSH; reach nodes with the regular build",
+            self.name
+        )))
     }
 
     /// The node's (CLOCK_BOOTTIME, CLOCK_REALTIME) now, in ns: its kernel

@@ -407,7 +407,7 @@ impl Checker<'_> {
                 }
                 Some(path) => match clusterconf::load_cluster(&path) {
                     Ok(cl) => {
-                        let known_hosts = cluster_controller::conf_known_hosts(&cl, &path.display().to_string());
+                        let known_hosts = clusterconf::conf_known_hosts(&cl, &path.display().to_string());
                         Some(ClusterInfo { path, nodes: cl.nodes, known_hosts })
                     }
                     Err(e) => {
