@@ -1,11 +1,13 @@
 #!/bin/sh
-# bench-timeout: 300
+# bench-timeout: 360
+# bench-image-modules: loop dm-mod
 # bench-files: examples/experiments/vm-vcpu-ioctl-deny.toml examples/experiments/migration-dirty-log.toml
 # kvmfi-experiment with kernel faults: the examples of examples/experiments/
 # run against the test VMM (other VMs keep running while one VMM is refused
 # KVM_RUN; a tampered dirty log is caught by the migration probe and trips
-# the abort), a kill -9 of a run recovered, and kvmfi-halt disarming a
-# kernel fault and refusing the next arm until --release.
+# the abort), a kill -9 of a run recovered, kvmfi-halt disarming a
+# kernel fault and refusing the next arm until --release, and disk-fi as a
+# step (bad sectors read as EIO during the method, the device gone after).
 . /bench/lib.sh
 export KVMFI_MODULE_DIR=/kmods
 P=experiment
@@ -71,6 +73,43 @@ kvmfi-halt --release >/dev/null
 kvm-ioctl-fi arm --comm victim-vmm --cmd KVM_RUN --duration 60s >/dev/null
 expect_eq $P.halt.arm-after-release $? 0
 kvm-ioctl-fi off
+
+# 5. disk-fi as a step: sector 100 of an image fails with EIO through the
+#    device-mapper device while a method probe reads it; the rollback
+#    (disk-fi recover ID) removes the device.
+if load_image_module loop && load_image_module dm-mod; then
+    dd if=/dev/zero of=/tmp/xp-disk.img bs=1M count=4 2>/dev/null
+    cat >/tmp/xp-disk.toml <<'TOML'
+title = "bad sectors under an image"
+[steady_state]
+probes = ["image"]
+interval = "1s"
+[[probe]]
+name = "image"
+type = "command"
+command = ["test", "-s", "/tmp/xp-disk.img"]
+[[probe]]
+name = "bad-sector"
+type = "command"
+command = ["sh", "-c", "fi-probe read $(ls -d /dev/dm-* | head -n 1) --direct --offset 51200 --size 512"]
+output = "first_errno=EIO"
+[[method]]
+parallel = [
+  { fault = "disk-fi", args = ["badblocks", "/tmp/xp-disk.img", "--sectors", "100"], duration = "4s" },
+  { sequence = [ { wait = "2s" }, { probe = "bad-sector" } ] },
+]
+TOML
+    kvmfi-experiment run --report /tmp/r5 /tmp/xp-disk.toml >/tmp/r5.out 2>&1
+    rc=$?
+    tail -n 3 /tmp/r5.out
+    expect_eq $P.disk.held "$rc,$(field /tmp/r5/report.json verdict)" "0,held"
+    expect_match $P.disk.eio-during "$(cat /tmp/r5.out)" 'probe bad-sector \(method\): ok'
+    expect_match $P.disk.applied "$(cat /tmp/r5.out)" 'disk-fi badblocks /tmp/xp-disk.img --sectors 100 --duration 14000ms'
+    expect_eq $P.disk.no-dm "$(find /sys/block -maxdepth 1 -name 'dm-*' | wc -l)" 0
+    expect_eq $P.disk.journal-empty "$(disk-fi status | grep -c badblocks)" 0
+else
+    skip $P.disk "loop or dm-mod not in the image"
+fi
 
 for t in kvm-ioctl-fi dirty-log-fi; do $t unload; done
 if bad=$(dmesg_bad); then fail $P.dmesg-clean "$(echo "$bad" | head -n 1)"; else pass $P.dmesg-clean; fi

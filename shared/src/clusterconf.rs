@@ -25,7 +25,8 @@ pub use node::{canonical_role, ConfError, Node, CLOUDSTACK_ROLES, HADOOP_ROLES, 
 use node::{valid_host, valid_name};
 
 use crate::error::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The original controller's built-in cluster (used when no cluster.conf
 /// is found).
@@ -147,6 +148,41 @@ pub fn load_cluster(path: &Path) -> Result<Cluster> {
         )));
     }
     Ok(cluster)
+}
+
+/// The cluster file's `known_hosts =` file, relative to the cluster file
+/// (`source`), `~/` meaning $HOME.
+pub fn conf_known_hosts(cluster: &Cluster, source: &str) -> Option<PathBuf> {
+    cluster.known_hosts.as_ref().map(|k| {
+        let k = match (k.strip_prefix("~/"), std::env::var_os("HOME")) {
+            (Some(rest), Some(h)) => PathBuf::from(h).join(rest),
+            _ => PathBuf::from(k),
+        };
+        match (k.is_relative(), Path::new(source).parent()) {
+            (true, Some(dir)) => dir.join(k),
+            _ => k,
+        }
+    })
+}
+
+/// How to reach the nodes over SSH, as a command line gave it (what
+/// cluster_controller builds its connection options from). Plain data, so
+/// that a tool that must reach the same nodes again later
+/// (kvmfi-experiment's recover after a kill -9) can record it.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct SshSettings {
+    pub user: Option<String>,
+    pub identities: Vec<PathBuf>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    /// --known-hosts.
+    pub known_hosts: Option<PathBuf>,
+    /// The cluster file's `known_hosts =` line, resolved.
+    pub conf_known_hosts: Option<PathBuf>,
+    pub accept_new_host_keys: bool,
+    pub insecure_ignore_host_keys: bool,
+    /// --ssh-config (`none` for none); default ~/.ssh/config.
+    pub ssh_config: Option<PathBuf>,
 }
 
 #[cfg(test)]

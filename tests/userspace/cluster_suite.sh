@@ -296,6 +296,136 @@ test_halt_cluster() {
   no_faults
 }
 
+# --- kvmfi-experiment with faults and probes on the nodes ---------------------
+
+# xp ARGS...: kvmfi-experiment from the controller's namespace, its run
+# journal in $WORK/xpj.
+xp() { in_ns "$CTL" env KVMFI_EXPERIMENT_DIR="$WORK/xpj" "$BIN_DIR/kvmfi-experiment" "$@"; }
+XP_SSH=(-i "$WORK/id_ed25519" --connect-timeout 3s)
+# xp_file NAME DURATION PROBE_NODE PROBE_COMMAND...: an experiment that hangs
+# slave2's DataNode for DURATION while a command probe runs on PROBE_NODE.
+xp_file() {
+  local name="$1" dur="$2" pnode="$3"; shift 3
+  local cmd
+  cmd="$(printf '"%s", ' "$@")"
+  cat > "$WORK/$name.toml" <<TOML
+title = "$name"
+[target]
+cluster_conf = "$WORK/cluster.conf"
+roles = ["DataNode"]
+[steady_state]
+probes = ["probe"]
+interval = "1s"
+settle = "10s"
+[[probe]]
+name = "probe"
+type = "command"
+node = "$pnode"
+command = [${cmd%, }]
+[[method]]
+fault = "hadoop_injector"
+nodes = ["slave2"]
+args = ["hang", "dn"]
+duration = "$dur"
+TOML
+}
+# report_field DIR EXPR: a Python expression over report.json (as r).
+report_field() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]+"/report.json")); print(eval(sys.argv[2]))' "$1" "$2"; }
+xp_journal_empty() { [[ ! -s "$WORK/xpj/journal.jsonl" ]]; }
+
+# A fault on slave2 applied over SSH, held, undone there by the injector's
+# own recover; the probe (on master) held throughout.
+test_experiment_remote_fault_rolled_back() {
+  xp_file xp-held 4s master pgrep -f namenode.NameNode
+  xp plan "$WORK/xp-held.toml" > "$WORK/out" || { fail "plan: $(cat "$WORK/out")"; return 1; }
+  grep -q 's1: .*\[on node slave2\]' "$WORK/out" || { fail "plan lacks the node: $(cat "$WORK/out")"; return 1; }
+  xp run --report "$WORK/xp-held" "${XP_SSH[@]}" "$WORK/xp-held.toml" > "$WORK/xp.out" 2>&1 &
+  local pid=$! rc=0
+  wait_until 20 daemon_is slave2 dn stopped || { fail "slave2's DataNode never hung: $(cat "$WORK/xp.out")"; return 1; }
+  daemon_is slave1 dn up || { fail "slave1 was hit too"; return 1; }
+  wait "$pid" || rc=$?
+  [[ $rc == 0 ]] || { fail "run exited $rc: $(cat "$WORK/xp.out")"; return 1; }
+  daemon_is slave2 dn up || { fail "slave2's DataNode still hung after the run"; return 1; }
+  no_faults || return 1
+  xp_journal_empty || { fail "run journal not empty: $(cat "$WORK/xpj/journal.jsonl")"; return 1; }
+  [[ "$(report_field "$WORK/xp-held" 'r["verdict"]')" == held ]] || { fail "verdict"; return 1; }
+  [[ "$(report_field "$WORK/xp-held" '[(f["step"], f["node"], len(f["journal"])) for f in r["faults"]]')" == "[('s1@slave2', 'slave2', 1)]" ]] \
+    || { fail "faults: $(report_field "$WORK/xp-held" 'r["faults"]')"; return 1; }
+  report_field "$WORK/xp-held" 'r["faults"][0]["undo"][0]' | grep -Eq '^hadoop_injector recover [0-9]+ on slave2$' \
+    || { fail "undo: $(report_field "$WORK/xp-held" 'r["faults"][0]["undo"]')"; return 1; }
+  [[ "$(report_field "$WORK/xp-held" 'sum(1 for p in r["probes"] if p["phase"] == "during" and p["ok"])')" -ge 2 ]] \
+    || { fail "too few probe runs on master during the method"; return 1; }
+}
+
+# A probe on slave2 sees its DataNode hung: the method stops at once (well
+# before the fault's 60 s), the fault is undone on slave2, verdict deviated.
+test_experiment_remote_abort() {
+  xp_file xp-abort 60s slave2 sh -c "! ps -eo stat=,args= | grep datanode.DataNode | grep -q '^T'"
+  local start=$SECONDS rc=0
+  xp run --report "$WORK/xp-abort" "${XP_SSH[@]}" "$WORK/xp-abort.toml" > "$WORK/xp.out" 2>&1 || rc=$?
+  [[ $rc == 1 ]] || { fail "run exited $rc, wanted 1 (deviated): $(cat "$WORK/xp.out")"; return 1; }
+  (( SECONDS - start < 30 )) || { fail "the abort took $((SECONDS - start)) s"; return 1; }
+  [[ "$(report_field "$WORK/xp-abort" 'r["abort"]["probe"]')" == probe ]] || { fail "no abort by the probe: $(cat "$WORK/xp.out")"; return 1; }
+  [[ "$(report_field "$WORK/xp-abort" '[p["ok"] for p in r["probes"] if p["phase"] == "after"]')" == "[True]" ]] \
+    || { fail "the probe on slave2 did not hold after the rollback"; return 1; }
+  daemon_is slave2 dn up || { fail "slave2's DataNode still hung after the abort"; return 1; }
+  no_faults || return 1
+  xp_journal_empty || { fail "run journal not empty"; return 1; }
+}
+
+# kill -9 of the run while slave2's DataNode is hung: the fault stays (the
+# injector's journal on slave2 holds it); recover, with no SSH options,
+# reaches slave2 from the run journal and undoes it.
+test_experiment_remote_kill9_recover() {
+  xp_file xp-kill 60s master pgrep -f namenode.NameNode
+  # Not through a function: $! must be kvmfi-experiment itself (ip netns exec and env exec it).
+  ip netns exec "$CTL" env KVMFI_EXPERIMENT_DIR="$WORK/xpj" "$BIN_DIR/kvmfi-experiment" run --report "$WORK/xp-kill" \
+    "${XP_SSH[@]}" "$WORK/xp-kill.toml" > "$WORK/xp.out" 2>&1 &
+  local pid=$!
+  wait_until 20 grep -q '"op":"applied"' "$WORK/xpj/journal.jsonl" || { fail "never applied: $(cat "$WORK/xp.out")"; return 1; }
+  kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
+  daemon_is slave2 dn stopped || { fail "the fault was not in force after the kill"; return 1; }
+  grep -q '"node":{"name":"slave2"' "$WORK/xpj/journal.jsonl" || { fail "journal lacks the node: $(cat "$WORK/xpj/journal.jsonl")"; return 1; }
+  expect_rc 1 xp run --report "$WORK/xp-kill2" "${XP_SSH[@]}" "$WORK/xp-kill.toml" || return 1
+  [[ "$ERR" == *"kvmfi-experiment recover"* ]] || { fail "a new run did not point at recover: $ERR"; return 1; }
+  xp recover > "$WORK/out" 2>&1 || { fail "recover failed: $(cat "$WORK/out")"; return 1; }
+  grep -Eq 'step s1@slave2 \(hadoop_injector\): hadoop_injector recover [0-9]+ on slave2' "$WORK/out" || { fail "recover said: $(cat "$WORK/out")"; return 1; }
+  daemon_is slave2 dn up || { fail "slave2's DataNode still hung after recover"; return 1; }
+  no_faults || return 1
+  xp_journal_empty || { fail "run journal not empty after recover"; return 1; }
+  xp recover > "$WORK/out" 2>&1 || { fail "a second recover failed: $(cat "$WORK/out")"; return 1; }
+}
+
+# Unknown nodes and roles are refused with line and field; an unreachable
+# node stops the run before anything is done; an unknown host key too.
+test_experiment_remote_bad_targets() {
+  xp_file xp-bad 4s master true
+  sed -i 's/nodes = \["slave2"\]/nodes = ["slave9"]/' "$WORK/xp-bad.toml"
+  expect_rc 2 xp validate "$WORK/xp-bad.toml" || return 1
+  [[ "$ERR" == *"xp-bad.toml:16: method.nodes: no node 'slave9' in $WORK/cluster.conf"* ]] || { fail "error: $ERR"; return 1; }
+  sed -i 's/roles = \["DataNode"\]/roles = ["KVMHost"]/' "$WORK/xp-bad.toml"
+  expect_rc 2 xp run "${XP_SSH[@]}" "$WORK/xp-bad.toml" || return 1
+  [[ "$ERR" == *"xp-bad.toml:4: target.roles: no node of"*"has role KVMHost"* ]] || { fail "error: $ERR"; return 1; }
+  xp_file xp-dead 4s master true
+  sed -i -e "s|$WORK/cluster.conf|$WORK/cluster-dead.conf|" -e 's/nodes = \["slave2"\]/nodes = ["dropped"]/' "$WORK/xp-dead.toml"
+  local start=$SECONDS
+  expect_rc 5 xp run --report "$WORK/xp-dead" "${XP_SSH[@]}" "$WORK/xp-dead.toml" || return 1
+  [[ "$ERR" == *"node dropped (10.77.9.50:22): connect to"*"nothing was done"* ]] || { fail "error: $ERR"; return 1; }
+  (( SECONDS - start < 15 )) || { fail "unreachable node took $((SECONDS - start)) s"; return 1; }
+  xp_file xp-key 4s master true
+  mkdir -p "$WORK/home2/.ssh"
+  expect_rc 5 in_ns "$CTL" env HOME="$WORK/home2" KVMFI_EXPERIMENT_DIR="$WORK/xpj" "$BIN_DIR/kvmfi-experiment" run --report "$WORK/xp-key" "${XP_SSH[@]}" "$WORK/xp-key.toml" || return 1
+  [[ "$ERR" == *"SHA256:"* ]] || { fail "unknown host key not refused: $ERR"; return 1; }
+  # slave2 halted: its injector refuses, the run stops with exit 6, nothing in force.
+  node_ssh slave2 "kvmfi-halt --reason 'xp test'" >/dev/null || { fail "halting slave2 failed"; return 1; }
+  xp_file xp-halted 4s master true
+  expect_rc 6 xp run --report "$WORK/xp-halted" "${XP_SSH[@]}" "$WORK/xp-halted.toml" || { node_ssh slave2 "kvmfi-halt --release"; return 1; }
+  node_ssh slave2 "kvmfi-halt --release" >/dev/null || { fail "releasing slave2 failed"; return 1; }
+  [[ "$ERR" == *"kvmfi is halted"*"xp test"* ]] || { fail "no halt error: $ERR"; return 1; }
+  xp_journal_empty || { fail "run journal not empty"; return 1; }
+  no_faults
+}
+
 test_hang_every_datanode_by_role() {
   cc inject hadoop hang dn > "$WORK/out" || { fail "$(cat "$WORK/out")"; return 1; }
   local n
@@ -969,7 +1099,8 @@ main() {
            command_timeout wrong_key_refused known_hosts host_keys_unknown_and_accept_new ssh_config_and_inventory \
            host_key_changed_refused ansible_inventories boot_recovery_after_reboot menu_in_terminal vm_faults_on_kvm_hosts scenario_cpu_stress \
            manage_usage_and_conf manage_status manage_network manage_crash_hang_resume manage_start_stop_test \
-           manage_delay manage_host_keys halt_cluster; do
+           manage_delay manage_host_keys halt_cluster experiment_remote_fault_rolled_back experiment_remote_abort \
+           experiment_remote_kill9_recover experiment_remote_bad_targets; do
     if [[ -n "${CLUSTER_TESTS:-}" && " $CLUSTER_TESTS " != *" $t "* ]]; then continue; fi
     run_test "$t"
   done

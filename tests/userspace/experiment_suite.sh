@@ -208,6 +208,8 @@ test_bad_files() {
     'fault-without-scope|s/args = \["isolate", "10.9.9.9"\]/args = ["isolate"]/|:11: method.sequence.args: a hadoop_injector fault needs a scope'
     'kernel-without-scope|s/{ fault = "hadoop_injector", args = \["isolate", "10.9.9.9"\], duration = "1s" }/{ fault = "kvm-ioctl-fi", args = ["--cmd", "KVM_RUN"], duration = "1s" }/|:11: method.sequence.scope: a kvm-ioctl-fi fault needs a scope'
     'unknown-field|s/^interval/intervall/|:4: unknown field `intervall`'
+    'kfail-by-comm|s/{ fault = "hadoop_injector", args = \["isolate", "10.9.9.9"\], duration = "1s" }/{ fault = "kfail-fi", scope = { comm = "java" }, args = ["failslab"], duration = "1s" }/|:11: method.sequence.scope: kfail-fi scopes by task only'
+    'disk-without-target|s/{ fault = "hadoop_injector", args = \["isolate", "10.9.9.9"\], duration = "1s" }/{ fault = "disk-fi", args = ["badblocks"], duration = "1s" }/|:11: method.sequence.args: a disk-fi fault needs a scope: its command and target'
   )
   for case_ in "${cases[@]}"; do
     IFS='|' read -r name sedexpr want <<<"$case_"
@@ -222,6 +224,46 @@ test_bad_files() {
   done
   [[ ! -e "$KVMFI_EXPERIMENT_DIR/journal.jsonl" ]] || { fail "a refused run wrote the journal"; return 1; }
   ls -d kvmfi-report-* 2>/dev/null && { fail "a refused run wrote a report"; return 1; }
+  nothing_in_force
+}
+
+# kfail-fi as a step: armed on the process of a pidfile with a lease; on a
+# kernel without the fault framework (this host's, Debian's) the run stops
+# with kfail-fi's own exit 4 and message, and nothing is left in force.
+test_kfail_step() {
+  local f="$WORK/kfail.toml" pid rc=0
+  sleep 300 & pid=$!
+  echo "$pid" >"$WORK/victim.pid"
+  cat >"$f" <<TOML
+title = "slab allocations of one process fail"
+[steady_state]
+probes = ["alive"]
+interval = "1s"
+[[probe]]
+name = "alive"
+type = "command"
+command = ["kill", "-0", "$pid"]
+[[method]]
+fault = "kfail-fi"
+scope = { pidfile = "$WORK/victim.pid" }
+args = ["failslab", "--probability", "100"]
+duration = "2s"
+TOML
+  "$EX" plan "$f" >"$WORK/out" || { fail "plan: $(cat "$WORK/out")"; return 1; }
+  grep -qF "kfail-fi arm --tgid \$(cat $WORK/victim.pid) failslab --probability 100 --duration 12000ms" "$WORK/out" \
+    || { fail "plan: $(cat "$WORK/out")"; return 1; }
+  "$EX" run --report "$WORK/report-kfail" "$f" >"$WORK/out" 2>&1 || rc=$?
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  if grep -q 'exited with 4' "$WORK/out"; then
+    [[ $rc == 4 ]] || { fail "run exited $rc, wanted kfail-fi's 4: $(cat "$WORK/out")"; return 1; }
+    grep -q "kfail-fi arm --tgid $pid failslab" "$WORK/out" || { fail "the pidfile's pid was not the scope: $(cat "$WORK/out")"; return 1; }
+    grep -q 'CONFIG_FAILSLAB' "$WORK/out" || { fail "no reason: $(cat "$WORK/out")"; return 1; }
+  else
+    # A kernel with the framework: the fault held and was undone.
+    [[ $rc == 0 ]] || { fail "run exited $rc: $(cat "$WORK/out")"; return 1; }
+  fi
+  exp_journal_empty || { fail "run journal not empty"; return 1; }
+  if "$BIN_DIR/kfail-fi" status --json | grep -q '"id"'; then fail "a kfail-fi fault is in force"; return 1; fi
   nothing_in_force
 }
 
@@ -471,7 +513,7 @@ PY
 main() {
   (($# == 0)) || { usage; exit 2; }
   local -a tests
-  read -ra tests <<<"${EXP_TESTS:-bad_files probe_kinds mariadb_abort sigterm_rollback crash_safety halt hdfs_datanode report_browser}"
+  read -ra tests <<<"${EXP_TESTS:-bad_files kfail_step probe_kinds mariadb_abort sigterm_rollback crash_safety halt hdfs_datanode report_browser}"
   start_mariadb
   local t
   for t in "${tests[@]}"; do

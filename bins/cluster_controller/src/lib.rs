@@ -6,16 +6,16 @@
 //! node that carries it and `recover` there undoes it. The interactive menu
 //! ([`menu`]) is a thin layer over the same functions the subcommands call.
 
-pub mod interrupt;
-pub mod menu;
-pub mod ops;
-pub mod scenario;
 pub mod bootrecover;
 pub mod hostkeys;
+pub mod interrupt;
+pub mod menu;
+pub mod nodelocal;
+pub mod ops;
+pub mod scenario;
 pub mod ssh;
 pub mod sshconfig;
 pub mod target;
-pub mod nodelocal;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kvmfi::clusterconf::{self, Node};
@@ -261,7 +261,8 @@ pub struct ScenarioArgs {
     pub t: TargetArgs,
 }
 
-pub(crate) fn positive(text: &str) -> std::result::Result<Duration, String> {
+/// A duration above zero (clap value parser for time limits).
+pub fn positive(text: &str) -> std::result::Result<Duration, String> {
     match kvmfi::units::parse_duration(text)? {
         d if d.is_zero() => Err(format!("'{text}' must be above zero")),
         d => Ok(d),
@@ -284,38 +285,23 @@ impl Ctx {
     pub fn new(g: Global) -> Result<Ctx> {
         use rand::SeedableRng;
         let (cluster, source) = load_cluster(g.config.as_deref())?;
+        let conf_kh = conf_known_hosts(&cluster, &source);
         let nodes = cluster.nodes;
-        let policy = if g.insecure_ignore_host_keys {
-            eprintln!("{TOOL}: warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands");
-            hostkeys::Policy::Insecure
-        } else if g.accept_new_host_keys {
-            hostkeys::Policy::AcceptNew
-        } else {
-            hostkeys::Policy::Strict
-        };
-        // The cluster file's known_hosts is relative to the cluster file.
-        let conf_kh = cluster.known_hosts.map(|k| {
-            let k = sshconfig::tilde(&k);
-            match (k.is_relative(), Path::new(&source).parent()) {
-                (true, Some(dir)) => dir.join(k),
-                _ => k,
-            }
-        });
-        let ssh_config = match g.ssh_config.as_deref() {
-            Some(p) if p == Path::new("none") => sshconfig::SshConfig::default(),
-            Some(p) if !p.exists() => return Err(Error::usage(format!("--ssh-config {}: no such file", p.display()))),
-            Some(p) => sshconfig::SshConfig::load(p).map_err(Error::usage)?,
-            None => sshconfig::SshConfig::load(&sshconfig::tilde("~/.ssh/config")).map_err(Error::usage)?,
-        };
-        let ssh = ssh::SshOpts {
+        let settings = SshSettings {
             user: g.user.clone(),
             identities: g.identity.clone(),
             connect_timeout: g.connect_timeout,
             command_timeout: g.command_timeout,
-            host_keys: hostkeys::HostKeys::new(policy, g.known_hosts.clone(), conf_kh),
-            ssh_config,
-            parallel: g.parallel as usize,
+            known_hosts: g.known_hosts.clone(),
+            conf_known_hosts: conf_kh,
+            accept_new_host_keys: g.accept_new_host_keys,
+            insecure_ignore_host_keys: g.insecure_ignore_host_keys,
+            ssh_config: g.ssh_config.clone(),
         };
+        if settings.insecure_ignore_host_keys {
+            eprintln!("{TOOL}: warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands");
+        }
+        let ssh = ssh_opts(&settings, g.parallel as usize)?;
         let rng = match g.seed {
             Some(s) => rand::rngs::StdRng::seed_from_u64(s),
             None => rand::rngs::StdRng::from_entropy(),
@@ -346,6 +332,34 @@ impl Ctx {
     }
 }
 
+pub use kvmfi::clusterconf::{conf_known_hosts, SshSettings};
+
+/// The connection options of `s`: host-key policy and files, ~/.ssh/config.
+pub fn ssh_opts(s: &SshSettings, parallel: usize) -> Result<ssh::SshOpts> {
+    let policy = if s.insecure_ignore_host_keys {
+        hostkeys::Policy::Insecure
+    } else if s.accept_new_host_keys {
+        hostkeys::Policy::AcceptNew
+    } else {
+        hostkeys::Policy::Strict
+    };
+    let ssh_config = match s.ssh_config.as_deref() {
+        Some(p) if p == Path::new("none") => sshconfig::SshConfig::default(),
+        Some(p) if !p.exists() => return Err(Error::usage(format!("--ssh-config {}: no such file", p.display()))),
+        Some(p) => sshconfig::SshConfig::load(p).map_err(Error::usage)?,
+        None => sshconfig::SshConfig::load(&sshconfig::tilde("~/.ssh/config")).map_err(Error::usage)?,
+    };
+    Ok(ssh::SshOpts {
+        user: s.user.clone(),
+        identities: s.identities.clone(),
+        connect_timeout: s.connect_timeout,
+        command_timeout: s.command_timeout,
+        host_keys: hostkeys::HostKeys::new(policy, s.known_hosts.clone(), s.conf_known_hosts.clone()),
+        ssh_config,
+        parallel,
+    })
+}
+
 /// The cluster file in force: `explicit`, else $KVMFI_CLUSTER_CONF, else
 /// ./cluster.conf, else /etc/kvmfi/cluster.conf, else the built-in nodes.
 pub fn load_cluster(explicit: Option<&Path>) -> Result<(clusterconf::Cluster, String)> {
@@ -373,7 +387,9 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool on `args` (argv[0] included).
 pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
-    let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
+    let Some(m) = kvmfi::cliparse::parse(command(), args)? else {
+        return Ok(());
+    };
     let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(kvmfi::cliparse::one_line(&e.to_string())))?;
     match cli.cmd {
         Some(Cmd::Scenario(ref a)) if a.list => return scenario::print_list(),

@@ -341,3 +341,13 @@ fn run_job(job: &Job, o: &SshOpts) -> NodeRun {
     run.millis = start.elapsed().as_millis() as u64;
     run
 }
+
+/// Runs one command on one node over a connection of its own (opened,
+/// used, closed): for callers that reach a node now and then rather than
+/// all nodes at once.
+pub fn run_one(node: &Node, o: &SshOpts, r: &Remote) -> Result<CmdResult, String> {
+    let conn = Conn::open(node, o)?;
+    let res = conn.run(r);
+    let _ = conn.sess.disconnect(None, "kvmfi done", None);
+    Ok(res)
+}

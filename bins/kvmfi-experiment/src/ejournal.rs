@@ -6,6 +6,7 @@
 //!
 //! Directory: `$KVMFI_EXPERIMENT_DIR`, else `/var/lib/kvmfi/experiment`.
 
+use crate::remote::NodeRef;
 use crate::tools::{self, ToolClass};
 use kvmfi::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,9 @@ pub struct Record {
     /// Injectors: the fault ids the step journaled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<u64>,
+    /// `begin` of a fault on another node: the node and how to reach it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeRef>,
     pub time_ms: u64,
 }
 
@@ -60,6 +64,7 @@ impl Record {
             above: None,
             experiment: None,
             faults: Vec::new(),
+            node: None,
             time_ms: tools::now_ms(),
         }
     }
@@ -75,6 +80,11 @@ pub struct Pending {
     pub above: u64,
     pub experiment: Option<String>,
     pub faults: Vec<u64>,
+    /// None: this host.
+    pub node: Option<NodeRef>,
+    /// False while only `begin` is journaled: the tool may not have
+    /// finished (or even started).
+    pub applied: bool,
 }
 
 fn flock(f: &File, how: i32) -> bool {
@@ -130,7 +140,9 @@ impl EJournal {
                 .mode(0o600)
                 .open(&path)
                 .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-            f.write_all(line.as_bytes()).and_then(|_| f.sync_data()).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+            f.write_all(line.as_bytes())
+                .and_then(|_| f.sync_data())
+                .map_err(|e| Error::io(format!("writing {}", path.display()), e))
         })
     }
 
@@ -155,11 +167,14 @@ impl EJournal {
                     above: rec.above.unwrap_or(0),
                     experiment: None,
                     faults: Vec::new(),
+                    node: rec.node.clone(),
+                    applied: false,
                 }),
                 "applied" => {
                     if let Some(p) = out.iter_mut().find(|p| same(p)) {
                         p.experiment = rec.experiment.clone();
                         p.faults = rec.faults.clone();
+                        p.applied = true;
                     }
                 }
                 "undone" => out.retain(|p| !same(p)),
@@ -174,7 +189,10 @@ impl EJournal {
         let path = self.dir.join("journal.jsonl");
         self.locked(|| {
             if self.pending()?.is_empty() && path.exists() {
-                let f = OpenOptions::new().write(true).open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
                 f.set_len(0).and_then(|_| f.sync_all()).map_err(|e| Error::io(format!("emptying {}", path.display()), e))?;
             }
             Ok(())
@@ -203,7 +221,9 @@ impl EJournal {
 
     /// True while the process of run `run` is alive (holds its lock).
     pub fn run_alive(&self, run: &str) -> bool {
-        let Ok(f) = File::open(self.run_lock(run)) else { return false };
+        let Ok(f) = File::open(self.run_lock(run)) else {
+            return false;
+        };
         if flock(&f, libc::LOCK_EX | libc::LOCK_NB) {
             let _ = flock(&f, libc::LOCK_UN);
             false
@@ -221,14 +241,17 @@ impl EJournal {
 /// Time limit for an undo command.
 pub const UNDO_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Undoes one step through its tool's own command line; idempotent.
-/// Kernel tools: `off`, unless the module now holds another experiment than
-/// ours. Injectors: `recover ID` for each of its faults still in force.
+/// Undoes one step through its tool's own command line, here or on its
+/// node; idempotent. Kernel tools: `off`, unless the module now holds
+/// another experiment than ours. Injectors: `recover ID` for each of its
+/// faults still in force.
 pub fn undo(p: &Pending) -> Result<Vec<String>> {
     let mut did = Vec::new();
+    let node = p.node.as_ref();
+    let at = node.map(|n| format!(" on {}", n.name)).unwrap_or_default();
     match p.class {
         ToolClass::Module => {
-            let st = tools::module_status(&p.tool)?;
+            let st = tools::module_status(node, &p.tool)?;
             let ours = match (&st.experiment, &p.experiment) {
                 (Some(now), Some(mine)) => now == mine,
                 // Not known whether our arm happened: an armed module is
@@ -236,27 +259,27 @@ pub fn undo(p: &Pending) -> Result<Vec<String>> {
                 _ => true,
             };
             if st.state == "armed" && ours {
-                let out = tools::run(&p.tool, &["off".into()], UNDO_TIMEOUT)?;
+                let out = tools::run(node, &p.tool, &["off".into()], UNDO_TIMEOUT)?;
                 if !out.ok() {
                     return Err(Error::failed(out.why()));
                 }
-                did.push(format!("{} off", p.tool));
+                did.push(format!("{} off{at}", p.tool));
             }
         }
         ToolClass::Injector => {
-            let entries = tools::journal_entries(&p.tool)?;
+            let entries = tools::journal_entries(node, &p.tool)?;
             let mine: Vec<u64> = entries
                 .iter()
                 .map(|e| e.id)
                 .filter(|id| if p.faults.is_empty() { *id > p.above } else { p.faults.contains(id) })
                 .collect();
             for id in mine.iter().rev() {
-                let out = tools::run(&p.tool, &["recover".into(), id.to_string()], UNDO_TIMEOUT)?;
+                let out = tools::run(node, &p.tool, &["recover".into(), id.to_string()], UNDO_TIMEOUT)?;
                 // 5: undone meanwhile by someone else (kvmfi-halt, recover --all).
                 if !out.ok() && out.code() != Some(5) {
                     return Err(Error::failed(out.why()));
                 }
-                did.push(format!("{} recover {id}", p.tool));
+                did.push(format!("{} recover {id}{at}", p.tool));
             }
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod ejournal;
 pub mod probe;
+pub mod remote;
 pub mod report;
 pub mod runner;
 pub mod schema;
@@ -18,9 +19,11 @@ use spec::{fmt_duration, Experiment, Step};
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
-EXIT STATUS: 0 the steady-state hypothesis held; 1 it did not (deviated: a probe was out of tolerance before, during or after the method), or a run-time failure; 2 usage error or a bad experiment file (nothing was done); 3 needs root; 4 a tool or host facility is missing; 5 a target was not found; 6 kvmfi is halted (kvmfi-halt --release); 130 interrupted by SIGINT or SIGTERM (after the rollback).
+EXIT STATUS: 0 the steady-state hypothesis held; 1 it did not (deviated: a probe was out of tolerance before, during or after the method), or a run-time failure; 2 usage error or a bad experiment file (nothing was done); 3 needs root; 4 a tool or host facility is missing; 5 a target was not found (a node of the file could not be reached or its host key was refused: nothing was done); 6 kvmfi is halted (kvmfi-halt --release); 130 interrupted by SIGINT or SIGTERM (after the rollback).
 
-FILES: /var/lib/kvmfi/experiment/journal.jsonl, the run's own journal ($KVMFI_EXPERIMENT_DIR overrides the directory): each fault is written there before it is applied, and `recover` reads it. The schema of experiment files is in kvmfi-experiment.toml(5). The tools are looked for in $KVMFI_BIN_DIR, next to this binary, then in PATH.
+FILES: /var/lib/kvmfi/experiment/journal.jsonl, the run's own journal ($KVMFI_EXPERIMENT_DIR overrides the directory): each fault is written there before it is applied (with its node and the SSH settings that reach it, for a fault on another node), and `recover` reads it. The schema of experiment files is in kvmfi-experiment.toml(5). The tools are looked for in $KVMFI_BIN_DIR, next to this binary, then in PATH.
+
+NODES: faults and probes may go to nodes of cluster.conf (see kvmfi-experiment.toml(5)); they run there over SSH with cluster_controller's session code, host keys checked by default (the SSH options of `run`). `recover` reaches them again from the journal alone.
 
 ROLLBACK: every fault is undone through its tool's own command: `off` for the kernel tools (whose lease, the step's duration plus 10 s, ends the fault even when nothing else does), `recover ID` for each fault an injector journaled. After a kill -9 of a run, `kvmfi-experiment recover` undoes what the journal says was begun and not undone; a new run refuses to start while such faults may be in force.
 
@@ -70,6 +73,8 @@ pub enum Cmd {
         /// Directory for report.json, junit.xml and report.html (default: ./kvmfi-report-RUN)
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
+        #[command(flatten)]
+        ssh: remote::SshArgs,
     },
     /// Check the file (schema, tools, durations, probes, nodes and roles); nothing is done
     Validate {
@@ -123,23 +128,16 @@ where
             let exp = spec::load(&file)?;
             plan_lines(&exp).iter().try_for_each(out)
         }
-        Cmd::Run { file, report } => {
+        Cmd::Run { file, report, ssh } => {
             let exp = spec::load(&file)?;
-            if let spec::Target::Nodes(n) = &exp.target {
-                if !n.is_empty() {
-                    return Err(Error::unsupported(format!(
-                        "target nodes ({}) are checked against cluster.conf, but runs on other nodes are not supported yet: run kvmfi-experiment on each node, or drop [target]",
-                        n.join(", ")
-                    )));
-                }
-            }
             kvmfi::error::require_root("kvmfi-experiment run")?;
             kvmfi::halt::refuse_if_halted()?;
+            let nodes = reach_nodes(&exp, &ssh)?;
             let run_id = run_id();
             let dir = report.unwrap_or_else(|| PathBuf::from(format!("kvmfi-report-{run_id}")));
             runner::install_signal_handlers();
             eprintln!("kvmfi-experiment: run {run_id}: {}", exp.title);
-            let r = runner::run(&exp, &runner::RunOpts { run_id })?;
+            let r = runner::run(&exp, &runner::RunOpts { run_id, nodes })?;
             report::write_all(&r, &dir)?;
             out(format!("{}: {} (report in {})", r.title, r.verdict, dir.display()))?;
             match r.verdict.as_str() {
@@ -154,12 +152,57 @@ where
                     Some(3) => Error::permission(e),
                     Some(4) => Error::unsupported(e),
                     Some(5) => Error::not_found(e),
+                    Some(6) => Error::Halted(e.to_string()),
                     _ => e,
                 }),
             }
         }
         Cmd::Recover { force } => recover(force),
     }
+}
+
+/// The nodes the experiment names, each logged into once (host key
+/// checked) before anything is done: a node that cannot be reached stops
+/// the run before the first probe.
+fn reach_nodes(exp: &Experiment, ssh: &remote::SshArgs) -> Result<std::collections::BTreeMap<String, remote::NodeRef>> {
+    let mut map = std::collections::BTreeMap::new();
+    let Some(cl) = &exp.cluster else {
+        return Ok(map);
+    };
+    let used = exp.used_nodes();
+    if used.is_empty() {
+        return Ok(map);
+    }
+    let settings = ssh.settings(cl.known_hosts.clone());
+    if settings.insecure_ignore_host_keys {
+        eprintln!("kvmfi-experiment: warning: --insecure-ignore-host-keys: host keys are not checked; anyone answering on a node's address receives its commands");
+    }
+    let refs: Vec<remote::NodeRef> =
+        cl.nodes.iter().filter(|n| used.contains(&n.name)).map(|n| remote::NodeRef::new(n, &settings)).collect();
+    let checks: Vec<Result<()>> = std::thread::scope(|s| {
+        let hs: Vec<_> = refs
+            .iter()
+            .map(|n| {
+                s.spawn(move || {
+                    let out = n.run_line("true", settings.connect_timeout + std::time::Duration::from_secs(10))?;
+                    if out.ok() {
+                        Ok(())
+                    } else {
+                        Err(Error::failed(format!("node {}: `true` failed: {}", n.name, out.first_error_line())))
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::failed("a node check panicked")))).collect()
+    });
+    let errors: Vec<String> = checks.into_iter().filter_map(|c| c.err().map(|e| e.to_string())).collect();
+    if !errors.is_empty() {
+        return Err(Error::not_found(format!("{}; nothing was done", errors.join("; "))));
+    }
+    for n in refs {
+        map.insert(n.name.clone(), n);
+    }
+    Ok(map)
 }
 
 /// A run id: UTC date and time, then the pid (sorts by time, unique per host).
@@ -200,12 +243,13 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
         for s in steps {
             match s {
                 Step::Fault(f) => v.push(format!(
-                    "{pad}{}: {} for {} (line {}): {}",
+                    "{pad}{}: {} for {} (line {}): {}{}",
                     f.id,
                     f.name,
                     fmt_duration(f.duration),
                     f.line,
-                    f.describe()
+                    f.describe(),
+                    on_nodes(&f.nodes)
                 )),
                 Step::Wait(d) => v.push(format!("{pad}wait {}", fmt_duration(*d))),
                 Step::Probe(i) => v.push(format!("{pad}probe {}: {}", exp.probes[*i].name, exp.probes[*i].describe())),
@@ -225,18 +269,36 @@ pub fn plan_lines(exp: &Experiment) -> Vec<String> {
     for f in exp.faults().iter().rev() {
         let how = match f.class {
             tools::ToolClass::Module => format!("{} off (lease {} as backstop)", f.tool, spec::lease_text(f.duration)),
-            tools::ToolClass::Injector => format!("{} recover ID  # each fault it journaled", f.tool),
+            tools::ToolClass::Injector if tools::leased(&f.tool) => {
+                format!("{} recover ID  # each fault it journaled (lease {} as backstop)", f.tool, spec::lease_text(f.duration))
+            }
+            tools::ToolClass::Injector => {
+                format!("{} recover ID  # each fault it journaled", f.tool)
+            }
         };
-        v.push(format!("     {}: {how}", f.id));
+        v.push(format!("     {}: {how}{}", f.id, on_nodes(&f.nodes)));
     }
     v.push(format!(
         "4. steady state after{}:",
-        if exp.settle.is_zero() { String::new() } else { format!(" (each probe retried for up to {})", fmt_duration(exp.settle)) }
+        if exp.settle.is_zero() {
+            String::new()
+        } else {
+            format!(" (each probe retried for up to {})", fmt_duration(exp.settle))
+        }
     ));
     for &i in &exp.steady {
         v.push(format!("     probe {}", exp.probes[i].name));
     }
     v
+}
+
+/// `  [on node a, b]` for faults that go to other nodes.
+fn on_nodes(nodes: &[String]) -> String {
+    match nodes.len() {
+        0 => String::new(),
+        1 => format!("  [on node {}]", nodes[0]),
+        _ => format!("  [on each of nodes {}]", nodes.join(", ")),
+    }
 }
 
 /// Waits until no kvmfi tool runs any more (up to `limit`): the last
@@ -251,7 +313,9 @@ fn wait_for_tools_in_flight(limit: std::time::Duration) {
             if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
                 return false;
             }
-            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { return false };
+            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+                return false;
+            };
             let argv: Vec<String> = cmd.split(|b| *b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
             let name = argv.first().and_then(|a| a.rsplit('/').next().map(String::from)).unwrap_or_default();
             tools::names().contains(&name.as_str()) && !argv.iter().any(|a| a.starts_with("--kvmfi-tag=") || a == "--follow")
@@ -279,6 +343,14 @@ fn recover(force: bool) -> Result<()> {
                 skipped.push(p.run.clone());
             }
             continue;
+        }
+        // A remote injection cut off by the kill -9 may still be under
+        // way on its node: let it finish (and journal) first.
+        if let (Some(n), false) = (&p.node, p.applied) {
+            if let Err(e) = n.wait_for_tools(&tools::names(), std::time::Duration::from_secs(60)) {
+                failed.push(format!("run {} step {} ({}): {e}", p.run, p.step, p.tool));
+                continue;
+            }
         }
         match ejournal::undo(p) {
             Ok(did) => {

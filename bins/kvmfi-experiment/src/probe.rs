@@ -1,5 +1,6 @@
 //! Running a probe once: did the system stay within its tolerance?
 
+use crate::remote::NodeRef;
 use crate::spec::{Probe, ProbeKind};
 use crate::tools;
 use std::io::{BufRead, BufReader, Write};
@@ -20,11 +21,11 @@ pub struct ProbeResult {
     pub detail: String,
 }
 
-/// Runs `p` once.
-pub fn run(p: &Probe, phase: &str) -> ProbeResult {
+/// Runs `p` once (its command on `node` when it names one).
+pub fn run(p: &Probe, phase: &str, node: Option<&NodeRef>) -> ProbeResult {
     let start_ms = tools::now_ms();
     let t0 = Instant::now();
-    let (mut ok, mut detail) = match check(p) {
+    let (mut ok, mut detail) = match check(p, node) {
         Ok(d) => (true, d),
         Err(d) => (false, d),
     };
@@ -38,10 +39,10 @@ pub fn run(p: &Probe, phase: &str) -> ProbeResult {
     ProbeResult { probe: p.name.clone(), phase: phase.into(), start_ms, end_ms: tools::now_ms(), ok, detail }
 }
 
-fn check(p: &Probe) -> Result<String, String> {
+fn check(p: &Probe, node: Option<&NodeRef>) -> Result<String, String> {
     match &p.kind {
         ProbeKind::Command { argv, exit, output } => {
-            let out = command(argv, &[], p.timeout)?;
+            let out = command(node, argv, &[], p.timeout)?;
             if out.timed_out {
                 return Err(format!("timed out after {} ms", p.timeout.as_millis()));
             }
@@ -51,7 +52,11 @@ fn check(p: &Probe) -> Result<String, String> {
             }
             if let Some(re) = output {
                 if !re.is_match(&out.stdout) {
-                    return Err(format!("output does not match /{}/: {}", re.as_str().trim_start_matches("(?m)"), last_line(&out.stdout, "")));
+                    return Err(format!(
+                        "output does not match /{}/: {}",
+                        re.as_str().trim_start_matches("(?m)"),
+                        last_line(&out.stdout, "")
+                    ));
                 }
             }
             Ok(format!("exit status {code}"))
@@ -68,7 +73,7 @@ fn check(p: &Probe) -> Result<String, String> {
             Ok(format!("connected to {address}"))
         }
         ProbeKind::Hdfs { argv, min_live } => {
-            let out = command(argv, &["dfsadmin".into(), "-report".into()], p.timeout)?;
+            let out = command(node, argv, &["dfsadmin".into(), "-report".into()], p.timeout)?;
             if out.code != Some(0) {
                 return Err(format!("dfsadmin -report failed: {}", last_line(&out.stderr, &out.stdout)));
             }
@@ -79,13 +84,17 @@ fn check(p: &Probe) -> Result<String, String> {
             Ok(format!("{live} live DataNode(s)"))
         }
         ProbeKind::Mariadb { argv, query, expect } => {
-            let out = command(argv, &["-N".into(), "-B".into(), "-e".into(), query.clone()], p.timeout)?;
+            let out = command(node, argv, &["-N".into(), "-B".into(), "-e".into(), query.clone()], p.timeout)?;
             if out.code != Some(0) {
                 return Err(format!("query failed: {}", last_line(&out.stderr, &out.stdout)));
             }
             if let Some(re) = expect {
                 if !re.is_match(&out.stdout) {
-                    return Err(format!("result does not match /{}/: {}", re.as_str().trim_start_matches("(?m)"), last_line(&out.stdout, "")));
+                    return Err(format!(
+                        "result does not match /{}/: {}",
+                        re.as_str().trim_start_matches("(?m)"),
+                        last_line(&out.stdout, "")
+                    ));
                 }
             }
             Ok(format!("result: {}", last_line(&out.stdout, "")))
@@ -106,10 +115,14 @@ fn last_line(a: &str, b: &str) -> String {
     l.chars().take(200).collect()
 }
 
-fn command(argv: &[String], extra: &[String], timeout: Duration) -> Result<kvmfi::exec::Output, String> {
+fn command(node: Option<&NodeRef>, argv: &[String], extra: &[String], timeout: Duration) -> Result<kvmfi::exec::Output, String> {
     let mut all = argv.to_vec();
     all.extend(extra.iter().cloned());
-    kvmfi::exec::run(&all, None, timeout).map_err(|e| e.to_string())
+    match node {
+        Some(n) => n.run(&all, timeout),
+        None => kvmfi::exec::run(&all, None, timeout),
+    }
+    .map_err(|e| e.to_string())
 }
 
 fn connect(address: &str, timeout: Duration) -> Result<TcpStream, String> {
@@ -168,10 +181,7 @@ fn qmp_status(socket: &std::path::Path, timeout: Duration) -> Result<String, Str
     read_reply(&mut r)?;
     w.write_all(b"{\"execute\":\"query-status\"}\n").map_err(|e| e.to_string())?;
     let v = read_reply(&mut r)?;
-    v.pointer("/return/status")
-        .and_then(|s| s.as_str())
-        .map(String::from)
-        .ok_or_else(|| format!("unexpected QMP answer: {v}"))
+    v.pointer("/return/status").and_then(|s| s.as_str()).map(String::from).ok_or_else(|| format!("unexpected QMP answer: {v}"))
 }
 
 #[cfg(test)]

@@ -31,7 +31,10 @@ pub struct PhaseSpan {
 /// One fault step as it happened.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaultRecord {
+    /// The step's id, `@NODE` added when it went to a node.
     pub step: String,
+    /// The node of cluster.conf it went to (None: this host).
+    pub node: Option<String>,
     pub name: String,
     pub tool: String,
     pub class: ToolClass,
@@ -58,6 +61,7 @@ impl FaultRecord {
     pub fn new(f: &FaultStep) -> Self {
         FaultRecord {
             step: f.id.clone(),
+            node: None,
             name: f.name.clone(),
             tool: f.tool.clone(),
             class: f.class,
@@ -133,7 +137,13 @@ pub fn junit(r: &Report) -> String {
         let secs: f64 = runs.iter().map(|p| (p.end_ms - p.start_ms) as f64 / 1000.0).sum();
         let bad: Vec<&&ProbeResult> = runs.iter().filter(|p| !p.ok).collect();
         tests += 1;
-        let _ = write!(cases, "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{secs:.3}\">", esc(&r.title), esc(phase), esc(name));
+        let _ = write!(
+            cases,
+            "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{secs:.3}\">",
+            esc(&r.title),
+            esc(phase),
+            esc(name)
+        );
         if let Some(b) = bad.first() {
             failures += 1;
             let _ = write!(
@@ -149,7 +159,13 @@ pub fn junit(r: &Report) -> String {
     }
     for f in &r.faults {
         tests += 1;
-        let _ = write!(cases, "    <testcase classname=\"{}.rollback\" name=\"{} {}\" time=\"0\">", esc(&r.title), esc(&f.step), esc(&f.name));
+        let _ = write!(
+            cases,
+            "    <testcase classname=\"{}.rollback\" name=\"{} {}\" time=\"0\">",
+            esc(&r.title),
+            esc(&f.step),
+            esc(&f.name)
+        );
         if let Some(e) = f.undo_error.as_ref().or(f.error.as_ref()) {
             failures += 1;
             let _ = write!(cases, "<failure message=\"{}\"/>", esc(e));
@@ -224,7 +240,14 @@ pub fn svg(r: &Report) -> String {
         let y = TOP + LANE_H * lane as f64;
         lane += 1;
         let _ = writeln!(s, "<g class=\"lane fault-lane\" data-lane=\"fault:{}\">", esc(&f.step));
-        let _ = writeln!(s, "<text x=\"4\" y=\"{:.1}\"><title>{}</title>{} {}</text>", y + 17.0, esc(&f.command), esc(&f.step), esc(&truncate(&f.name, 26)));
+        let _ = writeln!(
+            s,
+            "<text x=\"4\" y=\"{:.1}\"><title>{}</title>{} {}</text>",
+            y + 17.0,
+            esc(&f.command),
+            esc(&f.step),
+            esc(&truncate(&f.name, 26))
+        );
         if let Some(a) = f.applied_ms {
             let end = f.undone_ms.unwrap_or(r.ended_ms);
             let (xa, xb) = (x(a), x(end).max(x(a) + 2.0));
@@ -236,12 +259,21 @@ pub fn svg(r: &Report) -> String {
                 esc(&f.command),
                 end - a
             );
-            let _ = writeln!(s, "<path class=\"mark inject\" d=\"M{xa:.1} {:.1} l5 -7 l-10 0 z\" fill=\"#3b1f8c\"><title>injected</title></path>", y + 8.0);
+            let _ = writeln!(
+                s,
+                "<path class=\"mark inject\" d=\"M{xa:.1} {:.1} l5 -7 l-10 0 z\" fill=\"#3b1f8c\"><title>injected</title></path>",
+                y + 8.0
+            );
             if let Some(u) = f.undone_ms {
                 let _ = writeln!(s, "<line class=\"mark undo\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#000\" stroke-width=\"2\"><title>undone: {}</title></line>", x(u), y + 4.0, x(u), y + 24.0, esc(&f.undo.join("; ")));
             }
         } else if let Some(e) = &f.error {
-            let _ = writeln!(s, "<text class=\"fault-error\" x=\"{LABEL_W}\" y=\"{:.1}\" fill=\"#c22\">not applied: {}</text>", y + 17.0, esc(&truncate(e, 100)));
+            let _ = writeln!(
+                s,
+                "<text class=\"fault-error\" x=\"{LABEL_W}\" y=\"{:.1}\" fill=\"#c22\">not applied: {}</text>",
+                y + 17.0,
+                esc(&truncate(e, 100))
+            );
         }
         for e in &f.journal {
             // `since` has whole seconds: the record was written while the tool ran.

@@ -3,10 +3,12 @@
 
 use crate::ejournal::{self, EJournal, Pending, Record};
 use crate::probe::{self, ProbeResult};
+use crate::remote::NodeRef;
 use crate::report::{Abort, FaultRecord, PhaseSpan, Report};
-use crate::spec::{self, Experiment, FaultStep, Step};
+use crate::spec::{Experiment, FaultStep, Step};
 use crate::tools::{self, ToolClass};
 use kvmfi::error::{Error, Result};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -30,11 +32,14 @@ pub fn install_signal_handlers() {
 /// Options of `run`.
 pub struct RunOpts {
     pub run_id: String,
+    /// The nodes the experiment names, by name, and how to reach them.
+    pub nodes: BTreeMap<String, NodeRef>,
 }
 
 /// The shared state of a run, seen by every step thread.
 struct Ctx<'a> {
     exp: &'a Experiment,
+    nodes: &'a BTreeMap<String, NodeRef>,
     run: String,
     journal: EJournal,
     abort: AtomicBool,
@@ -84,6 +89,12 @@ impl Ctx<'_> {
         !self.stopped()
     }
 
+    /// Runs probe `i` once, on its node if it names one.
+    fn probe(&self, i: usize, phase: &str) -> ProbeResult {
+        let p = &self.exp.probes[i];
+        probe::run(p, phase, p.node.as_ref().and_then(|n| self.nodes.get(n)))
+    }
+
     fn record_probe(&self, r: ProbeResult) -> bool {
         let ok = r.ok;
         eprintln!("kvmfi-experiment: probe {} ({}): {} — {}", r.probe, r.phase, if ok { "ok" } else { "FAILED" }, r.detail);
@@ -114,6 +125,7 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
     let _alive = journal.hold_run(&opts.run_id)?;
     let ctx = Ctx {
         exp,
+        nodes: &opts.nodes,
         run: opts.run_id.clone(),
         journal,
         abort: AtomicBool::new(false),
@@ -131,7 +143,7 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
     let t = tools::now_ms();
     let mut held_before = true;
     for &i in &exp.steady {
-        held_before &= ctx.record_probe(probe::run(&exp.probes[i], "before"));
+        held_before &= ctx.record_probe(ctx.probe(i, "before"));
     }
     phases.push(PhaseSpan { name: "before".into(), start_ms: t, end_ms: tools::now_ms() });
     if !held_before {
@@ -161,7 +173,7 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
         for &i in &exp.steady {
             let deadline = Instant::now() + exp.settle;
             loop {
-                let r = probe::run(&exp.probes[i], "after");
+                let r = ctx.probe(i, "after");
                 let ok = r.ok;
                 if ok || Instant::now() >= deadline {
                     ctx.record_probe(r);
@@ -177,7 +189,7 @@ pub fn run(exp: &Experiment, opts: &RunOpts) -> Result<Report> {
     let mut faults = ctx.faults.into_inner().unwrap();
     for f in faults.iter_mut().filter(|f| f.class == ToolClass::Module) {
         if let Some(id) = &f.experiment {
-            match tools::kernel_events(&f.tool, id) {
+            match tools::kernel_events(f.node.as_ref().and_then(|n| opts.nodes.get(n)), &f.tool, id) {
                 Ok(ev) => f.events = ev,
                 Err(e) => f.error.get_or_insert_with(|| format!("reading events: {e}")).push_str(""),
             }
@@ -237,7 +249,7 @@ fn watch(ctx: &Ctx, done: &AtomicBool) {
             if done.load(Ordering::SeqCst) || ctx.stopped() {
                 return;
             }
-            let r = probe::run(&exp.probes[i], "during");
+            let r = ctx.probe(i, "during");
             let (ok, detail) = (r.ok, r.detail.clone());
             if !ctx.record_probe(r) {
                 ctx.stop(format!("probe {} out of tolerance: {detail}", exp.probes[i].name), Some(exp.probes[i].name.clone()));
@@ -278,7 +290,7 @@ fn exec_step(ctx: &Ctx, step: &Step) {
         }
         Step::Probe(i) => {
             let p = &ctx.exp.probes[*i];
-            let r = probe::run(p, "method");
+            let r = ctx.probe(*i, "method");
             let detail = r.detail.clone();
             if !ctx.record_probe(r) {
                 ctx.stop(format!("probe {} out of tolerance: {detail}", p.name), Some(p.name.clone()));
@@ -290,57 +302,76 @@ fn exec_step(ctx: &Ctx, step: &Step) {
             if ctx.stopped() {
                 return;
             }
-            if let Some(pending) = apply(ctx, f) {
+            // On each of its nodes (or here), then held, then undone.
+            let places: Vec<Option<&NodeRef>> =
+                if f.nodes.is_empty() { vec![None] } else { f.nodes.iter().map(|n| ctx.nodes.get(n)).collect() };
+            let mut applied = Vec::new();
+            for at in places {
+                if ctx.stopped() {
+                    break;
+                }
+                if let Some(p) = apply(ctx, f, at) {
+                    applied.push(p);
+                }
+            }
+            if !applied.is_empty() {
                 ctx.sleep(f.duration);
-                undo_one(ctx, &pending);
+                for p in applied.iter().rev() {
+                    undo_one(ctx, p);
+                }
             }
         }
     }
 }
 
-/// Applies one fault: journal first, then the tool. Returns what to undo.
-fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
+/// Applies one fault, here or on node `at`: journal first, then the tool.
+/// Returns what to undo.
+fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
+    let step_id = match at {
+        Some(n) => format!("{}@{}", f.id, n.name),
+        None => f.id.clone(),
+    };
     let mut rec = FaultRecord::new(f);
+    rec.step = step_id.clone();
+    rec.node = at.map(|n| n.name.clone());
     let serial = ctx.applying.lock().unwrap_or_else(|p| p.into_inner());
     let result = (|| -> Result<Pending> {
         let above = match f.class {
-            ToolClass::Injector => tools::journal_high_water(&f.tool)?,
+            ToolClass::Injector => tools::journal_high_water(at, &f.tool)?,
             ToolClass::Module => 0,
         };
-        let args = match f.class {
-            ToolClass::Module => {
-                let mut a = vec!["arm".to_string()];
-                a.extend(f.scope.args()?);
-                a.extend(f.args.iter().cloned());
-                a.extend(["--duration".into(), spec::lease_text(f.duration)]);
-                a
-            }
-            ToolClass::Injector => f.args.clone(),
-        };
+        let scope = if tools::scoped(&f.tool) { f.scope.args(at)? } else { Vec::new() };
+        let args = f.tool_args(scope);
         rec.command = std::iter::once(f.tool.clone()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
+        if let Some(n) = at {
+            rec.command = format!("{} (on {})", rec.command, n.name);
+        }
         let mut pending = Pending {
             run: ctx.run.clone(),
-            step: f.id.clone(),
+            step: step_id.clone(),
             tool: f.tool.clone(),
             class: f.class,
             above,
             experiment: None,
             faults: Vec::new(),
+            node: at.cloned(),
+            applied: false,
         };
         ctx.journal.append(&Record {
             op: "begin".into(),
             run: ctx.run.clone(),
-            step: f.id.clone(),
+            step: step_id.clone(),
             tool: Some(f.tool.clone()),
             class: Some(f.class),
             above: Some(above),
             experiment: None,
             faults: Vec::new(),
+            node: at.cloned(),
             time_ms: tools::now_ms(),
         })?;
         ctx.in_force.lock().unwrap().push(pending.clone());
         rec.started_ms = Some(tools::now_ms());
-        let out = tools::run(&f.tool, &args, ejournal::UNDO_TIMEOUT)?;
+        let out = tools::run(at, &f.tool, &args, ejournal::UNDO_TIMEOUT)?;
         if !out.ok() {
             let code = out.code().unwrap_or(1);
             let msg = out.why();
@@ -349,6 +380,8 @@ fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
                 3 => Error::permission(msg),
                 4 => Error::unsupported(msg),
                 5 => Error::not_found(msg),
+                // A node (or this host) halted since the run began.
+                6 => Error::Halted(msg),
                 _ => Error::failed(msg),
             });
         }
@@ -356,28 +389,30 @@ fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
         match f.class {
             ToolClass::Module => pending.experiment = out.stdout().split_whitespace().next().map(String::from),
             ToolClass::Injector => {
-                let entries = tools::journal_entries(&f.tool)?;
+                let entries = tools::journal_entries(at, &f.tool)?;
                 let mine: Vec<_> = entries.into_iter().filter(|e| e.id > above).collect();
                 pending.faults = mine.iter().map(|e| e.id).collect();
                 rec.journal = mine;
             }
         }
         rec.experiment = pending.experiment.clone();
+        pending.applied = true;
         ctx.journal.append(&Record {
             op: "applied".into(),
             run: ctx.run.clone(),
-            step: f.id.clone(),
+            step: step_id.clone(),
             tool: None,
             class: None,
             above: None,
             experiment: pending.experiment.clone(),
             faults: pending.faults.clone(),
+            node: None,
             time_ms: tools::now_ms(),
         })?;
-        if let Some(p) = ctx.in_force.lock().unwrap().iter_mut().find(|p| p.step == f.id) {
+        if let Some(p) = ctx.in_force.lock().unwrap().iter_mut().find(|p| p.step == step_id) {
             *p = pending.clone();
         }
-        eprintln!("kvmfi-experiment: {} applied: {}", f.id, rec.command);
+        eprintln!("kvmfi-experiment: {step_id} applied: {}", rec.command);
         Ok(pending)
     })();
     drop(serial);
@@ -385,7 +420,7 @@ fn apply(ctx: &Ctx, f: &FaultStep) -> Option<Pending> {
         Ok(p) => Some(p),
         Err(e) => {
             rec.error = Some(e.to_string());
-            ctx.stop(format!("fault {} ({}) could not be applied: {e}", f.id, f.tool), None);
+            ctx.stop(format!("fault {step_id} ({}) could not be applied: {e}", f.tool), None);
             ctx.error.lock().unwrap().get_or_insert(e);
             None
         }

@@ -27,17 +27,35 @@ Required. Names the experiment in the report.
 Optional prose.
 .SH [target]
 .PP
-Optional; without it the experiment runs on this host.
+Optional; without it every fault goes to this host.
 .TP
 \fBnodes\fR = ["NAME", ...], \fBroles\fR = ["ROLE", ...]
-Nodes of cluster.conf by name, or every node with a role (NameNode, DataNode,
-ManagementServer, Database, KVMHost, ...), read with the same code as
-cluster_controller(8). Unknown names and roles are refused. Runs on other
-nodes are not supported yet: \fBrun\fR refuses them (exit 4).
+Nodes of cluster.conf (or of an Ansible inventory, as cluster_controller(8)
+reads it) by name, and every node with a role (NameNode, DataNode,
+ManagementServer, Database, KVMHost, ...): together, the nodes every fault
+step goes to unless it names its own. Unknown names and roles, and roles no
+node has, are refused with their line.
 .TP
 \fBcluster_conf\fR = "FILE"
-The cluster.conf to use (default: $KVMFI_CLUSTER_CONF, ./cluster.conf,
-/etc/kvmfi/cluster.conf).
+The cluster file to use (default: $KVMFI_CLUSTER_CONF, ./cluster.conf,
+/etc/kvmfi/cluster.conf). Its \fBknown_hosts =\fR line is honoured.
+.SH NODES
+.PP
+A fault that goes to nodes is applied on each of them, one after the
+other, by the tool there (found in the PATH of the remote shell), held, and
+undone there by the same tool's \fBoff\fR or \fBrecover\fR \fIID\fR; its
+step is \fIsN\fR@\fINODE\fR in the journal and the report. A probe that names
+a \fBnode\fR runs its command there. The commands go over SSH with
+cluster_controller(8)'s own session code: key login, host keys checked
+against known_hosts by default (\fB\-\-accept\-new\-host\-keys\fR,
+\fB\-\-insecure\-ignore\-host\-keys\fR, \fB\-\-known\-hosts\fR, \fB\-i\fR,
+\fB\-u\fR, \fB\-\-ssh\-config\fR, \fB\-\-connect\-timeout\fR,
+\fB\-\-command\-timeout\fR of \fBrun\fR), each command in a connection of its
+own. Every node the file uses is logged into once before anything is done: a
+node that cannot be reached, or whose host key is refused, stops the run
+(exit 5). The run journal records each node with the SSH settings that
+reached it, so \fBkvmfi\-experiment recover\fR needs no options to undo a
+remote fault after a kill \-9. A scope \fBpidfile\fR is read on the node.
 .SH [steady_state]
 .TP
 \fBprobes\fR = ["NAME", ...]
@@ -81,6 +99,11 @@ match at each line).
 \fBtype = "qmp"\fR
 \fBsocket\fR = "PATH" of QEMU's QMP unix socket; \fBstate\fR = "running"
 (default) is what query\-status must say.
+.TP
+\fBnode\fR = "NAME"
+Command, hdfs and mariadb probes: run the command on that node of the
+cluster file (see NODES). Other probes are made from this host, so they
+refuse \fBnode\fR.
 .SH [[method]]
 .PP
 Steps run in file order. Each step is exactly one of:
@@ -92,10 +115,18 @@ kvm\-version\-fi, vcpu\-state\-fi, dirty\-log\-fi, memslot\-fi, cpu\-reg\-main,
 mm\-fault\-fi, kswapd\-fi, tlb\-flush\-fi, func\-fail\-fi) need \fBscope\fR =
 {{ tgid = PID }}, {{ pidfile = FILE }}, {{ comm = NAME }}, {{ cgroup = DIR }} or
 {{ pid = TID }}, and take their fault options in \fBargs\fR (e.g. ["\-\-cmd",
-"KVM_RUN"]); they are armed with a lease of \fBduration\fR + 10 s. Injectors
-(hadoop_injector, cloudstack_injector) take their command and its target in
-\fBargs\fR (e.g. ["crash", "dn"]). \-\-yes, \-\-duration and scope options are
-refused in \fBargs\fR. \fBname\fR labels the step.
+"KVM_RUN"]); they are armed with a lease of \fBduration\fR + 10 s. kfail\-fi
+(the kernel's own fault\-injection framework) is armed the same way, with a
+task scope only ({{ tgid = PID }}, {{ pidfile = FILE }} or {{ pid = TID }})
+and its facility first in \fBargs\fR (e.g. ["failslab", "\-\-probability",
+"50"]); it is undone by \fBkfail\-fi recover\fR \fIID\fR. Injectors
+(hadoop_injector, cloudstack_injector, disk\-fi) take their command and its
+target in \fBargs\fR (e.g. ["crash", "dn"], or ["badblocks",
+"/var/lib/vm/disk.img", "\-\-sectors", "2048+8"]) and are undone by
+\fBrecover\fR \fIID\fR; disk\-fi also gets the lease. \-\-yes, \-\-duration and scope options are
+refused in \fBargs\fR. \fBname\fR labels the step. \fBnodes\fR = ["NAME", ...]
+and \fBroles\fR = ["ROLE", ...] send the fault to those nodes instead of
+[target]'s (see NODES).
 .TP
 \fBwait\fR = "DURATION"
 .TP
@@ -127,6 +158,26 @@ name = "crash one DataNode"
 fault = "hadoop_injector"
 args = ["crash", "dn"]
 duration = "20s"
+.fi
+.PP
+The same fault on every DataNode of a cluster, with the NameNode probed on
+its own node:
+.nf
+title = "HDFS keeps its NameNode while the DataNodes hang"
+[target]
+cluster_conf = "/etc/kvmfi/cluster.conf"
+roles = ["DataNode"]
+[steady_state]
+probes = ["namenode"]
+[[probe]]
+name = "namenode"
+type = "command"
+node = "master"
+command = ["pgrep", "\-f", "namenode.NameNode"]
+[[method]]
+fault = "hadoop_injector"
+args = ["hang", "dn"]
+duration = "30s"
 .fi
 .SH SEE ALSO
 kvmfi\-experiment(8), kvmfi\-halt(8), cluster_controller(8)

@@ -76,6 +76,8 @@ struct RawProbe {
     // qmp
     socket: Option<Spanned<String>>,
     state: Option<String>,
+    /// Run the probe's command on this node of cluster.conf.
+    node: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +93,9 @@ struct RawStep {
     probe: Option<Spanned<String>>,
     parallel: Option<Vec<Spanned<RawStep>>>,
     sequence: Option<Vec<Spanned<RawStep>>>,
+    /// Where the fault goes (instead of [target]'s nodes).
+    nodes: Option<Vec<Spanned<String>>>,
+    roles: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -128,6 +133,8 @@ pub enum ProbeKind {
 pub struct Probe {
     pub name: String,
     pub kind: ProbeKind,
+    /// The node of cluster.conf its command runs on (None: this host).
+    pub node: Option<String>,
     pub timeout: Duration,
     pub max_latency: Option<Duration>,
 }
@@ -139,19 +146,30 @@ impl Probe {
             ProbeKind::Command { argv, exit, output } => format!(
                 "command {} exits {exit}{}",
                 kvmfi::exec::display_argv(argv),
-                output.as_ref().map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)"))).unwrap_or_default()
+                output
+                    .as_ref()
+                    .map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)")))
+                    .unwrap_or_default()
             ),
             ProbeKind::Http { host, port, path, status } => format!("HTTP GET http://{host}:{port}{path} answers {status}"),
             ProbeKind::Tcp { address } => format!("TCP connect to {address}"),
-            ProbeKind::Hdfs { min_live, .. } => format!("HDFS has at least {min_live} live DataNode(s) (dfsadmin -report)"),
+            ProbeKind::Hdfs { min_live, .. } => {
+                format!("HDFS has at least {min_live} live DataNode(s) (dfsadmin -report)")
+            }
             ProbeKind::Mariadb { query, expect, .. } => format!(
                 "MariaDB query {query:?} succeeds{}",
-                expect.as_ref().map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)"))).unwrap_or_default()
+                expect
+                    .as_ref()
+                    .map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)")))
+                    .unwrap_or_default()
             ),
-            ProbeKind::Qmp { socket, state } => format!("QEMU at {} is {state} (QMP query-status)", socket.display()),
+            ProbeKind::Qmp { socket, state } => {
+                format!("QEMU at {} is {state} (QMP query-status)", socket.display())
+            }
         };
         let lat = self.max_latency.map(|d| format!(" within {}", fmt_duration(d))).unwrap_or_default();
-        format!("{what}{lat} (timeout {})", fmt_duration(self.timeout))
+        let at = self.node.as_ref().map(|n| format!(" on node {n}")).unwrap_or_default();
+        format!("{what}{at}{lat} (timeout {})", fmt_duration(self.timeout))
     }
 }
 
@@ -167,8 +185,8 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The scope options; a pidfile is read now.
-    pub fn args(&self) -> Result<Vec<String>> {
+    /// The scope options as the plan shows them (a pidfile by name).
+    pub fn shown_args(&self) -> Vec<String> {
         let mut a = Vec::new();
         if let Some(p) = self.pid {
             a.extend(["--pid".into(), p.to_string()]);
@@ -177,7 +195,42 @@ impl Scope {
             a.extend(["--tgid".into(), p.to_string()]);
         }
         if let Some(f) = &self.pidfile {
-            let text = std::fs::read_to_string(f).map_err(|e| Error::not_found(format!("scope pidfile {f}: {e}")))?;
+            a.extend(["--tgid".into(), format!("$(cat {f})")]);
+        }
+        if let Some(c) = &self.comm {
+            a.extend(["--comm".into(), c.clone()]);
+        }
+        if let Some(c) = &self.cgroup {
+            a.extend(["--cgroup".into(), c.clone()]);
+        }
+        a
+    }
+
+    /// The scope options; a pidfile is read now, on `node` when the fault
+    /// goes there.
+    pub fn args(&self, node: Option<&crate::remote::NodeRef>) -> Result<Vec<String>> {
+        let mut a = Vec::new();
+        if let Some(p) = self.pid {
+            a.extend(["--pid".into(), p.to_string()]);
+        }
+        if let Some(p) = self.tgid {
+            a.extend(["--tgid".into(), p.to_string()]);
+        }
+        if let Some(f) = &self.pidfile {
+            let text = match node {
+                None => std::fs::read_to_string(f).map_err(|e| Error::not_found(format!("scope pidfile {f}: {e}")))?,
+                Some(n) => {
+                    let out = n.run(&["cat".into(), f.clone()], Duration::from_secs(30))?;
+                    if !out.ok() {
+                        return Err(Error::not_found(format!(
+                            "scope pidfile {f} on node {}: {}",
+                            n.name,
+                            out.first_error_line()
+                        )));
+                    }
+                    out.stdout
+                }
+            };
             let pid: u32 = text
                 .split_whitespace()
                 .next()
@@ -207,6 +260,9 @@ pub struct FaultStep {
     pub args: Vec<String>,
     pub duration: Duration,
     pub line: usize,
+    /// The nodes of cluster.conf it is applied on, each on its own (empty:
+    /// this host).
+    pub nodes: Vec<String>,
 }
 
 impl FaultStep {
@@ -214,30 +270,24 @@ impl FaultStep {
     /// shown by name).
     pub fn describe(&self) -> String {
         let mut argv = vec![self.tool.clone()];
-        if self.class == ToolClass::Module {
-            argv.push("arm".into());
-            let s = &self.scope;
-            if let Some(p) = s.pid {
-                argv.extend(["--pid".into(), p.to_string()]);
-            }
-            if let Some(p) = s.tgid {
-                argv.extend(["--tgid".into(), p.to_string()]);
-            }
-            if let Some(f) = &s.pidfile {
-                argv.extend(["--tgid".into(), format!("$(cat {f})")]);
-            }
-            if let Some(c) = &s.comm {
-                argv.extend(["--comm".into(), c.clone()]);
-            }
-            if let Some(c) = &s.cgroup {
-                argv.extend(["--cgroup".into(), c.clone()]);
-            }
-        }
-        argv.extend(self.args.iter().cloned());
-        if self.class == ToolClass::Module {
-            argv.extend(["--duration".into(), lease_text(self.duration)]);
-        }
+        argv.extend(self.tool_args(self.scope.shown_args()));
         argv.join(" ")
+    }
+
+    /// The tool's arguments with the scope options `scope`: `arm SCOPE`
+    /// first for the tools that scope by task, the lease last for those
+    /// that take one.
+    pub fn tool_args(&self, scope: Vec<String>) -> Vec<String> {
+        let mut a = Vec::new();
+        if tools::scoped(&self.tool) {
+            a.push("arm".to_string());
+            a.extend(scope);
+        }
+        a.extend(self.args.iter().cloned());
+        if tools::leased(&self.tool) {
+            a.extend(["--duration".into(), lease_text(self.duration)]);
+        }
+        a
     }
 }
 
@@ -249,12 +299,21 @@ pub fn lease_text(d: Duration) -> String {
 /// One step of the method.
 #[derive(Debug, Clone)]
 pub enum Step {
-    Fault(FaultStep),
+    Fault(Box<FaultStep>),
     Wait(Duration),
     /// Index into [`Experiment::probes`].
     Probe(usize),
     Parallel(Vec<Step>),
     Sequence(Vec<Step>),
+}
+
+/// The cluster file the experiment's nodes come from.
+#[derive(Debug, Clone)]
+pub struct ClusterInfo {
+    pub path: PathBuf,
+    pub nodes: Vec<clusterconf::Node>,
+    /// Its `known_hosts =` file, resolved.
+    pub known_hosts: Option<PathBuf>,
 }
 
 /// A checked experiment.
@@ -271,9 +330,20 @@ pub struct Experiment {
     /// How long the after-phase probes may retry while the system recovers.
     pub settle: Duration,
     pub method: Vec<Step>,
+    /// Loaded when a fault or a probe names a node.
+    pub cluster: Option<ClusterInfo>,
 }
 
 impl Experiment {
+    /// The nodes the run reaches (faults and probes), sorted.
+    pub fn used_nodes(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.faults().iter().flat_map(|f| f.nodes.iter().cloned()).collect();
+        v.extend(self.probes.iter().filter_map(|p| p.node.clone()));
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// Every fault step, in file order.
     pub fn faults(&self) -> Vec<&FaultStep> {
         fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a FaultStep>) {
@@ -308,6 +378,10 @@ struct Checker<'a> {
     file: &'a Path,
     text: &'a str,
     errors: Vec<String>,
+    /// [target]'s cluster_conf.
+    cluster_conf: Option<PathBuf>,
+    /// None: not read yet; Some(None): could not be read (said once).
+    cluster: Option<Option<ClusterInfo>>,
 }
 
 impl Checker<'_> {
@@ -318,6 +392,89 @@ impl Checker<'_> {
         let line = self.line_of(span);
         self.errors.push(format!("{}:{line}: {field}: {msg}", self.file.display()));
     }
+    /// The cluster file, read on first use; a problem with it is reported
+    /// once, at the first place that needed it.
+    fn cluster(&mut self, span: &Range<usize>, field: &str) -> Option<ClusterInfo> {
+        if self.cluster.is_none() {
+            let loaded = match cluster_conf_path(self.cluster_conf.clone()) {
+                None => {
+                    self.err(
+                        span,
+                        field,
+                        "a node or role is named but no cluster.conf was found (set target.cluster_conf or $KVMFI_CLUSTER_CONF)",
+                    );
+                    None
+                }
+                Some(path) => match clusterconf::load_cluster(&path) {
+                    Ok(cl) => {
+                        let known_hosts = clusterconf::conf_known_hosts(&cl, &path.display().to_string());
+                        Some(ClusterInfo { path, nodes: cl.nodes, known_hosts })
+                    }
+                    Err(e) => {
+                        self.err(span, "target.cluster_conf", e);
+                        None
+                    }
+                },
+            };
+            self.cluster = Some(loaded);
+        }
+        self.cluster.clone().flatten()
+    }
+
+    /// The nodes named, and those with the roles named, sorted; each
+    /// unknown name or role is an error of `field_prefix.nodes` / `.roles`.
+    fn pick(&mut self, names: &[Spanned<String>], roles: &[Spanned<String>], span: &Range<usize>, prefix: &str) -> Vec<String> {
+        self.pick_as(names, roles, span, &format!("{prefix}.nodes"), &format!("{prefix}.roles"))
+    }
+
+    fn pick_as(
+        &mut self,
+        names: &[Spanned<String>],
+        roles: &[Spanned<String>],
+        span: &Range<usize>,
+        nodes_field: &str,
+        roles_field: &str,
+    ) -> Vec<String> {
+        let Some(cl) = self.cluster(span, nodes_field) else {
+            return Vec::new();
+        };
+        let conf = cl.path.display().to_string();
+        let mut chosen: Vec<String> = Vec::new();
+        for n in names {
+            match cl.nodes.iter().find(|x| &x.name == n.get_ref()) {
+                Some(x) => chosen.push(x.name.clone()),
+                None => self.err(
+                    &n.span(),
+                    nodes_field,
+                    format!(
+                        "no node '{}' in {conf} (nodes: {})",
+                        n.get_ref(),
+                        cl.nodes.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+            }
+        }
+        for role in roles {
+            match clusterconf::canonical_role(role.get_ref()) {
+                None => self.err(
+                    &role.span(),
+                    roles_field,
+                    format!("'{}' is not a role (roles: {})", role.get_ref(), clusterconf::ROLES.join(", ")),
+                ),
+                Some(canon) => {
+                    let with: Vec<&clusterconf::Node> = cl.nodes.iter().filter(|x| x.has_role(canon)).collect();
+                    if with.is_empty() {
+                        self.err(&role.span(), roles_field, format!("no node of {conf} has role {canon}"));
+                    }
+                    chosen.extend(with.iter().map(|x| x.name.clone()));
+                }
+            }
+        }
+        chosen.sort();
+        chosen.dedup();
+        chosen
+    }
+
     fn duration(&mut self, v: &Spanned<String>, field: &str) -> Option<Duration> {
         match kvmfi::units::parse_duration(v.get_ref()) {
             Ok(d) if d.is_zero() => {
@@ -349,7 +506,9 @@ impl Checker<'_> {
 pub fn load(path: &Path) -> Result<Experiment> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::usage(format!("{}: no such experiment file", path.display())),
-        std::io::ErrorKind::InvalidData => Error::usage(format!("{}: not a text file (an experiment file is TOML, UTF-8)", path.display())),
+        std::io::ErrorKind::InvalidData => {
+            Error::usage(format!("{}: not a text file (an experiment file is TOML, UTF-8)", path.display()))
+        }
         std::io::ErrorKind::IsADirectory => Error::usage(format!("{}: is a directory, not an experiment file", path.display())),
         _ => Error::io(format!("reading {}", path.display()), e),
     })?;
@@ -362,15 +521,27 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment> {
         let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
         Error::usage(format!("{}:{line}: {}", path.display(), e.message().trim()))
     })?;
-    let mut c = Checker { file: path, text, errors: Vec::new() };
+    let mut c = Checker {
+        file: path,
+        text,
+        errors: Vec::new(),
+        cluster_conf: raw.target.as_ref().and_then(|t| t.get_ref().cluster_conf.as_ref().map(|p| PathBuf::from(p.get_ref()))),
+        cluster: None,
+    };
 
     if raw.title.get_ref().trim().is_empty() {
         c.err(&raw.title.span(), "title", "must not be empty");
     }
 
     let target = match &raw.target {
-        None => Target::Local,
-        Some(t) => check_target(&mut c, t),
+        Some(t) if !(t.get_ref().nodes.is_empty() && t.get_ref().roles.is_empty()) => {
+            Target::Nodes(c.pick(&t.get_ref().nodes, &t.get_ref().roles, &t.span(), "target"))
+        }
+        _ => Target::Local,
+    };
+    let default_nodes = match &target {
+        Target::Nodes(n) => n.clone(),
+        Target::Local => Vec::new(),
     };
 
     let mut probes = Vec::new();
@@ -414,11 +585,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment> {
             }
             let idx: Vec<usize> =
                 s_ref.probes.get_ref().iter().filter_map(|n| find(&mut c, n, "steady_state.probes", &probes)).collect();
-            let interval = s_ref
-                .interval
-                .as_ref()
-                .and_then(|i| c.duration(i, "steady_state.interval"))
-                .unwrap_or(Duration::from_secs(2));
+            let interval =
+                s_ref.interval.as_ref().and_then(|i| c.duration(i, "steady_state.interval")).unwrap_or(Duration::from_secs(2));
             let settle = s_ref.settle.as_ref().and_then(|i| c.duration(i, "steady_state.settle")).unwrap_or(Duration::ZERO);
             (idx, interval, settle)
         }
@@ -427,7 +595,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment> {
     let mut counter = 0;
     let mut method = Vec::new();
     for s in &raw.method {
-        if let Some(step) = check_step(&mut c, s, "method", &probes, &mut counter, &find) {
+        if let Some(step) = check_step(&mut c, s, "method", &probes, &mut counter, &find, &default_nodes) {
             method.push(step);
         }
     }
@@ -448,72 +616,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment> {
         interval,
         settle,
         method,
+        cluster: c.cluster.flatten(),
     })
 }
 
 /// The cluster.conf the target section names, else the usual search.
-fn cluster_conf_path(t: &RawTarget) -> Option<PathBuf> {
-    if let Some(p) = &t.cluster_conf {
-        return Some(PathBuf::from(p.get_ref()));
+fn cluster_conf_path(explicit: Option<PathBuf>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p);
     }
     if let Some(p) = std::env::var_os("KVMFI_CLUSTER_CONF").filter(|v| !v.is_empty()) {
         return Some(p.into());
     }
     ["cluster.conf", "/etc/kvmfi/cluster.conf"].iter().map(PathBuf::from).find(|p| p.exists())
-}
-
-fn check_target(c: &mut Checker, t: &Spanned<RawTarget>) -> Target {
-    let r = t.get_ref();
-    if r.nodes.is_empty() && r.roles.is_empty() {
-        return Target::Local;
-    }
-    let Some(conf) = cluster_conf_path(r) else {
-        c.err(&t.span(), "target", "nodes or roles given but no cluster.conf found (set target.cluster_conf or $KVMFI_CLUSTER_CONF)");
-        return Target::Local;
-    };
-    let nodes = match clusterconf::load(&conf) {
-        Ok(n) => n,
-        Err(e) => {
-            let span = r.cluster_conf.as_ref().map(|s| s.span()).unwrap_or(t.span());
-            c.err(&span, "target.cluster_conf", e);
-            return Target::Local;
-        }
-    };
-    let mut chosen: Vec<String> = Vec::new();
-    for n in &r.nodes {
-        match nodes.iter().find(|x| &x.name == n.get_ref()) {
-            Some(x) => chosen.push(x.name.clone()),
-            None => c.err(
-                &n.span(),
-                "target.nodes",
-                format!(
-                    "no node '{}' in {} (nodes: {})",
-                    n.get_ref(),
-                    conf.display(),
-                    nodes.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            ),
-        }
-    }
-    for role in &r.roles {
-        match clusterconf::canonical_role(role.get_ref()) {
-            None => c.err(
-                &role.span(),
-                "target.roles",
-                format!("'{}' is not a role (roles: {})", role.get_ref(), clusterconf::ROLES.join(", ")),
-            ),
-            Some(canon) => {
-                let with: Vec<&clusterconf::Node> = nodes.iter().filter(|x| x.has_role(canon)).collect();
-                if with.is_empty() {
-                    c.err(&role.span(), "target.roles", format!("no node of {} has role {canon}", conf.display()));
-                }
-                chosen.extend(with.iter().map(|x| x.name.clone()));
-            }
-        }
-    }
-    chosen.sort();
-    chosen.dedup();
-    Target::Nodes(chosen)
 }
 
 fn check_probe(c: &mut Checker, p: &Spanned<RawProbe>) -> Option<Probe> {
@@ -567,10 +682,9 @@ fn check_probe(c: &mut Checker, p: &Spanned<RawProbe>) -> Option<Probe> {
             }
             ProbeKind::Tcp { address }
         }
-        "hdfs" => ProbeKind::Hdfs {
-            argv: r.hdfs.clone().unwrap_or_else(|| vec!["hdfs".into()]),
-            min_live: r.min_live.unwrap_or(1),
-        },
+        "hdfs" => {
+            ProbeKind::Hdfs { argv: r.hdfs.clone().unwrap_or_else(|| vec!["hdfs".into()]), min_live: r.min_live.unwrap_or(1) }
+        }
         "mariadb" => {
             let query = need(c, r.query.as_ref(), "query", "\"SELECT 1\"")?;
             let expect = r.expect.as_ref().and_then(|o| c.regex(o, &f("expect")));
@@ -589,14 +703,24 @@ fn check_probe(c: &mut Checker, p: &Spanned<RawProbe>) -> Option<Probe> {
             return None;
         }
     };
-    Some(Probe { name, kind, timeout, max_latency })
+    let node = match &r.node {
+        None => None,
+        Some(n) if !matches!(kind, ProbeKind::Command { .. } | ProbeKind::Hdfs { .. } | ProbeKind::Mariadb { .. }) => {
+            c.err(
+                &n.span(),
+                &f("node"),
+                format!("a {} probe is made from this host; node applies to command, hdfs and mariadb probes (their command runs there)", r.kind.get_ref()),
+            );
+            None
+        }
+        Some(n) => c.pick_as(std::slice::from_ref(n), &[], &n.span(), &f("node"), &f("node")).into_iter().next(),
+    };
+    Some(Probe { name, kind, node, timeout, max_latency })
 }
 
 /// `http://HOST[:PORT][/PATH]` (plain HTTP only).
 fn parse_http_url(url: &str) -> std::result::Result<(String, u16, String), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("'{url}': only plain http:// URLs are probed (no TLS)"))?;
+    let rest = url.strip_prefix("http://").ok_or_else(|| format!("'{url}': only plain http:// URLs are probed (no TLS)"))?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].to_string()),
         None => (rest, "/".to_string()),
@@ -611,6 +735,15 @@ fn parse_http_url(url: &str) -> std::result::Result<(String, u16, String), Strin
     Ok((host, port, path))
 }
 
+/// An `args` example for a tool whose target is in its args.
+fn args_example(tool: &str) -> &'static str {
+    match tool {
+        "disk-fi" => r#"args = ["badblocks", "/var/lib/vm/disk.img", "--sectors", "2048+8"]"#,
+        "cloudstack_injector" => r#"args = ["crash", "management"]"#,
+        _ => r#"args = ["crash", "dn"]"#,
+    }
+}
+
 type FindProbe = dyn Fn(&mut Checker, &Spanned<String>, &str, &[Probe]) -> Option<usize>;
 
 fn check_step(
@@ -620,11 +753,24 @@ fn check_step(
     probes: &[Probe],
     counter: &mut usize,
     find: &FindProbe,
+    default_nodes: &[String],
 ) -> Option<Step> {
     let r = s.get_ref();
+    if r.fault.is_none() && (r.nodes.is_some() || r.roles.is_some()) {
+        c.err(
+            &s.span(),
+            &format!("{field}.nodes"),
+            "nodes and roles go with a fault step (a probe names its node in its [[probe]])",
+        );
+        return None;
+    }
     let kinds = [r.fault.is_some(), r.wait.is_some(), r.probe.is_some(), r.parallel.is_some(), r.sequence.is_some()];
     if kinds.iter().filter(|k| **k).count() != 1 {
-        c.err(&s.span(), field, "each step is exactly one of fault = TOOL, wait = DURATION, probe = NAME, parallel = [...], sequence = [...]");
+        c.err(
+            &s.span(),
+            field,
+            "each step is exactly one of fault = TOOL, wait = DURATION, probe = NAME, parallel = [...], sequence = [...]",
+        );
         return None;
     }
     if let Some(w) = &r.wait {
@@ -639,7 +785,8 @@ fn check_step(
         if children.is_empty() {
             c.err(&s.span(), &sub, "empty group");
         }
-        let steps: Vec<Step> = children.iter().filter_map(|ch| check_step(c, ch, &sub, probes, counter, find)).collect();
+        let steps: Vec<Step> =
+            children.iter().filter_map(|ch| check_step(c, ch, &sub, probes, counter, find, default_nodes)).collect();
         return Some(if par { Step::Parallel(steps) } else { Step::Sequence(steps) });
     }
     let tool = r.fault.as_ref()?;
@@ -679,41 +826,77 @@ fn check_step(
         let x = sc.get_ref();
         Scope { pid: x.pid, tgid: x.tgid, comm: x.comm.clone(), cgroup: x.cgroup.clone(), pidfile: x.pidfile.clone() }
     });
-    let scope = match class {
-        ToolClass::Module => {
-            let empty = scope.as_ref().map_or(true, |x| {
-                x.pid.is_none() && x.tgid.is_none() && x.comm.is_none() && x.cgroup.is_none() && x.pidfile.is_none()
-            });
-            if empty {
-                c.err(
-                    &tool.span(),
-                    &format!("{field}.scope"),
+    let scope = if tools::scoped(tool.get_ref()) {
+        let empty = scope.as_ref().map_or(true, |x| {
+            x.pid.is_none() && x.tgid.is_none() && x.comm.is_none() && x.cgroup.is_none() && x.pidfile.is_none()
+        });
+        let tasks_only = class == ToolClass::Injector;
+        if empty {
+            c.err(
+                &tool.span(),
+                &format!("{field}.scope"),
+                if tasks_only {
+                    format!("a {} fault needs a scope: scope = {{ tgid = PID }}, {{ pidfile = FILE }} or {{ pid = TID }}", tool.get_ref())
+                } else {
                     format!(
                         "a {} fault needs a scope: scope = {{ tgid = PID }}, {{ pidfile = FILE }}, {{ comm = NAME }}, {{ cgroup = DIR }} or {{ pid = TID }}",
                         tool.get_ref()
-                    ),
-                );
-                return None;
-            }
-            scope.unwrap_or_default()
+                    )
+                },
+            );
+            return None;
         }
-        ToolClass::Injector => {
-            if let Some(sc) = &r.scope {
-                c.err(&sc.span(), &format!("{field}.scope"), format!("{} takes its target in args (e.g. args = [\"crash\", \"dn\"])", tool.get_ref()));
-                return None;
-            }
-            if r.args.len() < 2 {
-                c.err(
-                    &tool.span(),
-                    &format!("{field}.args"),
-                    format!("a {} fault needs a scope: its command and target, e.g. args = [\"crash\", \"dn\"]", tool.get_ref()),
-                );
-                return None;
-            }
-            Scope::default()
+        if tasks_only && scope.as_ref().is_some_and(|x| x.comm.is_some() || x.cgroup.is_some()) {
+            c.err(
+                &r.scope.as_ref().map(|s| s.span()).unwrap_or(tool.span()),
+                &format!("{field}.scope"),
+                format!("{} scopes by task only: {{ tgid = PID }}, {{ pidfile = FILE }} or {{ pid = TID }}", tool.get_ref()),
+            );
+            return None;
         }
+        if tasks_only && r.args.is_empty() {
+            c.err(&tool.span(), &format!("{field}.args"), format!("a {} fault needs its facility in args, e.g. args = [\"failslab\"]", tool.get_ref()));
+            return None;
+        }
+        scope.unwrap_or_default()
+    } else {
+        if let Some(sc) = &r.scope {
+            c.err(
+                &sc.span(),
+                &format!("{field}.scope"),
+                format!("{} takes its target in args (e.g. {})", tool.get_ref(), args_example(tool.get_ref())),
+            );
+            return None;
+        }
+        if r.args.len() < 2 {
+            c.err(
+                &tool.span(),
+                &format!("{field}.args"),
+                format!("a {} fault needs a scope: its command and target, e.g. {}", tool.get_ref(), args_example(tool.get_ref())),
+            );
+            return None;
+        }
+        Scope::default()
     };
-    Some(Step::Fault(FaultStep {
+    let nodes = if r.nodes.is_some() || r.roles.is_some() {
+        if r.nodes.as_ref().map_or(true, Vec::is_empty) && r.roles.as_ref().map_or(true, Vec::is_empty) {
+            c.err(
+                &tool.span(),
+                &format!("{field}.nodes"),
+                "empty: name a node or a role, or leave nodes and roles out for [target]'s",
+            );
+            return None;
+        }
+        let picked = c.pick(r.nodes.as_deref().unwrap_or(&[]), r.roles.as_deref().unwrap_or(&[]), &tool.span(), field);
+        if picked.is_empty() {
+            return None;
+        }
+        picked
+    } else {
+        default_nodes.to_vec()
+    };
+    Some(Step::Fault(Box::new(FaultStep {
+        nodes,
         name: r.name.clone().unwrap_or_else(|| format!("{} {}", tool.get_ref(), r.args.join(" "))),
         id,
         tool: tool.get_ref().clone(),
@@ -722,7 +905,7 @@ fn check_step(
         args: r.args.clone(),
         duration,
         line,
-    }))
+    })))
 }
 
 #[cfg(test)]
@@ -771,5 +954,95 @@ parallel = [ { wait = "1s" }, { fault = "hadoop_injector", args = ["crash", "dn"
         assert!(err(&bad).contains("x.toml:11: method.scope: a kvm-ioctl-fi fault needs a scope"), "{}", err(&bad));
         let bad = GOOD.replace("interval", "intervall");
         assert!(err(&bad).starts_with("x.toml:5: unknown field `intervall`"), "{}", err(&bad));
+    }
+
+    /// A file whose faults and probes go to nodes of a cluster file.
+    fn remote(conf: &Path) -> String {
+        format!(
+            r#"title = "remote"
+[target]
+cluster_conf = "{}"
+roles = ["DataNode"]
+[steady_state]
+probes = ["nn"]
+[[probe]]
+name = "nn"
+type = "command"
+command = ["true"]
+node = "master"
+[[method]]
+fault = "hadoop_injector"
+args = ["hang", "dn"]
+duration = "5s"
+[[method]]
+fault = "hadoop_injector"
+args = ["hang", "nn"]
+nodes = ["master"]
+duration = "5s"
+"#,
+            conf.display()
+        )
+    }
+
+    #[test]
+    fn nodes_and_roles_resolve_and_unknown_ones_name_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("cluster.conf");
+        std::fs::write(&conf, "master,10.0.0.1,22,NameNode\nd1,10.0.0.2,22,DataNode\nd2,10.0.0.3,22,DataNode\n").unwrap();
+        let good = remote(&conf);
+        let e = parse(Path::new("x.toml"), &good).unwrap();
+        assert_eq!(e.faults()[0].nodes, ["d1", "d2"], "[target]'s roles are the default");
+        assert_eq!(e.faults()[1].nodes, ["master"], "a step's own nodes win");
+        assert_eq!(e.probes[0].node.as_deref(), Some("master"));
+        assert_eq!(e.used_nodes(), ["d1", "d2", "master"]);
+        let bad = good.replace("roles = [\"DataNode\"]", "roles = [\"DataNodez\"]");
+        assert!(err(&bad).contains("x.toml:4: target.roles: 'DataNodez' is not a role"), "{}", err(&bad));
+        let bad = good.replace("nodes = [\"master\"]", "nodes = [\"mastr\"]");
+        assert!(err(&bad).contains("x.toml:19: method.nodes: no node 'mastr' in"), "{}", err(&bad));
+        let bad = good.replace("node = \"master\"", "node = \"d9\"");
+        assert!(err(&bad).contains("x.toml:11: probe 'nn'.node: no node 'd9'"), "{}", err(&bad));
+        let bad = good.replace("nodes = [\"master\"]", "roles = [\"KVMHost\"]");
+        assert!(err(&bad).contains("x.toml:19: method.roles: no node of"), "{}", err(&bad));
+        let bad = good.replace("type = \"command\"\ncommand = [\"true\"]", "type = \"tcp\"\naddress = \"10.0.0.1:22\"");
+        assert!(err(&bad).contains("x.toml:11: probe 'nn'.node: a tcp probe is made from this host"), "{}", err(&bad));
+        let bad = good.replace(&conf.display().to_string(), "/nonexistent/cluster.conf");
+        assert!(err(&bad).contains("target.cluster_conf: cannot read /nonexistent/cluster.conf"), "{}", err(&bad));
+    }
+
+    #[test]
+    fn kernel_framework_and_disk_faults_are_steps() {
+        let base = GOOD.split("[[method]]").next().unwrap().to_string();
+        let kfail = format!("{base}[[method]]\nfault = \"kfail-fi\"\nscope = {{ tgid = 42 }}\nargs = [\"failslab\", \"--probability\", \"50\"]\nduration = \"5s\"\n");
+        let e = parse(Path::new("x.toml"), &kfail).unwrap();
+        assert_eq!(e.faults()[0].describe(), "kfail-fi arm --tgid 42 failslab --probability 50 --duration 15000ms");
+        assert_eq!(e.faults()[0].class, ToolClass::Injector, "undone by recover ID");
+        let bad = kfail.replace("scope = { tgid = 42 }\n", "");
+        assert!(err(&bad).contains("x.toml:11: method.scope: a kfail-fi fault needs a scope: scope = { tgid = PID }"), "{}", err(&bad));
+        let bad = kfail.replace("tgid = 42", "comm = \"qemu\"");
+        assert!(err(&bad).contains("x.toml:12: method.scope: kfail-fi scopes by task only"), "{}", err(&bad));
+        let bad = kfail.replace("args = [\"failslab\", \"--probability\", \"50\"]\n", "");
+        assert!(err(&bad).contains("x.toml:11: method.args: a kfail-fi fault needs its facility"), "{}", err(&bad));
+        let bad = kfail.replace("\"50\"]", "\"50\", \"--yes\"]");
+        assert!(err(&bad).contains("'--yes' is not allowed in args"), "{}", err(&bad));
+
+        let disk = format!("{base}[[method]]\nfault = \"disk-fi\"\nargs = [\"badblocks\", \"/tmp/d.img\", \"--sectors\", \"8\"]\nduration = \"2s\"\n");
+        let e = parse(Path::new("x.toml"), &disk).unwrap();
+        assert_eq!(e.faults()[0].describe(), "disk-fi badblocks /tmp/d.img --sectors 8 --duration 12000ms");
+        let bad = disk.replace("args = [\"badblocks\", \"/tmp/d.img\", \"--sectors\", \"8\"]", "args = [\"badblocks\"]");
+        assert!(err(&bad).contains("x.toml:11: method.args: a disk-fi fault needs a scope: its command and target, e.g. args = [\"badblocks\""), "{}", err(&bad));
+        let bad = disk.replace("duration = \"2s\"", "scope = { tgid = 1 }\nduration = \"2s\"");
+        assert!(err(&bad).contains("x.toml:13: method.scope: disk-fi takes its target in args"), "{}", err(&bad));
+    }
+
+    #[test]
+    fn an_ansible_inventory_is_a_cluster_file_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("hosts.ini");
+        std::fs::write(&inv, "[namenode]\nmaster ansible_host=10.0.0.1\n[datanode]\nd1 ansible_host=10.0.0.2 ansible_user=hdfs\nd2 ansible_host=10.0.0.3\n").unwrap();
+        let e = parse(Path::new("x.toml"), &remote(&inv)).unwrap();
+        assert_eq!(e.faults()[0].nodes, ["d1", "d2"]);
+        let cl = e.cluster.unwrap();
+        let d1 = cl.nodes.iter().find(|n| n.name == "d1").unwrap();
+        assert_eq!((d1.address.as_str(), d1.user.as_deref()), ("10.0.0.2", Some("hdfs")));
     }
 }

@@ -2,6 +2,7 @@
 //! lines: kernel tools by `arm`, `off` and `events --json`; injectors by
 //! their fault command, `status --json` and `recover ID`.
 
+use crate::remote::NodeRef;
 use kvmfi::error::{Error, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,7 +33,24 @@ const MODULE_TOOLS: &[&str] = &[
     "tlb-flush-fi",
     "func-fail-fi",
 ];
-const INJECTORS: &[&str] = &["hadoop_injector", "cloudstack_injector"];
+const INJECTORS: &[&str] = &["hadoop_injector", "cloudstack_injector", "kfail-fi", "disk-fi"];
+/// Journaled tools that scope by task as the kernel tools do (`arm`,
+/// --pid/--tgid): the kernel's fault framework.
+const TASK_SCOPED_INJECTORS: &[&str] = &["kfail-fi"];
+/// Journaled tools with a lease of their own (--duration).
+const LEASED_INJECTORS: &[&str] = &["kfail-fi", "disk-fi"];
+
+/// True when `name`'s fault is applied by `arm` with a scope of the file's
+/// `scope = {...}` (else its target is in its args).
+pub fn scoped(name: &str) -> bool {
+    MODULE_TOOLS.contains(&name) || TASK_SCOPED_INJECTORS.contains(&name)
+}
+
+/// True when `name` takes a lease (--duration): the step's duration plus
+/// a grace, the backstop when the run is killed.
+pub fn leased(name: &str) -> bool {
+    MODULE_TOOLS.contains(&name) || LEASED_INJECTORS.contains(&name)
+}
 
 /// The class of tool `name`, None when it is not one an experiment drives.
 pub fn class_of(name: &str) -> Option<ToolClass> {
@@ -91,15 +109,28 @@ impl Output {
     }
 }
 
-/// Runs `tool args` with a time limit, output captured.
-pub fn run(tool: &str, args: &[String], timeout: Duration) -> Result<Output> {
+/// Runs `tool args` with a time limit, output captured: here, or on
+/// `node` (found in its PATH there).
+pub fn run(node: Option<&NodeRef>, tool: &str, args: &[String], timeout: Duration) -> Result<Output> {
+    if let Some(n) = node {
+        let mut argv = vec![tool.to_string()];
+        argv.extend(args.iter().cloned());
+        let out = n.run(&argv, timeout)?;
+        // 127: the remote shell did not find it.
+        if out.code == Some(127) {
+            return Err(Error::unsupported(format!("{tool} is not installed on node {} (not in its PATH)", n.name)));
+        }
+        argv[0] = format!("{tool}@{}", n.name);
+        return Ok(Output { argv, out });
+    }
     let prog = program(tool);
     let mut full = vec![prog.display().to_string()];
     full.extend(args.iter().cloned());
     let out = kvmfi::exec::run(&full, None, timeout).map_err(|e| match e {
-        Error::Unsupported(_) => {
-            Error::unsupported(format!("{tool} is not installed ({} not found); install kvmfi or set KVMFI_BIN_DIR", prog.display()))
-        }
+        Error::Unsupported(_) => Error::unsupported(format!(
+            "{tool} is not installed ({} not found); install kvmfi or set KVMFI_BIN_DIR",
+            prog.display()
+        )),
         e => e,
     })?;
     let mut argv = vec![tool.to_string()];
@@ -120,8 +151,8 @@ pub struct JournalEntry {
 }
 
 /// The faults of `tool` in force, from its `status --json`.
-pub fn journal_entries(tool: &str) -> Result<Vec<JournalEntry>> {
-    let out = run(tool, &["status".into(), "--json".into()], Duration::from_secs(60))?;
+pub fn journal_entries(node: Option<&NodeRef>, tool: &str) -> Result<Vec<JournalEntry>> {
+    let out = run(node, tool, &["status".into(), "--json".into()], Duration::from_secs(60))?;
     if !out.ok() {
         return Err(Error::failed(out.why()));
     }
@@ -130,8 +161,8 @@ pub fn journal_entries(tool: &str) -> Result<Vec<JournalEntry>> {
 
 /// The largest fault id handed out so far as far as `status` shows
 /// (faults newer than it, of this tool, are ours).
-pub fn journal_high_water(tool: &str) -> Result<u64> {
-    Ok(journal_entries(tool)?.iter().map(|e| e.id).max().unwrap_or(0))
+pub fn journal_high_water(node: Option<&NodeRef>, tool: &str) -> Result<u64> {
+    Ok(journal_entries(node, tool)?.iter().map(|e| e.id).max().unwrap_or(0))
 }
 
 /// A kernel tool's `status --json` (the fields we use).
@@ -144,8 +175,8 @@ pub struct ModuleStatus {
 }
 
 /// A kernel tool's current status.
-pub fn module_status(tool: &str) -> Result<ModuleStatus> {
-    let out = run(tool, &["status".into(), "--json".into()], Duration::from_secs(30))?;
+pub fn module_status(node: Option<&NodeRef>, tool: &str) -> Result<ModuleStatus> {
+    let out = run(node, tool, &["status".into(), "--json".into()], Duration::from_secs(30))?;
     if !out.ok() {
         return Err(Error::failed(out.why()));
     }
@@ -171,12 +202,15 @@ pub struct KernelEvent {
 
 /// The events a kernel tool recorded for experiment `id`, with wall-clock
 /// times (the module stamps CLOCK_BOOTTIME).
-pub fn kernel_events(tool: &str, id: &str) -> Result<Vec<KernelEvent>> {
-    let out = run(tool, &["events".into(), "--json".into(), "--experiment".into(), id.into()], Duration::from_secs(30))?;
+pub fn kernel_events(node: Option<&NodeRef>, tool: &str, id: &str) -> Result<Vec<KernelEvent>> {
+    let out = run(node, tool, &["events".into(), "--json".into(), "--experiment".into(), id.into()], Duration::from_secs(30))?;
     if !out.ok() {
         return Err(Error::failed(out.why()));
     }
-    let (boot, real) = (clock_ns(libc::CLOCK_BOOTTIME), clock_ns(libc::CLOCK_REALTIME));
+    let (boot, real) = match node {
+        Some(n) => n.clocks()?,
+        None => (clock_ns(libc::CLOCK_BOOTTIME), clock_ns(libc::CLOCK_REALTIME)),
+    };
     Ok(out
         .stdout()
         .lines()
