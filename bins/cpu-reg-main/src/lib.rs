@@ -8,7 +8,7 @@
 use clap::Args;
 use kvmfi::abi::{self, Arm};
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, Doc, KernelTool, TopOptions};
 use kvmfi::symbols::{ModuleSpec, CPU_REG};
 use kvmfi::tool::{self, ModuleOpts};
 use kvmfi::{run, units, Error, Result};
@@ -222,6 +222,26 @@ struct LegacyOpts {
     duration: Duration,
 }
 
+impl TopOptions for Top {
+    /// The original form (`cpu-reg-main PID TYPE`), or with no arguments the original prompts.
+    fn run(self) -> Result<()> {
+        let arch = native();
+        match (self.pid, self.fault_type) {
+            (Some(pid), Some(t)) => {
+                let fault = fault_type(arch, t)?;
+                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    return Err(Error::not_found(format!("PID {pid}: no such process")));
+                }
+                let mut req = legacy_request(self.legacy.times, self.legacy.duration, fault, self.legacy.seed);
+                req.filter |= abi::FILTER_TGID;
+                req.tgid = pid;
+                arm_request(req)
+            }
+            _ => prompts(arch, std::io::stdin().lock()),
+        }
+    }
+}
+
 /// The fault's own options.
 #[derive(Args, Debug)]
 pub struct RegOptions {
@@ -310,21 +330,12 @@ const EXAMPLES: &str = "  insmod cpu-reg.ko; cpu-reg-main $(pidof myapp) 1; rmmo
 pub struct CpuReg;
 
 impl KernelTool for CpuReg {
-    type Top = Top;
     type Arm = ArmArgs<RegOptions>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &CPU_REG;
-    const NEEDS_SUBCOMMAND: bool = false;
 
     fn doc() -> Doc {
-        Doc {
-            about: "Corrupt a register of the threads and processes a target creates, before they first run".into(),
-            long_about: LONG_ABOUT.into(),
-            notes: NOTES,
-            files: FILES.into(),
-            examples: EXAMPLES,
-            exits: ExitText::KERNEL,
-        }
+        let about = "Corrupt a register of the threads and processes a target creates, before they first run";
+        Doc::new(about, LONG_ABOUT, FILES, EXAMPLES).notes(NOTES)
     }
 
     /// `cpu-reg-main PID TYPE` sits where subcommands do.
@@ -343,27 +354,9 @@ impl KernelTool for CpuReg {
         }
         Ok(())
     }
-
-    /// The original form (`cpu-reg-main PID TYPE`), or with no arguments the original prompts.
-    fn top(top: Top) -> Result<()> {
-        let arch = native();
-        match (top.pid, top.fault_type) {
-            (Some(pid), Some(t)) => {
-                let fault = fault_type(arch, t)?;
-                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-                    return Err(Error::not_found(format!("PID {pid}: no such process")));
-                }
-                let mut req = legacy_request(top.legacy.times, top.legacy.duration, fault, top.legacy.seed);
-                req.filter |= abi::FILTER_TGID;
-                req.tgid = pid;
-                arm_request(req)
-            }
-            _ => prompts(arch, std::io::stdin().lock()),
-        }
-    }
 }
 
-kvmfi::kernel_tool_entry_points!(CpuReg);
+kvmfi::kernel_tool_entry_points!(CpuReg, top = Top);
 
 fn arm_fault(arch: &Arch, a: &RegOptions) -> Result<Fault> {
     if let Some(t) = a.fault_type {
@@ -501,10 +494,5 @@ mod tests {
         let err = prompts(&X86_64, std::io::Cursor::new("512\n")).unwrap_err();
         // Either not root (exit 3) or the missing answer (exit 2): nothing armed.
         assert!(matches!(err.code(), 2 | 3), "{err}");
-    }
-
-    #[test]
-    fn cli_is_consistent() {
-        command().debug_assert();
     }
 }

@@ -5,7 +5,7 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kernel_tool::{self, ArmArgs, Doc, KernelTool};
 use kvmfi::kvmtool;
 use kvmfi::request::{self, dirty_log};
 use kvmfi::symbols::{ModuleSpec, DIRTY_LOG};
@@ -65,16 +65,15 @@ dirty-log-fi off";
 pub struct DirtyLog;
 
 impl KernelTool for DirtyLog {
-    type Top = NoTop;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &DIRTY_LOG;
 
     fn doc() -> Doc {
         let spec = Self::SPEC;
-        Doc {
-            about: "Drop (or add) dirty bits in the bitmaps KVM_GET_DIRTY_LOG returns".into(),
-            long_about: format!(
+        kvmtool::doc(
+            spec,
+            "Drop (or add) dirty bits in the bitmaps KVM_GET_DIRTY_LOG returns",
+            format!(
             "Drop (or add) dirty bits in the bitmaps KVM_GET_DIRTY_LOG returns to a chosen VMM.\n\n\
              The kernel module vm-migration-fi.ko (the original vm-migration-fi) puts a return probe on the \
              VM ioctl handler (kvm_vm_ioctl_get_dirty_log is inlined on Debian kernels), active for \
@@ -104,11 +103,8 @@ impl KernelTool for DirtyLog {
              the program is the original one: it takes no values and arms through that file.",
             kvmtool::hooks_sentence(spec)
         ),
-            notes: "",
-            files: kvmtool::files(spec.module, "vm-migration-fi"),
-            examples: EXAMPLES,
-            exits: ExitText::KVM,
-        }
+            EXAMPLES,
+        )
     }
 
     fn customize(cmd: clap::Command) -> clap::Command {

@@ -5,7 +5,7 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kernel_tool::{ArmArgs, Doc, KernelTool};
 use kvmfi::symbols::{ModuleSpec, KSWAPD};
 use kvmfi::{Result};
 
@@ -73,20 +73,12 @@ const EXAMPLES: &str = "  kswapd-fi arm --mode delay --ms 20 --duration 1m
 pub struct Kswapd;
 
 impl KernelTool for Kswapd {
-    type Top = NoTop;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &KSWAPD;
 
     fn doc() -> Doc {
-        Doc {
-            about: "Delay or skip memory reclaim for kswapd or the direct reclaim of a chosen process or cgroup".into(),
-            long_about: LONG_ABOUT.into(),
-            notes: "",
-            files: FILES.into(),
-            examples: EXAMPLES,
-            exits: ExitText::KERNEL,
-        }
+        let about = "Delay or skip memory reclaim for kswapd or the direct reclaim of a chosen process or cgroup";
+        Doc::new(about, LONG_ABOUT, FILES, EXAMPLES)
     }
 
     /// Without a task filter the fault is kswapd's own, not every process's.
@@ -110,11 +102,6 @@ kvmfi::kernel_tool_entry_points!(Kswapd);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cli_is_consistent() {
-        command().debug_assert();
-    }
 
     #[test]
     fn ms_is_bounded() {

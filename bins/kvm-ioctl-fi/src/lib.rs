@@ -4,11 +4,11 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, Doc, KernelTool, TopOptions};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_IOCTL};
-use kvmfi::{errno, run, Error, Result};
+use kvmfi::{errno, Error, Result};
 
 use kvmfi::request::{self, bitop, kvm_ioctl};
 
@@ -22,6 +22,12 @@ pub struct Top {
     /// Print the ioctl commands known on this architecture (name, number, file) and exit
     #[arg(long, exclusive = true)]
     list_cmds: bool,
+}
+
+impl TopOptions for Top {
+    fn run(self) -> Result<()> {
+        kvmtool::list_or_usage(self.list_cmds, "--list-cmds", || kvmcmds::listing(&[Fd::Vm, Fd::Vcpu]))
+    }
 }
 
 /// Which argument the original's corruption mode changes.
@@ -72,17 +78,15 @@ kvm-ioctl-fi status; kvm-ioctl-fi off";
 pub struct KvmIoctl;
 
 impl KernelTool for KvmIoctl {
-    type Top = Top;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &KVM_IOCTL;
-    const NEEDS_SUBCOMMAND: bool = false;
 
     fn doc() -> Doc {
         let spec = Self::SPEC;
-        Doc {
-            about: "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM".into(),
-            long_about: format!(
+        kvmtool::doc(
+            spec,
+            "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM",
+            format!(
             "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM.\n\n\
              The kernel module resource.ko (the original access-control-fi) probes the VM ioctl handler and the \
              vCPU ioctl handler. A call in scope whose command is one of --cmd is skipped at the entry of the \
@@ -98,11 +102,8 @@ impl KernelTool for KvmIoctl {
              no arguments the original prompts (position, type, count).",
             kvmtool::hooks_sentence(spec)
         ),
-            notes: "",
-            files: kvmtool::files(spec.module, "resource"),
-            examples: EXAMPLES,
-            exits: ExitText::KVM,
-        }
+            EXAMPLES,
+        )
     }
 
     fn prepare(a: &mut Self::Arm) -> Result<()> {
@@ -138,18 +139,9 @@ impl KernelTool for KvmIoctl {
         Ok(())
     }
 
-    fn top(top: Top) -> Result<()> {
-        if !top.list_cmds {
-            return Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds"));
-        }
-        for line in kvmcmds::listing(&[Fd::Vm, Fd::Vcpu]) {
-            run::out(line)?;
-        }
-        Ok(())
-    }
 }
 
-kvmfi::kernel_tool_entry_points!(KvmIoctl);
+kvmfi::kernel_tool_entry_points!(KvmIoctl, top = Top);
 
 /// Resolves the --cmd list into command numbers and the files they apply to.
 fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {

@@ -4,11 +4,11 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, Doc, KernelTool, TopOptions};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_VERSION};
-use kvmfi::{errno, run, Error, Result};
+use kvmfi::{errno, Error, Result};
 
 use kvmfi::request::{self, kvm_version};
 
@@ -21,6 +21,15 @@ pub struct Top {
     /// Print the /dev/kvm ioctls and capability names known here and exit
     #[arg(long, exclusive = true)]
     list_cmds: bool,
+}
+
+impl TopOptions for Top {
+    fn run(self) -> Result<()> {
+        kvmtool::list_or_usage(self.list_cmds, "--list-cmds", || {
+            let caps = kvmcmds::CAPS.iter().map(|(name, nr)| format!("{name:<34} {nr:<10} capability"));
+            kvmcmds::listing(&[Fd::System]).into_iter().chain(caps).collect()
+        })
+    }
 }
 
 /// The fault's own options.
@@ -58,17 +67,15 @@ kvm-version-fi status; kvm-version-fi off";
 pub struct KvmVersion;
 
 impl KernelTool for KvmVersion {
-    type Top = Top;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &KVM_VERSION;
-    const NEEDS_SUBCOMMAND: bool = false;
 
     fn doc() -> Doc {
         let spec = Self::SPEC;
-        Doc {
-            about: "Fake the KVM API version, or make chosen /dev/kvm ioctls fail".into(),
-            long_about: format!(
+        kvmtool::doc(
+            spec,
+            "Fake the KVM API version, or make chosen /dev/kvm ioctls fail",
+            format!(
             "Fake the KVM API version, or make chosen /dev/kvm ioctls fail, for a chosen process.\n\n\
              The kernel module kvm-version-fi.ko (the original state-query-fi/kvm-version-fi) probes the /dev/kvm \
              ioctl handler. A call in scope is skipped at the handler's entry and returns the chosen value: \
@@ -83,11 +90,8 @@ impl KernelTool for KvmVersion {
              the original prompt.",
             kvmtool::hooks_sentence(spec)
         ),
-            notes: "",
-            files: kvmtool::files(spec.module, "kvm-version-fi"),
-            examples: EXAMPLES,
-            exits: ExitText::KVM,
-        }
+            EXAMPLES,
+        )
     }
 
     fn prepare(a: &mut Self::Arm) -> Result<()> {
@@ -135,19 +139,7 @@ impl KernelTool for KvmVersion {
         Ok(())
     }
 
-    fn top(top: Top) -> Result<()> {
-        if !top.list_cmds {
-            return Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds"));
-        }
-        for line in kvmcmds::listing(&[Fd::System]) {
-            run::out(line)?;
-        }
-        for (name, nr) in kvmcmds::CAPS {
-            run::out(format!("{name:<34} {nr:<10} capability"))?;
-        }
-        Ok(())
-    }
 }
 
-kvmfi::kernel_tool_entry_points!(KvmVersion);
+kvmfi::kernel_tool_entry_points!(KvmVersion, top = Top);
 

@@ -5,7 +5,7 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kernel_tool::{ArmArgs, Doc, KernelTool};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, MEMSLOT};
 use kvmfi::{errno, Error, Result};
@@ -67,16 +67,15 @@ memslot-fi status; memslot-fi off";
 pub struct Memslot;
 
 impl KernelTool for Memslot {
-    type Top = NoTop;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &MEMSLOT;
 
     fn doc() -> Doc {
         let spec = Self::SPEC;
-        Doc {
-            about: "Make KVM memory regions or guest-frame translations fail for a chosen VMM".into(),
-            long_about: format!(
+        kvmtool::doc(
+            spec,
+            "Make KVM memory regions or guest-frame translations fail for a chosen VMM",
+            format!(
             "Make KVM memory regions or guest-frame translations fail for a chosen VMM.\n\n\
              The kernel module memory.ko (the original memory-manage-fi) has two kinds of fault. --region (class 1): \
              the memory-region function that really runs for KVM_SET_USER_MEMORY_REGION is skipped at its \
@@ -98,11 +97,8 @@ impl KernelTool for Memslot {
              or with no arguments the original prompts (class, position, type, count).",
             kvmtool::hooks_sentence(spec)
         ),
-            notes: "",
-            files: kvmtool::files(spec.module, "memory-manage-fi"),
-            examples: EXAMPLES,
-            exits: ExitText::KVM,
-        }
+            EXAMPLES,
+        )
     }
 
     fn prepare(_: &mut Self::Arm) -> Result<()> {

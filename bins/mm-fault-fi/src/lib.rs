@@ -5,7 +5,7 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kernel_tool::{ArmArgs, Doc, KernelTool};
 use kvmfi::symbols::{ModuleSpec, MM_FAULT};
 use kvmfi::request::{self, mm_fault};
 use kvmfi::{Result};
@@ -117,20 +117,12 @@ const EXAMPLES: &str = "  mm-fault-fi arm --tgid $(pidof qemu-system-x86_64) --a
 pub struct MmFault;
 
 impl KernelTool for MmFault {
-    type Top = NoTop;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &MM_FAULT;
 
     fn doc() -> Doc {
-        Doc {
-            about: "Make the page faults of a chosen process fail with SIGSEGV, SIGBUS or OOM".into(),
-            long_about: LONG_ABOUT.into(),
-            notes: "",
-            files: FILES.into(),
-            examples: EXAMPLES,
-            exits: ExitText::KERNEL,
-        }
+        let about = "Make the page faults of a chosen process fail with SIGSEGV, SIGBUS or OOM";
+        Doc::new(about, LONG_ABOUT, FILES, EXAMPLES)
     }
 
     fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
@@ -163,10 +155,5 @@ mod tests {
     fn modes() {
         assert_eq!(FaultResult::Oom.mode(), mm_fault::OOM);
         assert_eq!(FaultResult::Sigbus.mode(), mm_fault::SIGBUS);
-    }
-
-    #[test]
-    fn cli_is_consistent() {
-        command().debug_assert();
     }
 }

@@ -6,7 +6,7 @@
 use clap::Subcommand;
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoOptions, NoTop, ToolCommand};
+use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoOptions, ToolCommand};
 use kvmfi::symbols::{ModuleSpec, TLB_FLUSH};
 use kvmfi::{run as out, Error, Result};
 
@@ -102,23 +102,16 @@ const EXAMPLES: &str = "  tlb-flush-fi support
 pub struct TlbFlush;
 
 impl KernelTool for TlbFlush {
-    type Top = NoTop;
     type Arm = ArmArgs<NoOptions>;
-    type Extra = Extra;
     const SPEC: &'static ModuleSpec = &TLB_FLUSH;
 
     fn doc() -> Doc {
-        Doc {
-            about: "Lose the TLB shootdowns of a chosen process (x86_64; says why not elsewhere)".into(),
-            long_about: format!("{LONG_ABOUT}\n\n{LONG_ABOUT_2}{ARM64_REASON}{LONG_ABOUT_3}"),
-            notes: "",
-            files: FILES.into(),
-            examples: EXAMPLES,
-            exits: ExitText {
-                unsupported: "unsupported on this kernel or architecture (arm64; module or function missing)",
-                ..ExitText::KERNEL
-            },
-        }
+        let about = "Lose the TLB shootdowns of a chosen process (x86_64; says why not elsewhere)";
+        let long_about = format!("{LONG_ABOUT}\n\n{LONG_ABOUT_2}{ARM64_REASON}{LONG_ABOUT_3}");
+        Doc::new(about, long_about, FILES, EXAMPLES).exits(ExitText {
+            unsupported: "unsupported on this kernel or architecture (arm64; module or function missing)",
+            ..ExitText::KERNEL
+        })
     }
 
     fn supported() -> Result<()> {
@@ -131,16 +124,11 @@ impl KernelTool for TlbFlush {
     }
 }
 
-kvmfi::kernel_tool_entry_points!(TlbFlush);
+kvmfi::kernel_tool_entry_points!(TlbFlush, extra = Extra);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cli_is_consistent() {
-        command().debug_assert();
-    }
 
     #[test]
     fn support_matches_arch() {

@@ -5,11 +5,11 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, Doc, KernelTool, TopOptions};
 use kvmfi::kvmtool;
 use kvmfi::request::{self, vcpu_state};
 use kvmfi::symbols::{ModuleSpec, VCPU_STATE};
-use kvmfi::{run, Error, Result};
+use kvmfi::{Error, Result};
 
 /// Before the subcommand.
 #[derive(Args, Debug)]
@@ -17,6 +17,14 @@ pub struct Top {
     /// Print the register names known on this architecture and exit
     #[arg(long, exclusive = true)]
     list_regs: bool,
+}
+
+impl TopOptions for Top {
+    fn run(self) -> Result<()> {
+        kvmtool::list_or_usage(self.list_regs, "--list-regs", || {
+            registers().into_iter().map(|(name, sel)| format!("{name:<8} {sel:#x}")).collect()
+        })
+    }
 }
 
 /// The fault's own options.
@@ -112,17 +120,15 @@ vcpu-state-fi status; vcpu-state-fi off";
 pub struct VcpuState;
 
 impl KernelTool for VcpuState {
-    type Top = Top;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &VCPU_STATE;
-    const NEEDS_SUBCOMMAND: bool = false;
 
     fn doc() -> Doc {
         let spec = Self::SPEC;
-        Doc {
-            about: "Falsify the vCPU registers a VMM reads while the guest runs on untouched".into(),
-            long_about: format!(
+        kvmtool::doc(
+            spec,
+            "Falsify the vCPU registers a VMM reads while the guest runs on untouched",
+            format!(
             "Falsify the vCPU registers a VMM reads, while the guest's real state stays untouched.\n\n\
              The kernel module kvm-state-fi.ko (the original state-query-fi/kvm-state-fi) edits only the copy \
              of a register that user space receives: on x86_64 the struct that KVM_GET_REGS fills before it is \
@@ -145,11 +151,8 @@ impl KernelTool for VcpuState {
              the program is the original one: `kvm-state-fi-main [TIMES]`, or with no arguments the original prompt.",
             kvmtool::hooks_sentence(spec)
         ),
-            notes: "",
-            files: kvmtool::files(spec.module, "kvm-state-fi"),
-            examples: EXAMPLES,
-            exits: ExitText::KVM,
-        }
+            EXAMPLES,
+        )
     }
 
     fn prepare(a: &mut Self::Arm) -> Result<()> {
@@ -167,16 +170,7 @@ impl KernelTool for VcpuState {
         Ok(())
     }
 
-    fn top(top: Top) -> Result<()> {
-        if !top.list_regs {
-            return Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-regs"));
-        }
-        for (name, sel) in registers() {
-            run::out(format!("{name:<8} {sel:#x}"))?;
-        }
-        Ok(())
-    }
 }
 
-kvmfi::kernel_tool_entry_points!(VcpuState);
+kvmfi::kernel_tool_entry_points!(VcpuState, top = Top);
 

@@ -3,7 +3,7 @@
 
 use crate::kernel::abi::Arm;
 use crate::kernel::cli::Held;
-use crate::kernel::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use crate::kernel::kernel_tool::{ArmArgs, Doc, KernelTool};
 use crate::kernel::request::vfs;
 use crate::kernel::symbols::{ModuleSpec, FILE_READ, FILE_WRITE};
 use crate::{errno, Result};
@@ -30,17 +30,15 @@ pub struct Fault {
 }
 
 impl<const WRITE: bool> KernelTool for FileFault<WRITE> {
-    type Top = NoTop;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = if WRITE { &FILE_WRITE } else { &FILE_READ };
 
     fn doc() -> Doc {
         let spec = Self::SPEC;
         let (verb, noun) = if WRITE { ("write", "vfs_write") } else { ("read", "vfs_read") };
-        Doc {
-            about: format!("Make {noun} fail for a chosen process, cgroup, file or directory tree"),
-            long_about: format!(
+        Doc::new(
+            format!("Make {noun} fail for a chosen process, cgroup, file or directory tree"),
+            format!(
                 "Make {noun} fail for a chosen process, cgroup, file or directory tree.\n\n\
                  The kernel module {module}.ko probes {noun} and, for calls in scope, skips the function \
                  and returns the chosen error, so that nothing is {verb} (the caller sees -1 and errno). \
@@ -53,11 +51,9 @@ impl<const WRITE: bool> KernelTool for FileFault<WRITE> {
                 module = spec.module,
                 cands = spec.hooks[0].candidates.join(", "),
             ),
-            notes: "",
-            files: "/dev/kvmfi/<module> (control device, root only); /proc/<legacy dir>/ (original control files).".into(),
-            examples: EXAMPLES,
-            exits: ExitText::KERNEL,
-        }
+            "/dev/kvmfi/<module> (control device, root only); /proc/<legacy dir>/ (original control files).",
+            EXAMPLES,
+        )
     }
 
     fn customize(cmd: clap::Command) -> clap::Command {
