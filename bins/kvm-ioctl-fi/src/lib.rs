@@ -4,11 +4,13 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, KernelTool, TopOptions};
+use kvmfi::kernel_tool::{ArmArgs, KernelTool, TopOptions};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_IOCTL};
 use kvmfi::{errno, Error, Result};
+
+mod doc;
 
 use kvmfi::request::{self, bitop, kvm_ioctl};
 
@@ -67,44 +69,12 @@ pub struct Fault {
     resolved: (Vec<u32>, u64),
 }
 
-const EXAMPLES: &str = "  \
-kvm-ioctl-fi --list-cmds\n  \
-kvm-ioctl-fi arm --tgid $(pidof qemu-system-x86_64) --cmd KVM_CREATE_VCPU            # EPERM\n  \
-kvm-ioctl-fi arm --comm firecracker --cmd KVM_IRQFD --cmd KVM_IOEVENTFD --errno EACCES --times 3\n  \
-kvm-ioctl-fi arm --tgid 4242 --cmd KVM_RUN --errno EINTR --probability 10 --duration 30s\n  \
-kvm-ioctl-fi status; kvm-ioctl-fi off";
-
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct KvmIoctl;
 
 impl KernelTool for KvmIoctl {
     type Arm = ArmArgs<Fault>;
     const SPEC: &'static ModuleSpec = &KVM_IOCTL;
-
-    fn doc() -> Doc {
-        let spec = Self::SPEC;
-        kvmtool::doc(
-            spec,
-            "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM",
-            format!(
-            "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM.\n\n\
-             The kernel module resource.ko (the original access-control-fi) probes the VM ioctl handler and the \
-             vCPU ioctl handler. A call in scope whose command is one of --cmd is skipped at the entry of the \
-             handler: KVM does nothing and the VMM gets -1 with the errno (EPERM unless --errno). Other \
-             processes, and other commands, are untouched. Works with any VMM (QEMU, kvmtool, Firecracker, \
-             cloud-hypervisor): scope it by --tgid, --comm or --cgroup. /dev/kvm ioctls (KVM_CREATE_VM, \
-             KVM_CHECK_EXTENSION) are kvm-version-fi's.\n\n\
-             Hook candidates (first present is used): {}.\n\
-             Legacy control files: /proc/resource/{{signal,time,position,type,style}}: position 1 = command, \
-             2 = argument; type 1 flip, 2 set, 3 clear a random bit 0-31 (0 = fail with EPERM); time = \
-             injections (-1 = unlimited); style is unused. The legacy interface acts on every process. Invoked as resource-main (a link made by \
-             `make install`), the program is the original one: `resource-main [POSITION [TYPE [COUNT]]]`, or with \
-             no arguments the original prompts (position, type, count).",
-            kvmtool::hooks_sentence(spec)
-        ),
-            EXAMPLES,
-        )
-    }
 
     fn prepare(a: &mut Self::Arm) -> Result<()> {
         a.own.resolved = resolve_cmds(&a.own.cmds)?;
@@ -138,7 +108,6 @@ impl KernelTool for KvmIoctl {
         request::set(req, mode, args);
         Ok(())
     }
-
 }
 
 kvmfi::kernel_tool_entry_points!(KvmIoctl, top = Top);

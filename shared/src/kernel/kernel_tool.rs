@@ -5,7 +5,8 @@
 //! the man page's EXIT STATUS and FILES paragraphs.
 //!
 //! A tool implements [`KernelTool`] with what is its own (its module, its
-//! `arm` options and how they fill the request, its words) and writes its
+//! `arm` options and how they fill the request), [`ToolDoc`] with its words,
+//! and writes its
 //! `command()` and `run()` with [`crate::kernel_tool_entry_points`], naming
 //! there the options before the subcommand ([`TopOptions`]) and the
 //! subcommands of its own ([`ToolCommand`]) when it has any.
@@ -171,17 +172,22 @@ impl Doc {
     }
 }
 
+/// The words of a tool's help and man page, kept apart from what it does
+/// (in the tool crate's `doc.rs`).
+pub trait ToolDoc {
+    /// Help and man page text.
+    fn doc() -> Doc;
+}
+
 /// A kernel tool: its module, its own options, and how they fill the request.
-pub trait KernelTool: 'static {
+pub trait KernelTool: ToolDoc + 'static {
     /// The `arm` options, usually [`ArmArgs`] of the tool's own.
     type Arm: ArmOptions + std::fmt::Debug;
 
     /// Its binary, module and hooks.
     const SPEC: &'static ModuleSpec;
 
-    /// Help and man page text.
-    fn doc() -> Doc;
-    /// Changes to the generated command line beyond [`Self::doc`] (wording of one option, say).
+    /// Changes to the generated command line beyond [`ToolDoc::doc`] (wording of one option, say).
     fn customize(cmd: clap::Command) -> clap::Command {
         cmd
     }

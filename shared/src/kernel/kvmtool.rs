@@ -24,9 +24,12 @@ pub fn require_kvm(spec: &ModuleSpec) -> Result<()> {
 }
 
 /// The help and man page words of a KVM tool: its own `about`,
-/// `long_about` and `examples`, the FILES paragraph they all share and the
-/// KVM wording of the exit codes.
-pub fn doc(spec: &ModuleSpec, about: &'static str, long_about: String, examples: &'static str) -> Doc {
+/// `description` (what the fault does), `legacy` (the original interface)
+/// and `examples`; between the last two the hook candidates from `spec`,
+/// then the FILES paragraph they all share and the KVM wording of the exit
+/// codes.
+pub fn doc(spec: &ModuleSpec, about: &str, description: &str, legacy: &str, examples: &'static str) -> Doc {
+    let long_about = format!("{description}\n\nHook candidates (first present is used): {}.\n{legacy}", hooks_sentence(spec));
     Doc::new(about, long_about, files(spec), examples).exits(ExitText::KVM)
 }
 
