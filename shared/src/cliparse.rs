@@ -31,11 +31,7 @@ pub fn helper_args(args: &[OsString], marker: &str) -> Option<Vec<String>> {
 
 /// Parses `args` (argv[0] included) with `cmd`. `Ok(None)` means help or
 /// version text was printed and the tool should exit 0.
-pub fn parse<I, T>(cmd: Command, args: I) -> Result<Option<ArgMatches>>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
+pub fn parse(cmd: Command, args: impl Argv) -> Result<Option<ArgMatches>> {
     match cmd.try_get_matches_from(args) {
         Ok(m) => Ok(Some(m)),
         Err(e) => {
@@ -56,12 +52,7 @@ where
 
 /// [`parse`], then the typed command line `C` read from the matches (an
 /// error there is a usage error too).
-pub fn parse_into<C, I, T>(cmd: Command, args: I) -> Result<Option<C>>
-where
-    C: FromArgMatches,
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
+pub fn parse_into<C: FromArgMatches>(cmd: Command, args: impl Argv) -> Result<Option<C>> {
     let Some(m) = parse(cmd, args)? else { return Ok(None) };
     C::from_arg_matches(&m).map(Some).map_err(|e| Error::usage(one_line(&e.to_string())))
 }

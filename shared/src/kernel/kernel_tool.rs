@@ -296,13 +296,17 @@ pub fn run<T: KernelTool, Top: TopOptions, Extra: ToolCommand>(args: impl IntoIt
 #[macro_export]
 macro_rules! kernel_tool_entry_points {
     ($tool:ty) => {
-        $crate::kernel_tool_entry_points!($tool, top = $crate::kernel_tool::NoTop, extra = $crate::kernel_tool::NoExtra);
+        $crate::kernel_tool_entry_points!(
+            $tool,
+            top = $crate::kernel::kernel_tool::NoTop,
+            extra = $crate::kernel::kernel_tool::NoExtra
+        );
     };
     ($tool:ty, top = $top:ty) => {
-        $crate::kernel_tool_entry_points!($tool, top = $top, extra = $crate::kernel_tool::NoExtra);
+        $crate::kernel_tool_entry_points!($tool, top = $top, extra = $crate::kernel::kernel_tool::NoExtra);
     };
     ($tool:ty, extra = $extra:ty) => {
-        $crate::kernel_tool_entry_points!($tool, top = $crate::kernel_tool::NoTop, extra = $extra);
+        $crate::kernel_tool_entry_points!($tool, top = $crate::kernel::kernel_tool::NoTop, extra = $extra);
     };
     ($tool:ty, top = $top:ty, extra = $extra:ty) => {
         /// The clap definition, for the man page and completion generators.
