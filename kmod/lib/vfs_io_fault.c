@@ -31,7 +31,7 @@ static int file_fi_pre(struct kprobe *p, struct pt_regs *regs)
 	    kvmfi_decide(f, regs_get_kernel_argument(regs, 2))) {
 		long ret = f->arm.mode == KVMFI_VFS_MODE_EMPTY ? 0 : kvmfi_error(f);
 
-		skipped = kvmfi_skip_return(f, regs, ret);
+		skipped = kvmfi_skip_return(f, regs, "return", ret);
 	}
 	rcu_read_unlock();
 	return skipped;

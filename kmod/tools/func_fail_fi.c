@@ -28,7 +28,7 @@ static int func_fail_pre(struct kprobe *p, struct pt_regs *regs)
 			   f->arm.mode == KVMFI_FUNC_FAIL_MODE_VALUE ? (long)kvmfi_args(&f->arm, struct kvmfi_func_fail_args)->value :
 			   kvmfi_error(f);
 
-		skipped = kvmfi_skip_return(f, regs, ret);
+		skipped = kvmfi_skip_return(f, regs, "return", ret);
 	}
 	rcu_read_unlock();
 	return skipped;

@@ -47,9 +47,7 @@ static int res_pre(struct kprobe *p, struct pt_regs *regs, unsigned int fd)
 			kvm_fi_set_arg(regs, pos, nv);
 			kvmfi_injected(f, pos == KVMFI_KVM_IOCTL_POS_CMD ? "ioctl cmd now" : "ioctl arg now", nv);
 		} else {
-			kvmfi_injected(f, "ioctl error", -(long)f->arm.error);
-			kvmfi_skip(regs, kvmfi_error(f));
-			skipped = 1;
+			skipped = kvmfi_skip_return(f, regs, "ioctl error", kvmfi_error(f));
 		}
 	}
 	rcu_read_unlock();

@@ -58,7 +58,7 @@ static int ver_pre(struct kprobe *p, struct pt_regs *regs)
 	if (f && ver_selected(f, cmd, arg) && kvmfi_decide(f, 1)) {
 		long ret = f->arm.mode == KVMFI_KVM_VERSION_MODE_VALUE ? (long)ver_args(&f->arm)->value : kvmfi_error(f);
 
-		skipped = kvmfi_skip_return(f, regs, ret);
+		skipped = kvmfi_skip_return(f, regs, "return", ret);
 	}
 	rcu_read_unlock();
 	return skipped;

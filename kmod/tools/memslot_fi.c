@@ -107,9 +107,7 @@ static int mem_region(struct pt_regs *regs, bool outer)
 			mem->guest_phys_addr = kvm_fi_bitop(gpa, a->corrupt_type);
 			kvmfi_injected(f, "guest_phys_addr now", mem->guest_phys_addr);
 		} else {
-			kvmfi_injected(f, "memory region error", -(long)f->arm.error);
-			kvmfi_skip(regs, kvmfi_error(f));
-			skipped = 1;
+			skipped = kvmfi_skip_return(f, regs, "memory region error", kvmfi_error(f));
 		}
 	}
 	rcu_read_unlock();
