@@ -63,7 +63,10 @@ deb [signed-by=$keyring] $mirror trixie main
 deb [signed-by=$keyring] $mirror trixie-backports main
 SRC
     # APT_CONFIG is read before Dir::Etc::Parts, so the host's apt.conf.d
-    # (with its post-invoke hooks) is not used either.
+    # (with its post-invoke hooks) is not used either. Default-Release: what
+    # is fetched by name alone (busybox, QEMU and its libraries) comes from
+    # bookworm, as on a machine whose cache predates the bullseye and trixie
+    # lines; the kernels name their suite and version.
     cat >"$APT_DIR/apt.conf" <<CONF
 Dir::Etc::Main "/dev/null";
 Dir::Etc::Parts "$APT_DIR/parts";
@@ -81,6 +84,7 @@ APT::Architectures { "amd64"; "arm64"; };
 Acquire::Languages "none";
 Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled "false";
 Debug::NoLocking "true";
+APT::Default-Release "bookworm";
 CONF
     export APT_CONFIG="$APT_DIR/apt.conf"
 }
@@ -217,7 +221,12 @@ fetch_busybox() {
     rm -f "$dir"/deb/*.deb
     apt_download "$dir/deb" "busybox-static:${debarch}"
     dpkg -x "$dir"/deb/busybox-static_*.deb "$dir/root"
-    cp "$dir/root/bin/busybox" "$dir/busybox"
+    local bin
+    for bin in "$dir/root/bin/busybox" "$dir/root/usr/bin/busybox" ""; do
+        [[ -x "$bin" ]] && break
+    done
+    [[ -n "$bin" ]] || die "busybox-static ($debarch) has no bin/busybox or usr/bin/busybox"
+    cp "$bin" "$dir/busybox"
     log "busybox ($debarch): $(file -b "$dir/busybox" | cut -d, -f1-2)"
 }
 
