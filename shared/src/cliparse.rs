@@ -93,6 +93,12 @@ pub fn one_line(text: &str) -> String {
     s
 }
 
+/// Changes subcommand `name` where it stands (`Command::mut_subcommand`
+/// moves it to the end, and the man page lists subcommands in that order).
+pub fn edit_subcommand(cmd: Command, name: &str, f: impl Fn(Command) -> Command) -> Command {
+    cmd.mut_subcommands(|c| if c.get_name() == name { f(c) } else { c })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -5,7 +5,8 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{self, ArmArgs, KernelTool};
+use kvmfi::cliparse;
+use kvmfi::kernel_tool::{ArmArgs, KernelTool};
 use kvmfi::kvmtool;
 use kvmfi::request::{self, dirty_log};
 use kvmfi::symbols::{ModuleSpec, DIRTY_LOG};
@@ -64,10 +65,10 @@ impl KernelTool for DirtyLog {
     const SPEC: &'static ModuleSpec = &DIRTY_LOG;
 
     fn customize(cmd: clap::Command) -> clap::Command {
-        let cmd = kernel_tool::edit_subcommand(cmd, "status", |c| {
+        let cmd = cliparse::edit_subcommand(cmd, "status", |c| {
             c.about("Show state and counters, with the bits seen, dropped and added since the arm")
         });
-        kernel_tool::edit_subcommand(cmd, "events", |c| {
+        cliparse::edit_subcommand(cmd, "events", |c| {
             c.about(
                 "Print the recorded injection events (time, experiment, pid, comm, value: the bits one \
                  KVM_GET_DIRTY_LOG lost or gained)",

@@ -5,7 +5,8 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::{Bounds, Held, Scope};
-use kvmfi::kernel_tool::{self, ArmOptions, KernelTool};
+use kvmfi::cliparse;
+use kvmfi::kernel_tool::{ArmOptions, KernelTool};
 use kvmfi::request::{self, func_fail};
 use kvmfi::symbols::{ModuleSpec, FUNC_FAIL};
 use kvmfi::tool::{self, ModuleOpts};
@@ -77,7 +78,7 @@ impl KernelTool for FuncFail {
     const SPEC: &'static ModuleSpec = &FUNC_FAIL;
 
     fn customize(cmd: clap::Command) -> clap::Command {
-        kernel_tool::edit_subcommand(cmd, "arm", |c| {
+        cliparse::edit_subcommand(cmd, "arm", |c| {
             c.about("Arm the fault (loads the module for FUNCTION); prints the experiment id")
         })
         .mut_subcommand("deny-list", |c| c.display_order(1))

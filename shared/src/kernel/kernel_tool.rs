@@ -244,12 +244,6 @@ enum Cmd<A: Args, E: Subcommand> {
 
 type ToolCli<T, Top, Extra> = Cli<Top, <T as KernelTool>::Arm, Extra>;
 
-/// Changes subcommand `name` where it stands (`Command::mut_subcommand`
-/// moves it to the end, and the man page lists subcommands in that order).
-pub fn edit_subcommand(cmd: clap::Command, name: &str, f: impl Fn(clap::Command) -> clap::Command) -> clap::Command {
-    cmd.mut_subcommands(|c| if c.get_name() == name { f(c) } else { c })
-}
-
 /// The clap definition of tool `T` with options `Top` before the
 /// subcommand and subcommands `Extra` of its own, for its parser, man page
 /// and completions.
