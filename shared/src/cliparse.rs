@@ -93,6 +93,21 @@ pub fn one_line(text: &str) -> String {
     s
 }
 
+/// The typed command line `C` as clap's own `try_parse_from` reads it, for
+/// kvmfi-experiment and kvmfi-halt: `--help` and `--version` print as plain
+/// text and succeed; every other error, a missing subcommand included (its
+/// help on one line), is one usage line. [`parse_into`] is the others' way.
+pub fn parse_plain<C: clap::Parser>(args: impl Argv) -> Result<Option<C>> {
+    match C::try_parse_from(args) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            print!("{e}");
+            Ok(None)
+        }
+        Err(e) => Err(Error::usage(one_line(&e.to_string()))),
+    }
+}
+
 /// Changes subcommand `name` where it stands (`Command::mut_subcommand`
 /// moves it to the end, and the man page lists subcommands in that order).
 pub fn edit_subcommand(cmd: Command, name: &str, f: impl Fn(Command) -> Command) -> Command {

@@ -96,7 +96,7 @@ pub fn command() -> clap::Command {
 
 /// Parses `args` and runs the subcommand.
 pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
-    let Some(cli) = kvmfi::cliparse::parse_into::<Cli>(command(), args)? else { return Ok(()) };
+    let Some(cli) = kvmfi::cliparse::parse_plain::<Cli>(args)? else { return Ok(()) };
     match cli.cmd {
         Cmd::Validate { file } => {
             let exp = spec::load(&file)?;

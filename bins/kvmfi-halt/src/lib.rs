@@ -82,7 +82,7 @@ pub fn command() -> clap::Command {
 
 /// Parses `args` and acts.
 pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
-    let Some(cli) = kvmfi::cliparse::parse_into::<Cli>(command(), args)? else { return Ok(()) };
+    let Some(cli) = kvmfi::cliparse::parse_plain::<Cli>(args)? else { return Ok(()) };
     if cli.cluster {
         return cluster(&cli);
     }
