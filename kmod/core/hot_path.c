@@ -149,6 +149,19 @@ NOKPROBE_SYMBOL(kvmfi_injected_detail);
 /* The common case: no hook index, no details. */
 #define kvmfi_injected(f, what, value) kvmfi_injected_detail(f, 0, what, value, 0, 0)
 
+/*
+ * The probed function returns @retval instead of running: records the
+ * injection (@what, value @retval) and skips the body (see kvmfi_skip()).
+ * Returns 1, what the kprobe pre-handler must then return.
+ */
+static __always_inline int kvmfi_skip_return(struct kvmfi_fault *f, struct pt_regs *regs,
+					     const char *what, long retval)
+{
+	kvmfi_injected(f, what, retval);
+	kvmfi_skip(regs, retval);
+	return 1;
+}
+
 /* The errno of the armed fault as a negative return value. */
 static __always_inline long kvmfi_error(const struct kvmfi_fault *f)
 {

@@ -505,6 +505,26 @@ static int kvmfi_open(struct inode *inode, struct file *file)
 }
 
 /*
+ * Reads the extensible argument of read-write command @cmd into @dst
+ * (@ksize bytes here): the caller's size, _IOC_SIZE(cmd), is at least @min;
+ * a larger one must be zeros beyond @ksize, a smaller one is zero-filled.
+ */
+static long kvmfi_copy_in(unsigned int cmd, void *dst, size_t ksize, size_t min, const void __user *argp)
+{
+	if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) || _IOC_SIZE(cmd) < min)
+		return -EINVAL;
+	return copy_struct_from_user(dst, ksize, argp, _IOC_SIZE(cmd));
+}
+
+/* Writes @src (@ksize bytes) back, as much of it as the caller's size holds. */
+static long kvmfi_copy_out(unsigned int cmd, void __user *argp, const void *src, size_t ksize)
+{
+	if (copy_to_user(argp, src, min_t(size_t, ksize, _IOC_SIZE(cmd))))
+		return -EFAULT;
+	return 0;
+}
+
+/*
  * One function per command, each with its own structure on the stack: in one
  * frame together they exceed the 1 KiB frame limit under KASAN.
  */
@@ -521,9 +541,7 @@ static noinline_for_stack long kvmfi_ioctl_version(unsigned int cmd, void __user
 	if (_IOC_DIR(cmd) != _IOC_READ)
 		return -ENOTTY;
 	strscpy(v.module, KBUILD_MODNAME, sizeof(v.module));
-	if (copy_to_user(argp, &v, min_t(size_t, sizeof(v), _IOC_SIZE(cmd))))
-		return -EFAULT;
-	return 0;
+	return kvmfi_copy_out(cmd, argp, &v, sizeof(v));
 }
 
 static noinline_for_stack long kvmfi_ioctl_arm(unsigned int cmd, void __user *argp)
@@ -532,10 +550,7 @@ static noinline_for_stack long kvmfi_ioctl_arm(unsigned int cmd, void __user *ar
 	size_t usize = _IOC_SIZE(cmd);
 	long ret;
 
-	if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
-	    usize < offsetofend(struct kvmfi_arm, arg))
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), argp, usize);
+	ret = kvmfi_copy_in(cmd, &req, sizeof(req), offsetofend(struct kvmfi_arm, arg), argp);
 	if (ret)
 		return ret;
 	if (req.size != usize)
@@ -545,9 +560,7 @@ static noinline_for_stack long kvmfi_ioctl_arm(unsigned int cmd, void __user *ar
 	mutex_unlock(&kvmfi.lock);
 	if (ret)
 		return ret;
-	if (copy_to_user(argp, &req, min_t(size_t, sizeof(req), usize)))
-		return -EFAULT;
-	return 0;
+	return kvmfi_copy_out(cmd, argp, &req, sizeof(req));
 }
 
 static noinline_for_stack long kvmfi_ioctl_status(unsigned int cmd, void __user *argp)
@@ -559,9 +572,7 @@ static noinline_for_stack long kvmfi_ioctl_status(unsigned int cmd, void __user 
 	mutex_lock(&kvmfi.lock);
 	kvmfi_fill_status(&st);
 	mutex_unlock(&kvmfi.lock);
-	if (copy_to_user(argp, &st, min_t(size_t, sizeof(st), _IOC_SIZE(cmd))))
-		return -EFAULT;
-	return 0;
+	return kvmfi_copy_out(cmd, argp, &st, sizeof(st));
 }
 
 static noinline_for_stack long kvmfi_ioctl_events(unsigned int cmd, void __user *argp)
@@ -570,10 +581,7 @@ static noinline_for_stack long kvmfi_ioctl_events(unsigned int cmd, void __user 
 	size_t usize = _IOC_SIZE(cmd);
 	long ret;
 
-	if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
-	    usize < offsetofend(struct kvmfi_events, lost))
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), argp, usize);
+	ret = kvmfi_copy_in(cmd, &req, sizeof(req), offsetofend(struct kvmfi_events, lost), argp);
 	if (ret)
 		return ret;
 	if (req.size != usize || req.reserved0 || req.reserved[0] || req.reserved[1])
@@ -581,9 +589,7 @@ static noinline_for_stack long kvmfi_ioctl_events(unsigned int cmd, void __user 
 	ret = kvmfi_read_events(&req);
 	if (ret)
 		return ret;
-	if (copy_to_user(argp, &req, min_t(size_t, sizeof(req), usize)))
-		return -EFAULT;
-	return 0;
+	return kvmfi_copy_out(cmd, argp, &req, sizeof(req));
 }
 
 static long kvmfi_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)

@@ -95,11 +95,31 @@ struct kvmfi_ops {
 	bool legacy_signal_nonzero;
 };
 
+/*
+ * A module parameter naming a function to probe (the `symbol` of a hook):
+ * a KSYM_NAME_LEN buffer, read-only once loaded, that the core rewrites
+ * with the fallback it probed.
+ */
+#define KVMFI_FUNCTION_PARAM(name, function, description)		\
+static char name[KSYM_NAME_LEN] = function;				\
+module_param_string(name, name, sizeof(name), 0444);			\
+MODULE_PARM_DESC(name, description)
+
 /* In a module's ops: its hooks, and its legacy /proc directory with knobs. */
 #define KVMFI_HOOKS(table)	.hooks = (table), .nr_hooks = ARRAY_SIZE(table)
-#define KVMFI_LEGACY(dir, knob_table, request)				\
-	.legacy_dir = (dir), .knobs = (knob_table),			\
-	.nr_knobs = ARRAY_SIZE(knob_table), .legacy_request = (request)
+/* In a module's ops: its one hook, a kprobe on @function calling @handler. */
+#define KVMFI_PRE_HOOK(function, handler)				\
+	.hooks = (struct kvmfi_hook[]){ { .symbol = (function), .pre = (handler) } }, .nr_hooks = 1
+/* In KVMFI_LEGACY: `times`, the original count of injections (-1 = unlimited). */
+#define KVMFI_TIMES_KNOB	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 }
+/*
+ * In a module's ops: its legacy /proc directory, how `signal` maps the
+ * knobs to a request, and the knobs (struct kvmfi_knob initialisers).
+ */
+#define KVMFI_LEGACY(dir, request, ...)					\
+	.legacy_dir = (dir), .legacy_request = (request),		\
+	.knobs = (struct kvmfi_knob[]){ __VA_ARGS__ },			\
+	.nr_knobs = sizeof((struct kvmfi_knob[]){ __VA_ARGS__ }) / sizeof(struct kvmfi_knob)
 
 /*
  * The end of every module: its ops (the struct kvmfi_ops fields, after the

@@ -18,9 +18,7 @@
 #include <linux/module.h>
 #include "kvmfi_core.c"
 
-static char symbol[KSYM_NAME_LEN] = FILE_FI_SYMBOL;
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "function to probe, taking (struct file *, buf, count, pos) (default " FILE_FI_SYMBOL ")");
+KVMFI_FUNCTION_PARAM(symbol, FILE_FI_SYMBOL, "function to probe, taking (struct file *, buf, count, pos) (default " FILE_FI_SYMBOL ")");
 
 static int file_fi_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -33,9 +31,7 @@ static int file_fi_pre(struct kprobe *p, struct pt_regs *regs)
 	    kvmfi_decide(f, regs_get_kernel_argument(regs, 2))) {
 		long ret = f->arm.mode == KVMFI_VFS_MODE_EMPTY ? 0 : kvmfi_error(f);
 
-		kvmfi_injected(f, "return", ret);
-		kvmfi_skip(regs, ret);
-		skipped = 1;
+		skipped = kvmfi_skip_return(f, regs, "return", ret);
 	}
 	rcu_read_unlock();
 	return skipped;
@@ -46,11 +42,6 @@ static int file_fi_validate(struct kvmfi_fault *f)
 {
 	return f->arm.mode <= KVMFI_VFS_MODE_EMPTY ? 0 : -EINVAL;
 }
-
-static struct kvmfi_knob file_fi_knobs[] = {
-	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
-	{ .name = "type", .min = 0, .max = 1, .value = 0 },
-};
 
 static int file_fi_legacy_request(struct kvmfi_arm *req)
 {
@@ -64,13 +55,11 @@ static int file_fi_legacy_request(struct kvmfi_arm *req)
 	return 0;
 }
 
-static struct kvmfi_hook file_fi_hooks[] = {
-	{ .symbol = symbol, .pre = file_fi_pre },
-};
-
 KVMFI_MODULE(FILE_FI_DESCRIPTION,
 	.tag = FILE_FI_TAG,
-	KVMFI_HOOKS(file_fi_hooks),
+	KVMFI_PRE_HOOK(symbol, file_fi_pre),
 	.default_error = FILE_FI_DEFAULT_ERROR,
 	.validate = file_fi_validate,
-	KVMFI_LEGACY(FILE_FI_LEGACY_DIR, file_fi_knobs, file_fi_legacy_request));
+	KVMFI_LEGACY(FILE_FI_LEGACY_DIR, file_fi_legacy_request,
+		KVMFI_TIMES_KNOB,
+		{ .name = "type", .min = 0, .max = 1, .value = 0 }));

@@ -111,10 +111,8 @@ NOKPROBE_SYMBOL(cpu_reg_gpr);
 #endif
 #define CPU_REG_NOT_USER (PF_KTHREAD | PF_IO_WORKER | PF_USER_WORKER)
 
-static char symbol[KSYM_NAME_LEN] = "wake_up_new_task";
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "function to probe, taking the new task_struct * as its first argument, "
-		 "called by the parent before the child first runs (default wake_up_new_task)");
+KVMFI_FUNCTION_PARAM(symbol, "wake_up_new_task", "function to probe, taking the new task_struct * as its first argument, "
+	"called by the parent before the child first runs (default wake_up_new_task)");
 
 /* Injections so far in this experiment: the index into the seeded sequence. */
 static atomic64_t cpu_reg_seq;
@@ -247,12 +245,6 @@ static int cpu_reg_validate(struct kvmfi_fault *f)
 	return 0;
 }
 
-static struct kvmfi_knob cpu_reg_knobs[] = {
-	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
-	{ .name = "aim", .min = 1, .max = 1023, .value = 512 },
-	{ .name = "lasting", .min = 0, .max = INT_MAX, .value = 0 },
-};
-
 static int cpu_reg_legacy_request(struct kvmfi_arm *req)
 {
 	struct kvmfi_cpu_reg_args *a = cpu_reg_args(req);
@@ -273,12 +265,11 @@ static int cpu_reg_legacy_request(struct kvmfi_arm *req)
 	return 0;
 }
 
-static struct kvmfi_hook cpu_reg_hooks[] = {
-	{ .symbol = symbol, .pre = cpu_reg_pre },
-};
-
 KVMFI_MODULE("kvmfi: corrupt a register of the threads and processes a target creates, before they first run",
 	.tag = "[CPU-Fi]",
-	KVMFI_HOOKS(cpu_reg_hooks),
+	KVMFI_PRE_HOOK(symbol, cpu_reg_pre),
 	.validate = cpu_reg_validate,
-	KVMFI_LEGACY("cpu-general-fi", cpu_reg_knobs, cpu_reg_legacy_request));
+	KVMFI_LEGACY("cpu-general-fi", cpu_reg_legacy_request,
+		KVMFI_TIMES_KNOB,
+		{ .name = "aim", .min = 1, .max = 1023, .value = 512 },
+		{ .name = "lasting", .min = 0, .max = INT_MAX, .value = 0 }));

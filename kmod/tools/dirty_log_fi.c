@@ -53,9 +53,7 @@
 
 #define MIG_CHUNK		64	/* bytes of bitmap per user copy */
 
-static char symbol[KSYM_NAME_LEN] = "kvm_vm_ioctl";
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "VM ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_vm_ioctl)");
+KVMFI_FUNCTION_PARAM(symbol, "kvm_vm_ioctl", "VM ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_vm_ioctl)");
 
 static atomic64_t mig_seen, mig_dropped, mig_added, mig_cleared, mig_ring_resets;
 

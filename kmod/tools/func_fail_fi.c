@@ -14,9 +14,7 @@
 #include <linux/module.h>
 #include "kvmfi_core.c"
 
-static char symbol[KSYM_NAME_LEN];
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "function to make fail (required)");
+KVMFI_FUNCTION_PARAM(symbol, "", "function to make fail (required)");
 
 static int func_fail_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -30,9 +28,7 @@ static int func_fail_pre(struct kprobe *p, struct pt_regs *regs)
 			   f->arm.mode == KVMFI_FUNC_FAIL_MODE_VALUE ? (long)kvmfi_args(&f->arm, struct kvmfi_func_fail_args)->value :
 			   kvmfi_error(f);
 
-		kvmfi_injected(f, "return", ret);
-		kvmfi_skip(regs, ret);
-		skipped = 1;
+		skipped = kvmfi_skip_return(f, regs, "return", ret);
 	}
 	rcu_read_unlock();
 	return skipped;
@@ -43,10 +39,6 @@ static int func_fail_validate(struct kvmfi_fault *f)
 {
 	return f->arm.mode <= KVMFI_FUNC_FAIL_MODE_VALUE ? 0 : -EINVAL;
 }
-
-static struct kvmfi_hook func_fail_hooks[] = {
-	{ .symbol = symbol, .pre = func_fail_pre },
-};
 
 static int func_fail_setup(void)
 {
@@ -60,6 +52,6 @@ static int func_fail_setup(void)
 KVMFI_MODULE("kvmfi: make any probe-able kernel function return an error for a scoped target",
 	.setup = func_fail_setup,
 	.tag = "[Func-Fi]",
-	KVMFI_HOOKS(func_fail_hooks),
+	KVMFI_PRE_HOOK(symbol, func_fail_pre),
 	.default_error = ENOMEM,
 	.validate = func_fail_validate);

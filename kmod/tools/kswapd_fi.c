@@ -34,9 +34,7 @@
 
 #define kswapd_args(arm) kvmfi_args(arm, struct kvmfi_kswapd_args)
 
-static char symbol[KSYM_NAME_LEN] = "shrink_node";
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "function to probe, reclaiming one node and returning nothing (default shrink_node)");
+KVMFI_FUNCTION_PARAM(symbol, "shrink_node", "function to probe, reclaiming one node and returning nothing (default shrink_node)");
 
 static int kswapd_fi_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -91,10 +89,6 @@ static int kswapd_fi_validate(struct kvmfi_fault *f)
 	return 0;
 }
 
-static struct kvmfi_knob kswapd_fi_knobs[] = {
-	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
-};
-
 static int kswapd_fi_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = kvmfi_knob("times");
@@ -104,12 +98,8 @@ static int kswapd_fi_legacy_request(struct kvmfi_arm *req)
 	return 0;
 }
 
-static struct kvmfi_hook kswapd_fi_hooks[] = {
-	{ .symbol = symbol, .pre = kswapd_fi_pre },
-};
-
 KVMFI_MODULE("kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a chosen process or cgroup",
 	.tag = "[ARM-Kswapd-Fi]",
-	KVMFI_HOOKS(kswapd_fi_hooks),
+	KVMFI_PRE_HOOK(symbol, kswapd_fi_pre),
 	.validate = kswapd_fi_validate,
-	KVMFI_LEGACY("kswapd-fi", kswapd_fi_knobs, kswapd_fi_legacy_request));
+	KVMFI_LEGACY("kswapd-fi", kswapd_fi_legacy_request, KVMFI_TIMES_KNOB));

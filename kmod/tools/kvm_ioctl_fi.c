@@ -20,13 +20,9 @@
 
 #define res_args(arm) kvmfi_args(arm, struct kvmfi_kvm_ioctl_args)
 
-static char symbol[KSYM_NAME_LEN] = "kvm_vm_ioctl";
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "VM ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_vm_ioctl)");
+KVMFI_FUNCTION_PARAM(symbol, "kvm_vm_ioctl", "VM ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_vm_ioctl)");
 
-static char vcpu_symbol[KSYM_NAME_LEN] = "kvm_vcpu_ioctl";
-module_param_string(vcpu_symbol, vcpu_symbol, sizeof(vcpu_symbol), 0444);
-MODULE_PARM_DESC(vcpu_symbol, "vCPU ioctl handler to probe (default kvm_vcpu_ioctl; empty = none)");
+KVMFI_FUNCTION_PARAM(vcpu_symbol, "kvm_vcpu_ioctl", "vCPU ioctl handler to probe (default kvm_vcpu_ioctl; empty = none)");
 
 static int res_pre(struct kprobe *p, struct pt_regs *regs, unsigned int fd)
 {
@@ -51,9 +47,7 @@ static int res_pre(struct kprobe *p, struct pt_regs *regs, unsigned int fd)
 			kvm_fi_set_arg(regs, pos, nv);
 			kvmfi_injected(f, pos == KVMFI_KVM_IOCTL_POS_CMD ? "ioctl cmd now" : "ioctl arg now", nv);
 		} else {
-			kvmfi_injected(f, "ioctl error", -(long)f->arm.error);
-			kvmfi_skip(regs, kvmfi_error(f));
-			skipped = 1;
+			skipped = kvmfi_skip_return(f, regs, "ioctl error", kvmfi_error(f));
 		}
 	}
 	rcu_read_unlock();
@@ -93,13 +87,6 @@ static int res_validate(struct kvmfi_fault *f)
 	return 0;
 }
 
-static struct kvmfi_knob res_knobs[] = {
-	{ .name = "time", .min = -1, .max = INT_MAX, .value = 1 },
-	{ .name = "position", .min = 1, .max = 2, .value = 1 },
-	{ .name = "type", .min = 0, .max = 3, .value = 1 },
-	{ .name = "style", .min = LLONG_MIN, .max = LLONG_MAX, .value = 0 },
-};
-
 static int res_legacy_request(struct kvmfi_arm *req)
 {
 	struct kvmfi_kvm_ioctl_args *a = res_args(req);
@@ -128,6 +115,10 @@ KVMFI_MODULE("kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM",
 	KVMFI_HOOKS(res_hooks),
 	.default_error = EPERM,
 	.validate = res_validate,
-	KVMFI_LEGACY("resource", res_knobs, res_legacy_request),
+	KVMFI_LEGACY("resource", res_legacy_request,
+		{ .name = "time", .min = -1, .max = INT_MAX, .value = 1 },
+		{ .name = "position", .min = 1, .max = 2, .value = 1 },
+		{ .name = "type", .min = 0, .max = 3, .value = 1 },
+		{ .name = "style", .min = LLONG_MIN, .max = LLONG_MAX, .value = 0 }),
 	/* the original armed on any non-zero value */
 	.legacy_signal_nonzero = true);

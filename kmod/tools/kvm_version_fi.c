@@ -20,9 +20,7 @@
 
 #define ver_args(arm) kvmfi_args(arm, struct kvmfi_kvm_version_args)
 
-static char symbol[KSYM_NAME_LEN] = "kvm_dev_ioctl";
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "/dev/kvm ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_dev_ioctl)");
+KVMFI_FUNCTION_PARAM(symbol, "kvm_dev_ioctl", "/dev/kvm ioctl handler to probe, taking (struct file *, cmd, arg) (default kvm_dev_ioctl)");
 
 static bool ver_selected(const struct kvmfi_fault *f, unsigned int cmd, unsigned long arg)
 {
@@ -60,9 +58,7 @@ static int ver_pre(struct kprobe *p, struct pt_regs *regs)
 	if (f && ver_selected(f, cmd, arg) && kvmfi_decide(f, 1)) {
 		long ret = f->arm.mode == KVMFI_KVM_VERSION_MODE_VALUE ? (long)ver_args(&f->arm)->value : kvmfi_error(f);
 
-		kvmfi_injected(f, "return", ret);
-		kvmfi_skip(regs, ret);
-		skipped = 1;
+		skipped = kvmfi_skip_return(f, regs, "return", ret);
 	}
 	rcu_read_unlock();
 	return skipped;
@@ -85,10 +81,6 @@ static int ver_validate(struct kvmfi_fault *f)
 	return 0;
 }
 
-static struct kvmfi_knob ver_knobs[] = {
-	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
-};
-
 static int ver_legacy_request(struct kvmfi_arm *req)
 {
 	struct kvmfi_kvm_version_args *a = ver_args(req);
@@ -100,13 +92,9 @@ static int ver_legacy_request(struct kvmfi_arm *req)
 	return 0;
 }
 
-static struct kvmfi_hook ver_hooks[] = {
-	{ .symbol = symbol, .pre = ver_pre },
-};
-
 KVMFI_MODULE("kvmfi: fake KVM API version, or chosen /dev/kvm ioctls fail",
 	.tag = "[ARM-Ver-Fi]",
-	KVMFI_HOOKS(ver_hooks),
+	KVMFI_PRE_HOOK(symbol, ver_pre),
 	.default_error = ENOMEM,
 	.validate = ver_validate,
-	KVMFI_LEGACY("kvm-version-fi", ver_knobs, ver_legacy_request));
+	KVMFI_LEGACY("kvm-version-fi", ver_legacy_request, KVMFI_TIMES_KNOB));

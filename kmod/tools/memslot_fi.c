@@ -39,9 +39,7 @@
 
 #define mem_args(arm) kvmfi_args(arm, struct kvmfi_memslot_args)
 
-static char symbol[KSYM_NAME_LEN] = "__kvm_set_memory_region";
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "memory-region function, taking (struct kvm *, const struct kvm_userspace_memory_region *) (class 1)");
+KVMFI_FUNCTION_PARAM(symbol, "__kvm_set_memory_region", "memory-region function, taking (struct kvm *, const struct kvm_userspace_memory_region *) (class 1)");
 
 /*
  * Which memory-region function the ioctl really calls differs per kernel
@@ -51,9 +49,7 @@ MODULE_PARM_DESC(symbol, "memory-region function, taking (struct kvm *, const st
  * __kvm_set_memory_region): both are probed, and a call seen by the outer
  * one is not judged again by the inner one.
  */
-static char region2_symbol[KSYM_NAME_LEN] = "kvm_set_memory_region";
-module_param_string(region2_symbol, region2_symbol, sizeof(region2_symbol), 0444);
-MODULE_PARM_DESC(region2_symbol, "outer memory-region function, same arguments (class 1; empty = none)");
+KVMFI_FUNCTION_PARAM(region2_symbol, "kvm_set_memory_region", "outer memory-region function, same arguments (class 1; empty = none)");
 
 /* The call the outer region hook judged last: the inner one skips it. */
 static struct {
@@ -61,9 +57,7 @@ static struct {
 	const void *mem;
 } mem_outer;
 
-static char gfn_symbol[KSYM_NAME_LEN] = "__gfn_to_pfn_memslot";
-module_param_string(gfn_symbol, gfn_symbol, sizeof(gfn_symbol), 0444);
-MODULE_PARM_DESC(gfn_symbol, "guest-frame translation, taking (const struct kvm_memory_slot *, gfn_t, ...) and returning a pfn (name contains \"pfn\") or an hva (class 2)");
+KVMFI_FUNCTION_PARAM(gfn_symbol, "__gfn_to_pfn_memslot", "guest-frame translation, taking (const struct kvm_memory_slot *, gfn_t, ...) and returning a pfn (name contains \"pfn\") or an hva (class 2)");
 
 /*
  * What the class-2 function returns: a pfn (KVM_PFN_ERR_FAULT) or an hva.
@@ -113,9 +107,7 @@ static int mem_region(struct pt_regs *regs, bool outer)
 			mem->guest_phys_addr = kvm_fi_bitop(gpa, a->corrupt_type);
 			kvmfi_injected(f, "guest_phys_addr now", mem->guest_phys_addr);
 		} else {
-			kvmfi_injected(f, "memory region error", -(long)f->arm.error);
-			kvmfi_skip(regs, kvmfi_error(f));
-			skipped = 1;
+			skipped = kvmfi_skip_return(f, regs, "memory region error", kvmfi_error(f));
 		}
 	}
 	rcu_read_unlock();
@@ -182,14 +174,6 @@ static int mem_validate(struct kvmfi_fault *f)
 	return 0;
 }
 
-static struct kvmfi_knob mem_knobs[] = {
-	{ .name = "class", .min = 1, .max = 2, .value = 1 },
-	{ .name = "time", .min = -1, .max = INT_MAX, .value = 1 },
-	{ .name = "position", .min = 1, .max = 8, .value = 2 },
-	{ .name = "type", .min = 0, .max = 3, .value = 1 },
-	{ .name = "style", .min = LLONG_MIN, .max = LLONG_MAX, .value = 0 },
-};
-
 static int mem_legacy_request(struct kvmfi_arm *req)
 {
 	struct kvmfi_memslot_args *a = mem_args(req);
@@ -239,6 +223,11 @@ KVMFI_MODULE("kvmfi: KVM memory regions or guest-frame translations fail for a c
 	KVMFI_HOOKS(mem_hooks),
 	.default_error = ENOMEM,
 	.validate = mem_validate,
-	KVMFI_LEGACY("memory-manage-fi", mem_knobs, mem_legacy_request),
+	KVMFI_LEGACY("memory-manage-fi", mem_legacy_request,
+		{ .name = "class", .min = 1, .max = 2, .value = 1 },
+		{ .name = "time", .min = -1, .max = INT_MAX, .value = 1 },
+		{ .name = "position", .min = 1, .max = 8, .value = 2 },
+		{ .name = "type", .min = 0, .max = 3, .value = 1 },
+		{ .name = "style", .min = LLONG_MIN, .max = LLONG_MAX, .value = 0 }),
 	/* the original armed on any non-zero value */
 	.legacy_signal_nonzero = true);

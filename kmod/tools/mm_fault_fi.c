@@ -43,10 +43,8 @@
 
 #define pt_load_args(arm) kvmfi_args(arm, struct kvmfi_mm_fault_args)
 
-static char symbol[KSYM_NAME_LEN] = "handle_mm_fault";
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "function to probe, taking (vma, address, flags, regs) and returning vm_fault_t "
-		 "(default handle_mm_fault)");
+KVMFI_FUNCTION_PARAM(symbol, "handle_mm_fault", "function to probe, taking (vma, address, flags, regs) and returning vm_fault_t "
+	"(default handle_mm_fault)");
 
 static const struct {
 	const char *what;
@@ -105,11 +103,6 @@ static int pt_load_validate(struct kvmfi_fault *f)
 	return 0;
 }
 
-static struct kvmfi_knob pt_load_knobs[] = {
-	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
-	{ .name = "type", .min = 0, .max = INT_MAX, .value = 1 },
-};
-
 static int pt_load_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = kvmfi_knob("times");
@@ -118,12 +111,10 @@ static int pt_load_legacy_request(struct kvmfi_arm *req)
 	return 0;
 }
 
-static struct kvmfi_hook pt_load_hooks[] = {
-	{ .symbol = symbol, .pre = pt_load_pre },
-};
-
 KVMFI_MODULE("kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)",
 	.tag = "[ARM-Mem-Fi]",
-	KVMFI_HOOKS(pt_load_hooks),
+	KVMFI_PRE_HOOK(symbol, pt_load_pre),
 	.validate = pt_load_validate,
-	KVMFI_LEGACY("pt-load-fi", pt_load_knobs, pt_load_legacy_request));
+	KVMFI_LEGACY("pt-load-fi", pt_load_legacy_request,
+		KVMFI_TIMES_KNOB,
+		{ .name = "type", .min = 0, .max = INT_MAX, .value = 1 }));

@@ -49,10 +49,8 @@
 #include "kvmfi_core.c"
 
 /* The function and struct flush_tlb_info layout of this kernel: kvmfi_compat.h. */
-static char symbol[KSYM_NAME_LEN] = KVMFI_FLUSH_TLB_OTHERS;
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "function to probe, taking (const struct cpumask *, const struct flush_tlb_info *) "
-		 "(default " KVMFI_FLUSH_TLB_OTHERS ")");
+KVMFI_FUNCTION_PARAM(symbol, KVMFI_FLUSH_TLB_OTHERS, "function to probe, taking (const struct cpumask *, const struct flush_tlb_info *) "
+	"(default " KVMFI_FLUSH_TLB_OTHERS ")");
 
 /*
  * The fields read agree with the layout assumed: a flush of a user address
@@ -101,10 +99,6 @@ static int pt_update_validate(struct kvmfi_fault *f)
 	return 0;
 }
 
-static struct kvmfi_knob pt_update_knobs[] = {
-	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
-};
-
 static int pt_update_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = kvmfi_knob("times");
@@ -112,15 +106,11 @@ static int pt_update_legacy_request(struct kvmfi_arm *req)
 	return 0;
 }
 
-static struct kvmfi_hook pt_update_hooks[] = {
-	{ .symbol = symbol, .pre = pt_update_pre },
-};
-
 KVMFI_MODULE(PT_UPDATE_DESCRIPTION,
 	.tag = "[PT-Fi]",
-	KVMFI_HOOKS(pt_update_hooks),
+	KVMFI_PRE_HOOK(symbol, pt_update_pre),
 	.validate = pt_update_validate,
-	KVMFI_LEGACY("pt-update-fi", pt_update_knobs, pt_update_legacy_request),
+	KVMFI_LEGACY("pt-update-fi", pt_update_legacy_request, KVMFI_TIMES_KNOB),
 	/* the original armed on any non-zero value */
 	.legacy_signal_nonzero = true);
 

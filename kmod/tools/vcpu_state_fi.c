@@ -57,13 +57,9 @@
 #error "kvm-state-fi supports x86_64 and arm64"
 #endif
 
-static char symbol[KSYM_NAME_LEN] = STATE_SYMBOL;
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "register read function to probe (default " STATE_SYMBOL ")");
+KVMFI_FUNCTION_PARAM(symbol, STATE_SYMBOL, "register read function to probe (default " STATE_SYMBOL ")");
 
-static char set_symbol[KSYM_NAME_LEN] = STATE_SET_SYMBOL;
-module_param_string(set_symbol, set_symbol, sizeof(set_symbol), 0444);
-MODULE_PARM_DESC(set_symbol, "register write function to probe for write-backs (default " STATE_SET_SYMBOL ")");
+KVMFI_FUNCTION_PARAM(set_symbol, STATE_SET_SYMBOL, "register write function to probe for write-backs (default " STATE_SET_SYMBOL ")");
 
 /* Per call: where the value user space will see lives. */
 struct state_call {
@@ -326,10 +322,6 @@ static int state_validate(struct kvmfi_fault *f)
 	return 0;
 }
 
-static struct kvmfi_knob state_knobs[] = {
-	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 },
-};
-
 static int state_legacy_request(struct kvmfi_arm *req)
 {
 	req->times = kvmfi_knob("times");
@@ -368,4 +360,4 @@ KVMFI_MODULE("kvmfi: falsify the vCPU registers a VMM reads, the guest's state u
 	KVMFI_HOOKS(state_hooks),
 	.default_error = EIO,
 	.validate = state_validate,
-	KVMFI_LEGACY("kvm-state-fi", state_knobs, state_legacy_request));
+	KVMFI_LEGACY("kvm-state-fi", state_legacy_request, KVMFI_TIMES_KNOB));

@@ -31,11 +31,7 @@ pub fn helper_args(args: &[OsString], marker: &str) -> Option<Vec<String>> {
 
 /// Parses `args` (argv[0] included) with `cmd`. `Ok(None)` means help or
 /// version text was printed and the tool should exit 0.
-pub fn parse<I, T>(cmd: Command, args: I) -> Result<Option<ArgMatches>>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
+pub fn parse(cmd: Command, args: impl Argv) -> Result<Option<ArgMatches>> {
     match cmd.try_get_matches_from(args) {
         Ok(m) => Ok(Some(m)),
         Err(e) => {
@@ -56,12 +52,7 @@ where
 
 /// [`parse`], then the typed command line `C` read from the matches (an
 /// error there is a usage error too).
-pub fn parse_into<C, I, T>(cmd: Command, args: I) -> Result<Option<C>>
-where
-    C: FromArgMatches,
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
+pub fn parse_into<C: FromArgMatches>(cmd: Command, args: impl Argv) -> Result<Option<C>> {
     let Some(m) = parse(cmd, args)? else { return Ok(None) };
     C::from_arg_matches(&m).map(Some).map_err(|e| Error::usage(one_line(&e.to_string())))
 }
@@ -100,6 +91,27 @@ pub fn one_line(text: &str) -> String {
         s.push_str("; try --help");
     }
     s
+}
+
+/// The typed command line `C` as clap's own `try_parse_from` reads it, for
+/// kvmfi-experiment and kvmfi-halt: `--help` and `--version` print as plain
+/// text and succeed; every other error, a missing subcommand included (its
+/// help on one line), is one usage line. [`parse_into`] is the others' way.
+pub fn parse_plain<C: clap::Parser>(args: impl Argv) -> Result<Option<C>> {
+    match C::try_parse_from(args) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            print!("{e}");
+            Ok(None)
+        }
+        Err(e) => Err(Error::usage(one_line(&e.to_string()))),
+    }
+}
+
+/// Changes subcommand `name` where it stands (`Command::mut_subcommand`
+/// moves it to the end, and the man page lists subcommands in that order).
+pub fn edit_subcommand(cmd: Command, name: &str, f: impl Fn(Command) -> Command) -> Command {
+    cmd.mut_subcommands(|c| if c.get_name() == name { f(c) } else { c })
 }
 
 #[cfg(test)]

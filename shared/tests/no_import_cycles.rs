@@ -84,7 +84,10 @@ fn paths_at(s: &[char], mut i: usize, prefix: Vec<String>, out: &mut Vec<Vec<Str
             break;
         }
     }
-    out.push(segs);
+    // A `#[macro_export]` macro lives at the crate root whatever file defines it.
+    if s.get(i) != Some(&'!') {
+        out.push(segs);
+    }
     i
 }
 

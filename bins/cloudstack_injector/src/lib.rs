@@ -11,7 +11,7 @@
 //! injector's.
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use kvmfi::injector::{self, SignalCmd, stress, Common, Component, Ctx, RecoverArgs, StatusArgs};
+use kvmfi::injector::{self, stress, Component, DaemonCmd, DaemonOpts};
 use kvmfi::host::firewall::parse_ip;
 use kvmfi::host::sql::{self, DbOpts};
 use kvmfi::Result;
@@ -99,11 +99,7 @@ before it is made, so 'recover' can always undo it, even after the injector itse
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub common: Common,
-    /// Recognise component COMP by this Java main class instead (repeatable;
-    /// several classes separated by commas), e.g. ms=org.example.Server
-    #[arg(long, value_name = "COMP=CLASS", global = true)]
-    pub main_class: Vec<String>,
+    pub daemon: DaemonOpts,
     /// libvirt connection URI for the system VM commands (default: virsh's own, $LIBVIRT_DEFAULT_URI)
     #[arg(long, value_name = "URI", global = true)]
     pub virsh_uri: Option<String>,
@@ -114,14 +110,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// List the CloudStack daemons running on this node: component, pid, state, main class or command
-    List {
-        /// One JSON object per line instead of tab-separated fields
-        #[arg(long)]
-        json: bool,
-    },
     #[command(flatten)]
-    Signal(injector::SignalCmd<Comp>),
+    Daemon(injector::DaemonCmd<Comp>),
     /// Delay the API's answers: netem on traffic leaving from the API port
     ApiDelay {
         /// Delay in milliseconds (1 to 60000)
@@ -284,10 +274,8 @@ pub enum Cmd {
     },
     /// Undo the VM operation faults (vm-migrate-fail)
     VmOpClear,
-    /// Show the faults in force: id, tool, kind, target, state, since (unix time), description
-    Status(StatusArgs),
-    /// Undo every fault in force (newest first), or only fault ID
-    Recover(RecoverArgs),
+    #[command(flatten)]
+    Journal(injector::JournalCmd),
 }
 
 /// CloudStack daemons.
@@ -346,28 +334,31 @@ pub fn components() -> Vec<Component> {
 
 /// The clap command (for man pages and completions).
 pub fn command() -> clap::Command {
-    Cli::command()
+    let cmd = DaemonOpts::with_example(Cli::command(), "ms=org.example.Server");
+    kvmfi::cliparse::edit_subcommand(cmd, "list", |c| c.about(LIST_ABOUT))
 }
+
+/// `list`'s help: which daemons it lists.
+const LIST_ABOUT: &str = "List the CloudStack daemons running on this node: component, pid, state, main class or command";
 
 /// Runs the tool on `args` (argv[0] included).
 pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
     let Some(cli) = kvmfi::cliparse::parse_or_helper::<Cli>(command(), args, stress::HELPER_ARG, stress::helper_main)? else { return Ok(()) };
     let mut table = components();
-    injector::override_classes(&mut table, &cli.main_class)?;
-    let ctx = Ctx { tool: TOOL, dry_run: cli.common.dry_run };
+    let ctx = cli.daemon.ctx(TOOL, &mut table)?;
     let comp = |c: Comp| -> &Component { table.iter().find(|t| t.name == c.name()).expect("every Comp is in the table") };
     let virsh = Virsh { uri: cli.virsh_uri.clone() };
     match cli.cmd {
-        Cmd::List { json } => {
+        Cmd::Daemon(DaemonCmd::List { json }) => {
             ctx.list(&table, json)?;
             sysvm::list_sysvms(&virsh, json)
         }
-        Cmd::Signal(SignalCmd::Crash { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Crash),
-        Cmd::Signal(SignalCmd::Hang { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Hang),
-        Cmd::Signal(SignalCmd::Resume { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Resume),
-        Cmd::Signal(SignalCmd::Crash { component }) => ctx.crash(comp(component)),
-        Cmd::Signal(SignalCmd::Hang { component }) => ctx.hang(comp(component)),
-        Cmd::Signal(SignalCmd::Resume { component }) => ctx.resume(comp(component)),
+        Cmd::Daemon(DaemonCmd::Crash { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Crash),
+        Cmd::Daemon(DaemonCmd::Hang { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Hang),
+        Cmd::Daemon(DaemonCmd::Resume { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Resume),
+        Cmd::Daemon(DaemonCmd::Crash { component }) => ctx.crash(comp(component)),
+        Cmd::Daemon(DaemonCmd::Hang { component }) => ctx.hang(comp(component)),
+        Cmd::Daemon(DaemonCmd::Resume { component }) => ctx.resume(comp(component)),
         Cmd::SysvmCrash { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Crash),
         Cmd::SysvmHang { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Hang),
         Cmd::SysvmResume { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Resume),
@@ -394,7 +385,6 @@ pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
         Cmd::CpuStressClear => ctx.clear("cpu-stress", "local"),
         Cmd::MemStress { mb } => ctx.inject(|id| stress::mem_stress(id, "local", mb)),
         Cmd::MemStressClear => ctx.clear("mem-stress", "local"),
-        Cmd::Status(a) => ctx.status(&a),
-        Cmd::Recover(a) => ctx.recover(&a),
+        Cmd::Journal(j) => j.run(&ctx),
     }
 }

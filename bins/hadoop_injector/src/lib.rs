@@ -14,7 +14,7 @@
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use daemons::Launchers;
 use kvmfi::injector::remote::Ssh;
-use kvmfi::injector::{self, SignalCmd, Common, Component, Ctx, RecoverArgs, StatusArgs};
+use kvmfi::injector::{self, Component, Ctx, DaemonCmd, DaemonOpts};
 use kvmfi::host::firewall::parse_ip;
 use kvmfi::injector::network::Target;
 use kvmfi::Result;
@@ -107,11 +107,7 @@ even after the injector itself was killed.",
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub common: Common,
-    /// Recognise component COMP by this Java main class instead (repeatable;
-    /// several classes separated by commas), e.g. nn=org.example.NameNode
-    #[arg(long, value_name = "COMP=CLASS", global = true)]
-    pub main_class: Vec<String>,
+    pub daemon: DaemonOpts,
     /// Hadoop installation whose bin/ holds hdfs and yarn (default: $HADOOP_HOME;
     /// PATH is searched first)
     #[arg(long, value_name = "DIR", global = true)]
@@ -134,14 +130,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// List the Hadoop daemons running on this node: component, pid, state, main class
-    List {
-        /// One JSON object per line instead of tab-separated fields
-        #[arg(long)]
-        json: bool,
-    },
     #[command(flatten)]
-    Signal(injector::SignalCmd<Comp>),
+    Daemon(injector::DaemonCmd<Comp>),
     /// Isolate this node from a peer: drop all traffic to and from IP
     Network {
         /// The peer's address (IPv4 or IPv6)
@@ -405,10 +395,8 @@ pub enum Cmd {
         #[arg(long, value_name = "FILE", default_value = DEFAULT_MARKER)]
         marker: PathBuf,
     },
-    /// Show the faults in force: id, tool, kind, target, state, since (unix time), description
-    Status(StatusArgs),
-    /// Undo every fault in force (newest first), or only fault ID
-    Recover(RecoverArgs),
+    #[command(flatten)]
+    Journal(injector::JournalCmd),
 }
 
 /// Hadoop daemons.
@@ -501,8 +489,12 @@ pub fn components() -> Vec<Component> {
 
 /// The clap command (for man pages and completions).
 pub fn command() -> clap::Command {
-    Cli::command()
+    let cmd = DaemonOpts::with_example(Cli::command(), "nn=org.example.NameNode");
+    kvmfi::cliparse::edit_subcommand(cmd, "list", |c| c.about(LIST_ABOUT))
 }
+
+/// `list`'s help: which daemons it lists.
+const LIST_ABOUT: &str = "List the Hadoop daemons running on this node: component, pid, state, main class";
 
 /// What every command needs: the shared injector context, the component
 /// table, where the launchers are, cluster.conf and how to reach other nodes.
@@ -525,9 +517,9 @@ impl Env<'_> {
 pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
     let Some(cli) = kvmfi::cliparse::parse_or_helper::<Cli>(command(), args, kvmfi::injector::stress::HELPER_ARG, kvmfi::injector::stress::helper_main)? else { return Ok(()) };
     let mut table = components();
-    injector::override_classes(&mut table, &cli.main_class)?;
+    let ctx = cli.daemon.ctx(TOOL, &mut table)?;
     let env = Env {
-        ctx: Ctx { tool: TOOL, dry_run: cli.common.dry_run },
+        ctx,
         table,
         launchers: Launchers {
             home: cli.hadoop_home.clone().or_else(|| std::env::var_os("HADOOP_HOME").map(PathBuf::from)),
@@ -539,11 +531,11 @@ pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
     let (ctx, l) = (&env.ctx, &env.launchers);
     let comp = |c: Comp| env.comp(c.name());
     match cli.cmd {
-        Cmd::List { json } => ctx.list(&env.table, json),
-        Cmd::Signal(SignalCmd::Crash { component: c @ (Comp::Map | Comp::Reduce | Comp::Am) }) => tasks::kill_tasks(ctx, comp(c)),
-        Cmd::Signal(SignalCmd::Crash { component }) => ctx.crash(comp(component)),
-        Cmd::Signal(SignalCmd::Hang { component }) => ctx.hang(comp(component)),
-        Cmd::Signal(SignalCmd::Resume { component }) => ctx.resume(comp(component)),
+        Cmd::Daemon(DaemonCmd::List { json }) => ctx.list(&env.table, json),
+        Cmd::Daemon(DaemonCmd::Crash { component: c @ (Comp::Map | Comp::Reduce | Comp::Am) }) => tasks::kill_tasks(ctx, comp(c)),
+        Cmd::Daemon(DaemonCmd::Crash { component }) => ctx.crash(comp(component)),
+        Cmd::Daemon(DaemonCmd::Hang { component }) => ctx.hang(comp(component)),
+        Cmd::Daemon(DaemonCmd::Resume { component }) => ctx.resume(comp(component)),
         Cmd::Network { ip } => ctx.block("network", &ip.to_string(), Target::Host(ip), format!("drop all traffic to and from {ip}")),
         Cmd::NetworkClear { ip } => ctx.clear("network", &ip.to_string()),
         Cmd::HdfsSafe { action } => daemons::hdfs_safe(ctx, l, action),
@@ -583,7 +575,6 @@ pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
         Cmd::CrashReduceLocal => tasks::crash(&env, "reduce", None),
         Cmd::IoSlowLocal { state, io } => storage::io_slow_local(&env, state, &io),
         Cmd::YarnUnhealthyLocal { state, marker } => daemons::yarn_unhealthy_local(ctx, state, &marker),
-        Cmd::Status(a) => ctx.status(&a),
-        Cmd::Recover(a) => ctx.recover(&a),
+        Cmd::Journal(j) => j.run(ctx),
     }
 }

@@ -5,9 +5,11 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kernel_tool::{ArmArgs, KernelTool};
 use kvmfi::symbols::{ModuleSpec, KSWAPD};
-use kvmfi::{Result};
+use kvmfi::Result;
+
+mod doc;
 
 /// What happens to a reclaim pass in scope.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,57 +39,12 @@ pub struct Fault {
     ms: u64,
 }
 
-const LONG_ABOUT: &str = "\
-Delay or skip memory reclaim (shrink_node) for kswapd or the direct reclaim of a chosen process or cgroup.
-
-The module kswapd-fi.ko (kernel name kswapd_fi) probes shrink_node, the reclaim of one memory node \
-that kswapd (balance_pgdat) and direct reclaim (do_try_to_free_pages: a global allocation under \
-pressure, or a memory cgroup over memory.max) both go through. --mode delay busy-waits --ms \
-milliseconds before each pass, as the original tool did (the probe handler cannot sleep and runs with \
-preemption disabled: keep the delay short); --mode skip returns at once, so the pass reclaims nothing \
-and its caller retries and then gives up: kswapd marks the node hopeless for a while, a cgroup charge \
-ends in the cgroup's OOM killer (memory.events oom_kill), a global allocation in the global one. No \
-pointer is ever changed (the original tool set shrink_node's node pointer to NULL, which oopses).
-
-Whose reclaim. Without a scope option: kswapd only (threads with PF_KSWAPD), so no --yes is needed. \
-With --pid, --tgid, --comm or --cgroup: the direct reclaim done by those tasks (never kswapd), e.g. \
-a memory-hungry program in a memory-limited cgroup. With --kswapd and a scope: the kswapd threads \
-matching it (--comm kswapd0 for node 0 only).
-
-Every fault is bounded by --times, --probability, --interval and a lease (--duration, 10 minutes \
-unless given); `off`, `unload` and rmmod disarm at once. Hook candidates (first present is used): \
-shrink_node. Legacy control files: /proc/kswapd-fi/{signal,times} (skip, kswapd only, 10-minute \
-lease). Invoked as kswapd-fi-main (a link made by `make install`), the program is the original one: \
-`kswapd-fi-main [TIMES]`, or with no arguments the original prompt (times).";
-
-const FILES: &str = "/dev/kvmfi/kswapd_fi (control device, root only); /proc/kswapd-fi/{signal,times} (original control files).";
-
-const EXAMPLES: &str = "  kswapd-fi arm --mode delay --ms 20 --duration 1m
-  kswapd-fi arm --cgroup /sys/fs/cgroup/vm1 --mode skip --duration 30s
-  kswapd-fi arm --kswapd --comm kswapd0 --mode skip --times 100
-  kswapd-fi status
-  kswapd-fi off";
-
-
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct Kswapd;
 
 impl KernelTool for Kswapd {
-    type Top = NoTop;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &KSWAPD;
-
-    fn doc() -> Doc {
-        Doc {
-            about: "Delay or skip memory reclaim for kswapd or the direct reclaim of a chosen process or cgroup".into(),
-            long_about: LONG_ABOUT.into(),
-            notes: "",
-            files: FILES.into(),
-            examples: EXAMPLES,
-            exits: ExitText::KERNEL,
-        }
-    }
 
     /// Without a task filter the fault is kswapd's own, not every process's.
     fn own_scope(_: &Self::Arm) -> bool {
@@ -110,11 +67,6 @@ kvmfi::kernel_tool_entry_points!(Kswapd);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cli_is_consistent() {
-        command().debug_assert();
-    }
 
     #[test]
     fn ms_is_bounded() {

@@ -4,11 +4,13 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, KernelTool, TopOptions};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_IOCTL};
-use kvmfi::{errno, run, Error, Result};
+use kvmfi::{errno, Error, Result};
+
+mod doc;
 
 use kvmfi::request::{self, bitop, kvm_ioctl};
 
@@ -22,6 +24,12 @@ pub struct Top {
     /// Print the ioctl commands known on this architecture (name, number, file) and exit
     #[arg(long, exclusive = true)]
     list_cmds: bool,
+}
+
+impl TopOptions for Top {
+    fn run(self) -> Result<()> {
+        kvmtool::list_or_usage(self.list_cmds, "--list-cmds", || kvmcmds::listing(&[Fd::Vm, Fd::Vcpu]))
+    }
 }
 
 /// Which argument the original's corruption mode changes.
@@ -61,49 +69,12 @@ pub struct Fault {
     resolved: (Vec<u32>, u64),
 }
 
-const EXAMPLES: &str = "  \
-kvm-ioctl-fi --list-cmds\n  \
-kvm-ioctl-fi arm --tgid $(pidof qemu-system-x86_64) --cmd KVM_CREATE_VCPU            # EPERM\n  \
-kvm-ioctl-fi arm --comm firecracker --cmd KVM_IRQFD --cmd KVM_IOEVENTFD --errno EACCES --times 3\n  \
-kvm-ioctl-fi arm --tgid 4242 --cmd KVM_RUN --errno EINTR --probability 10 --duration 30s\n  \
-kvm-ioctl-fi status; kvm-ioctl-fi off";
-
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct KvmIoctl;
 
 impl KernelTool for KvmIoctl {
-    type Top = Top;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &KVM_IOCTL;
-    const NEEDS_SUBCOMMAND: bool = false;
-
-    fn doc() -> Doc {
-        let spec = Self::SPEC;
-        Doc {
-            about: "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM".into(),
-            long_about: format!(
-            "Make chosen KVM VM and vCPU ioctls fail for a chosen VMM.\n\n\
-             The kernel module resource.ko (the original access-control-fi) probes the VM ioctl handler and the \
-             vCPU ioctl handler. A call in scope whose command is one of --cmd is skipped at the entry of the \
-             handler: KVM does nothing and the VMM gets -1 with the errno (EPERM unless --errno). Other \
-             processes, and other commands, are untouched. Works with any VMM (QEMU, kvmtool, Firecracker, \
-             cloud-hypervisor): scope it by --tgid, --comm or --cgroup. /dev/kvm ioctls (KVM_CREATE_VM, \
-             KVM_CHECK_EXTENSION) are kvm-version-fi's.\n\n\
-             Hook candidates (first present is used): {}.\n\
-             Legacy control files: /proc/resource/{{signal,time,position,type,style}}: position 1 = command, \
-             2 = argument; type 1 flip, 2 set, 3 clear a random bit 0-31 (0 = fail with EPERM); time = \
-             injections (-1 = unlimited); style is unused. The legacy interface acts on every process. Invoked as resource-main (a link made by \
-             `make install`), the program is the original one: `resource-main [POSITION [TYPE [COUNT]]]`, or with \
-             no arguments the original prompts (position, type, count).",
-            kvmtool::hooks_sentence(spec)
-        ),
-            notes: "",
-            files: kvmtool::files(spec.module, "resource"),
-            examples: EXAMPLES,
-            exits: ExitText::KVM,
-        }
-    }
 
     fn prepare(a: &mut Self::Arm) -> Result<()> {
         a.own.resolved = resolve_cmds(&a.own.cmds)?;
@@ -137,19 +108,9 @@ impl KernelTool for KvmIoctl {
         request::set(req, mode, args);
         Ok(())
     }
-
-    fn top(top: Top) -> Result<()> {
-        if !top.list_cmds {
-            return Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds"));
-        }
-        for line in kvmcmds::listing(&[Fd::Vm, Fd::Vcpu]) {
-            run::out(line)?;
-        }
-        Ok(())
-    }
 }
 
-kvmfi::kernel_tool_entry_points!(KvmIoctl);
+kvmfi::kernel_tool_entry_points!(KvmIoctl, top = Top);
 
 /// Resolves the --cmd list into command numbers and the files they apply to.
 fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {

@@ -4,11 +4,13 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, KernelTool, TopOptions};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_VERSION};
-use kvmfi::{errno, run, Error, Result};
+use kvmfi::{errno, Error, Result};
+
+mod doc;
 
 use kvmfi::request::{self, kvm_version};
 
@@ -21,6 +23,15 @@ pub struct Top {
     /// Print the /dev/kvm ioctls and capability names known here and exit
     #[arg(long, exclusive = true)]
     list_cmds: bool,
+}
+
+impl TopOptions for Top {
+    fn run(self) -> Result<()> {
+        kvmtool::list_or_usage(self.list_cmds, "--list-cmds", || {
+            let caps = kvmcmds::CAPS.iter().map(|(name, nr)| format!("{name:<34} {nr:<10} capability"));
+            kvmcmds::listing(&[Fd::System]).into_iter().chain(caps).collect()
+        })
+    }
 }
 
 /// The fault's own options.
@@ -48,47 +59,12 @@ pub struct Fault {
     resolved: (Vec<u32>, Vec<u32>),
 }
 
-const EXAMPLES: &str = "  \
-kvm-version-fi arm --tgid $(pidof qemu-system-x86_64) --api-version 11\n  \
-kvm-version-fi arm --comm qemu-system-x86 --fail KVM_CREATE_VM --errno ENOMEM --times 1\n  \
-kvm-version-fi arm --tgid 4242 --fail KVM_CHECK_EXTENSION --cap KVM_CAP_IRQFD --value 0\n  \
-kvm-version-fi status; kvm-version-fi off";
-
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct KvmVersion;
 
 impl KernelTool for KvmVersion {
-    type Top = Top;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &KVM_VERSION;
-    const NEEDS_SUBCOMMAND: bool = false;
-
-    fn doc() -> Doc {
-        let spec = Self::SPEC;
-        Doc {
-            about: "Fake the KVM API version, or make chosen /dev/kvm ioctls fail".into(),
-            long_about: format!(
-            "Fake the KVM API version, or make chosen /dev/kvm ioctls fail, for a chosen process.\n\n\
-             The kernel module kvm-version-fi.ko (the original state-query-fi/kvm-version-fi) probes the /dev/kvm \
-             ioctl handler. A call in scope is skipped at the handler's entry and returns the chosen value: \
-             --api-version N makes KVM_GET_API_VERSION answer N (every VMM refuses a version other than 12); \
-             --fail makes the named ioctls return -1 with the errno (ENOMEM unless --errno) or the --value; \
-             for KVM_CHECK_EXTENSION, --cap limits it to chosen capabilities. KVM itself does nothing for a \
-             caught call (no VM is created). Other processes are untouched.\n\n\
-             Hook candidates (first present is used): {}.\n\
-             Legacy control files: /proc/kvm-version-fi/{{signal,times}}: KVM_GET_API_VERSION answers 0 \
-             for `times` calls of any process (the original turned 12 into 0). Invoked as kvm-version-fi-main (a link made by \
-             `make install`), the program is the original one: `kvm-version-fi-main [TIMES]`, or with no arguments \
-             the original prompt.",
-            kvmtool::hooks_sentence(spec)
-        ),
-            notes: "",
-            files: kvmtool::files(spec.module, "kvm-version-fi"),
-            examples: EXAMPLES,
-            exits: ExitText::KVM,
-        }
-    }
 
     fn prepare(a: &mut Self::Arm) -> Result<()> {
         let own = &mut a.own;
@@ -134,20 +110,7 @@ impl KernelTool for KvmVersion {
         request::set(req, mode, args);
         Ok(())
     }
-
-    fn top(top: Top) -> Result<()> {
-        if !top.list_cmds {
-            return Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-cmds"));
-        }
-        for line in kvmcmds::listing(&[Fd::System]) {
-            run::out(line)?;
-        }
-        for (name, nr) in kvmcmds::CAPS {
-            run::out(format!("{name:<34} {nr:<10} capability"))?;
-        }
-        Ok(())
-    }
 }
 
-kvmfi::kernel_tool_entry_points!(KvmVersion);
+kvmfi::kernel_tool_entry_points!(KvmVersion, top = Top);
 

@@ -81,19 +81,8 @@ pub fn command() -> clap::Command {
 }
 
 /// Parses `args` and acts.
-pub fn run<I, T>(args: I) -> Result<()>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    let cli = match Cli::try_parse_from(args) {
-        Ok(c) => c,
-        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
-            print!("{e}");
-            return Ok(());
-        }
-        Err(e) => return Err(Error::usage(kvmfi::cliparse::one_line(&e.to_string()))),
-    };
+pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
+    let Some(cli) = kvmfi::cliparse::parse_plain::<Cli>(args)? else { return Ok(()) };
     if cli.cluster {
         return cluster(&cli);
     }

@@ -5,10 +5,12 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use kvmfi::kernel_tool::{ArmArgs, KernelTool};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, MEMSLOT};
 use kvmfi::{errno, Error, Result};
+
+mod doc;
 
 use kvmfi::request::{self, memslot};
 
@@ -57,53 +59,12 @@ fn parse_range(text: &str) -> std::result::Result<(u64, u64), String> {
     Ok((a, b + 1))
 }
 
-const EXAMPLES: &str = "  \
-memslot-fi arm --tgid $(pidof qemu-system-x86_64) --region --errno ENOMEM --times 1\n  \
-memslot-fi arm --comm firecracker --region --slot 1 --errno EFAULT\n  \
-memslot-fi arm --tgid 4242 --gfn 0x100-0x1ff          # guest accesses there fail (EFAULT / MMIO exits)\n  \
-memslot-fi status; memslot-fi off";
-
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct Memslot;
 
 impl KernelTool for Memslot {
-    type Top = NoTop;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &MEMSLOT;
-
-    fn doc() -> Doc {
-        let spec = Self::SPEC;
-        Doc {
-            about: "Make KVM memory regions or guest-frame translations fail for a chosen VMM".into(),
-            long_about: format!(
-            "Make KVM memory regions or guest-frame translations fail for a chosen VMM.\n\n\
-             The kernel module memory.ko (the original memory-manage-fi) has two kinds of fault. --region (class 1): \
-             the memory-region function that really runs for KVM_SET_USER_MEMORY_REGION is skipped at its \
-             entry, so no memslot changes and the VMM gets the errno (KVM's internal slots are never \
-             touched). Which one runs differs per kernel: kvm_set_memory_region, the original hook, is \
-             inlined into the ioctl on Debian 6.1 and 6.12 x86_64 and arm64 6.1 (it registers but never \
-             fires; __kvm_set_memory_region does), while on arm64 6.12 the ioctl calls kvm_set_memory_region, \
-             which calls a .part clone of __kvm_set_memory_region. Both are probed; a call is judged once. --gfn (class 2): an out-of-line guest-frame translation that guest page faults \
-             really reach (gfn_to_hva_many is inlined everywhere) fails for the chosen frames: on x86_64 \
-             (__gfn_to_pfn_memslot) the guest's fault on them fails and KVM_RUN returns EFAULT to the VMM; \
-             on arm64 (gfn_to_hva_memslot_prot) KVM takes them for unbacked, so the guest's accesses become \
-             MMIO exits to the VMM. KVM's own accesses to them fail with EFAULT.\n\n\
-             Hook candidates (first present is used): {}.\n\
-             Legacy control files: /proc/memory-manage-fi/{{signal,class,time,position,type,style}}: class 1 \
-             or 2; type 1 flip, 2 set, 3 clear a random bit 0-31 of position 2 (the region's guest address, \
-             or the gfn), 0 = fail plainly; position 1 (a kernel pointer) is refused; time = injections (-1 = \
-             unlimited); style is unused. The legacy interface acts on every process. Invoked as memory-main (a link made by \
-             `make install`), the program is the original one: `memory-main [CLASS [POSITION [TYPE [COUNT]]]]`, \
-             or with no arguments the original prompts (class, position, type, count).",
-            kvmtool::hooks_sentence(spec)
-        ),
-            notes: "",
-            files: kvmtool::files(spec.module, "memory-manage-fi"),
-            examples: EXAMPLES,
-            exits: ExitText::KVM,
-        }
-    }
 
     fn prepare(_: &mut Self::Arm) -> Result<()> {
         kvmtool::require_kvm(Self::SPEC)

@@ -5,11 +5,16 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra};
+use kvmfi::kernel_tool::{ArmArgs, KernelTool, TopOptions};
 use kvmfi::kvmtool;
 use kvmfi::request::{self, vcpu_state};
 use kvmfi::symbols::{ModuleSpec, VCPU_STATE};
-use kvmfi::{run, Error, Result};
+use kvmfi::Result;
+
+mod doc;
+mod regs;
+
+use regs::{default_reg, lookup_reg, registers};
 
 /// Before the subcommand.
 #[derive(Args, Debug)]
@@ -17,6 +22,14 @@ pub struct Top {
     /// Print the register names known on this architecture and exit
     #[arg(long, exclusive = true)]
     list_regs: bool,
+}
+
+impl TopOptions for Top {
+    fn run(self) -> Result<()> {
+        kvmtool::list_or_usage(self.list_regs, "--list-regs", || {
+            registers().into_iter().map(|(name, sel)| format!("{name:<8} {sel:#x}")).collect()
+        })
+    }
 }
 
 /// The fault's own options.
@@ -49,108 +62,12 @@ fn parse_u64(text: &str) -> std::result::Result<u64, String> {
     r.map_err(|_| format!("'{text}' is not a 64-bit number (decimal or 0x hex)"))
 }
 
-/// Register names and the module's selector for them.
-#[cfg(target_arch = "x86_64")]
-fn registers() -> Vec<(String, u64)> {
-    // Byte offsets in struct kvm_regs: rax rbx rcx rdx rsi rdi rsp rbp r8..r15 rip rflags.
-    let names = [
-        "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
-        "r15", "rip", "rflags",
-    ];
-    names.iter().enumerate().map(|(i, n)| (n.to_string(), i as u64 * 8)).collect()
-}
-
-/// Register names and their KVM_GET_ONE_REG ids (64-bit core registers).
-#[cfg(target_arch = "aarch64")]
-fn registers() -> Vec<(String, u64)> {
-    // KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | (offset in struct kvm_regs / 4)
-    let id = |index: u64| 0x6030_0000_0010_0000u64 | (index * 2);
-    let mut v: Vec<(String, u64)> = (0..31).map(|i| (format!("x{i}"), id(i))).collect();
-    v.push(("sp".into(), id(31)));
-    v.push(("pc".into(), id(32)));
-    v.push(("pstate".into(), id(33)));
-    v
-}
-
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-fn registers() -> Vec<(String, u64)> {
-    Vec::new()
-}
-
-fn default_reg() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "pc"
-    } else {
-        "rip"
-    }
-}
-
-fn lookup_reg(name: &str) -> Result<u64> {
-    let lower = name.to_ascii_lowercase();
-    let lower = match lower.as_str() {
-        "fp" if cfg!(target_arch = "aarch64") => "x29".to_string(),
-        "lr" if cfg!(target_arch = "aarch64") => "x30".to_string(),
-        "flags" | "eflags" if cfg!(target_arch = "x86_64") => "rflags".to_string(),
-        "pc" if cfg!(target_arch = "x86_64") => "rip".to_string(),
-        "rip" if cfg!(target_arch = "aarch64") => "pc".to_string(),
-        _ => lower,
-    };
-    registers()
-        .into_iter()
-        .find(|(n, _)| *n == lower)
-        .map(|(_, v)| v)
-        .ok_or_else(|| Error::usage(format!("--reg {name}: not a register of this architecture (see --list-regs)")))
-}
-
-const EXAMPLES: &str = "  \
-vcpu-state-fi arm --tgid $(pidof qemu-system-x86_64) --reg rip --xor 0x1000 --times 5\n  \
-vcpu-state-fi arm --comm firecracker --reg pc --set 0xdead0000\n  \
-vcpu-state-fi arm --tgid 4242 --reg pstate --flip --probability 50 --duration 1m\n  \
-vcpu-state-fi status; vcpu-state-fi off";
-
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
 pub struct VcpuState;
 
 impl KernelTool for VcpuState {
-    type Top = Top;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = &VCPU_STATE;
-    const NEEDS_SUBCOMMAND: bool = false;
-
-    fn doc() -> Doc {
-        let spec = Self::SPEC;
-        Doc {
-            about: "Falsify the vCPU registers a VMM reads while the guest runs on untouched".into(),
-            long_about: format!(
-            "Falsify the vCPU registers a VMM reads, while the guest's real state stays untouched.\n\n\
-             The kernel module kvm-state-fi.ko (the original state-query-fi/kvm-state-fi) edits only the copy \
-             of a register that user space receives: on x86_64 the struct that KVM_GET_REGS fills before it is \
-             copied out (rip, rflags, rax..r15); on arm64, where KVM_GET_REGS returns EINVAL and VMMs read \
-             registers one by one with KVM_GET_ONE_REG, the value KVM just copied to the caller's buffer \
-             (pc, pstate, sp, x0..x30). The guest keeps running as if nothing happened; debuggers, \
-             migration and crash dumps of the VMM see the falsified value (QEMU: `info registers`).\n\n\
-             Write-back: a VMM that writes back the registers it read (QEMU does before it resumes a vCPU \
-             whose state it synchronised: one KVM_SET_REGS on x86_64, a KVM_SET_ONE_REG per register on \
-             arm64) would make a false program counter the guest's real one. The module remembers, per vCPU \
-             and register, the value it made up and the true one; when the VMM sets exactly the made-up value \
-             again, KVM gets the true value instead (an event of type `restore` in `events`), so the guest \
-             runs on; a different value the VMM sets is its own and is kept. This write hook \
-             (kvm_arch_vcpu_ioctl_set_regs, kvm_arm_set_reg) stays enabled while the module is loaded, also \
-             after `off`, so a read made while armed is still put right.\n\n\
-             Hook candidates (first present is used): {}.\n\
-             Legacy control files: /proc/kvm-state-fi/{{signal,times}}: a random bit 0-31 of the program \
-             counter (rip, pc) read by any process flips, `times` reads long. (The original made every \
-             vCPU ioctl fail with EIO instead.) Invoked as kvm-state-fi-main (a link made by `make install`), \
-             the program is the original one: `kvm-state-fi-main [TIMES]`, or with no arguments the original prompt.",
-            kvmtool::hooks_sentence(spec)
-        ),
-            notes: "",
-            files: kvmtool::files(spec.module, "kvm-state-fi"),
-            examples: EXAMPLES,
-            exits: ExitText::KVM,
-        }
-    }
 
     fn prepare(a: &mut Self::Arm) -> Result<()> {
         a.own.selector = lookup_reg(a.own.reg.as_deref().unwrap_or(default_reg()))?;
@@ -166,17 +83,7 @@ impl KernelTool for VcpuState {
         request::set(req, mode, vcpu_state::Args { reg: a.own.selector, value, ..Default::default() });
         Ok(())
     }
-
-    fn top(top: Top) -> Result<()> {
-        if !top.list_regs {
-            return Err(Error::usage("a subcommand is needed (arm, off, status, unload), or --list-regs"));
-        }
-        for (name, sel) in registers() {
-            run::out(format!("{name:<8} {sel:#x}"))?;
-        }
-        Ok(())
-    }
 }
 
-kvmfi::kernel_tool_entry_points!(VcpuState);
+kvmfi::kernel_tool_entry_points!(VcpuState, top = Top);
 

@@ -99,11 +99,54 @@ pub struct Common {
     pub dry_run: bool,
 }
 
-/// `crash`, `hang` and `resume` of a daemon `C` (an injector's component
-/// enum): the signals every injector sends its daemons, flattened into its
-/// subcommands at the same place so that help and man pages keep their order.
+/// Options every daemon injector has: [`Common`] and `--main-class`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DaemonOpts {
+    #[command(flatten)]
+    pub common: Common,
+    /// Recognise component COMP by this Java main class instead (repeatable;
+    /// several classes separated by commas)
+    #[arg(long, value_name = "COMP=CLASS", global = true)]
+    pub main_class: Vec<String>,
+}
+
+impl DaemonOpts {
+    /// `--main-class`'s help in `cmd`, with an example of the injector's own
+    /// components (`nn=org.example.NameNode`).
+    pub fn with_example(cmd: clap::Command, example: &str) -> clap::Command {
+        // `mut_args` keeps the option where it stands (`mut_arg` moves it last).
+        cmd.mut_args(|a| {
+            if a.get_id() != "main_class" {
+                return a;
+            }
+            a.help(format!(
+                "Recognise component COMP by this Java main class instead (repeatable; several classes separated by \
+                 commas), e.g. {example}"
+            ))
+        })
+    }
+
+    /// Injector `tool`'s context, and its component `table` with the
+    /// `--main-class` overrides applied.
+    pub fn ctx(&self, tool: &'static str, table: &mut [Component]) -> Result<Ctx> {
+        override_classes(table, &self.main_class)?;
+        Ok(Ctx { tool, dry_run: self.common.dry_run })
+    }
+}
+
+/// `list`, `crash`, `hang` and `resume` of the daemons `C` (an injector's
+/// component enum): what every daemon injector does to its daemons,
+/// flattened into its subcommands first so that help and man pages keep
+/// their order. The injector's `command()` names its daemons in `list`'s
+/// help ([`crate::cliparse::edit_subcommand`]).
 #[derive(clap::Subcommand, Debug, Clone)]
-pub enum SignalCmd<C: clap::ValueEnum + Clone + Send + Sync + 'static> {
+pub enum DaemonCmd<C: clap::ValueEnum + Clone + Send + Sync + 'static> {
+    /// List the daemons running on this node
+    List {
+        /// One JSON object per line instead of tab-separated fields
+        #[arg(long)]
+        json: bool,
+    },
     /// Kill a daemon with SIGKILL ('recover' starts it again)
     Crash {
         /// The daemon
@@ -122,6 +165,26 @@ pub enum SignalCmd<C: clap::ValueEnum + Clone + Send + Sync + 'static> {
         #[arg(value_enum)]
         component: C,
     },
+}
+
+/// `status` and `recover`, the journal's subcommands a daemon injector ends
+/// with (flattened last).
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum JournalCmd {
+    /// Show the faults in force: id, tool, kind, target, state, since (unix time), description
+    Status(StatusArgs),
+    /// Undo every fault in force (newest first), or only fault ID
+    Recover(RecoverArgs),
+}
+
+impl JournalCmd {
+    /// Runs `status` or `recover` for `ctx`'s tool.
+    pub fn run(&self, ctx: &Ctx) -> Result<()> {
+        match self {
+            JournalCmd::Status(a) => ctx.status(a),
+            JournalCmd::Recover(a) => ctx.recover(a),
+        }
+    }
 }
 
 /// `status`: what is in force.

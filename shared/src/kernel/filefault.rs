@@ -3,7 +3,7 @@
 
 use crate::kernel::abi::Arm;
 use crate::kernel::cli::Held;
-use crate::kernel::kernel_tool::{ArmArgs, Doc, ExitText, KernelTool, NoExtra, NoTop};
+use crate::kernel::kernel_tool::{ArmArgs, Doc, KernelTool, ToolDoc};
 use crate::kernel::request::vfs;
 use crate::kernel::symbols::{ModuleSpec, FILE_READ, FILE_WRITE};
 use crate::{errno, Result};
@@ -30,36 +30,8 @@ pub struct Fault {
 }
 
 impl<const WRITE: bool> KernelTool for FileFault<WRITE> {
-    type Top = NoTop;
     type Arm = ArmArgs<Fault>;
-    type Extra = NoExtra;
     const SPEC: &'static ModuleSpec = if WRITE { &FILE_WRITE } else { &FILE_READ };
-
-    fn doc() -> Doc {
-        let spec = Self::SPEC;
-        let (verb, noun) = if WRITE { ("write", "vfs_write") } else { ("read", "vfs_read") };
-        Doc {
-            about: format!("Make {noun} fail for a chosen process, cgroup, file or directory tree"),
-            long_about: format!(
-                "Make {noun} fail for a chosen process, cgroup, file or directory tree.\n\n\
-                 The kernel module {module}.ko probes {noun} and, for calls in scope, skips the function \
-                 and returns the chosen error, so that nothing is {verb} (the caller sees -1 and errno). \
-                 Calls out of scope are untouched: another process {verb}ing the same file succeeds. \
-                 Every fault is bounded: --times, --probability, --interval, --space, and a lease \
-                 (--duration, 10 minutes unless given) after which the module disarms by itself; \
-                 `off`, `unload` and rmmod disarm at once.\n\n\
-                 Hook candidates (first present is used): {cands}.\n\
-                 Legacy control files: /proc/{module}/{{signal,times,type}} (type 0 = empty {verb}, 1 = EFAULT).",
-                module = spec.module,
-                cands = spec.hooks[0].candidates.join(", "),
-            ),
-            notes: "",
-            files: "/dev/kvmfi/<module> (control device, root only); /proc/<legacy dir>/ (original control files).".into(),
-            examples: EXAMPLES,
-            exits: ExitText::KERNEL,
-        }
-    }
-
     fn customize(cmd: clap::Command) -> clap::Command {
         let (default, empty_help) = if WRITE {
             ("ENOSPC", "Return 0 (nothing written) instead of an error (the original type 0)")
@@ -88,6 +60,31 @@ impl<const WRITE: bool> KernelTool for FileFault<WRITE> {
             req.error = a.own.errno.unwrap_or(if WRITE { libc::ENOSPC } else { libc::EIO });
         }
         Ok(())
+    }
+}
+
+impl<const WRITE: bool> ToolDoc for FileFault<WRITE> {
+    fn doc() -> Doc {
+        let spec = Self::SPEC;
+        let (verb, noun) = if WRITE { ("write", "vfs_write") } else { ("read", "vfs_read") };
+        Doc::new(
+            format!("Make {noun} fail for a chosen process, cgroup, file or directory tree"),
+            format!(
+                "Make {noun} fail for a chosen process, cgroup, file or directory tree.\n\n\
+                 The kernel module {module}.ko probes {noun} and, for calls in scope, skips the function \
+                 and returns the chosen error, so that nothing is {verb} (the caller sees -1 and errno). \
+                 Calls out of scope are untouched: another process {verb}ing the same file succeeds. \
+                 Every fault is bounded: --times, --probability, --interval, --space, and a lease \
+                 (--duration, 10 minutes unless given) after which the module disarms by itself; \
+                 `off`, `unload` and rmmod disarm at once.\n\n\
+                 Hook candidates (first present is used): {cands}.\n\
+                 Legacy control files: /proc/{module}/{{signal,times,type}} (type 0 = empty {verb}, 1 = EFAULT).",
+                module = spec.module,
+                cands = spec.hooks[0].candidates.join(", "),
+            ),
+            "/dev/kvmfi/<module> (control device, root only); /proc/<legacy dir>/ (original control files).",
+            EXAMPLES,
+        )
     }
 }
 

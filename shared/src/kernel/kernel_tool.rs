@@ -5,9 +5,11 @@
 //! the man page's EXIT STATUS and FILES paragraphs.
 //!
 //! A tool implements [`KernelTool`] with what is its own (its module, its
-//! `arm` options and how they fill the request, its words) and exports
-//! `command()` and `run()` as `kernel_tool::command::<Tool>()` and
-//! `kernel_tool::run::<Tool>(args)`.
+//! `arm` options and how they fill the request), [`ToolDoc`] with its words,
+//! and writes its
+//! `command()` and `run()` with [`crate::kernel_tool_entry_points`], naming
+//! there the options before the subcommand ([`TopOptions`]) and the
+//! subcommands of its own ([`ToolCommand`]) when it has any.
 
 use crate::kernel::abi::Arm;
 use crate::kernel::cli::{Bounds, Held, Scope};
@@ -69,12 +71,28 @@ impl ToolCommand for NoExtra {
     }
 }
 
+/// Options before the subcommand (`--list-cmds`), and what the tool does
+/// with them when no subcommand is given.
+pub trait TopOptions: Args + std::fmt::Debug {
+    /// Whether a subcommand is required (false: [`Self::run`] handles the options alone).
+    const NEEDS_SUBCOMMAND: bool = false;
+    /// Runs the tool without a subcommand.
+    fn run(self) -> Result<()>;
+}
+
 /// No options at that place (before the subcommand, or of the tool's own in `arm`).
 #[derive(Args, Debug, Clone, Copy, Default)]
 pub struct NoOptions {}
 
 /// No options before the subcommand.
 pub type NoTop = NoOptions;
+
+impl TopOptions for NoOptions {
+    const NEEDS_SUBCOMMAND: bool = true;
+    fn run(self) -> Result<()> {
+        Err(Error::usage("a subcommand is required; see --help for the list"))
+    }
+}
 
 /// What the EXIT STATUS paragraph says besides the codes every tool shares.
 #[derive(Debug, Clone, Copy)]
@@ -124,24 +142,52 @@ pub struct Doc {
     pub exits: ExitText,
 }
 
+impl Doc {
+    /// The words most tools have: no notes, the usual exit codes
+    /// ([`ExitText::KERNEL`]); [`Doc::notes`] and [`Doc::exits`] change them.
+    pub fn new(
+        about: impl Into<String>,
+        long_about: impl Into<String>,
+        files: impl Into<String>,
+        examples: &'static str,
+    ) -> Doc {
+        Doc {
+            about: about.into(),
+            long_about: long_about.into(),
+            notes: "",
+            files: files.into(),
+            examples,
+            exits: ExitText::KERNEL,
+        }
+    }
+
+    /// Sections of the tool's own before EXIT STATUS.
+    pub fn notes(self, notes: &'static str) -> Doc {
+        Doc { notes, ..self }
+    }
+
+    /// Exit codes worded otherwise than [`ExitText::KERNEL`].
+    pub fn exits(self, exits: ExitText) -> Doc {
+        Doc { exits, ..self }
+    }
+}
+
+/// The words of a tool's help and man page, kept apart from what it does
+/// (in the tool crate's `doc.rs`).
+pub trait ToolDoc {
+    /// Help and man page text.
+    fn doc() -> Doc;
+}
+
 /// A kernel tool: its module, its own options, and how they fill the request.
-pub trait KernelTool: 'static {
-    /// Options before the subcommand (`--list-cmds`); [`NoTop`] for none.
-    type Top: Args + std::fmt::Debug;
+pub trait KernelTool: ToolDoc + 'static {
     /// The `arm` options, usually [`ArmArgs`] of the tool's own.
     type Arm: ArmOptions + std::fmt::Debug;
-    /// Subcommands of the tool's own besides arm, off, status, events and
-    /// unload; [`NoExtra`] for none.
-    type Extra: ToolCommand;
 
     /// Its binary, module and hooks.
     const SPEC: &'static ModuleSpec;
-    /// Whether a subcommand is required (false: the tool handles [`Self::Top`] alone).
-    const NEEDS_SUBCOMMAND: bool = true;
 
-    /// Help and man page text.
-    fn doc() -> Doc;
-    /// Changes to the generated command line beyond [`Self::doc`] (wording of one option, say).
+    /// Changes to the generated command line beyond [`ToolDoc::doc`] (wording of one option, say).
     fn customize(cmd: clap::Command) -> clap::Command {
         cmd
     }
@@ -175,10 +221,6 @@ pub trait KernelTool: 'static {
     fn counters() -> Vec<(&'static str, u64)> {
         Vec::new()
     }
-    /// Runs the tool without a subcommand (only with [`Self::Top`] options).
-    fn top(_top: Self::Top) -> Result<()> {
-        Err(Error::usage("a subcommand is required; see --help for the list"))
-    }
 }
 
 #[derive(Parser, Debug)]
@@ -200,31 +242,27 @@ enum Cmd<A: Args, E: Subcommand> {
     Extra(E),
 }
 
-type ToolCli<T> = Cli<<T as KernelTool>::Top, <T as KernelTool>::Arm, <T as KernelTool>::Extra>;
+type ToolCli<T, Top, Extra> = Cli<Top, <T as KernelTool>::Arm, Extra>;
 
-/// Changes subcommand `name` where it stands (`Command::mut_subcommand`
-/// moves it to the end, and the man page lists subcommands in that order).
-pub fn edit_subcommand(cmd: clap::Command, name: &str, f: impl Fn(clap::Command) -> clap::Command) -> clap::Command {
-    cmd.mut_subcommands(|c| if c.get_name() == name { f(c) } else { c })
-}
-
-/// The clap definition of tool `T`, for its parser, man page and completions.
-pub fn command<T: KernelTool>() -> clap::Command {
+/// The clap definition of tool `T` with options `Top` before the
+/// subcommand and subcommands `Extra` of its own, for its parser, man page
+/// and completions.
+pub fn command<T: KernelTool, Top: TopOptions, Extra: ToolCommand>() -> clap::Command {
     let doc = T::doc();
-    let cmd = ToolCli::<T>::command()
+    let cmd = ToolCli::<T, Top, Extra>::command()
         .name(T::SPEC.tool)
         .bin_name(T::SPEC.tool)
-        .subcommand_required(T::NEEDS_SUBCOMMAND)
+        .subcommand_required(Top::NEEDS_SUBCOMMAND)
         .about(doc.about)
         .long_about(doc.long_about)
         .after_long_help(format!("{}{}\nFILES: {}\nEXAMPLES:\n{}", doc.notes, doc.exits.paragraph(), doc.files, doc.examples));
     T::customize(cmd)
 }
 
-/// Runs tool `T` with the process arguments, argv\[0\] included: an original
-/// program when argv\[0\] names one of `T::SPEC.legacy`, else the
-/// command line.
-pub fn run<T: KernelTool>(args: impl IntoIterator<Item = OsString>) -> Result<()> {
+/// Runs tool `T` (see [`command`]) with the process arguments, argv\[0\]
+/// included: an original program when argv\[0\] names one of
+/// `T::SPEC.legacy`, else the command line.
+pub fn run<T: KernelTool, Top: TopOptions, Extra: ToolCommand>(args: impl IntoIterator<Item = OsString>) -> Result<()> {
     let args: Vec<OsString> = args.into_iter().collect();
     if let Some(prog) = args.first().and_then(|a0| legacy::invoked_as(a0, T::SPEC.legacy)) {
         let rest: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
@@ -233,32 +271,47 @@ pub fn run<T: KernelTool>(args: impl IntoIterator<Item = OsString>) -> Result<()
         }
         return legacy::run(T::SPEC, prog, &rest);
     }
-    let Some(matches) = crate::cliparse::parse(command::<T>(), args)? else { return Ok(()) };
-    let cli = ToolCli::<T>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let Some(matches) = crate::cliparse::parse(command::<T, Top, Extra>(), args)? else { return Ok(()) };
+    let cli = ToolCli::<T, Top, Extra>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.cmd {
         Some(Cmd::Arm(a)) => T::arm(a),
         Some(Cmd::Common(CommonCmd::Status { json })) => tool::status_with(T::SPEC, json, &T::counters()),
         Some(Cmd::Common(c)) => c.run(T::SPEC),
         Some(Cmd::Extra(e)) => e.run(),
-        None => T::top(cli.top),
+        None => cli.top.run(),
     }
 }
 
 /// Writes a kernel tool crate's two entry points, `pub fn command()` (the
 /// clap definition, for the man page and completions) and `pub fn
-/// run(args)` (argv\[0\] included), for `$tool`'s [`KernelTool`] impl.
+/// run(args)` (argv\[0\] included), for `$tool`'s [`KernelTool`] impl;
+/// `top = T` names its options before the subcommand ([`TopOptions`]),
+/// `extra = E` its subcommands of its own ([`ToolCommand`]).
 #[macro_export]
 macro_rules! kernel_tool_entry_points {
     ($tool:ty) => {
+        $crate::kernel_tool_entry_points!(
+            $tool,
+            top = $crate::kernel::kernel_tool::NoTop,
+            extra = $crate::kernel::kernel_tool::NoExtra
+        );
+    };
+    ($tool:ty, top = $top:ty) => {
+        $crate::kernel_tool_entry_points!($tool, top = $top, extra = $crate::kernel::kernel_tool::NoExtra);
+    };
+    ($tool:ty, extra = $extra:ty) => {
+        $crate::kernel_tool_entry_points!($tool, top = $crate::kernel::kernel_tool::NoTop, extra = $extra);
+    };
+    ($tool:ty, top = $top:ty, extra = $extra:ty) => {
         /// The clap definition, for the man page and completion generators.
         pub fn command() -> $crate::kernel::kernel_tool::Command {
-            $crate::kernel::kernel_tool::command::<$tool>()
+            $crate::kernel::kernel_tool::command::<$tool, $top, $extra>()
         }
 
         /// Runs the tool with the given arguments (or, invoked under an
         /// original program's name, that program).
         pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> $crate::Result<()> {
-            $crate::kernel::kernel_tool::run::<$tool>(args)
+            $crate::kernel::kernel_tool::run::<$tool, $top, $extra>(args)
         }
     };
 }

@@ -3,6 +3,7 @@
 //! that KVM is there, and the man-page sections they have in common.
 
 use crate::error::{Error, Result};
+use crate::kernel::kernel_tool::{Doc, ExitText};
 use crate::kernel::symbols::ModuleSpec;
 use std::path::Path;
 
@@ -22,13 +23,35 @@ pub fn require_kvm(spec: &ModuleSpec) -> Result<()> {
     )))
 }
 
+/// The help and man page words of a KVM tool: its own `about`,
+/// `description` (what the fault does), `legacy` (the original interface)
+/// and `examples`; between the last two the hook candidates from `spec`,
+/// then the FILES paragraph they all share and the KVM wording of the exit
+/// codes.
+pub fn doc(spec: &ModuleSpec, about: &str, description: &str, legacy: &str, examples: &'static str) -> Doc {
+    let long_about = format!("{description}\n\nHook candidates (first present is used): {}.\n{legacy}", hooks_sentence(spec));
+    Doc::new(about, long_about, files(spec), examples).exits(ExitText::KVM)
+}
+
 /// The FILES paragraph of every KVM tool's man page.
-pub fn files(module: &str, legacy: &str) -> String {
+fn files(spec: &ModuleSpec) -> String {
+    let module = spec.module;
+    let legacy = spec.legacy.first().map_or(module, |p| p.proc_dir);
     format!(
         "/dev/kvmfi/{kname} (control device, root only); /proc/{legacy}/ (the original control files); \
          {module}.ko (searched in KVMFI_MODULE_DIR, /lib/modules/$(uname -r)/extra, next to the binary).",
         kname = module.replace('-', "_"),
     )
+}
+
+/// A KVM tool run with only its listing option (`flag`, e.g.
+/// `--list-cmds`): prints the listing when the option is set, else says
+/// that a subcommand or the option is needed.
+pub fn list_or_usage(set: bool, flag: &str, listing: impl FnOnce() -> Vec<String>) -> Result<()> {
+    if !set {
+        return Err(Error::usage(format!("a subcommand is needed (arm, off, status, unload), or {flag}")));
+    }
+    listing().into_iter().try_for_each(crate::run::out)
 }
 
 /// Hook candidates of `spec` as one sentence for the long help.
