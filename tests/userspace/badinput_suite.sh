@@ -43,7 +43,7 @@ declare -A ARM=(
   [vfs-read-fi]="" [vfs-write-fi]="" [mm-fault-fi]="" [kswapd-fi]="" [tlb-flush-fi]=""
   [cpu-reg-main]="--reg pc" [kvm-ioctl-fi]="--cmd KVM_RUN" [kvm-version-fi]="--api-version 11"
   [vcpu-state-fi]="--flip" [dirty-log-fi]="--drop-ratio 0.1" [memslot-fi]="--region"
-  [func-fail-fi]="--function vfs_mkdir"
+  [func-fail-fi]="--function security_inode_mkdir"
   [disk-fi]="-" [kfail-fi]="-"
 )
 KTOOLS=(vfs-read-fi vfs-write-fi func-fail-fi cpu-reg-main mm-fault-fi kswapd-fi tlb-flush-fi
