@@ -332,6 +332,33 @@ qemu_ram_range() {
 # differing, their indexes from RAM start in /tmp/TAG.pages), MIG_S
 # (seconds), PASSES (payload passes when the source stopped).
 if [ "$BENCH_ARCH" = arm64 ]; then QEMU_RAM_BASE=0x40000000; else QEMU_RAM_BASE=0; fi
+# qemu_migrate NAME URI: migrates QEMU instance NAME to URI and waits for the
+# end (up to 120 s); prints the final status. A migrate command answered with
+# an error (QEMU not ready for it yet) is sent again, up to 10 times a second
+# apart; the last error goes to stderr (the console log).
+qemu_migrate() {
+    _i=0
+    while ! _r=$(qmp "/tmp/$1.qmp" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"$2\"}}" 2>&1); do
+        _i=$((_i + 1))
+        if [ "$_i" -ge 10 ]; then
+            echo "qemu_migrate $1: migrate refused: $_r" >&2
+            echo refused
+            return 0
+        fi
+        sleep 1
+    done
+    [ "$_i" -eq 0 ] || echo "qemu_migrate $1: migrate accepted after $_i retries" >&2
+    _i=0 _st=""
+    while [ "$_i" -lt 600 ]; do
+        _st=$(qmp "/tmp/$1.qmp" '{"execute":"query-migrate"}' | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+        case "$_st" in completed | failed | cancelled) break ;; esac
+        sleep 0.2
+        _i=$((_i + 1))
+    done
+    [ -n "$_st" ] || echo "qemu_migrate $1: no status after 120 s: $(qmp "/tmp/$1.qmp" '{"execute":"query-migrate"}' 2>&1)" >&2
+    echo "$_st"
+}
+
 # shellcheck disable=SC2034 # DIFF, MIG_S and PASSES are read by the scenarios
 qemu_migrate_compare() {
     _tag=$1 _arm=${2:-}
@@ -349,14 +376,7 @@ qemu_migrate_compare() {
     [ -z "$_arm" ] || $T arm --tgid "$_src" $_arm >/tmp/arm.out
     sleep 1
     _t0=$(date +%s)
-    qmp "/tmp/$_tag-src.qmp" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:/tmp/$_tag.mig\"}}" >/dev/null
-    _i=0 _st=""
-    while [ "$_i" -lt 600 ]; do
-        _st=$(qmp "/tmp/$_tag-src.qmp" '{"execute":"query-migrate"}' | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
-        case "$_st" in completed | failed | cancelled) break ;; esac
-        sleep 0.2
-        _i=$((_i + 1))
-    done
+    _st=$(qemu_migrate "$_tag-src" "unix:/tmp/$_tag.mig")
     MIG_S=$(($(date +%s) - _t0))
     qmp "/tmp/$_tag-src.qmp" '{"execute":"query-migrate"}' >"/tmp/$_tag.migrate"
     expect_eq "$P.$_tag-completed" "$_st" completed

@@ -32,19 +32,6 @@ vm_stat() {
     done
     echo 0
 }
-# migrate_to_null NAME: migrates QEMU instance NAME to exec:cat (discarded)
-# and waits for the end (up to 120 s); prints the final status.
-migrate_to_null() {
-    qmp "/tmp/$1.qmp" '{"execute":"migrate","arguments":{"uri":"exec:cat >/dev/null"}}' >/dev/null
-    _i=0 _st=""
-    while [ "$_i" -lt 600 ]; do
-        _st=$(qmp "/tmp/$1.qmp" '{"execute":"query-migrate"}' | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
-        case "$_st" in completed | failed | cancelled) break ;; esac
-        sleep 0.2
-        _i=$((_i + 1))
-    done
-    echo "$_st"
-}
 # migration TAG [ARM-ARGS]: a QEMU, armed (when ARM-ARGS) or armed for
 # nobody (a stopped process: the probe counts every flush as a hit and acts
 # on none), migrated; sets REQ and FLUSH (statistics' growth), HITS,
@@ -65,7 +52,7 @@ migration() {
         $T arm --tgid "$IDLE" --duration 2m >/tmp/arm.out
     fi
     _r0=$(vm_stat "$QPID" remote_tlb_flush_requests) _f0=$(vm_stat "$QPID" remote_tlb_flush)
-    MIG_END=$(migrate_to_null "$_tag")
+    MIG_END=$(qemu_migrate "$_tag" "exec:cat >/dev/null")
     REQ=$(($(vm_stat "$QPID" remote_tlb_flush_requests) - _r0))
     FLUSH=$(($(vm_stat "$QPID" remote_tlb_flush) - _f0))
     HITS=$(st hits) INJECTED=$(st injected)
@@ -92,16 +79,16 @@ migration base
 expect_eq "$P.base-migration" "$MIG_END" completed
 expect_eq "$P.base-none-suppressed" "$INJECTED" 0
 expect_ge "$P.base-flushes-seen" "$HITS" 1
-base_req=$REQ base_hits=$HITS
+base_req=$REQ base_flush=$FLUSH base_hits=$HITS
 
 # 2. Armed for the QEMU: every flush of its VM in its threads is suppressed.
 migration armed "--duration 2m"
 expect_eq "$P.armed-migration" "$MIG_END" completed
 expect_ge "$P.armed-suppressed" "$INJECTED" 1
 expect_eq "$P.armed-stat-frozen" "$REQ,$FLUSH" 0,0
-# where this kernel counts the flushes of dirty logging, the unarmed
-# migration counted some, so the frozen statistic is the fault's doing
-if [ "$base_req" -ge 1 ]; then
+# where this kernel counts the flushes of dirty logging (5.10 has only
+# remote_tlb_flush), the unarmed migration counted some, so the frozen statistic is the fault's doing
+if [ "$base_req" -ge 1 ] || [ "$base_flush" -ge 1 ]; then
     pass "$P.stat-grows-unarmed"
 else
     skip "$P.stat-grows-unarmed" "this kernel counts none of a migration's flushes (ranged flushes: $base_hits calls seen)"

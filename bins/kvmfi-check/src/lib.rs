@@ -32,7 +32,7 @@ pub fn command() -> Command {
              nftables, tc and netem. KVMFI_CANDIDATES overrides a hook's candidates \
              (TOOL.PARAM=fn1,fn2;...), as it does for every tool.",
         )
-        .arg(Arg::new("tools").value_name("TOOL").num_args(0..).help("Only these tools (binary or module names); exit 4 if one cannot work"))
+        .arg(Arg::new("tools").value_name("TOOL").num_args(0..).help("Only these tools (binary or module names, e.g. kvm-tlb-fi for tlb-flush-fi kvm); exit 4 if one cannot work"))
         .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("One JSON object instead of the table"))
         .arg(Arg::new("no-load").long("no-load").action(ArgAction::SetTrue).help("Do not load modules (only look the hooks up)"))
         .arg(Arg::new("no-trigger").long("no-trigger").action(ArgAction::SetTrue).help("Do not run triggers (registering is still checked)"))
@@ -201,7 +201,7 @@ fn check_fires(symbol: &str, n: usize) -> String {
     }
 }
 
-fn check_tool(spec: &ModuleSpec, load: bool, trigger: bool, n: &mut usize) -> Result<ToolReport> {
+fn check_tool(name: &str, spec: &ModuleSpec, load: bool, trigger: bool, n: &mut usize) -> Result<ToolReport> {
     let per_hook: Vec<Vec<String>> = spec.hooks.iter().map(|h| symbols::candidates(spec, h)).collect();
     let all: Vec<&str> = per_hook.iter().flatten().map(String::as_str).collect();
     let present = kallsyms::present(&all)?;
@@ -278,25 +278,33 @@ fn check_tool(spec: &ModuleSpec, load: bool, trigger: bool, n: &mut usize) -> Re
     let works = all_present
         && !registers.starts_with("no:")
         && hooks.iter().all(|h| !h.fires.starts_with("no:"));
-    Ok(ToolReport { tool: spec.tool.into(), module: spec.module.into(), hooks, works })
+    Ok(ToolReport { tool: name.into(), module: spec.module.into(), hooks, works })
 }
 
 /// Runs the check with the given arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
     let Some(m) = kvmfi::cliparse::parse(command(), args)? else { return Ok(()) };
     let names: Vec<String> = m.get_many::<String>("tools").map(|v| v.cloned().collect()).unwrap_or_default();
-    let specs: Vec<&ModuleSpec> = if names.is_empty() {
-        symbols::ALL.iter().collect()
+    // (display name, spec): each tool's own module, then the modules its subcommands reach
+    let specs: Vec<(String, &ModuleSpec)> = if names.is_empty() {
+        symbols::ALL
+            .iter()
+            .map(|s| (s.tool.to_string(), s))
+            .chain(symbols::SUBCOMMAND_MODULES.iter().map(|(sub, s)| (format!("{} {sub}", s.tool), *s)))
+            .collect()
     } else {
         names
             .iter()
             .map(|n| {
-                symbols::lookup(n).ok_or_else(|| {
-                    Error::usage(format!(
-                        "unknown tool '{n}'; known: {}",
-                        symbols::ALL.iter().map(|s| s.tool).collect::<Vec<_>>().join(", ")
-                    ))
-                })
+                if let Some(s) = symbols::lookup(n) {
+                    return Ok((s.tool.to_string(), s));
+                }
+                if let Some((sub, s)) = symbols::lookup_subcommand_module(n) {
+                    return Ok((format!("{} {sub}", s.tool), s));
+                }
+                let mut known: Vec<String> = symbols::ALL.iter().map(|s| s.tool.to_string()).collect();
+                known.extend(symbols::SUBCOMMAND_MODULES.iter().map(|(_, s)| s.module.to_string()));
+                Err(Error::usage(format!("unknown tool '{n}'; known: {}", known.join(", "))))
             })
             .collect::<Result<_>>()?
     };
@@ -306,7 +314,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
     let uts = nix::sys::utsname::uname().map_err(|e| Error::failed(format!("uname: {e}")))?;
     let release = uts.release().to_string_lossy().into_owned();
     let mut n = 0;
-    let tools = specs.iter().map(|s| check_tool(s, load, trigger, &mut n)).collect::<Result<Vec<_>>>()?;
+    let tools = specs.iter().map(|(name, s)| check_tool(name, s, load, trigger, &mut n)).collect::<Result<Vec<_>>>()?;
     let report = Report { kernel: release.clone(), arch: uts.machine().to_string_lossy().into_owned(), facts: facts(&release), tools };
     if m.get_flag("json") {
         run::out_json(&report)?;
@@ -331,17 +339,17 @@ fn print_table(r: &Report, root: bool) -> Result<()> {
         run::out("  (not root: modules were not loaded and hooks not triggered; run as root for the full check)")?;
     }
     run::out("")?;
-    run::out(format!("{:<15} {:<16} {:<28} {:<28} {:<10} FIRES", "TOOL", "MODULE", "HOOK", "FUNCTION", "REGISTERS"))?;
+    run::out(format!("{:<17} {:<16} {:<28} {:<28} {:<10} FIRES", "TOOL", "MODULE", "HOOK", "FUNCTION", "REGISTERS"))?;
     for t in &r.tools {
         for (i, h) in t.hooks.iter().enumerate() {
             let (tool, module) = if i == 0 { (t.tool.as_str(), t.module.as_str()) } else { ("", "") };
             let function = h.function.clone().unwrap_or_else(|| format!("absent (tried {})", h.candidates.join(", ")));
             let reg = if h.registers.starts_with("yes") { "yes" } else if h.registers.starts_with("no:") { "no" } else { "-" };
-            run::out(format!("{tool:<15} {module:<16} {:<28} {function:<28} {reg:<10} {}", h.role, h.fires))?;
+            run::out(format!("{tool:<17} {module:<16} {:<28} {function:<28} {reg:<10} {}", h.role, h.fires))?;
             if h.registers.starts_with("no:") && i == 0 {
                 // The full reason (with every path searched) is in --json.
                 let short = h.registers.split(" (looked in").next().unwrap_or(&h.registers);
-                run::out(format!("{:<15} {short}", ""))?;
+                run::out(format!("{:<17} {short}", ""))?;
             }
         }
     }

@@ -18,6 +18,9 @@ pub fn for_symbol(symbol: &str) -> Option<(&'static str, fn() -> Result<(), Stri
         "__gfn_to_pfn_memslot" | "gfn_to_hva_memslot_prot" | "__gfn_to_hva_many" | "gfn_to_hva_memslot" => {
             Some(("a throw-away KVM VM", kvm::throwaway_vm))
         }
+        // KVM's remote TLB flushes come from a guest's mappings changing under
+        // it (dirty logging, a migration); a VM that only starts does not flush.
+        "kvm_flush_remote_tlbs" | "kvm_flush_remote_tlbs_range" | "kvm_arch_flush_remote_tlbs_range" => None,
         s if s.starts_with("kvm_") || s.starts_with("__kvm_") => Some(("a throw-away KVM VM", kvm::throwaway_vm)),
         _ => None,
     }

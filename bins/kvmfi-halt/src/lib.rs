@@ -221,6 +221,7 @@ fn loaded_modules() -> Vec<String> {
     let mut names: Vec<String> = symbols::ALL
         .iter()
         .chain(std::iter::once(&symbols::FUNC_FAIL))
+        .chain(symbols::SUBCOMMAND_MODULES.iter().map(|(_, s)| *s))
         .filter(|s| kmod::is_loaded(s.module))
         .map(|s| kmod::kernel_name(s.module))
         .collect();

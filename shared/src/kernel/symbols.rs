@@ -293,7 +293,8 @@ pub const TLB_FLUSH: ModuleSpec = ModuleSpec {
 /// arch function it calls from another file, kvm_arch_flush_remote_tlbs_range,
 /// is probed first. Before 6.6 the range hook falls back to
 /// kvm_flush_remote_tlbs, which the module then probes once. Not in [`ALL`]:
-/// a second module of tlb-flush-fi, reached by its `kvm` subcommands.
+/// a second module of tlb-flush-fi, reached by its `kvm` subcommands
+/// (listed in [`SUBCOMMAND_MODULES`]).
 pub const KVM_TLB_FLUSH: ModuleSpec = ModuleSpec {
     tool: "tlb-flush-fi",
     module: "kvm-tlb-fi",
@@ -310,6 +311,11 @@ pub const KVM_TLB_FLUSH: ModuleSpec = ModuleSpec {
 
 /// Every kernel tool, for kvmfi-check and documentation.
 pub const ALL: &[ModuleSpec] = &[FILE_READ, FILE_WRITE, KVM_IOCTL, MEMSLOT, VCPU_STATE, KVM_VERSION, DIRTY_LOG, CPU_REG, MM_FAULT, KSWAPD, TLB_FLUSH];
+
+/// The second modules of tools, each with the subcommand that reaches it:
+/// kvmfi-check and kvmfi-halt cover them after [`ALL`] (kvmfi-check names
+/// them "TOOL SUBCOMMAND").
+pub const SUBCOMMAND_MODULES: &[(&str, &ModuleSpec)] = &[("kvm", &KVM_TLB_FLUSH)];
 
 /// The candidates of a hook: the table's, unless the environment variable
 /// `KVMFI_CANDIDATES` overrides them, as `TOOL.PARAM=fn1,fn2;TOOL.PARAM=...`
@@ -332,4 +338,12 @@ pub fn candidates(spec: &ModuleSpec, hook: &HookSpec) -> Vec<String> {
 /// The spec of a tool by binary or module name.
 pub fn lookup(name: &str) -> Option<&'static ModuleSpec> {
     ALL.iter().find(|s| s.tool == name || s.module == name)
+}
+
+/// A second module by its module name or as "TOOL SUBCOMMAND", with its subcommand.
+pub fn lookup_subcommand_module(name: &str) -> Option<(&'static str, &'static ModuleSpec)> {
+    SUBCOMMAND_MODULES
+        .iter()
+        .find(|(sub, s)| s.module == name || name == format!("{} {sub}", s.tool))
+        .map(|(sub, s)| (*sub, *s))
 }
