@@ -299,11 +299,11 @@ pub fn svg(r: &Report) -> String {
                 x(e.unix_ms),
                 y + 6.0,
                 y + 22.0,
-                esc(&e.kind),
-                esc(&e.what),
-                e.pid,
-                esc(&e.comm),
-                e.value
+                esc(&e.event.kind),
+                esc(&e.event.what),
+                e.event.pid,
+                esc(&e.event.comm),
+                e.event.value
             );
         }
         s.push_str("</g>\n");

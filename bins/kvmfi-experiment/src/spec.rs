@@ -187,40 +187,17 @@ pub struct Scope {
 impl Scope {
     /// The scope options as the plan shows them (a pidfile by name).
     pub fn shown_args(&self) -> Vec<String> {
-        let mut a = Vec::new();
-        if let Some(p) = self.pid {
-            a.extend(["--pid".into(), p.to_string()]);
-        }
-        if let Some(p) = self.tgid {
-            a.extend(["--tgid".into(), p.to_string()]);
-        }
-        if let Some(f) = &self.pidfile {
-            a.extend(["--tgid".into(), format!("$(cat {f})")]);
-        }
-        if let Some(c) = &self.comm {
-            a.extend(["--comm".into(), c.clone()]);
-        }
-        if let Some(c) = &self.cgroup {
-            a.extend(["--cgroup".into(), c.clone()]);
-        }
-        a
+        self.build(|f| Ok(format!("$(cat {f})"))).unwrap_or_default()
     }
 
     /// The scope options; a pidfile is read now, on `node` when the fault
     /// goes there.
     pub fn args(&self, node: Option<&crate::remote::NodeRef>) -> Result<Vec<String>> {
-        let mut a = Vec::new();
-        if let Some(p) = self.pid {
-            a.extend(["--pid".into(), p.to_string()]);
-        }
-        if let Some(p) = self.tgid {
-            a.extend(["--tgid".into(), p.to_string()]);
-        }
-        if let Some(f) = &self.pidfile {
+        self.build(|f| {
             let text = match node {
                 None => std::fs::read_to_string(f).map_err(|e| Error::not_found(format!("scope pidfile {f}: {e}")))?,
                 Some(n) => {
-                    let out = n.run(&["cat".into(), f.clone()], Duration::from_secs(30))?;
+                    let out = n.run(&["cat".into(), f.to_string()], Duration::from_secs(30))?;
                     if !out.ok() {
                         return Err(Error::not_found(format!(
                             "scope pidfile {f} on node {}: {}",
@@ -236,13 +213,27 @@ impl Scope {
                 .next()
                 .and_then(|w| w.parse().ok())
                 .ok_or_else(|| Error::not_found(format!("scope pidfile {f} holds no pid")))?;
-            a.extend(["--tgid".into(), pid.to_string()]);
+            Ok(pid.to_string())
+        })
+    }
+
+    /// The options in the tools' order; `pidfile_tgid` turns a pidfile into
+    /// the value of its `--tgid`.
+    fn build(&self, pidfile_tgid: impl FnOnce(&str) -> Result<String>) -> Result<Vec<String>> {
+        let mut a = Vec::new();
+        if let Some(p) = self.pid {
+            a.extend(["--pid".into(), p.to_string()]);
         }
-        if let Some(c) = &self.comm {
-            a.extend(["--comm".into(), c.clone()]);
+        if let Some(p) = self.tgid {
+            a.extend(["--tgid".into(), p.to_string()]);
         }
-        if let Some(c) = &self.cgroup {
-            a.extend(["--cgroup".into(), c.clone()]);
+        if let Some(f) = &self.pidfile {
+            a.extend(["--tgid".into(), pidfile_tgid(f)?]);
+        }
+        for (opt, v) in [("--comm", &self.comm), ("--cgroup", &self.cgroup)] {
+            if let Some(v) = v {
+                a.extend([opt.to_string(), v.clone()]);
+            }
         }
         Ok(a)
     }

@@ -138,17 +138,9 @@ pub fn run(node: Option<&NodeRef>, tool: &str, args: &[String], timeout: Duratio
     Ok(Output { argv, out })
 }
 
-/// One journal entry as `status --json` prints it (the fields we use).
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-pub struct JournalEntry {
-    pub id: u64,
-    pub tool: String,
-    pub kind: String,
-    pub target: String,
-    pub state: String,
-    pub since: u64,
-    pub desc: String,
-}
+/// One journal entry as `status --json` prints it (undo steps as plain JSON:
+/// a node's tool may know steps this build does not).
+pub type JournalEntry = kvmfi::journal::store::Entry<serde_json::Value>;
 
 /// The faults of `tool` in force, from its `status --json`.
 pub fn journal_entries(node: Option<&NodeRef>, tool: &str) -> Result<Vec<JournalEntry>> {
@@ -183,18 +175,11 @@ pub fn module_status(node: Option<&NodeRef>, tool: &str) -> Result<ModuleStatus>
     serde_json::from_str(out.stdout().trim()).map_err(|e| Error::failed(format!("{tool} status --json: {e}")))
 }
 
-/// A kernel event as `events --json` prints it.
+/// A kernel event as `events --json` prints it, with its wall-clock time.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 pub struct KernelEvent {
-    pub seq: u64,
-    pub time_ns: u64,
-    pub experiment: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub pid: i32,
-    pub comm: String,
-    pub what: String,
-    pub value: i64,
+    #[serde(flatten)]
+    pub event: kvmfi::tool::EventReport,
     /// Unix time in ms (from CLOCK_BOOTTIME at the time of reading).
     #[serde(default)]
     pub unix_ms: u64,
@@ -216,7 +201,7 @@ pub fn kernel_events(node: Option<&NodeRef>, tool: &str, id: &str) -> Result<Vec
         .lines()
         .filter_map(|l| serde_json::from_str::<KernelEvent>(l).ok())
         .map(|mut e| {
-            e.unix_ms = (real.saturating_sub(boot.saturating_sub(e.time_ns))) / 1_000_000;
+            e.unix_ms = (real.saturating_sub(boot.saturating_sub(e.event.time_ns))) / 1_000_000;
             e
         })
         .collect())

@@ -98,8 +98,9 @@ struct Record<S> {
     undo: Option<Vec<S>>,
 }
 
-/// A fault in force, as `status` shows it.
-#[derive(Debug, Clone, Serialize)]
+/// A fault in force, as `status` shows it (and kvmfi-experiment reads back
+/// from `status --json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry<S> {
     pub id: u64,
     pub tool: String,

@@ -154,8 +154,8 @@ pub struct EventsOpts {
     pub experiment: Option<String>,
 }
 
-/// One event as printed by `events --json`.
-#[derive(Serialize, Debug)]
+/// One event as printed by `events --json` (and read back by kvmfi-experiment).
+#[derive(Serialize, serde::Deserialize, Debug, Clone)]
 pub struct EventReport {
     pub seq: u64,
     pub time_ns: u64,
