@@ -14,10 +14,10 @@ DEFAULT_KERNEL_IDS=(x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12)
 # there (make check-all runs every scenario).
 NEW_KERNEL_IDS=(x86_64-5.10 x86_64-7.3 arm64-5.10 arm64-7.3)
 # Every tool's primary effect, off, counters, lease and legacy interface
-# (00, 10, 11, 13, 16, 30-35, 40-43), the QEMU scenarios (36-39, 44) and the
+# (00, 10, 11, 13, 16, 30-35, 40-43), the QEMU scenarios (36-39, 44, 45) and the
 # experiment (70), as a --scenarios glob relative to the repository; left
 # out: the long reliability, netem, NFS, slow-I/O, disk and compat scenarios.
-NEW_KERNEL_SCENARIOS='bench/scenarios/00-*.sh bench/scenarios/1[0136]-*.sh bench/scenarios/3[0-9]-*.sh bench/scenarios/4[0-4]-*.sh bench/scenarios/70-*.sh'
+NEW_KERNEL_SCENARIOS='bench/scenarios/00-*.sh bench/scenarios/1[0136]-*.sh bench/scenarios/3[0-9]-*.sh bench/scenarios/4[0-5]-*.sh bench/scenarios/70-*.sh'
 # Built from Debian's linux-source by bench/debug-kernel.sh (KASAN, lockdep,
 # kmemleak, the fault-injection framework): never in the default set.
 DEBUG_KERNEL_IDS=(x86_64-6.1-debug)
