@@ -53,6 +53,16 @@ pub fn set<A: ModuleArgs>(req: &mut Arm, mode: u32, args: A) {
     args.store(req);
 }
 
+/// Numbers (ioctl commands, capabilities) into a module's fixed slots, the
+/// unused ones 0; the caller has checked that they fit.
+pub fn slots<const N: usize>(numbers: impl IntoIterator<Item = u64>) -> [u64; N] {
+    let mut slots = [0; N];
+    for (slot, n) in slots.iter_mut().zip(numbers) {
+        *slot = n;
+    }
+    slots
+}
+
 /// The original KVM tools' bit operations on a random bit 0-31.
 pub mod bitop {
     pub const FLIP: u8 = 1;
