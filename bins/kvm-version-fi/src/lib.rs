@@ -12,10 +12,8 @@ use kvmfi::{errno, Error, Result};
 
 mod doc;
 
+use kvm_version::{NR_CAPS as MAX_CAPS, NR_CMDS as MAX_CMDS};
 use kvmfi::request::{self, kvm_version};
-
-const MAX_CMDS: usize = kvm_version::NR_CMDS;
-const MAX_CAPS: usize = kvm_version::NR_CAPS;
 
 kvmfi::kvm_listing_top!(
     /// Print the /dev/kvm ioctls and capability names known here and exit
@@ -65,7 +63,10 @@ impl KernelTool for KvmVersion {
             return Err(Error::usage(format!("at most {MAX_CMDS} --fail and {MAX_CAPS} --cap per fault")));
         }
         // --api-version is a value for KVM_GET_API_VERSION alone.
-        let fail = if own.api_version.is_some() { &vec!["KVM_GET_API_VERSION".to_string()] } else { &own.fail };
+        let fail = match own.api_version {
+            Some(_) => vec!["KVM_GET_API_VERSION"],
+            None => own.fail.iter().map(String::as_str).collect(),
+        };
         let cmds = fail.iter().map(|c| kvmcmds::parse(c, &[Fd::System])).collect::<Result<Vec<_>>>()?;
         let caps = own.cap.iter().map(|c| kvmcmds::parse_cap(c)).collect::<Result<Vec<_>>>()?;
         let check = kvmcmds::parse("KVM_CHECK_EXTENSION", &[Fd::System])?;

@@ -166,3 +166,18 @@ impl Bounds {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_u64;
+
+    #[test]
+    fn numbers_are_decimal_or_hex() {
+        assert_eq!(parse_u64(" 0x1F "), Some(31));
+        assert_eq!(parse_u64("0X10"), Some(16));
+        assert_eq!(parse_u64("42"), Some(42));
+        assert_eq!(parse_u64("1_000"), None);
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u64("0x"), None);
+    }
+}

@@ -1,6 +1,7 @@
 //! What the KVM-layer tools (kvm-ioctl-fi, memslot-fi, vcpu-state-fi,
 //! kvm-version-fi, dirty-log-fi) share: the common subcommands, the check
-//! that KVM is there, and the man-page sections they have in common.
+//! that KVM is there, the man-page sections they have in common, and the
+//! listing option before the subcommand ([`crate::kvm_listing_top`]).
 
 use crate::error::{Error, Result};
 use crate::kernel::kernel_tool::{Doc, ExitText};

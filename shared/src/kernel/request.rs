@@ -230,4 +230,10 @@ mod tests {
         m.store(&mut req);
         assert_eq!(req.arg, [4, 0, 0, 0, 0, 0, 0, 1]);
     }
+
+    #[test]
+    fn slots_fill_in_order_and_leave_the_rest_zero() {
+        assert_eq!(slots::<4>([7, 9]), [7, 9, 0, 0]);
+        assert_eq!(slots::<2>([]), [0, 0]);
+    }
 }
