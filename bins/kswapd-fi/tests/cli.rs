@@ -1,18 +1,13 @@
-//! Command-line contract: usage errors exit 2 before anything is loaded.
+//! Command-line contract: usage errors exit 2 with one line, before
+//! anything is loaded.
 
-use assert_cmd::Command;
+#[macro_use]
+#[path = "../../../shared/testsupport/cli_contract.rs"]
+mod cli_contract;
 
-fn tool() -> Command {
-    Command::cargo_bin("kswapd-fi").unwrap()
-}
-
-#[test]
-fn delay_is_bounded() {
-    tool().args(["arm", "--ms", "5000"]).assert().code(2);
-    tool().args(["arm", "--ms", "0"]).assert().code(2);
-}
-
-#[test]
-fn bad_mode_is_a_usage_error() {
-    tool().args(["arm", "--mode", "null-pointer"]).assert().code(2);
-}
+cli_contract_tests!("kswapd-fi", kswapd_fi::command, [
+    "arm --ms 5000",
+    "arm --ms 0",
+    "arm --mode null-pointer",
+]
+.as_slice());

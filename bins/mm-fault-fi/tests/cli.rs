@@ -1,23 +1,14 @@
-//! Command-line contract: usage errors exit 2 before anything is loaded.
+//! Command-line contract: usage errors exit 2 with one line naming the
+//! problem, before anything is loaded.
 
-use assert_cmd::Command;
-use predicates::str::contains;
+#[macro_use]
+#[path = "../../../shared/testsupport/cli_contract.rs"]
+mod cli_contract;
 
-fn tool() -> Command {
-    Command::cargo_bin("mm-fault-fi").unwrap()
-}
+cli_contract_tests!("mm-fault-fi", mm_fault_fi::command, saying BAD);
 
-#[test]
-fn arm_without_scope_is_refused() {
-    tool().args(["arm", "--result", "sigbus"]).assert().code(2).stderr(contains("--yes"));
-}
-
-#[test]
-fn bad_range_is_a_usage_error() {
-    tool().args(["arm", "--tgid", "1", "--addr-range", "0x2000-0x1000"]).assert().code(2).stderr(contains("empty"));
-}
-
-#[test]
-fn bad_result_is_a_usage_error() {
-    tool().args(["arm", "--tgid", "1", "--result", "panic"]).assert().code(2);
-}
+const BAD: &[(&str, &str)] = &[
+    ("arm --result sigbus", "--yes"),
+    ("arm --tgid 1 --addr-range 0x2000-0x1000", "empty"),
+    ("arm --tgid 1 --result panic", ""),
+];

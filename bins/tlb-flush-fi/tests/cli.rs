@@ -1,33 +1,28 @@
-//! Command-line contract: usage errors exit 2; `support` answers per arch.
+//! Command-line contract: usage errors exit 2 with one line naming the
+//! problem; `support` answers per arch.
 
 use assert_cmd::Command;
 use predicates::str::contains;
 
-fn tool() -> Command {
-    Command::cargo_bin("tlb-flush-fi").unwrap()
-}
+#[macro_use]
+#[path = "../../../shared/testsupport/cli_contract.rs"]
+mod cli_contract;
+
+cli_contract_tests!("tlb-flush-fi", tlb_flush_fi::command, saying BAD);
+
+const BAD: &[(&str, &str)] = &[
+    #[cfg(target_arch = "x86_64")]
+    ("arm", "--yes"),
+    ("kvm arm", "no scope given"),
+    ("kvm arm --tgid 1 --cmd x", ""),
+];
 
 #[test]
 fn support_answers_for_this_arch() {
+    let mut tool = Command::cargo_bin("tlb-flush-fi").unwrap();
     if cfg!(target_arch = "x86_64") {
-        tool().arg("support").assert().success().stdout(contains("supported"));
+        tool.arg("support").assert().success().stdout(contains("supported"));
     } else {
-        tool().arg("support").assert().code(4).stderr(contains("unsupported"));
+        tool.arg("support").assert().code(4).stderr(contains("unsupported"));
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[test]
-fn arm_without_scope_is_refused() {
-    tool().arg("arm").assert().code(2).stderr(contains("--yes"));
-}
-
-#[test]
-fn kvm_arm_without_scope_is_refused() {
-    tool().args(["kvm", "arm"]).assert().code(2).stderr(contains("no scope given"));
-}
-
-#[test]
-fn kvm_arm_refuses_an_unknown_option() {
-    tool().args(["kvm", "arm", "--tgid", "1", "--cmd", "x"]).assert().code(2);
 }
