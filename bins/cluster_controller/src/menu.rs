@@ -300,79 +300,77 @@ fn vm_menu(ctx: &mut Ctx) -> Flow {
     })
 }
 
+/// The menu of an injector: its first six items crash, hang and resume its
+/// two daemons (`daemons`: how the menu names each, what the injector calls
+/// it), `more` follow them and `pick_more` runs one (its index in `more`).
+fn injector_menu(
+    ctx: &mut Ctx,
+    title: &str,
+    tool: InjTool,
+    daemons: [(&str, &str); 2],
+    more: &[&str],
+    mut pick_more: impl FnMut(&mut Ctx, usize, &str),
+) -> Flow {
+    const VERBS: [(&str, &str); 3] = [("Crash", "crash"), ("Hang", "hang"), ("Resume", "resume")];
+    let mut items: Vec<String> = VERBS.iter().flat_map(|(verb, _)| daemons.map(|(name, _)| format!("{verb} {name}"))).collect();
+    let own = items.len();
+    items.extend(more.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+    submenu(ctx, title, &refs, |ctx, i| match i.checked_sub(own) {
+        None => run_inject(ctx, tool, &[VERBS[i / 2].1, daemons[i % 2].1], refs[i]),
+        Some(j) => pick_more(ctx, j, more[j]),
+    })
+}
+
 fn hadoop_menu(ctx: &mut Ctx) -> Flow {
-    let items = [
-        "Crash the NameNode",
-        "Crash a DataNode",
-        "Hang the NameNode",
-        "Hang a DataNode",
-        "Resume the NameNode",
-        "Resume a DataNode",
+    let more = [
         "HDFS safe mode: enter",
         "HDFS safe mode: leave",
         "Network: block an IP",
         "Network: clear the block of an IP",
         "List the Hadoop daemons",
     ];
-    submenu(ctx, "Hadoop fault injection", &items, |ctx, i| {
-        let comp = if i % 2 == 0 { "nn" } else { "dn" };
-        match i {
-            0..=5 => {
-                let verb = ["crash", "hang", "resume"][i / 2];
-                run_inject(ctx, InjTool::Hadoop, &[verb, comp], items[i]);
-            }
-            6 | 7 => {
-                let action = if i == 6 { "enter" } else { "leave" };
-                let namenode = Spec::Role("NameNode".into());
-                inject_at(ctx, items[i], &namenode, InjTool::Hadoop, &["hdfs-safe".into(), action.into()]);
-            }
-            8 | 9 => {
-                let Some(addr) = ask_value("Which IP address? ", None, ip) else { return };
-                let verb = if i == 8 { "network" } else { "network-clear" };
-                inject_at(ctx, items[i], &Spec::All, InjTool::Hadoop, &[verb.into(), addr]);
-            }
-            _ => inject_at(ctx, items[i], &Spec::All, InjTool::Hadoop, &["list".into()]),
+    let daemons = [("the NameNode", "nn"), ("a DataNode", "dn")];
+    injector_menu(ctx, "Hadoop fault injection", InjTool::Hadoop, daemons, &more, |ctx, i, what| match i {
+        0 | 1 => {
+            let action = if i == 0 { "enter" } else { "leave" };
+            let namenode = Spec::Role("NameNode".into());
+            inject_at(ctx, what, &namenode, InjTool::Hadoop, &["hdfs-safe".into(), action.into()]);
         }
+        2 | 3 => {
+            let Some(addr) = ask_value("Which IP address? ", None, ip) else { return };
+            let verb = if i == 2 { "network" } else { "network-clear" };
+            inject_at(ctx, what, &Spec::All, InjTool::Hadoop, &[verb.into(), addr]);
+        }
+        _ => inject_at(ctx, what, &Spec::All, InjTool::Hadoop, &["list".into()]),
     })
 }
 
 fn cloudstack_menu(ctx: &mut Ctx) -> Flow {
-    let items = [
-        "Crash the management server",
-        "Crash an agent",
-        "Hang the management server",
-        "Hang an agent",
-        "Resume the management server",
-        "Resume an agent",
+    let more = [
         "API delay",
         "Clear the API delay",
         "Limit database connections",
         "Restore database connections",
         "List the CloudStack daemons",
     ];
-    submenu(ctx, "CloudStack fault injection", &items, |ctx, i| {
-        let comp = if i % 2 == 0 { "ms" } else { "agent" };
-        let ms_nodes = Spec::Role("ManagementServer".into());
-        match i {
-            0..=5 => {
-                let verb = ["crash", "hang", "resume"][i / 2];
-                run_inject(ctx, InjTool::Cloudstack, &[verb, comp], items[i]);
-            }
-            6 => {
-                let Some(ms) = ask_number("Delay in milliseconds [Enter = 500]: ", "500", 1..=60000) else { return };
-                inject_at(ctx, items[i], &ms_nodes, InjTool::Cloudstack, &["api-delay".into(), ms.to_string()]);
-            }
-            7 | 9 => {
-                let verb = if i == 7 { "api-delay-clear" } else { "db-restore" };
-                inject_at(ctx, items[i], &ms_nodes, InjTool::Cloudstack, &[verb.into()]);
-            }
-            8 => {
-                let Some(n) = ask_number("Connections per cloud account [Enter = 1]: ", "1", 1..=100000) else { return };
-                let args = ["db-limit".into(), "--user-connections".into(), n.to_string()];
-                inject_at(ctx, items[i], &ms_nodes, InjTool::Cloudstack, &args);
-            }
-            _ => inject_at(ctx, items[i], &Spec::All, InjTool::Cloudstack, &["list".into()]),
+    let daemons = [("the management server", "ms"), ("an agent", "agent")];
+    let ms_nodes = Spec::Role("ManagementServer".into());
+    injector_menu(ctx, "CloudStack fault injection", InjTool::Cloudstack, daemons, &more, |ctx, i, what| match i {
+        0 => {
+            let Some(ms) = ask_number("Delay in milliseconds [Enter = 500]: ", "500", 1..=60000) else { return };
+            inject_at(ctx, what, &ms_nodes, InjTool::Cloudstack, &["api-delay".into(), ms.to_string()]);
         }
+        1 | 3 => {
+            let verb = if i == 1 { "api-delay-clear" } else { "db-restore" };
+            inject_at(ctx, what, &ms_nodes, InjTool::Cloudstack, &[verb.into()]);
+        }
+        2 => {
+            let Some(n) = ask_number("Connections per cloud account [Enter = 1]: ", "1", 1..=100000) else { return };
+            let args = ["db-limit".into(), "--user-connections".into(), n.to_string()];
+            inject_at(ctx, what, &ms_nodes, InjTool::Cloudstack, &args);
+        }
+        _ => inject_at(ctx, what, &Spec::All, InjTool::Cloudstack, &["list".into()]),
     })
 }
 
