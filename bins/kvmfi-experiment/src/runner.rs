@@ -357,18 +357,7 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
             node: at.cloned(),
             applied: false,
         };
-        ctx.journal.append(&Record {
-            op: "begin".into(),
-            run: ctx.run.clone(),
-            step: step_id.clone(),
-            tool: Some(f.tool.clone()),
-            class: Some(f.class),
-            above: Some(above),
-            experiment: None,
-            faults: Vec::new(),
-            node: at.cloned(),
-            time_ms: tools::now_ms(),
-        })?;
+        ctx.journal.append(&Record::begin(&pending))?;
         ctx.in_force.lock().unwrap().push(pending.clone());
         rec.started_ms = Some(tools::now_ms());
         let out = tools::run(at, &f.tool, &args, ejournal::UNDO_TIMEOUT)?;
@@ -397,18 +386,7 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
         }
         rec.experiment = pending.experiment.clone();
         pending.applied = true;
-        ctx.journal.append(&Record {
-            op: "applied".into(),
-            run: ctx.run.clone(),
-            step: step_id.clone(),
-            tool: None,
-            class: None,
-            above: None,
-            experiment: pending.experiment.clone(),
-            faults: pending.faults.clone(),
-            node: None,
-            time_ms: tools::now_ms(),
-        })?;
+        ctx.journal.append(&Record::applied(&pending))?;
         if let Some(p) = ctx.in_force.lock().unwrap().iter_mut().find(|p| p.step == step_id) {
             *p = pending.clone();
         }
