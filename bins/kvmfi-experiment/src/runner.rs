@@ -362,17 +362,8 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
         rec.started_ms = Some(tools::now_ms());
         let out = tools::run(at, &f.tool, &args, ejournal::UNDO_TIMEOUT)?;
         if !out.ok() {
-            let code = out.code().unwrap_or(1);
-            let msg = out.why();
-            return Err(match code {
-                2 => Error::usage(msg),
-                3 => Error::permission(msg),
-                4 => Error::unsupported(msg),
-                5 => Error::not_found(msg),
-                // A node (or this host) halted since the run began.
-                6 => Error::Halted(msg),
-                _ => Error::failed(msg),
-            });
+            // 6: a node (or this host) halted since the run began.
+            return Err(tools::exit_error(out.code(), out.why()));
         }
         rec.applied_ms = Some(tools::now_ms());
         match f.class {
