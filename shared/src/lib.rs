@@ -19,6 +19,38 @@ pub mod undo;
 
 pub use error::{Error, Result};
 
+/// What the crate's unit tests share.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use std::path::{Path, PathBuf};
+
+    /// A file in the temporary directory, named after the test and this
+    /// process so that parallel runs do not collide; removed when dropped,
+    /// also when the test fails.
+    pub struct TempFile(PathBuf);
+
+    impl TempFile {
+        pub fn new(name: &str, content: &str) -> TempFile {
+            let path = std::env::temp_dir().join(format!("kvmfi-{name}-{}", std::process::id()));
+            std::fs::write(&path, content).unwrap();
+            TempFile(path)
+        }
+    }
+
+    impl std::ops::Deref for TempFile {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
 // The kernel side under its former top-level names, which the tools use.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub use kernel::kvmcmds;

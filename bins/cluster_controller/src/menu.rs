@@ -249,11 +249,17 @@ fn ip(t: &str) -> std::result::Result<String, String> {
 }
 
 /// Runs `tool args` on nodes the user picks (default by role).
+/// Asks for the nodes (offering the ones the command is meant for) and runs
+/// the injector command there.
 fn run_inject(ctx: &mut Ctx, tool: InjTool, args: &[&str], what: &str) {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let default = ops::default_inject_target(tool, &args);
-    let Some(specs) = ask_targets(ctx, what, &default) else { return };
-    act(ops::inject(ctx, &specs, tool, &args));
+    inject_at(ctx, what, &ops::default_inject_target(tool, &args), tool, &args);
+}
+
+/// Asks for the nodes, offering `default`, and runs the injector command there.
+fn inject_at(ctx: &mut Ctx, what: &str, default: &Spec, tool: InjTool, args: &[String]) {
+    let Some(specs) = ask_targets(ctx, what, default) else { return };
+    act(ops::inject(ctx, &specs, tool, args));
 }
 
 fn vm_menu(ctx: &mut Ctx) -> Flow {
@@ -317,19 +323,15 @@ fn hadoop_menu(ctx: &mut Ctx) -> Flow {
             }
             6 | 7 => {
                 let action = if i == 6 { "enter" } else { "leave" };
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::Role("NameNode".into())) else { return };
-                act(ops::inject(ctx, &specs, InjTool::Hadoop, &["hdfs-safe".into(), action.into()]));
+                let namenode = Spec::Role("NameNode".into());
+                inject_at(ctx, items[i], &namenode, InjTool::Hadoop, &["hdfs-safe".into(), action.into()]);
             }
             8 | 9 => {
                 let Some(addr) = ask_value("Which IP address? ", None, ip) else { return };
                 let verb = if i == 8 { "network" } else { "network-clear" };
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { return };
-                act(ops::inject(ctx, &specs, InjTool::Hadoop, &[verb.into(), addr]));
+                inject_at(ctx, items[i], &Spec::All, InjTool::Hadoop, &[verb.into(), addr]);
             }
-            _ => {
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { return };
-                act(ops::inject(ctx, &specs, InjTool::Hadoop, &["list".into()]));
-            }
+            _ => inject_at(ctx, items[i], &Spec::All, InjTool::Hadoop, &["list".into()]),
         }
     })
 }
@@ -358,28 +360,18 @@ fn cloudstack_menu(ctx: &mut Ctx) -> Flow {
             }
             6 => {
                 let Some(ms) = ask_number("Delay in milliseconds [Enter = 500]: ", "500", 1..=60000) else { return };
-                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { return };
-                act(ops::inject(ctx, &specs, InjTool::Cloudstack, &["api-delay".into(), ms.to_string()]));
+                inject_at(ctx, items[i], &ms_nodes, InjTool::Cloudstack, &["api-delay".into(), ms.to_string()]);
             }
             7 | 9 => {
                 let verb = if i == 7 { "api-delay-clear" } else { "db-restore" };
-                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { return };
-                act(ops::inject(ctx, &specs, InjTool::Cloudstack, &[verb.into()]));
+                inject_at(ctx, items[i], &ms_nodes, InjTool::Cloudstack, &[verb.into()]);
             }
             8 => {
                 let Some(n) = ask_number("Connections per cloud account [Enter = 1]: ", "1", 1..=100000) else { return };
-                let Some(specs) = ask_targets(ctx, items[i], &ms_nodes) else { return };
-                act(ops::inject(
-                    ctx,
-                    &specs,
-                    InjTool::Cloudstack,
-                    &["db-limit".into(), "--user-connections".into(), n.to_string()],
-                ));
+                let args = ["db-limit".into(), "--user-connections".into(), n.to_string()];
+                inject_at(ctx, items[i], &ms_nodes, InjTool::Cloudstack, &args);
             }
-            _ => {
-                let Some(specs) = ask_targets(ctx, items[i], &Spec::All) else { return };
-                act(ops::inject(ctx, &specs, InjTool::Cloudstack, &["list".into()]));
-            }
+            _ => inject_at(ctx, items[i], &Spec::All, InjTool::Cloudstack, &["list".into()]),
         }
     })
 }

@@ -133,12 +133,10 @@ pub fn readonly_options(opts: &str) -> String {
 mod tests {
     #[test]
     fn exports() {
-        let d = std::env::temp_dir().join(format!("etab-{}", std::process::id()));
-        std::fs::write(&d, "/srv/primary\t*(rw,sync,wdelay,no_root_squash)\n/other\t10.0.0.0/8(rw)\n").unwrap();
+        let d = crate::testutil::TempFile::new("etab", "/srv/primary\t*(rw,sync,wdelay,no_root_squash)\n/other\t10.0.0.0/8(rw)\n");
         let e = nfs_exports(&d, Path::new("/srv/primary"));
         assert_eq!(e, vec![("*".to_string(), "rw,sync,wdelay,no_root_squash".to_string())]);
         assert_eq!(readonly_options(&e[0].1), "ro,sync,wdelay,no_root_squash");
-        let _ = std::fs::remove_file(d);
     }
 
     use super::*;

@@ -112,13 +112,11 @@ mod tests {
 
     #[test]
     fn names() {
-        let d = std::env::temp_dir().join(format!("kvmfi-cc-{}", std::process::id()));
-        std::fs::write(&d, "# c\nmaster,127.0.0.1,22,NameNode\nslave1, localhost ,2221,DataNode # x\n").unwrap();
-        let r = resolve("slave1", Some(&d)).unwrap();
+        let d = crate::testutil::TempFile::new("cc", "# c\nmaster,127.0.0.1,22,NameNode\nslave1, localhost ,2221,DataNode # x\n");
+        let r = resolve("slave1", Some(&*d)).unwrap();
         assert_eq!((r.ip.to_string(), r.ssh_port), ("127.0.0.1".to_string(), Some(2221)));
-        assert_eq!(resolve("127.0.0.1", Some(&d)).unwrap().ssh_port, Some(22));
-        assert!(resolve("bad/name", Some(&d)).is_err());
+        assert_eq!(resolve("127.0.0.1", Some(&*d)).unwrap().ssh_port, Some(22));
+        assert!(resolve("bad/name", Some(&*d)).is_err());
         assert!(is_local("127.0.0.1".parse().unwrap()));
-        let _ = std::fs::remove_file(d);
     }
 }
