@@ -2,8 +2,8 @@
 
 use crate::remote::NodeRef;
 use crate::spec::{self, Probe, ProbeKind};
-use regex::Regex;
 use crate::tools;
+use regex::Regex;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;

@@ -144,7 +144,7 @@ impl Probe {
     pub fn describe(&self) -> String {
         let what = match &self.kind {
             ProbeKind::Command { argv, exit, output } => {
-                format!("command {} exits {exit}{}", kvmfi::exec::display_argv(argv), output_matches(output))
+                format!("command {} exits {exit}{}", kvmfi::exec::display_argv(argv), output_matches(output.as_ref()))
             }
             ProbeKind::Http { host, port, path, status } => format!("HTTP GET http://{host}:{port}{path} answers {status}"),
             ProbeKind::Tcp { address } => format!("TCP connect to {address}"),
@@ -152,7 +152,7 @@ impl Probe {
                 format!("HDFS has at least {min_live} live DataNode(s) (dfsadmin -report)")
             }
             ProbeKind::Mariadb { query, expect, .. } => {
-                format!("MariaDB query {query:?} succeeds{}", output_matches(expect))
+                format!("MariaDB query {query:?} succeeds{}", output_matches(expect.as_ref()))
             }
             ProbeKind::Qmp { socket, state } => {
                 format!("QEMU at {} is {state} (QMP query-status)", socket.display())
@@ -165,8 +165,8 @@ impl Probe {
 }
 
 /// `, output matches /RE/` when the probe has a pattern, else nothing.
-fn output_matches(re: &Option<Regex>) -> String {
-    re.as_ref().map(|r| format!(", output matches /{}/", pattern(r))).unwrap_or_default()
+fn output_matches(re: Option<&Regex>) -> String {
+    re.map(|r| format!(", output matches /{}/", pattern(r))).unwrap_or_default()
 }
 
 /// A probe's pattern as its file wrote it: without the multi-line flag
