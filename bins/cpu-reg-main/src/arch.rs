@@ -168,6 +168,29 @@ pub fn reg_name(arch: &Arch, reg: u64) -> String {
     }
 }
 
+/// The fault `arm`'s options ask for on `arch`: a TYPE number, or a
+/// register with a bit to flip or a value to set.
+pub(crate) fn arm_fault(arch: &Arch, a: &crate::RegOptions) -> Result<Fault> {
+    if let Some(t) = a.fault_type {
+        return fault_type(arch, t);
+    }
+    let reg = parse_reg(arch, a.reg.as_deref().unwrap_or("pc"))?;
+    if let Some(value) = a.set {
+        if reg == REG_RANDOM {
+            return Err(Error::usage("--set needs a named register, not --reg random"));
+        }
+        return Ok(Fault { reg, mode: MODE_SET, bit: 0, value });
+    }
+    let bit = a.flip_bit.unwrap_or(BIT_RANDOM);
+    if reg == REG_FLAGS && bit != BIT_RANDOM && !arch.flag_bits.contains(&bit) {
+        return Err(Error::usage(format!(
+            "--flip-bit {bit}: not a flag user space may change on {} (allowed bits: {:?})",
+            arch.name, arch.flag_bits
+        )));
+    }
+    Ok(Fault { reg, mode: MODE_FLIP, bit, value: 0 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

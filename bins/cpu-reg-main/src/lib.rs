@@ -10,28 +10,24 @@ use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
 use kvmfi::kernel_tool::{ArmArgs, KernelTool};
 use kvmfi::symbols::{ModuleSpec, CPU_REG};
-use kvmfi::{Error, Result};
+use kvmfi::Result;
 
 mod arch;
 mod doc;
 mod original;
 
 pub use arch::{aim_fault, fault_type, native, parse_reg, reg_name, Arch, Fault, AARCH64, X86_64};
+use arch::arm_fault;
 use original::Top;
 
 /// Register numbers, the random bit and the modes of the module's request.
 pub use kvmfi::request::cpu_reg::{BIT_RANDOM, FLAGS as REG_FLAGS, MODE_FLIP, MODE_SET, PC as REG_PC, RANDOM as REG_RANDOM, SP as REG_SP};
 
+/// Decimal, 0x hex, or negative (two's complement), `_` separators allowed.
 fn parse_u64(text: &str) -> std::result::Result<u64, String> {
     let t = text.trim().replace('_', "");
-    let r = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        u64::from_str_radix(h, 16).ok()
-    } else if let Some(neg) = t.strip_prefix('-') {
-        neg.parse::<u64>().ok().map(|v| v.wrapping_neg())
-    } else {
-        t.parse().ok()
-    };
-    r.ok_or_else(|| format!("'{text}' is not a number (decimal, 0x hex, or negative)"))
+    let negative = || t.strip_prefix('-').and_then(|n| n.parse::<u64>().ok()).map(u64::wrapping_neg);
+    kvmfi::cli::parse_u64(&t).or_else(negative).ok_or_else(|| format!("'{text}' is not a number (decimal, 0x hex, or negative)"))
 }
 
 /// The fault's own options.
@@ -88,27 +84,6 @@ impl KernelTool for CpuReg {
 }
 
 kvmfi::kernel_tool_entry_points!(CpuReg, top = Top);
-
-fn arm_fault(arch: &Arch, a: &RegOptions) -> Result<Fault> {
-    if let Some(t) = a.fault_type {
-        return fault_type(arch, t);
-    }
-    let reg = parse_reg(arch, a.reg.as_deref().unwrap_or("pc"))?;
-    if let Some(value) = a.set {
-        if reg == REG_RANDOM {
-            return Err(Error::usage("--set needs a named register, not --reg random"));
-        }
-        return Ok(Fault { reg, mode: MODE_SET, bit: 0, value });
-    }
-    let bit = a.flip_bit.unwrap_or(BIT_RANDOM);
-    if reg == REG_FLAGS && bit != BIT_RANDOM && !arch.flag_bits.contains(&bit) {
-        return Err(Error::usage(format!(
-            "--flip-bit {bit}: not a flag user space may change on {} (allowed bits: {:?})",
-            arch.name, arch.flag_bits
-        )));
-    }
-    Ok(Fault { reg, mode: MODE_FLIP, bit, value: 0 })
-}
 
 #[cfg(test)]
 mod tests {

@@ -13,8 +13,10 @@ use kvmfi::symbols::{ModuleSpec, DIRTY_LOG};
 use kvmfi::{kmod, Error, Result};
 
 mod doc;
+mod ratio;
 
-const PPM: f64 = dirty_log::PPM as f64;
+use ratio::parse_ratio;
+
 /// The module's counters, as read-only parameters.
 const COUNTERS: [&str; 5] = ["bits_seen", "bits_dropped", "bits_added", "bits_cleared_in_kvm", "ring_resets_seen"];
 
@@ -34,27 +36,6 @@ pub struct Fault {
     /// Only the bitmaps of this memory slot (KVM_GET_DIRTY_LOG's slot number)
     #[arg(long, value_name = "SLOT", help_heading = "Fault")]
     slot: Option<u32>,
-}
-
-/// `0.25`, `25%` or `1/4` as parts per million (1..=1000000).
-fn parse_ratio(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    let value = if let Some(p) = t.strip_suffix('%') {
-        p.trim().parse::<f64>().map(|v| v / 100.0)
-    } else if let Some((a, b)) = t.split_once('/') {
-        match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
-            (Ok(a), Ok(b)) if b != 0.0 => Ok(a / b),
-            _ => return Err(format!("'{text}': not a ratio")),
-        }
-    } else {
-        t.parse::<f64>()
-    }
-    .map_err(|_| format!("'{text}': not a ratio (0.25, 25% or 1/4)"))?;
-    let ppm = (value * PPM).round();
-    if !(1.0..=PPM).contains(&ppm) {
-        return Err(format!("'{text}': the ratio must be above 0 and at most 1"));
-    }
-    Ok(ppm as u64)
 }
 
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
@@ -101,31 +82,8 @@ impl KernelTool for DirtyLog {
 
     /// The module's counters (read-only parameters); zeros when it is not loaded.
     fn counters() -> Vec<(&'static str, u64)> {
-        let dir = std::path::Path::new("/sys/module").join(kmod::kernel_name(DIRTY_LOG.module)).join("parameters");
-        COUNTERS
-            .iter()
-            .map(|c| {
-                let v = std::fs::read_to_string(dir.join(c)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-                (*c, v)
-            })
-            .collect()
+        COUNTERS.iter().map(|c| (*c, kmod::param(DIRTY_LOG.module, c).and_then(|v| v.parse().ok()).unwrap_or(0))).collect()
     }
 }
 
 kvmfi::kernel_tool_entry_points!(DirtyLog);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ratios() {
-        assert_eq!(parse_ratio("0.25").unwrap(), 250_000);
-        assert_eq!(parse_ratio("25%").unwrap(), 250_000);
-        assert_eq!(parse_ratio("1/4").unwrap(), 250_000);
-        assert_eq!(parse_ratio("1").unwrap(), 1_000_000);
-        assert!(parse_ratio("0").is_err());
-        assert!(parse_ratio("1.5").is_err());
-        assert!(parse_ratio("x").is_err());
-    }
-}

@@ -4,49 +4,42 @@
 use clap::{Args, ValueEnum};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, KernelTool, TopOptions};
+use kvmfi::kernel_tool::{ArmArgs, KernelTool};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_IOCTL};
-use kvmfi::{errno, Error, Result};
+use kvmfi::{errno, Result};
 
+mod cmds;
 mod doc;
 
+use cmds::resolve_cmds;
 use kvmfi::request::{self, bitop, kvm_ioctl};
 
-/// Up to this many commands per fault.
-const MAX_CMDS: usize = kvm_ioctl::NR_CMDS;
-use kvm_ioctl::{FD_VCPU, FD_VM};
-
-/// Before the subcommand.
-#[derive(Args, Debug)]
-pub struct Top {
+kvmfi::kvm_listing_top!(
     /// Print the ioctl commands known on this architecture (name, number, file) and exit
-    #[arg(long, exclusive = true)]
-    list_cmds: bool,
-}
+    list_cmds,
+    "--list-cmds",
+    || kvmcmds::listing(&[Fd::Vm, Fd::Vcpu])
+);
 
-impl TopOptions for Top {
-    fn run(self) -> Result<()> {
-        kvmtool::list_or_usage(self.list_cmds, "--list-cmds", || kvmcmds::listing(&[Fd::Vm, Fd::Vcpu]))
-    }
-}
-
-/// Which argument the original's corruption mode changes.
+/// Which argument the original's corruption mode changes (its code in the request).
 #[derive(ValueEnum, Clone, Copy, Debug)]
+#[repr(u8)]
 enum Position {
     /// the ioctl command number (the original position 1)
-    Cmd,
+    Cmd = kvm_ioctl::POS_CMD,
     /// the ioctl argument (the original position 2)
-    Arg,
+    Arg = kvm_ioctl::POS_ARG,
 }
 
-/// The original's bit operations on a random bit 0-31.
+/// The original's bit operations on a random bit 0-31 (their codes in the request).
 #[derive(ValueEnum, Clone, Copy, Debug)]
+#[repr(u8)]
 enum BitOp {
-    Flip,
-    Set,
-    Clear,
+    Flip = bitop::FLIP,
+    Set = bitop::SET,
+    Clear = bitop::CLEAR,
 }
 
 /// The fault's own options.
@@ -83,21 +76,11 @@ impl KernelTool for KvmIoctl {
 
     fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
         let (nrs, fds) = &a.own.resolved;
-        let mut args = kvm_ioctl::Args { fds: *fds, ..Default::default() };
-        for (slot, nr) in args.cmd.iter_mut().zip(nrs) {
-            *slot = u64::from(*nr);
-        }
+        let cmd = request::slots(nrs.iter().map(|&nr| u64::from(nr)));
+        let mut args = kvm_ioctl::Args { cmd, fds: *fds, ..Default::default() };
         let mode = match a.own.corrupt {
             Some(pos) => {
-                args.corrupt_pos = match pos {
-                    Position::Cmd => kvm_ioctl::POS_CMD,
-                    Position::Arg => kvm_ioctl::POS_ARG,
-                };
-                args.corrupt_type = match a.own.bit {
-                    BitOp::Flip => bitop::FLIP,
-                    BitOp::Set => bitop::SET,
-                    BitOp::Clear => bitop::CLEAR,
-                };
+                (args.corrupt_pos, args.corrupt_type) = (pos as u8, a.own.bit as u8);
                 kvm_ioctl::MODE_CORRUPT
             }
             None => {
@@ -111,26 +94,3 @@ impl KernelTool for KvmIoctl {
 }
 
 kvmfi::kernel_tool_entry_points!(KvmIoctl, top = Top);
-
-/// Resolves the --cmd list into command numbers and the files they apply to.
-fn resolve_cmds(names: &[String]) -> Result<(Vec<u32>, u64)> {
-    if names.len() > MAX_CMDS {
-        return Err(Error::usage(format!("--cmd: at most {MAX_CMDS} commands per fault ({} given)", names.len())));
-    }
-    let mut nrs = Vec::new();
-    let mut fds = 0;
-    for n in names {
-        let nr = kvmcmds::parse(n, &[Fd::Vm, Fd::Vcpu])?;
-        fds |= match kvmcmds::fd_of(nr) {
-            Some(Fd::Vm) => FD_VM,
-            Some(Fd::Vcpu) => FD_VCPU,
-            Some(Fd::System) => {
-                return Err(Error::usage(format!("--cmd {n}: a /dev/kvm ioctl; use kvm-version-fi --fail {n}")))
-            }
-            None => FD_VM | FD_VCPU,
-        };
-        nrs.push(nr);
-    }
-    Ok((nrs, fds))
-}
-

@@ -4,7 +4,7 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, KernelTool, TopOptions};
+use kvmfi::kernel_tool::{ArmArgs, KernelTool};
 use kvmfi::kvmcmds::{self, Fd};
 use kvmfi::kvmtool;
 use kvmfi::symbols::{ModuleSpec, KVM_VERSION};
@@ -12,27 +12,18 @@ use kvmfi::{errno, Error, Result};
 
 mod doc;
 
+use kvm_version::{NR_CAPS as MAX_CAPS, NR_CMDS as MAX_CMDS};
 use kvmfi::request::{self, kvm_version};
 
-const MAX_CMDS: usize = kvm_version::NR_CMDS;
-const MAX_CAPS: usize = kvm_version::NR_CAPS;
-
-/// Before the subcommand.
-#[derive(Args, Debug)]
-pub struct Top {
+kvmfi::kvm_listing_top!(
     /// Print the /dev/kvm ioctls and capability names known here and exit
-    #[arg(long, exclusive = true)]
-    list_cmds: bool,
-}
-
-impl TopOptions for Top {
-    fn run(self) -> Result<()> {
-        kvmtool::list_or_usage(self.list_cmds, "--list-cmds", || {
-            let caps = kvmcmds::CAPS.iter().map(|(name, nr)| format!("{name:<34} {nr:<10} capability"));
-            kvmcmds::listing(&[Fd::System]).into_iter().chain(caps).collect()
-        })
+    list_cmds,
+    "--list-cmds",
+    || {
+        let caps = kvmcmds::CAPS.iter().map(|(name, nr)| format!("{name:<34} {nr:<10} capability"));
+        kvmcmds::listing(&[Fd::System]).into_iter().chain(caps).collect()
     }
-}
+);
 
 /// The fault's own options.
 #[derive(Args, Debug)]
@@ -54,7 +45,7 @@ pub struct Fault {
     #[arg(long, value_name = "N", conflicts_with = "errno", requires = "fail", help_heading = "Fault",
           value_parser = clap::value_parser!(u32))]
     value: Option<u32>,
-    /// The --fail and --cap numbers, resolved by `prepare`.
+    /// The ioctls (--fail, or KVM_GET_API_VERSION) and --cap numbers, resolved by `prepare`.
     #[arg(skip)]
     resolved: (Vec<u32>, Vec<u32>),
 }
@@ -71,7 +62,12 @@ impl KernelTool for KvmVersion {
         if own.fail.len() > MAX_CMDS || own.cap.len() > MAX_CAPS {
             return Err(Error::usage(format!("at most {MAX_CMDS} --fail and {MAX_CAPS} --cap per fault")));
         }
-        let cmds = own.fail.iter().map(|c| kvmcmds::parse(c, &[Fd::System])).collect::<Result<Vec<_>>>()?;
+        // --api-version is a value for KVM_GET_API_VERSION alone.
+        let fail = match own.api_version {
+            Some(_) => vec!["KVM_GET_API_VERSION"],
+            None => own.fail.iter().map(String::as_str).collect(),
+        };
+        let cmds = fail.iter().map(|c| kvmcmds::parse(c, &[Fd::System])).collect::<Result<Vec<_>>>()?;
         let caps = own.cap.iter().map(|c| kvmcmds::parse_cap(c)).collect::<Result<Vec<_>>>()?;
         let check = kvmcmds::parse("KVM_CHECK_EXTENSION", &[Fd::System])?;
         if !caps.is_empty() && !cmds.contains(&check) {
@@ -83,29 +79,16 @@ impl KernelTool for KvmVersion {
 
     fn fill(a: &Self::Arm, req: &mut Arm, _: &mut Held) -> Result<()> {
         let (cmds, caps) = &a.own.resolved;
-        let mut args = kvm_version::Args::default();
-        if let Some(v) = a.own.api_version {
-            args.cmd[0] = u64::from(kvmcmds::parse("KVM_GET_API_VERSION", &[Fd::System])?);
-            args.value = i64::from(v);
-            request::set(req, kvm_version::MODE_VALUE, args);
-            return Ok(());
+        let value = a.own.api_version.or(a.own.value);
+        let mode = if value.is_some() { kvm_version::MODE_VALUE } else { kvm_version::MODE_ERROR };
+        if value.is_none() {
+            req.error = a.own.errno.unwrap_or(libc::ENOMEM);
         }
-        for (slot, nr) in args.cmd.iter_mut().zip(cmds) {
-            *slot = u64::from(*nr);
-        }
-        // CAP_VALID marks a used slot (capability 0 is KVM_CAP_IRQCHIP).
-        for (slot, cap) in args.cap.iter_mut().zip(caps) {
-            *slot = u64::from(*cap) | kvm_version::CAP_VALID;
-        }
-        let mode = match a.own.value {
-            Some(v) => {
-                args.value = i64::from(v);
-                kvm_version::MODE_VALUE
-            }
-            None => {
-                req.error = a.own.errno.unwrap_or(libc::ENOMEM);
-                kvm_version::MODE_ERROR
-            }
+        let args = kvm_version::Args {
+            cmd: request::slots(cmds.iter().map(|&nr| u64::from(nr))),
+            // CAP_VALID marks a used slot (capability 0 is KVM_CAP_IRQCHIP).
+            cap: request::slots(caps.iter().map(|&cap| u64::from(cap) | kvm_version::CAP_VALID)),
+            value: value.map_or(0, i64::from),
         };
         request::set(req, mode, args);
         Ok(())

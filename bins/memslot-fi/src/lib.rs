@@ -11,6 +11,9 @@ use kvmfi::symbols::{ModuleSpec, MEMSLOT};
 use kvmfi::{errno, Error, Result};
 
 mod doc;
+mod range;
+
+use range::parse_range;
 
 use kvmfi::request::{self, memslot};
 
@@ -30,33 +33,6 @@ pub struct Fault {
     /// Guest frames whose host-address translation fails: FIRST-LAST (inclusive) or one frame, 0x hex or decimal, or `all` (the original class 2)
     #[arg(long, value_name = "RANGE", value_parser = parse_range, help_heading = "Fault")]
     gfn: Option<(u64, u64)>,
-}
-
-fn parse_num(t: &str) -> Option<u64> {
-    let t = t.trim();
-    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => t.parse().ok(),
-    }
-}
-
-/// `all`, `N` or `A-B` (inclusive) as a half-open range; (0, 0) = every frame.
-fn parse_range(text: &str) -> std::result::Result<(u64, u64), String> {
-    let bad = || format!("'{text}': a guest frame number, FIRST-LAST, or all");
-    if text.trim() == "all" {
-        return Ok((0, 0));
-    }
-    let (a, b) = match text.split_once('-') {
-        Some((a, b)) => (parse_num(a).ok_or_else(bad)?, parse_num(b).ok_or_else(bad)?),
-        None => {
-            let n = parse_num(text).ok_or_else(bad)?;
-            (n, n)
-        }
-    };
-    if b < a || b == u64::MAX {
-        return Err(bad());
-    }
-    Ok((a, b + 1))
 }
 
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).
@@ -86,17 +62,3 @@ impl KernelTool for Memslot {
 }
 
 kvmfi::kernel_tool_entry_points!(Memslot);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("all").unwrap(), (0, 0));
-        assert_eq!(parse_range("0x10-0x1f").unwrap(), (0x10, 0x20));
-        assert_eq!(parse_range("5").unwrap(), (5, 6));
-        assert!(parse_range("9-3").is_err());
-        assert!(parse_range("x").is_err());
-    }
-}

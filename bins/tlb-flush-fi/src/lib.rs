@@ -13,32 +13,13 @@ use kvmfi::request::tlb_flush;
 use kvmfi::symbols::{ModuleSpec, KVM_TLB_FLUSH, TLB_FLUSH};
 use kvmfi::tool::CommonCmd;
 use kvmfi::{kvmtool, tool};
-use kvmfi::{run as out, Error, Result};
+use kvmfi::{run as out, Result};
 
 mod doc;
+mod support;
 
-/// Why the fault cannot be had on arm64, in one paragraph (also in the man page).
-pub const ARM64_REASON: &str = "arm64: TLB maintenance is a broadcast TLBI instruction emitted inline at every call \
-site (flush_tlb_mm, flush_tlb_range, flush_tlb_page and __flush_tlb_range are static inline; the out-of-line \
-copies in kallsyms are per-file duplicates that most callers never use), and the mmu_gather of munmap and \
-madvise is flushed by the inlined tlb_end_vma() before the probe-able tlb_finish_mmu() runs. No function that \
-every TLB flush of an address space goes through can be probed, so no kprobe can suppress them; pt-update-fi.ko \
-refuses to load there (EOPNOTSUPP).";
-
-/// Whether this build's architecture supports the fault, and why not.
-pub fn support() -> std::result::Result<(), &'static str> {
-    if cfg!(target_arch = "x86_64") {
-        Ok(())
-    } else if cfg!(target_arch = "aarch64") {
-        Err(ARM64_REASON)
-    } else {
-        Err("only x86_64 is supported")
-    }
-}
-
-fn require_support() -> Result<()> {
-    support().map_err(|why| Error::unsupported(format!("unsupported on this kernel: {why}")))
-}
+pub use support::{support, ARM64_REASON};
+use support::require_support;
 
 /// The subcommands of its own.
 #[derive(Subcommand, Debug)]
@@ -61,28 +42,13 @@ pub enum KvmCmd {
     Support,
 }
 
-/// The first candidate of each of `spec`'s hooks that this kernel has.
-fn chosen_symbols(spec: &ModuleSpec) -> Result<Vec<String>> {
-    let per_hook: Vec<Vec<String>> = spec.hooks.iter().map(|h| kvmfi::symbols::candidates(spec, h)).collect();
-    let all: Vec<&str> = per_hook.iter().flatten().map(String::as_str).collect();
-    let present = kvmfi::kallsyms::present(&all)?;
-    spec.hooks
-        .iter()
-        .zip(&per_hook)
-        .map(|(hook, cands)| {
-            let cands: Vec<&str> = cands.iter().map(String::as_str).collect();
-            kvmfi::kallsyms::choose(hook.role, &cands, &present)
-        })
-        .collect()
-}
-
 impl ToolCommand for Extra {
     fn run(self) -> Result<()> {
         match self {
             Extra::Support => {
                 require_support()?;
                 // The function this kernel has (native_flush_tlb_others before 5.13).
-                let symbol = chosen_symbols(&TLB_FLUSH)?.remove(0);
+                let symbol = tool::chosen_symbols(&TLB_FLUSH, None)?.remove(0);
                 out::out(format!("supported: x86_64, lost shootdowns at {symbol}"))
             }
             Extra::Kvm(cmd) => run_kvm(cmd),
@@ -103,7 +69,7 @@ fn run_kvm(cmd: KvmCmd) -> Result<()> {
         KvmCmd::Common(c) => c.run(spec),
         KvmCmd::Support => {
             kvmtool::require_kvm(spec)?;
-            let symbols = chosen_symbols(spec)?;
+            let symbols = tool::chosen_symbols(spec, None)?;
             let range = if symbols[1] == symbols[0] {
                 "no ranged flush of its own on this kernel".to_string()
             } else {
@@ -132,14 +98,3 @@ impl KernelTool for TlbFlush {
 }
 
 kvmfi::kernel_tool_entry_points!(TlbFlush, extra = Extra);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn support_matches_arch() {
-        assert_eq!(support().is_ok(), cfg!(target_arch = "x86_64"));
-        assert!(ARM64_REASON.contains("TLBI"));
-    }
-}

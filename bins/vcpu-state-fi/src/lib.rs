@@ -5,7 +5,7 @@
 use clap::{ArgGroup, Args};
 use kvmfi::abi::Arm;
 use kvmfi::cli::Held;
-use kvmfi::kernel_tool::{ArmArgs, KernelTool, TopOptions};
+use kvmfi::kernel_tool::{ArmArgs, KernelTool};
 use kvmfi::kvmtool;
 use kvmfi::request::{self, vcpu_state};
 use kvmfi::symbols::{ModuleSpec, VCPU_STATE};
@@ -16,21 +16,12 @@ mod regs;
 
 use regs::{default_reg, lookup_reg, registers};
 
-/// Before the subcommand.
-#[derive(Args, Debug)]
-pub struct Top {
+kvmfi::kvm_listing_top!(
     /// Print the register names known on this architecture and exit
-    #[arg(long, exclusive = true)]
-    list_regs: bool,
-}
-
-impl TopOptions for Top {
-    fn run(self) -> Result<()> {
-        kvmtool::list_or_usage(self.list_regs, "--list-regs", || {
-            registers().into_iter().map(|(name, sel)| format!("{name:<8} {sel:#x}")).collect()
-        })
-    }
-}
+    list_regs,
+    "--list-regs",
+    || registers().into_iter().map(|(name, sel)| format!("{name:<8} {sel:#x}")).collect()
+);
 
 /// The fault's own options.
 #[derive(Args, Debug)]
@@ -54,12 +45,7 @@ pub struct Fault {
 }
 
 fn parse_u64(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(&h.replace('_', ""), 16),
-        None => t.replace('_', "").parse(),
-    };
-    r.map_err(|_| format!("'{text}' is not a 64-bit number (decimal or 0x hex)"))
+    kvmfi::cli::parse_u64(&text.replace('_', "")).ok_or_else(|| format!("'{text}' is not a 64-bit number (decimal or 0x hex)"))
 }
 
 /// The tool, for the shared skeleton ([`kvmfi::kernel_tool`]).

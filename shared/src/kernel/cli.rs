@@ -61,6 +61,17 @@ pub struct Bounds {
     pub replace: bool,
 }
 
+/// A number as the tools' options spell it: decimal or `0x`/`0X` hex,
+/// surrounding blanks ignored (options that allow `_` separators remove
+/// them first).
+pub fn parse_u64(text: &str) -> Option<u64> {
+    let t = text.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
 fn parse_comm(text: &str) -> std::result::Result<String, String> {
     if text.is_empty() || text.len() >= abi::COMM_LEN {
         Err(format!("'{text}': a command name has 1 to {} characters", abi::COMM_LEN - 1))
@@ -153,5 +164,20 @@ impl Bounds {
         if self.replace {
             req.flags |= abi::ARM_REPLACE;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_u64;
+
+    #[test]
+    fn numbers_are_decimal_or_hex() {
+        assert_eq!(parse_u64(" 0x1F "), Some(31));
+        assert_eq!(parse_u64("0X10"), Some(16));
+        assert_eq!(parse_u64("42"), Some(42));
+        assert_eq!(parse_u64("1_000"), None);
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u64("0x"), None);
     }
 }

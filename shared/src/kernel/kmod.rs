@@ -20,6 +20,13 @@ pub fn is_loaded(file_stem: &str) -> bool {
     Path::new("/sys/module").join(kernel_name(file_stem)).join("initstate").exists()
 }
 
+/// A parameter of a loaded module as /sys/module/NAME/parameters shows
+/// it, trimmed; None when the module or the parameter is not there.
+pub fn param(file_stem: &str, name: &str) -> Option<String> {
+    let path = Path::new("/sys/module").join(kernel_name(file_stem)).join("parameters").join(name);
+    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+}
+
 fn kernel_release() -> String {
     nix::sys::utsname::uname()
         .map(|u| u.release().to_string_lossy().into_owned())

@@ -195,11 +195,7 @@ pub fn fd_of(nr: u32) -> Option<Fd> {
 }
 
 fn parse_number(t: &str) -> Option<u32> {
-    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        u32::from_str_radix(h, 16).ok()
-    } else {
-        t.parse().ok()
-    }
+    crate::kernel::cli::parse_u64(t).and_then(|n| u32::try_from(n).ok())
 }
 
 macro_rules! caps {

@@ -1,6 +1,7 @@
 //! What the KVM-layer tools (kvm-ioctl-fi, memslot-fi, vcpu-state-fi,
 //! kvm-version-fi, dirty-log-fi) share: the common subcommands, the check
-//! that KVM is there, and the man-page sections they have in common.
+//! that KVM is there, the man-page sections they have in common, and the
+//! listing option before the subcommand ([`crate::kvm_listing_top`]).
 
 use crate::error::{Error, Result};
 use crate::kernel::kernel_tool::{Doc, ExitText};
@@ -52,6 +53,29 @@ pub fn list_or_usage(set: bool, flag: &str, listing: impl FnOnce() -> Vec<String
         return Err(Error::usage(format!("a subcommand is needed (arm, off, status, unload), or {flag}")));
     }
     listing().into_iter().try_for_each(crate::run::out)
+}
+
+/// Declares a KVM tool's [`crate::kernel::kernel_tool::TopOptions`] `Top`:
+/// one listing option before the subcommand (`field`, spelled `flag` on the
+/// command line, with its help as doc comment), which prints `listing`
+/// (see [`list_or_usage`]).
+#[macro_export]
+macro_rules! kvm_listing_top {
+    ($(#[doc = $help:literal])* $field:ident, $flag:literal, $listing:expr) => {
+        /// Before the subcommand.
+        #[derive(clap::Args, Debug)]
+        pub struct Top {
+            $(#[doc = $help])*
+            #[arg(long, exclusive = true)]
+            $field: bool,
+        }
+
+        impl $crate::kernel::kernel_tool::TopOptions for Top {
+            fn run(self) -> $crate::Result<()> {
+                $crate::kernel::kvmtool::list_or_usage(self.$field, $flag, $listing)
+            }
+        }
+    };
 }
 
 /// Hook candidates of `spec` as one sentence for the long help.

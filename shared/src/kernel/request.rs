@@ -53,6 +53,16 @@ pub fn set<A: ModuleArgs>(req: &mut Arm, mode: u32, args: A) {
     args.store(req);
 }
 
+/// Numbers (ioctl commands, capabilities) into a module's fixed slots, the
+/// unused ones 0; the caller has checked that they fit.
+pub fn slots<const N: usize>(numbers: impl IntoIterator<Item = u64>) -> [u64; N] {
+    let mut slots = [0; N];
+    for (slot, n) in slots.iter_mut().zip(numbers) {
+        *slot = n;
+    }
+    slots
+}
+
 /// The original KVM tools' bit operations on a random bit 0-31.
 pub mod bitop {
     pub const FLIP: u8 = 1;
@@ -219,5 +229,11 @@ mod tests {
         let m = memslot::Args { slot: 4, class: memslot::CLASS_REGION, ..Default::default() };
         m.store(&mut req);
         assert_eq!(req.arg, [4, 0, 0, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn slots_fill_in_order_and_leave_the_rest_zero() {
+        assert_eq!(slots::<4>([7, 9]), [7, 9, 0, 0]);
+        assert_eq!(slots::<2>([]), [0, 0]);
     }
 }

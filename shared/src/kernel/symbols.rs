@@ -16,6 +16,13 @@ pub struct HookSpec {
     pub candidates: &'static [&'static str],
 }
 
+impl HookSpec {
+    /// A module's first (often only) hook: its parameter is `symbol`.
+    pub const fn symbol(role: &'static str, candidates: &'static [&'static str]) -> HookSpec {
+        HookSpec { param: "symbol", role, candidates }
+    }
+}
+
 /// One value the original program asked for, and the knob it went to.
 #[derive(Debug, Clone, Copy)]
 pub struct Prompt {
@@ -23,6 +30,14 @@ pub struct Prompt {
     pub question: &'static str,
     pub min: i64,
     pub max: i64,
+}
+
+impl Prompt {
+    /// A number of injections, -1 for unlimited (the original knobs
+    /// `times` and `time` take any int).
+    pub const fn count(knob: &'static str, question: &'static str) -> Prompt {
+        Prompt { knob, question, min: -1, max: i32::MAX as i64 }
+    }
 }
 
 /// An original control program (see [`crate::kernel::legacy`]).
@@ -54,14 +69,14 @@ pub struct ModuleSpec {
 pub const FILE_READ: ModuleSpec = ModuleSpec {
     tool: "vfs-read-fi",
     module: "file-read-fi",
-    hooks: &[HookSpec { param: "symbol", role: "read path", candidates: &["vfs_read"] }],
+    hooks: &[HookSpec::symbol("read path", &["vfs_read"])],
     legacy: &[
         Program {
             name: "file-read-fi-main",
             proc_dir: "file-read-fi",
             prompts: &[
                 Prompt { knob: "type", question: "type (0: reads return nothing, 1: reads fail with EFAULT)", min: 0, max: 1 },
-                Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+                Prompt::count("times", "times (number of injections, -1 unlimited)"),
             ],
         },
     ],
@@ -70,14 +85,14 @@ pub const FILE_READ: ModuleSpec = ModuleSpec {
 pub const FILE_WRITE: ModuleSpec = ModuleSpec {
     tool: "vfs-write-fi",
     module: "file-write-fi",
-    hooks: &[HookSpec { param: "symbol", role: "write path", candidates: &["vfs_write"] }],
+    hooks: &[HookSpec::symbol("write path", &["vfs_write"])],
     legacy: &[
         Program {
             name: "file-write-fi-main",
             proc_dir: "file-write-fi",
             prompts: &[
                 Prompt { knob: "type", question: "type (0: writes write nothing, 1: writes fail with EFAULT)", min: 0, max: 1 },
-                Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+                Prompt::count("times", "times (number of injections, -1 unlimited)"),
             ],
         },
     ],
@@ -88,7 +103,7 @@ pub const KVM_IOCTL: ModuleSpec = ModuleSpec {
     tool: "kvm-ioctl-fi",
     module: "resource",
     hooks: &[
-        HookSpec { param: "symbol", role: "VM ioctl", candidates: &["kvm_vm_ioctl"] },
+        HookSpec::symbol("VM ioctl", &["kvm_vm_ioctl"]),
         HookSpec { param: "vcpu_symbol", role: "vCPU ioctl", candidates: &["kvm_vcpu_ioctl"] },
     ],
     legacy: &[
@@ -98,7 +113,7 @@ pub const KVM_IOCTL: ModuleSpec = ModuleSpec {
             prompts: &[
                 Prompt { knob: "position", question: "position (1: the ioctl command, 2: its argument)", min: 1, max: 2 },
                 Prompt { knob: "type", question: "type (0: fail with EPERM, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
-                Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+                Prompt::count("time", "count (number of injections, -1 unlimited)"),
             ],
         },
     ],
@@ -113,11 +128,7 @@ pub const MEMSLOT: ModuleSpec = ModuleSpec {
     tool: "memslot-fi",
     module: "memory",
     hooks: &[
-        HookSpec {
-            param: "symbol",
-            role: "memory region",
-            candidates: &["__kvm_set_memory_region", "kvm_set_memory_region"],
-        },
+        HookSpec::symbol("memory region", &["__kvm_set_memory_region", "kvm_set_memory_region"]),
         HookSpec { param: "gfn_symbol", role: "guest frame translation", candidates: GFN_CANDIDATES },
         // arm64 6.12: the ioctl calls kvm_set_memory_region, whose callee is a
         // .part clone of __kvm_set_memory_region; both are probed.
@@ -131,7 +142,7 @@ pub const MEMSLOT: ModuleSpec = ModuleSpec {
                 Prompt { knob: "class", question: "class (1: memory regions, 2: guest-frame translations)", min: 1, max: 2 },
                 Prompt { knob: "position", question: "position (argument 1-8; only 2 can be corrupted)", min: 1, max: 8 },
                 Prompt { knob: "type", question: "type (0: fail, 1: flip, 2: set, 3: clear a random bit 0-31)", min: 0, max: 3 },
-                Prompt { knob: "time", question: "count (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+                Prompt::count("time", "count (number of injections, -1 unlimited)"),
             ],
         },
     ],
@@ -152,14 +163,12 @@ const GFN_CANDIDATES: &[&str] =
 pub const VCPU_STATE: ModuleSpec = ModuleSpec {
     tool: "vcpu-state-fi",
     module: "kvm-state-fi",
-    hooks: &[HookSpec { param: "symbol", role: "register read", candidates: STATE_CANDIDATES }],
+    hooks: &[HookSpec::symbol("register read", STATE_CANDIDATES)],
     legacy: &[
         Program {
             name: "kvm-state-fi-main",
             proc_dir: "kvm-state-fi",
-            prompts: &[
-                Prompt { knob: "times", question: "times (register reads to falsify, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-            ],
+            prompts: &[Prompt::count("times", "times (register reads to falsify, -1 unlimited)")],
         },
     ],
 };
@@ -174,14 +183,12 @@ const STATE_CANDIDATES: &[&str] = &["kvm_arch_vcpu_ioctl_get_regs"];
 pub const KVM_VERSION: ModuleSpec = ModuleSpec {
     tool: "kvm-version-fi",
     module: "kvm-version-fi",
-    hooks: &[HookSpec { param: "symbol", role: "/dev/kvm ioctl", candidates: &["kvm_dev_ioctl"] }],
+    hooks: &[HookSpec::symbol("/dev/kvm ioctl", &["kvm_dev_ioctl"])],
     legacy: &[
         Program {
             name: "kvm-version-fi-main",
             proc_dir: "kvm-version-fi",
-            prompts: &[
-                Prompt { knob: "times", question: "times (KVM_GET_API_VERSION calls answering 0, -1 unlimited)", min: -1, max: i32::MAX as i64 },
-            ],
+            prompts: &[Prompt::count("times", "times (KVM_GET_API_VERSION calls answering 0, -1 unlimited)")],
         },
     ],
 };
@@ -191,7 +198,7 @@ pub const KVM_VERSION: ModuleSpec = ModuleSpec {
 pub const DIRTY_LOG: ModuleSpec = ModuleSpec {
     tool: "dirty-log-fi",
     module: "vm-migration-fi",
-    hooks: &[HookSpec { param: "symbol", role: "dirty log", candidates: &["kvm_vm_ioctl"] }],
+    hooks: &[HookSpec::symbol("dirty log", &["kvm_vm_ioctl"])],
     legacy: &[
         Program {
             name: "vm-migration-fi-main",
@@ -207,7 +214,7 @@ pub const DIRTY_LOG: ModuleSpec = ModuleSpec {
 pub const CPU_REG: ModuleSpec = ModuleSpec {
     tool: "cpu-reg-main",
     module: "cpu-reg",
-    hooks: &[HookSpec { param: "symbol", role: "new task before its first run", candidates: &["wake_up_new_task"] }],
+    hooks: &[HookSpec::symbol("new task before its first run", &["wake_up_new_task"])],
     legacy: &[],
 };
 
@@ -215,14 +222,14 @@ pub const CPU_REG: ModuleSpec = ModuleSpec {
 pub const MM_FAULT: ModuleSpec = ModuleSpec {
     tool: "mm-fault-fi",
     module: "pt-load-fi",
-    hooks: &[HookSpec { param: "symbol", role: "page fault", candidates: &["handle_mm_fault"] }],
+    hooks: &[HookSpec::symbol("page fault", &["handle_mm_fault"])],
     legacy: &[
         Program {
             name: "pt-load-fi-main",
             proc_dir: "pt-load-fi",
             prompts: &[
                 Prompt { knob: "type", question: "type (0: VM_FAULT_OOM, other: VM_FAULT_SIGBUS)", min: 0, max: i32::MAX as i64 },
-                Prompt { knob: "times", question: "times (number of injections, -1 unlimited)", min: -1, max: i32::MAX as i64 },
+                Prompt::count("times", "times (number of injections, -1 unlimited)"),
             ],
         },
     ],
@@ -232,17 +239,12 @@ pub const MM_FAULT: ModuleSpec = ModuleSpec {
 pub const KSWAPD: ModuleSpec = ModuleSpec {
     tool: "kswapd-fi",
     module: "kswapd-fi",
-    hooks: &[HookSpec { param: "symbol", role: "node reclaim", candidates: &["shrink_node"] }],
+    hooks: &[HookSpec::symbol("node reclaim", &["shrink_node"])],
     legacy: &[
         Program {
             name: "kswapd-fi-main",
             proc_dir: "kswapd-fi",
-            prompts: &[Prompt {
-                knob: "times",
-                question: "times (reclaim passes of kswapd to skip, -1 unlimited)",
-                min: -1,
-                max: i32::MAX as i64,
-            }],
+            prompts: &[Prompt::count("times", "times (reclaim passes of kswapd to skip, -1 unlimited)")],
         },
     ],
 };
@@ -252,7 +254,7 @@ pub const KSWAPD: ModuleSpec = ModuleSpec {
 pub const FUNC_FAIL: ModuleSpec = ModuleSpec {
     tool: "func-fail-fi",
     module: "func-fail-fi",
-    hooks: &[HookSpec { param: "symbol", role: "any function", candidates: &[] }],
+    hooks: &[HookSpec::symbol("any function", &[])],
     legacy: &[],
 };
 
@@ -265,21 +267,15 @@ pub const FUNC_FAIL: ModuleSpec = ModuleSpec {
 pub const TLB_FLUSH: ModuleSpec = ModuleSpec {
     tool: "tlb-flush-fi",
     module: "pt-update-fi",
-    hooks: &[HookSpec {
-        param: "symbol",
-        role: "TLB shootdown",
-        candidates: &["native_flush_tlb_multi", "flush_tlb_multi", "native_flush_tlb_others", "flush_tlb_others"],
-    }],
+    hooks: &[HookSpec::symbol(
+        "TLB shootdown",
+        &["native_flush_tlb_multi", "flush_tlb_multi", "native_flush_tlb_others", "flush_tlb_others"],
+    )],
     legacy: &[
         Program {
             name: "pt-update-fi-main",
             proc_dir: "pt-update-fi",
-            prompts: &[Prompt {
-                knob: "times",
-                question: "times (TLB shootdowns to lose, -1 unlimited)",
-                min: -1,
-                max: i32::MAX as i64,
-            }],
+            prompts: &[Prompt::count("times", "times (TLB shootdowns to lose, -1 unlimited)")],
         },
     ],
 };
@@ -299,7 +295,7 @@ pub const KVM_TLB_FLUSH: ModuleSpec = ModuleSpec {
     tool: "tlb-flush-fi",
     module: "kvm-tlb-fi",
     hooks: &[
-        HookSpec { param: "symbol", role: "KVM remote TLB flush", candidates: &["kvm_flush_remote_tlbs"] },
+        HookSpec::symbol("KVM remote TLB flush", &["kvm_flush_remote_tlbs"]),
         HookSpec {
             param: "range_symbol",
             role: "KVM ranged remote TLB flush",

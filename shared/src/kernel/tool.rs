@@ -37,15 +37,22 @@ pub fn ensure_loaded(spec: &ModuleSpec, opts: &ModuleOpts) -> Result<Device> {
         }
         return Device::open(&name);
     }
-    let mut params = Vec::new();
+    let symbols = chosen_symbols(spec, opts.symbol.as_deref())?;
+    let params: Vec<(String, String)> = spec.hooks.iter().map(|h| h.param.to_string()).zip(symbols).collect();
+    let path = kmod::find(spec.module, opts.module.as_deref())?;
+    kmod::load(&path, &params)?;
+    Device::open(&name)
+}
+
+/// The function each of `spec`'s hooks probes on this kernel: the first
+/// candidate it has, or for the first hook `symbol` when given (which this
+/// kernel must have).
+pub fn chosen_symbols(spec: &ModuleSpec, symbol: Option<&str>) -> Result<Vec<String>> {
     let per_hook: Vec<Vec<String>> = spec.hooks.iter().map(|h| symbols::candidates(spec, h)).collect();
     let all: Vec<&str> = per_hook.iter().flatten().map(String::as_str).collect();
-    let mut wanted = all.clone();
-    if let Some(s) = &opts.symbol {
-        wanted.push(s.as_str());
-    }
+    let wanted: Vec<&str> = all.iter().copied().chain(symbol).collect();
     let present = kallsyms::present(&wanted)?;
-    if let Some(s) = &opts.symbol {
+    if let Some(s) = symbol {
         if !present.contains(s) {
             return Err(Error::unsupported(format!(
                 "--symbol {s}: this kernel has no function of that name in /proc/kallsyms \
@@ -54,17 +61,11 @@ pub fn ensure_loaded(spec: &ModuleSpec, opts: &ModuleOpts) -> Result<Device> {
             )));
         }
     }
-    for (i, (hook, cands)) in spec.hooks.iter().zip(&per_hook).enumerate() {
-        let cands: Vec<&str> = cands.iter().map(String::as_str).collect();
-        let symbol = match (&opts.symbol, i) {
-            (Some(s), 0) => s.clone(),
-            _ => kallsyms::choose(hook.role, &cands, &present)?,
-        };
-        params.push((hook.param.to_string(), symbol));
-    }
-    let path = kmod::find(spec.module, opts.module.as_deref())?;
-    kmod::load(&path, &params)?;
-    Device::open(&name)
+    let choose = |(i, (hook, cands)): (usize, (&symbols::HookSpec, &Vec<String>))| match (symbol, i) {
+        (Some(s), 0) => Ok(s.to_string()),
+        _ => kallsyms::choose(hook.role, &cands.iter().map(String::as_str).collect::<Vec<_>>(), &present),
+    };
+    spec.hooks.iter().zip(&per_hook).enumerate().map(choose).collect()
 }
 
 /// Builds the request from scope and bounds, lets the tool fill its own
@@ -126,6 +127,25 @@ pub fn off(spec: &ModuleSpec) -> Result<()> {
         return Ok(());
     }
     Device::open(&kmod::kernel_name(spec.module))?.disarm()
+}
+
+/// For a tool whose function is chosen at each `arm` (func-fail-fi):
+/// unloads `spec`'s module when it is loaded for another function than
+/// `symbol`, refusing while a fault is armed there unless `replace`.
+pub fn unload_if_other_symbol(spec: &ModuleSpec, symbol: &str, replace: bool) -> Result<()> {
+    let loaded_symbol = || kmod::param(spec.module, spec.hooks[0].param);
+    if !kmod::is_loaded(spec.module) || loaded_symbol().as_deref() == Some(symbol) {
+        return Ok(());
+    }
+    let armed = read_status(spec)?.is_some_and(|s| s.state == abi::STATE_ARMED);
+    if armed && !replace {
+        return Err(Error::failed(format!(
+            "{tool} is armed on {}; disarm it with `{tool} off` or pass --replace",
+            loaded_symbol().unwrap_or_default(),
+            tool = spec.tool
+        )));
+    }
+    unload(spec)
 }
 
 /// Disarms and removes the module.
