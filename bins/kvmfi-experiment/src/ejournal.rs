@@ -26,7 +26,7 @@ pub fn dir() -> PathBuf {
 }
 
 /// One line of the journal.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Record {
     /// `begin`, `applied`, `undone`.
     pub op: String,
@@ -53,20 +53,35 @@ pub struct Record {
 }
 
 impl Record {
+    /// Written before the tool runs: what recover needs to undo the step.
+    pub fn begin(p: &Pending) -> Record {
+        Record {
+            tool: Some(p.tool.clone()),
+            class: Some(p.class),
+            above: Some(p.above),
+            node: p.node.clone(),
+            ..Record::stamped("begin", &p.run, &p.step)
+        }
+    }
+
+    /// Written once the tool succeeded: what it made.
+    pub fn applied(p: &Pending) -> Record {
+        Record {
+            experiment: p.experiment.clone(),
+            faults: p.faults.clone(),
+            ..Record::stamped("applied", &p.run, &p.step)
+        }
+    }
+
     /// The record that says step `step` of run `run` is undone.
     pub fn undone(run: &str, step: &str) -> Record {
-        Record {
-            op: "undone".into(),
-            run: run.into(),
-            step: step.into(),
-            tool: None,
-            class: None,
-            above: None,
-            experiment: None,
-            faults: Vec::new(),
-            node: None,
-            time_ms: tools::now_ms(),
-        }
+        Record::stamped("undone", run, step)
+    }
+
+    /// A record of `op` for one step, stamped now, with none of the
+    /// fields that only some ops carry.
+    fn stamped(op: &str, run: &str, step: &str) -> Record {
+        Record { op: op.into(), run: run.into(), step: step.into(), time_ms: tools::now_ms(), ..Record::default() }
     }
 }
 

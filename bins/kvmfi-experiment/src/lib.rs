@@ -133,17 +133,10 @@ pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
                 "held" => Ok(()),
                 "deviated" => std::process::exit(1),
                 "interrupted" => std::process::exit(130),
-                _ => Err(Error::failed(
+                _ => Err(tools::exit_error(
+                    r.error_code.map(i32::from),
                     r.error.clone().or_else(|| r.rollback_errors.first().cloned()).unwrap_or_else(|| "the run failed".into()),
-                ))
-                .map_err(|e| match r.error_code {
-                    Some(2) => Error::usage(e),
-                    Some(3) => Error::permission(e),
-                    Some(4) => Error::unsupported(e),
-                    Some(5) => Error::not_found(e),
-                    Some(6) => Error::Halted(e.to_string()),
-                    _ => e,
-                }),
+                )),
             }
         }
         Cmd::Recover { force } => recover(force),

@@ -1,8 +1,9 @@
 //! Running a probe once: did the system stay within its tolerance?
 
 use crate::remote::NodeRef;
-use crate::spec::{Probe, ProbeKind};
+use crate::spec::{self, Probe, ProbeKind};
 use crate::tools;
+use regex::Regex;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
@@ -50,15 +51,7 @@ fn check(p: &Probe, node: Option<&NodeRef>) -> Result<String, String> {
             if code != *exit {
                 return Err(format!("exit status {code}, expected {exit}: {}", last_line(&out.stderr, &out.stdout)));
             }
-            if let Some(re) = output {
-                if !re.is_match(&out.stdout) {
-                    return Err(format!(
-                        "output does not match /{}/: {}",
-                        re.as_str().trim_start_matches("(?m)"),
-                        last_line(&out.stdout, "")
-                    ));
-                }
-            }
+            must_match(output.as_ref(), "output", &out.stdout)?;
             Ok(format!("exit status {code}"))
         }
         ProbeKind::Http { host, port, path, status } => {
@@ -88,15 +81,7 @@ fn check(p: &Probe, node: Option<&NodeRef>) -> Result<String, String> {
             if out.code != Some(0) {
                 return Err(format!("query failed: {}", last_line(&out.stderr, &out.stdout)));
             }
-            if let Some(re) = expect {
-                if !re.is_match(&out.stdout) {
-                    return Err(format!(
-                        "result does not match /{}/: {}",
-                        re.as_str().trim_start_matches("(?m)"),
-                        last_line(&out.stdout, "")
-                    ));
-                }
-            }
+            must_match(expect.as_ref(), "result", &out.stdout)?;
             Ok(format!("result: {}", last_line(&out.stdout, "")))
         }
         ProbeKind::Qmp { socket, state } => {
@@ -106,6 +91,17 @@ fn check(p: &Probe, node: Option<&NodeRef>) -> Result<String, String> {
             }
             Ok(format!("QEMU status {got}"))
         }
+    }
+}
+
+/// Out of tolerance when the probe has a pattern (`re`) and `stdout` does
+/// not match it; `what` names the text in the message.
+fn must_match(re: Option<&Regex>, what: &str, stdout: &str) -> Result<(), String> {
+    match re {
+        Some(re) if !re.is_match(stdout) => {
+            Err(format!("{what} does not match /{}/: {}", spec::pattern(re), last_line(stdout, "")))
+        }
+        _ => Ok(()),
     }
 }
 

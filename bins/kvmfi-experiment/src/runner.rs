@@ -357,33 +357,13 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
             node: at.cloned(),
             applied: false,
         };
-        ctx.journal.append(&Record {
-            op: "begin".into(),
-            run: ctx.run.clone(),
-            step: step_id.clone(),
-            tool: Some(f.tool.clone()),
-            class: Some(f.class),
-            above: Some(above),
-            experiment: None,
-            faults: Vec::new(),
-            node: at.cloned(),
-            time_ms: tools::now_ms(),
-        })?;
+        ctx.journal.append(&Record::begin(&pending))?;
         ctx.in_force.lock().unwrap().push(pending.clone());
         rec.started_ms = Some(tools::now_ms());
         let out = tools::run(at, &f.tool, &args, ejournal::UNDO_TIMEOUT)?;
         if !out.ok() {
-            let code = out.code().unwrap_or(1);
-            let msg = out.why();
-            return Err(match code {
-                2 => Error::usage(msg),
-                3 => Error::permission(msg),
-                4 => Error::unsupported(msg),
-                5 => Error::not_found(msg),
-                // A node (or this host) halted since the run began.
-                6 => Error::Halted(msg),
-                _ => Error::failed(msg),
-            });
+            // 6: a node (or this host) halted since the run began.
+            return Err(tools::exit_error(out.code(), out.why()));
         }
         rec.applied_ms = Some(tools::now_ms());
         match f.class {
@@ -397,18 +377,7 @@ fn apply(ctx: &Ctx, f: &FaultStep, at: Option<&NodeRef>) -> Option<Pending> {
         }
         rec.experiment = pending.experiment.clone();
         pending.applied = true;
-        ctx.journal.append(&Record {
-            op: "applied".into(),
-            run: ctx.run.clone(),
-            step: step_id.clone(),
-            tool: None,
-            class: None,
-            above: None,
-            experiment: pending.experiment.clone(),
-            faults: pending.faults.clone(),
-            node: None,
-            time_ms: tools::now_ms(),
-        })?;
+        ctx.journal.append(&Record::applied(&pending))?;
         if let Some(p) = ctx.in_force.lock().unwrap().iter_mut().find(|p| p.step == step_id) {
             *p = pending.clone();
         }

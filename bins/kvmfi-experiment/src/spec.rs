@@ -143,26 +143,17 @@ impl Probe {
     /// One line for people: what is checked and what is tolerated.
     pub fn describe(&self) -> String {
         let what = match &self.kind {
-            ProbeKind::Command { argv, exit, output } => format!(
-                "command {} exits {exit}{}",
-                kvmfi::exec::display_argv(argv),
-                output
-                    .as_ref()
-                    .map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)")))
-                    .unwrap_or_default()
-            ),
+            ProbeKind::Command { argv, exit, output } => {
+                format!("command {} exits {exit}{}", kvmfi::exec::display_argv(argv), output_matches(output.as_ref()))
+            }
             ProbeKind::Http { host, port, path, status } => format!("HTTP GET http://{host}:{port}{path} answers {status}"),
             ProbeKind::Tcp { address } => format!("TCP connect to {address}"),
             ProbeKind::Hdfs { min_live, .. } => {
                 format!("HDFS has at least {min_live} live DataNode(s) (dfsadmin -report)")
             }
-            ProbeKind::Mariadb { query, expect, .. } => format!(
-                "MariaDB query {query:?} succeeds{}",
-                expect
-                    .as_ref()
-                    .map(|r| format!(", output matches /{}/", r.as_str().trim_start_matches("(?m)")))
-                    .unwrap_or_default()
-            ),
+            ProbeKind::Mariadb { query, expect, .. } => {
+                format!("MariaDB query {query:?} succeeds{}", output_matches(expect.as_ref()))
+            }
             ProbeKind::Qmp { socket, state } => {
                 format!("QEMU at {} is {state} (QMP query-status)", socket.display())
             }
@@ -172,6 +163,21 @@ impl Probe {
         format!("{what}{at}{lat} (timeout {})", fmt_duration(self.timeout))
     }
 }
+
+/// `, output matches /RE/` when the probe has a pattern, else nothing.
+fn output_matches(re: Option<&Regex>) -> String {
+    re.map(|r| format!(", output matches /{}/", pattern(r))).unwrap_or_default()
+}
+
+/// A probe's pattern as its file wrote it: without the multi-line flag
+/// that [`Checker::regex`] puts in front.
+pub fn pattern(re: &Regex) -> &str {
+    re.as_str().trim_start_matches(MULTI_LINE)
+}
+
+/// Put before every probe pattern: ^ and $ match at every line, as people
+/// read output.
+const MULTI_LINE: &str = "(?m)";
 
 /// The scope of a kernel fault, as the tools' options.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -480,8 +486,7 @@ impl Checker<'_> {
         }
     }
     fn regex(&mut self, v: &Spanned<String>, field: &str) -> Option<Regex> {
-        // Multi-line: ^ and $ match at every line, as people read output.
-        match Regex::new(&format!("(?m){}", v.get_ref())) {
+        match Regex::new(&format!("{MULTI_LINE}{}", v.get_ref())) {
             Ok(r) => Some(r),
             Err(e) => {
                 let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
@@ -925,6 +930,15 @@ parallel = [ { wait = "1s" }, { fault = "hadoop_injector", args = ["crash", "dn"
         parse(Path::new("x.toml"), text).unwrap_err().to_string()
     }
 
+    /// Asserts that `good` with `from` changed to `to` is refused with a
+    /// line that starts with `says` (`FILE:LINE: field: problem`).
+    #[track_caller]
+    fn refused(good: &str, from: &str, to: &str, says: &str) {
+        assert!(good.contains(from), "{from:?} is not in the file: the case would test nothing");
+        let e = err(&good.replace(from, to));
+        assert!(e.lines().any(|l| l.starts_with(says)), "{from:?} -> {to:?}: no line starts with {says:?} in:\n{e}");
+    }
+
     #[test]
     fn good_file_parses() {
         let e = parse(Path::new("x.toml"), GOOD).unwrap();
@@ -935,44 +949,35 @@ parallel = [ { wait = "1s" }, { fault = "hadoop_injector", args = ["crash", "dn"
 
     #[test]
     fn errors_name_line_and_field() {
-        let bad = GOOD.replace("\"kvm-ioctl-fi\"", "\"kvm-ioctl-fx\"");
-        assert!(err(&bad).starts_with("x.toml:11: method.fault: unknown tool 'kvm-ioctl-fx'"), "{}", err(&bad));
-        let bad = GOOD.replace("\"5s\"", "\"5 parsecs\"");
-        assert!(err(&bad).contains("x.toml:14: method.duration:"), "{}", err(&bad));
-        let bad = GOOD.replace("probes = [\"p\"]", "probes = [\"q\"]");
-        assert!(err(&bad).contains("x.toml:4: steady_state.probes: no probe named 'q'"), "{}", err(&bad));
-        let bad = GOOD.replace("scope = { comm = \"test-vmm\" }\n", "");
-        assert!(err(&bad).contains("x.toml:11: method.scope: a kvm-ioctl-fi fault needs a scope"), "{}", err(&bad));
-        let bad = GOOD.replace("interval", "intervall");
-        assert!(err(&bad).starts_with("x.toml:5: unknown field `intervall`"), "{}", err(&bad));
+        refused(GOOD, "\"kvm-ioctl-fi\"", "\"kvm-ioctl-fx\"", "x.toml:11: method.fault: unknown tool 'kvm-ioctl-fx'");
+        refused(GOOD, "\"5s\"", "\"5 parsecs\"", "x.toml:14: method.duration:");
+        refused(GOOD, "probes = [\"p\"]", "probes = [\"q\"]", "x.toml:4: steady_state.probes: no probe named 'q'");
+        refused(GOOD, "scope = { comm = \"test-vmm\" }\n", "", "x.toml:11: method.scope: a kvm-ioctl-fi fault needs a scope");
+        refused(GOOD, "interval", "intervall", "x.toml:5: unknown field `intervall`");
     }
 
-    /// A file whose faults and probes go to nodes of a cluster file.
+    /// Example `n` (from 1) of kvmfi-experiment.toml(5), as a file: what the
+    /// page shows is what these tests check.
+    fn man_example(n: usize) -> String {
+        let page = crate::schema::man_page("test");
+        let block = page.split(".nf\n").nth(n).and_then(|b| b.split("\n.fi\n").next());
+        block.unwrap_or_else(|| panic!("the man page has no example {n}")).replace("\\-", "-") + "\n"
+    }
+
+    /// The man page's example of faults on every DataNode with the NameNode
+    /// probed on its own node, reading cluster file `conf`, and a step of
+    /// its own sent to a node by name.
     fn remote(conf: &Path) -> String {
-        format!(
-            r#"title = "remote"
-[target]
-cluster_conf = "{}"
-roles = ["DataNode"]
-[steady_state]
-probes = ["nn"]
-[[probe]]
-name = "nn"
-type = "command"
-command = ["true"]
-node = "master"
-[[method]]
-fault = "hadoop_injector"
-args = ["hang", "dn"]
-duration = "5s"
-[[method]]
-fault = "hadoop_injector"
-args = ["hang", "nn"]
-nodes = ["master"]
-duration = "5s"
-"#,
-            conf.display()
-        )
+        let example = man_example(2).replace("/etc/kvmfi/cluster.conf", &conf.display().to_string());
+        format!("{example}[[method]]\nfault = \"hadoop_injector\"\nargs = [\"hang\", \"nn\"]\nnodes = [\"master\"]\nduration = \"5s\"\n")
+    }
+
+    #[test]
+    fn the_man_pages_local_example_is_valid() {
+        let e = parse(Path::new("x.toml"), &man_example(1)).unwrap();
+        assert!(matches!(e.target, Target::Local));
+        assert_eq!((e.steady.len(), e.settle), (2, Duration::from_secs(30)));
+        assert_eq!(e.faults()[0].describe(), "hadoop_injector crash dn");
     }
 
     #[test]
@@ -986,18 +991,14 @@ duration = "5s"
         assert_eq!(e.faults()[1].nodes, ["master"], "a step's own nodes win");
         assert_eq!(e.probes[0].node.as_deref(), Some("master"));
         assert_eq!(e.used_nodes(), ["d1", "d2", "master"]);
-        let bad = good.replace("roles = [\"DataNode\"]", "roles = [\"DataNodez\"]");
-        assert!(err(&bad).contains("x.toml:4: target.roles: 'DataNodez' is not a role"), "{}", err(&bad));
-        let bad = good.replace("nodes = [\"master\"]", "nodes = [\"mastr\"]");
-        assert!(err(&bad).contains("x.toml:19: method.nodes: no node 'mastr' in"), "{}", err(&bad));
-        let bad = good.replace("node = \"master\"", "node = \"d9\"");
-        assert!(err(&bad).contains("x.toml:11: probe 'nn'.node: no node 'd9'"), "{}", err(&bad));
-        let bad = good.replace("nodes = [\"master\"]", "roles = [\"KVMHost\"]");
-        assert!(err(&bad).contains("x.toml:19: method.roles: no node of"), "{}", err(&bad));
-        let bad = good.replace("type = \"command\"\ncommand = [\"true\"]", "type = \"tcp\"\naddress = \"10.0.0.1:22\"");
-        assert!(err(&bad).contains("x.toml:11: probe 'nn'.node: a tcp probe is made from this host"), "{}", err(&bad));
-        let bad = good.replace(&conf.display().to_string(), "/nonexistent/cluster.conf");
-        assert!(err(&bad).contains("target.cluster_conf: cannot read /nonexistent/cluster.conf"), "{}", err(&bad));
+        refused(&good, "roles = [\"DataNode\"]", "roles = [\"DataNodez\"]", "x.toml:4: target.roles: 'DataNodez' is not a role");
+        refused(&good, "nodes = [\"master\"]", "nodes = [\"mastr\"]", "x.toml:19: method.nodes: no node 'mastr' in");
+        refused(&good, "node = \"master\"", "node = \"d9\"", "x.toml:10: probe 'namenode'.node: no node 'd9'");
+        refused(&good, "nodes = [\"master\"]", "roles = [\"KVMHost\"]", "x.toml:19: method.roles: no node of");
+        let (command, tcp) = ("type = \"command\"\nnode = \"master\"\ncommand = [\"pgrep\", \"-f\", \"namenode.NameNode\"]", "type = \"tcp\"\nnode = \"master\"\naddress = \"10.0.0.1:22\"");
+        refused(&good, command, tcp, "x.toml:10: probe 'namenode'.node: a tcp probe is made from this host");
+        let conf = conf.display().to_string();
+        refused(&good, &conf, "/nonexistent/cluster.conf", "x.toml:2: target.cluster_conf: cannot read /nonexistent/cluster.conf");
     }
 
     #[test]
@@ -1007,22 +1008,18 @@ duration = "5s"
         let e = parse(Path::new("x.toml"), &kfail).unwrap();
         assert_eq!(e.faults()[0].describe(), "kfail-fi arm --tgid 42 failslab --probability 50 --duration 15000ms");
         assert_eq!(e.faults()[0].class, ToolClass::Injector, "undone by recover ID");
-        let bad = kfail.replace("scope = { tgid = 42 }\n", "");
-        assert!(err(&bad).contains("x.toml:11: method.scope: a kfail-fi fault needs a scope: scope = { tgid = PID }"), "{}", err(&bad));
-        let bad = kfail.replace("tgid = 42", "comm = \"qemu\"");
-        assert!(err(&bad).contains("x.toml:12: method.scope: kfail-fi scopes by task only"), "{}", err(&bad));
-        let bad = kfail.replace("args = [\"failslab\", \"--probability\", \"50\"]\n", "");
-        assert!(err(&bad).contains("x.toml:11: method.args: a kfail-fi fault needs its facility"), "{}", err(&bad));
-        let bad = kfail.replace("\"50\"]", "\"50\", \"--yes\"]");
-        assert!(err(&bad).contains("'--yes' is not allowed in args"), "{}", err(&bad));
+        refused(&kfail, "scope = { tgid = 42 }\n", "", "x.toml:11: method.scope: a kfail-fi fault needs a scope: scope = { tgid = PID }");
+        refused(&kfail, "tgid = 42", "comm = \"qemu\"", "x.toml:12: method.scope: kfail-fi scopes by task only");
+        refused(&kfail, "args = [\"failslab\", \"--probability\", \"50\"]\n", "", "x.toml:11: method.args: a kfail-fi fault needs its facility");
+        refused(&kfail, "\"50\"]", "\"50\", \"--yes\"]", "x.toml:11: method.args: '--yes' is not allowed in args");
 
         let disk = format!("{base}[[method]]\nfault = \"disk-fi\"\nargs = [\"badblocks\", \"/tmp/d.img\", \"--sectors\", \"8\"]\nduration = \"2s\"\n");
         let e = parse(Path::new("x.toml"), &disk).unwrap();
         assert_eq!(e.faults()[0].describe(), "disk-fi badblocks /tmp/d.img --sectors 8 --duration 12000ms");
-        let bad = disk.replace("args = [\"badblocks\", \"/tmp/d.img\", \"--sectors\", \"8\"]", "args = [\"badblocks\"]");
-        assert!(err(&bad).contains("x.toml:11: method.args: a disk-fi fault needs a scope: its command and target, e.g. args = [\"badblocks\""), "{}", err(&bad));
-        let bad = disk.replace("duration = \"2s\"", "scope = { tgid = 1 }\nduration = \"2s\"");
-        assert!(err(&bad).contains("x.toml:13: method.scope: disk-fi takes its target in args"), "{}", err(&bad));
+        let sectors = "args = [\"badblocks\", \"/tmp/d.img\", \"--sectors\", \"8\"]";
+        let needs = "x.toml:11: method.args: a disk-fi fault needs a scope: its command and target, e.g. args = [\"badblocks\"";
+        refused(&disk, sectors, "args = [\"badblocks\"]", needs);
+        refused(&disk, "duration = \"2s\"", "scope = { tgid = 1 }\nduration = \"2s\"", "x.toml:13: method.scope: disk-fi takes its target in args");
     }
 
     #[test]

@@ -80,6 +80,21 @@ pub fn program(tool: &str) -> PathBuf {
     PathBuf::from(tool)
 }
 
+/// The error whose exit status is `code` (kvmfi's codes, see
+/// `kvmfi::error`), so that a run stopped by a tool's failure exits as the
+/// tool did; any other code is a plain failure (1).
+pub fn exit_error(code: Option<i32>, msg: impl std::fmt::Display) -> Error {
+    match code {
+        Some(2) => Error::usage(msg),
+        Some(3) => Error::permission(msg),
+        Some(4) => Error::unsupported(msg),
+        Some(5) => Error::not_found(msg),
+        // kvmfi-halt: this host or a node was halted.
+        Some(6) => Error::Halted(msg.to_string()),
+        _ => Error::failed(msg),
+    }
+}
+
 /// What a finished command said: the shared runner's output and its argv.
 #[derive(Debug)]
 pub struct Output {
@@ -218,4 +233,19 @@ pub fn clock_ns(clock: libc::clockid_t) -> u64 {
 /// Unix time now, in ms.
 pub fn now_ms() -> u64 {
     clock_ns(libc::CLOCK_REALTIME) / 1_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tools_exit_status_is_the_runs_exit_status() {
+        for code in 1..=6 {
+            let e = exit_error(Some(code), "`x` exited");
+            assert_eq!((i32::from(e.code()), e.to_string()), (code, "`x` exited".to_string()));
+        }
+        assert_eq!(exit_error(None, "killed").code(), 1, "killed or timed out");
+        assert_eq!(exit_error(Some(130), "interrupted").code(), 1);
+    }
 }
