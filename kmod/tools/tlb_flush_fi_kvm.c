@@ -46,10 +46,12 @@ KVMFI_FUNCTION_PARAM(range_symbol, "kvm_arch_flush_remote_tlbs_range",
 /*
  * struct kvm counts the MMU-notifier invalidations in progress where KVM
  * has MMU notifiers: an arch's KVM_ARCH_WANT_MMU_NOTIFIER until 6.7,
- * CONFIG_KVM_GENERIC_MMU_NOTIFIER from 6.8 (see kvmfi_compat.h for the
- * field's name).
+ * CONFIG_KVM_GENERIC_MMU_NOTIFIER from 6.8, always by 7.3 (the option is
+ * gone there; see kvmfi_compat.h for the field's name).
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0)
+#define KVM_TLB_HAVE_INVALIDATIONS 1
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
 #define KVM_TLB_HAVE_INVALIDATIONS IS_ENABLED(CONFIG_KVM_GENERIC_MMU_NOTIFIER)
 #elif defined(CONFIG_MMU_NOTIFIER) && defined(KVM_ARCH_WANT_MMU_NOTIFIER)
 #define KVM_TLB_HAVE_INVALIDATIONS 1
