@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvmfi core: what a probe handler calls, in order: kvmfi_enter() (scope),
+ * kvmfi core: what a probe handler calls, in order: kvmfi_enter() (scope;
+ * kvmfi_enter_return() in a kretprobe's return handler),
  * the module's own scope (kvmfi_file_in_scope()), kvmfi_decide() (bounds),
  * kvmfi_injected() (accounting and event). Never sleeps, never takes
  * kvmfi.lock. #included by kvmfi_core.c.
@@ -45,6 +46,25 @@ static __always_inline struct kvmfi_fault *kvmfi_enter(void)
 	if (f->arm.probability == 0 || !kvmfi_task_matches(f))
 		return NULL;
 	return f;
+}
+
+/*
+ * First step of a kretprobe return handler whose entry handler checked the
+ * scope: the armed fault if the probed call succeeded (returned 0), else
+ * NULL. Caller holds rcu_read_lock().
+ */
+static __always_inline struct kvmfi_fault *kvmfi_enter_return(struct pt_regs *regs)
+{
+	return regs_return_value(regs) ? NULL : rcu_dereference(kvmfi.fault);
+}
+
+/*
+ * In a pre handler that several hooks share: the `data` of the hook whose
+ * kprobe @p fired (the core registers hooks[i].kp).
+ */
+static __always_inline unsigned long kvmfi_hook_data(struct kprobe *p)
+{
+	return container_of(p, struct kvmfi_hook, kp)->data;
 }
 
 /* True when @file is the armed path or lies below the armed directory. */

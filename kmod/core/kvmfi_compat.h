@@ -17,6 +17,16 @@
 #define pde_data(inode) PDE_DATA(inode)
 #endif
 
+/*
+ * struct kvm's count of MMU-notifier invalidations in progress: 6.1 renamed
+ * mmu_notifier_count to mmu_invalidate_in_progress.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
+#define kvmfi_kvm_invalidations(kvm) ((kvm)->mmu_invalidate_in_progress)
+#else
+#define kvmfi_kvm_invalidations(kvm) ((kvm)->mmu_notifier_count)
+#endif
+
 #ifdef CONFIG_X86_64
 /*
  * The leading fields of arch/x86's struct flush_tlb_info (kept from

@@ -51,6 +51,9 @@ static_assert(offsetof(struct kvmfi_arm, arg) == 88);
 static_assert(offsetof(struct kvmfi_status, armed) == 136);
 static_assert(sizeof(struct kvmfi_event) == 96);
 static_assert(sizeof(struct kvmfi_events) == 64);
+/* kvmfi_copy_in() reads the caller's size from the leading __u32. */
+static_assert(offsetof(struct kvmfi_arm, size) == 0);
+static_assert(offsetof(struct kvmfi_events, size) == 0);
 
 /* Walk at most this many directory levels when matching a path tree. */
 #define KVMFI_PATH_DEPTH 64
@@ -508,12 +511,18 @@ static int kvmfi_open(struct inode *inode, struct file *file)
  * Reads the extensible argument of read-write command @cmd into @dst
  * (@ksize bytes here): the caller's size, _IOC_SIZE(cmd), is at least @min;
  * a larger one must be zeros beyond @ksize, a smaller one is zero-filled.
+ * The argument's leading __u32 `size` must say the caller's size too.
  */
 static long kvmfi_copy_in(unsigned int cmd, void *dst, size_t ksize, size_t min, const void __user *argp)
 {
+	long ret;
+
 	if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) || _IOC_SIZE(cmd) < min)
 		return -EINVAL;
-	return copy_struct_from_user(dst, ksize, argp, _IOC_SIZE(cmd));
+	ret = copy_struct_from_user(dst, ksize, argp, _IOC_SIZE(cmd));
+	if (ret)
+		return ret;
+	return *(const u32 *)dst == _IOC_SIZE(cmd) ? 0 : -EINVAL;
 }
 
 /* Writes @src (@ksize bytes) back, as much of it as the caller's size holds. */
@@ -547,14 +556,11 @@ static noinline_for_stack long kvmfi_ioctl_version(unsigned int cmd, void __user
 static noinline_for_stack long kvmfi_ioctl_arm(unsigned int cmd, void __user *argp)
 {
 	struct kvmfi_arm req;
-	size_t usize = _IOC_SIZE(cmd);
 	long ret;
 
 	ret = kvmfi_copy_in(cmd, &req, sizeof(req), offsetofend(struct kvmfi_arm, arg), argp);
 	if (ret)
 		return ret;
-	if (req.size != usize)
-		return -EINVAL;
 	mutex_lock(&kvmfi.lock);
 	ret = kvmfi_arm_locked(&req);
 	mutex_unlock(&kvmfi.lock);
@@ -578,13 +584,12 @@ static noinline_for_stack long kvmfi_ioctl_status(unsigned int cmd, void __user 
 static noinline_for_stack long kvmfi_ioctl_events(unsigned int cmd, void __user *argp)
 {
 	struct kvmfi_events req;
-	size_t usize = _IOC_SIZE(cmd);
 	long ret;
 
 	ret = kvmfi_copy_in(cmd, &req, sizeof(req), offsetofend(struct kvmfi_events, lost), argp);
 	if (ret)
 		return ret;
-	if (req.size != usize || req.reserved0 || req.reserved[0] || req.reserved[1])
+	if (req.reserved0 || req.reserved[0] || req.reserved[1])
 		return -EINVAL;
 	ret = kvmfi_read_events(&req);
 	if (ret)

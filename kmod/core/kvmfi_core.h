@@ -47,6 +47,7 @@ struct kvmfi_hook {
 	kretprobe_handler_t handler;	/* kretprobe return */
 	size_t data_size;		/* kretprobe per-instance data */
 	int maxactive;			/* kretprobe instances (sleeping functions) */
+	unsigned long data;		/* for a pre handler several hooks share: kvmfi_hook_data() */
 	/* owned by the core */
 	struct kprobe kp;
 	struct kretprobe krp;
@@ -72,6 +73,7 @@ struct kvmfi_knob {
 	const char *name;
 	long long min, max;
 	long long value;
+	bool times;			/* `signal` arms with this many injections */
 };
 
 struct kvmfi_ops {
@@ -89,7 +91,8 @@ struct kvmfi_ops {
 	const char *legacy_dir;
 	struct kvmfi_knob *knobs;	/* excluding `signal`, which the core provides */
 	unsigned int nr_knobs;
-	int (*legacy_request)(struct kvmfi_arm *req);
+	int (*legacy_request)(struct kvmfi_arm *req);	/* may be NULL */
+	unsigned int legacy_lease_ms;	/* `signal` arms with this lease (0 = none) */
 	/* `signal` arms on any non-zero value (the original memory, resource and
 	 * pt-update modules), instead of only on 1 (other values refused). */
 	bool legacy_signal_nonzero;
@@ -110,16 +113,27 @@ MODULE_PARM_DESC(name, description)
 /* In a module's ops: its one hook, a kprobe on @function calling @handler. */
 #define KVMFI_PRE_HOOK(function, handler)				\
 	.hooks = (struct kvmfi_hook[]){ { .symbol = (function), .pre = (handler) } }, .nr_hooks = 1
-/* In KVMFI_LEGACY: `times`, the original count of injections (-1 = unlimited). */
-#define KVMFI_TIMES_KNOB	{ .name = "times", .min = -1, .max = INT_MAX, .value = 1 }
+/*
+ * In KVMFI_LEGACY: `times` (or another name, @knob), the original count of
+ * injections (-1 = unlimited), which `signal` puts in the request.
+ */
+#define KVMFI_TIMES_KNOB_NAMED(knob) { .name = (knob), .min = -1, .max = INT_MAX, .value = 1, .times = true }
+#define KVMFI_TIMES_KNOB	KVMFI_TIMES_KNOB_NAMED("times")
 /*
  * In a module's ops: its legacy /proc directory, how `signal` maps the
- * knobs to a request, and the knobs (struct kvmfi_knob initialisers).
+ * knobs to a request (beyond the times knob, which the core puts in; NULL =
+ * nothing more), and the knobs (struct kvmfi_knob initialisers).
  */
 #define KVMFI_LEGACY(dir, request, ...)					\
 	.legacy_dir = (dir), .legacy_request = (request),		\
 	.knobs = (struct kvmfi_knob[]){ __VA_ARGS__ },			\
 	.nr_knobs = sizeof((struct kvmfi_knob[]){ __VA_ARGS__ }) / sizeof(struct kvmfi_knob)
+/*
+ * KVMFI_LEGACY of the original tools that fault every process: a fault
+ * armed through `signal` ends by itself after 10 minutes.
+ */
+#define KVMFI_LEGACY_LEASED(dir, request, ...)				\
+	.legacy_lease_ms = 10 * 60 * 1000, KVMFI_LEGACY(dir, request, __VA_ARGS__)
 
 /*
  * The end of every module: its ops (the struct kvmfi_ops fields, after the

@@ -32,6 +32,39 @@ static int kvmfi_knob_open(struct inode *inode, struct file *file)
 	return single_open(file, kvmfi_knob_show, pde_data(inode));
 }
 
+/*
+ * `signal` arms as the original did: system-wide, with the times knob's
+ * count, the module's lease and what its legacy_request() adds from the
+ * other knobs. Caller holds kvmfi.lock.
+ */
+static int kvmfi_legacy_arm(void)
+{
+	const struct kvmfi_ops *ops = kvmfi.ops;
+	struct kvmfi_arm req = {
+		.size = sizeof(req),
+		.probability = 100,
+		.interval = 1,
+		.times = -1,
+		.duration_ms = ops->legacy_lease_ms,
+		.flags = KVMFI_ARM_REPLACE,
+		.verbose = 1,
+		.cgroup_fd = -1,
+		.path_fd = -1,
+	};
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ops->nr_knobs; i++)
+		if (ops->knobs[i].times)
+			req.times = ops->knobs[i].value;
+	if (ops->legacy_request) {
+		err = ops->legacy_request(&req);
+		if (err)
+			return err;
+	}
+	return kvmfi_arm_locked(&req);
+}
+
 static ssize_t kvmfi_knob_write(struct file *file, const char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
@@ -51,20 +84,7 @@ static ssize_t kvmfi_knob_write(struct file *file, const char __user *ubuf,
 			kvmfi_disarm_locked(KVMFI_END_OFF);
 		} else if (value == 1 || kvmfi.ops->legacy_signal_nonzero) {
 			/* The original armed system-wide with the knobs' values. */
-			struct kvmfi_arm req = {
-				.size = sizeof(req),
-				.probability = 100,
-				.interval = 1,
-				.times = -1,
-				.flags = KVMFI_ARM_REPLACE,
-				.verbose = 1,
-				.cgroup_fd = -1,
-				.path_fd = -1,
-			};
-
-			err = kvmfi.ops->legacy_request(&req);
-			if (!err)
-				err = kvmfi_arm_locked(&req);
+			err = kvmfi_legacy_arm();
 		} else {
 			err = -EINVAL;
 		}

@@ -45,7 +45,6 @@ static int file_fi_validate(struct kvmfi_fault *f)
 
 static int file_fi_legacy_request(struct kvmfi_arm *req)
 {
-	req->times = kvmfi_knob("times");
 	if (kvmfi_knob("type") == 0) {
 		req->mode = KVMFI_VFS_MODE_EMPTY;
 	} else {

@@ -252,8 +252,6 @@ static int cpu_reg_legacy_request(struct kvmfi_arm *req)
 
 	if (aim <= 0)
 		return -EINVAL;
-	req->times = kvmfi_knob("times");
-	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
 	a->reg = cpu_reg_aim_map[__ffs(aim)];
 	if (kvmfi_knob("lasting")) {
 		req->mode = KVMFI_CPU_REG_MODE_SET;
@@ -269,7 +267,7 @@ KVMFI_MODULE("kvmfi: corrupt a register of the threads and processes a target cr
 	.tag = "[CPU-Fi]",
 	KVMFI_PRE_HOOK(symbol, cpu_reg_pre),
 	.validate = cpu_reg_validate,
-	KVMFI_LEGACY("cpu-general-fi", cpu_reg_legacy_request,
+	KVMFI_LEGACY_LEASED("cpu-general-fi", cpu_reg_legacy_request,
 		KVMFI_TIMES_KNOB,
 		{ .name = "aim", .min = 1, .max = 1023, .value = 512 },
 		{ .name = "lasting", .min = 0, .max = INT_MAX, .value = 0 }));

@@ -246,10 +246,8 @@ static int mig_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct mig_call *c = (struct mig_call *)ri->data;
 	struct kvmfi_fault *f;
 
-	if (regs_return_value(regs) != 0)
-		return 0;
 	rcu_read_lock();
-	f = rcu_dereference(kvmfi.fault);	/* scope was checked at entry */
+	f = kvmfi_enter_return(regs);
 	if (f && mig_has_work(f, c) && kvmfi_decide(f, 1)) {
 		struct mig_state *st = f->priv;
 		bool add = f->arm.mode & KVMFI_DIRTY_LOG_ADD;

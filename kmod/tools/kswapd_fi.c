@@ -91,10 +91,8 @@ static int kswapd_fi_validate(struct kvmfi_fault *f)
 
 static int kswapd_fi_legacy_request(struct kvmfi_arm *req)
 {
-	req->times = kvmfi_knob("times");
 	req->mode = KVMFI_KSWAPD_MODE_SKIP;
 	kswapd_args(req)->who = KVMFI_KSWAPD_WHO_KSWAPD;
-	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
 	return 0;
 }
 
@@ -102,4 +100,4 @@ KVMFI_MODULE("kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a 
 	.tag = "[ARM-Kswapd-Fi]",
 	KVMFI_PRE_HOOK(symbol, kswapd_fi_pre),
 	.validate = kswapd_fi_validate,
-	KVMFI_LEGACY("kswapd-fi", kswapd_fi_legacy_request, KVMFI_TIMES_KNOB));
+	KVMFI_LEGACY_LEASED("kswapd-fi", kswapd_fi_legacy_request, KVMFI_TIMES_KNOB));

@@ -24,8 +24,10 @@ KVMFI_FUNCTION_PARAM(symbol, "kvm_vm_ioctl", "VM ioctl handler to probe, taking 
 
 KVMFI_FUNCTION_PARAM(vcpu_symbol, "kvm_vcpu_ioctl", "vCPU ioctl handler to probe (default kvm_vcpu_ioctl; empty = none)");
 
-static int res_pre(struct kprobe *p, struct pt_regs *regs, unsigned int fd)
+/* For both hooks: the hook's data is the kind of file its handler serves. */
+static int res_pre(struct kprobe *p, struct pt_regs *regs)
 {
+	unsigned int fd = kvmfi_hook_data(p);
 	unsigned int cmd = regs_get_kernel_argument(regs, 1);
 	const struct kvmfi_kvm_ioctl_args *a;
 	struct kvmfi_fault *f;
@@ -55,18 +57,6 @@ static int res_pre(struct kprobe *p, struct pt_regs *regs, unsigned int fd)
 }
 NOKPROBE_SYMBOL(res_pre);
 
-static int res_vm_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	return res_pre(p, regs, KVMFI_KVM_IOCTL_FD_VM);
-}
-NOKPROBE_SYMBOL(res_vm_pre);
-
-static int res_vcpu_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	return res_pre(p, regs, KVMFI_KVM_IOCTL_FD_VCPU);
-}
-NOKPROBE_SYMBOL(res_vcpu_pre);
-
 static int res_validate(struct kvmfi_fault *f)
 {
 	const struct kvmfi_kvm_ioctl_args *a = res_args(&f->arm);
@@ -92,7 +82,6 @@ static int res_legacy_request(struct kvmfi_arm *req)
 	struct kvmfi_kvm_ioctl_args *a = res_args(req);
 	long long type = kvmfi_knob("type");
 
-	req->times = kvmfi_knob("time");
 	a->fds = KVMFI_KVM_IOCTL_FD_VM;
 	if (type == 0) {
 		req->mode = KVMFI_KVM_IOCTL_MODE_ERROR;
@@ -106,8 +95,8 @@ static int res_legacy_request(struct kvmfi_arm *req)
 }
 
 static struct kvmfi_hook res_hooks[] = {
-	{ .symbol = symbol, .pre = res_vm_pre },
-	{ .symbol = vcpu_symbol, .pre = res_vcpu_pre, .optional = true },
+	{ .symbol = symbol, .pre = res_pre, .data = KVMFI_KVM_IOCTL_FD_VM },
+	{ .symbol = vcpu_symbol, .pre = res_pre, .data = KVMFI_KVM_IOCTL_FD_VCPU, .optional = true },
 };
 
 KVMFI_MODULE("kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM",
@@ -116,7 +105,7 @@ KVMFI_MODULE("kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM",
 	.default_error = EPERM,
 	.validate = res_validate,
 	KVMFI_LEGACY("resource", res_legacy_request,
-		{ .name = "time", .min = -1, .max = INT_MAX, .value = 1 },
+		KVMFI_TIMES_KNOB_NAMED("time"),
 		{ .name = "position", .min = 1, .max = 2, .value = 1 },
 		{ .name = "type", .min = 0, .max = 3, .value = 1 },
 		{ .name = "style", .min = LLONG_MIN, .max = LLONG_MAX, .value = 0 }),

@@ -85,7 +85,6 @@ static int ver_legacy_request(struct kvmfi_arm *req)
 {
 	struct kvmfi_kvm_version_args *a = ver_args(req);
 
-	req->times = kvmfi_knob("times");
 	req->mode = KVMFI_KVM_VERSION_MODE_VALUE;
 	a->cmd[0] = KVM_GET_API_VERSION;
 	a->value = 0;

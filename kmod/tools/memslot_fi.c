@@ -80,10 +80,12 @@ static struct kvmfi_fault *mem_enter(unsigned int class)
 }
 NOKPROBE_SYMBOL(mem_enter);
 
-static int mem_region(struct pt_regs *regs, bool outer)
+/* For both region hooks: the hook's data says whether it is the outer one. */
+static int mem_region_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	/* slot and guest_phys_addr lead struct kvm_userspace_memory_region(2) */
 	struct kvm_userspace_memory_region *mem = (void *)regs_get_kernel_argument(regs, 1);
+	bool outer = kvmfi_hook_data(p);
 	const struct kvmfi_memslot_args *a;
 	struct kvmfi_fault *f;
 	int skipped = 0;
@@ -113,19 +115,7 @@ static int mem_region(struct pt_regs *regs, bool outer)
 	rcu_read_unlock();
 	return skipped;
 }
-NOKPROBE_SYMBOL(mem_region);
-
-static int mem_region_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	return mem_region(regs, false);
-}
 NOKPROBE_SYMBOL(mem_region_pre);
-
-static int mem_region2_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	return mem_region(regs, true);
-}
-NOKPROBE_SYMBOL(mem_region2_pre);
 
 static int mem_gfn_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -179,7 +169,6 @@ static int mem_legacy_request(struct kvmfi_arm *req)
 	struct kvmfi_memslot_args *a = mem_args(req);
 	long long type = kvmfi_knob("type"), pos = kvmfi_knob("position");
 
-	req->times = kvmfi_knob("time");
 	a->class = kvmfi_knob("class");
 	if (type == 0) {
 		req->mode = KVMFI_MEMSLOT_MODE_FAIL;
@@ -215,7 +204,7 @@ static const char *const mem_gfn_fallbacks[] = { "__kvm_faultin_pfn", "gfn_to_hv
 static struct kvmfi_hook mem_hooks[] = {
 	{ .symbol = symbol, .fallbacks = mem_region_fallbacks, .pre = mem_region_pre },
 	{ .symbol = gfn_symbol, .fallbacks = mem_gfn_fallbacks, .pre = mem_gfn_pre },
-	{ .symbol = region2_symbol, .pre = mem_region2_pre, .optional = true },
+	{ .symbol = region2_symbol, .pre = mem_region_pre, .data = true, .optional = true },
 };
 
 KVMFI_MODULE("kvmfi: KVM memory regions or guest-frame translations fail for a chosen VMM",
@@ -225,7 +214,7 @@ KVMFI_MODULE("kvmfi: KVM memory regions or guest-frame translations fail for a c
 	.validate = mem_validate,
 	KVMFI_LEGACY("memory-manage-fi", mem_legacy_request,
 		{ .name = "class", .min = 1, .max = 2, .value = 1 },
-		{ .name = "time", .min = -1, .max = INT_MAX, .value = 1 },
+		KVMFI_TIMES_KNOB_NAMED("time"),
 		{ .name = "position", .min = 1, .max = 8, .value = 2 },
 		{ .name = "type", .min = 0, .max = 3, .value = 1 },
 		{ .name = "style", .min = LLONG_MIN, .max = LLONG_MAX, .value = 0 }),

@@ -105,9 +105,7 @@ static int pt_load_validate(struct kvmfi_fault *f)
 
 static int pt_load_legacy_request(struct kvmfi_arm *req)
 {
-	req->times = kvmfi_knob("times");
 	req->mode = kvmfi_knob("type") == 0 ? KVMFI_MM_FAULT_OOM : KVMFI_MM_FAULT_SIGBUS;
-	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
 	return 0;
 }
 
@@ -115,6 +113,6 @@ KVMFI_MODULE("kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIG
 	.tag = "[ARM-Mem-Fi]",
 	KVMFI_PRE_HOOK(symbol, pt_load_pre),
 	.validate = pt_load_validate,
-	KVMFI_LEGACY("pt-load-fi", pt_load_legacy_request,
+	KVMFI_LEGACY_LEASED("pt-load-fi", pt_load_legacy_request,
 		KVMFI_TIMES_KNOB,
 		{ .name = "type", .min = 0, .max = INT_MAX, .value = 1 }));

@@ -99,18 +99,11 @@ static int pt_update_validate(struct kvmfi_fault *f)
 	return 0;
 }
 
-static int pt_update_legacy_request(struct kvmfi_arm *req)
-{
-	req->times = kvmfi_knob("times");
-	req->duration_ms = 10 * 60 * 1000;	/* every fault has a lease */
-	return 0;
-}
-
 KVMFI_MODULE(PT_UPDATE_DESCRIPTION,
 	.tag = "[PT-Fi]",
 	KVMFI_PRE_HOOK(symbol, pt_update_pre),
 	.validate = pt_update_validate,
-	KVMFI_LEGACY("pt-update-fi", pt_update_legacy_request, KVMFI_TIMES_KNOB),
+	KVMFI_LEGACY_LEASED("pt-update-fi", NULL, KVMFI_TIMES_KNOB),
 	/* the original armed on any non-zero value */
 	.legacy_signal_nonzero = true);
 

@@ -37,44 +37,47 @@
 #include <linux/module.h>
 #include "kvmfi_core.c"
 
-static char symbol[KSYM_NAME_LEN] = "kvm_flush_remote_tlbs";
-module_param_string(symbol, symbol, sizeof(symbol), 0444);
-MODULE_PARM_DESC(symbol, "KVM's remote TLB flush, taking (struct kvm *) and returning nothing");
+KVMFI_FUNCTION_PARAM(symbol, "kvm_flush_remote_tlbs", "KVM's remote TLB flush, taking (struct kvm *) and returning nothing");
 
-static char range_symbol[KSYM_NAME_LEN] = "kvm_arch_flush_remote_tlbs_range";
-module_param_string(range_symbol, range_symbol, sizeof(range_symbol), 0444);
-MODULE_PARM_DESC(range_symbol, "KVM's ranged remote TLB flush, taking (struct kvm *, gfn_t, u64 pages) and "
-		 "returning 0 when done, or nothing (empty, or the same as symbol, = none)");
+KVMFI_FUNCTION_PARAM(range_symbol, "kvm_arch_flush_remote_tlbs_range",
+		     "KVM's ranged remote TLB flush, taking (struct kvm *, gfn_t, u64 pages) and "
+		     "returning 0 when done, or nothing (empty, or the same as symbol, = none)");
+
+/*
+ * struct kvm counts the MMU-notifier invalidations in progress where KVM
+ * has MMU notifiers: an arch's KVM_ARCH_WANT_MMU_NOTIFIER until 6.7,
+ * CONFIG_KVM_GENERIC_MMU_NOTIFIER from 6.8, always by 7.3 (the option is
+ * gone there; see kvmfi_compat.h for the field's name).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0)
+#define KVM_TLB_HAVE_INVALIDATIONS 1
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define KVM_TLB_HAVE_INVALIDATIONS IS_ENABLED(CONFIG_KVM_GENERIC_MMU_NOTIFIER)
+#elif defined(CONFIG_MMU_NOTIFIER) && defined(KVM_ARCH_WANT_MMU_NOTIFIER)
+#define KVM_TLB_HAVE_INVALIDATIONS 1
+#else
+#define KVM_TLB_HAVE_INVALIDATIONS 0
+#endif
 
 /* True while an MMU notifier is taking host pages away from @kvm. */
 static bool kvm_tlb_invalidating(const struct kvm *kvm)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
-#ifdef CONFIG_KVM_GENERIC_MMU_NOTIFIER
-	return READ_ONCE(kvm->mmu_invalidate_in_progress) != 0;
+#if KVM_TLB_HAVE_INVALIDATIONS
+	return READ_ONCE(kvmfi_kvm_invalidations(kvm)) != 0;
 #else
 	return false;
-#endif
-#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
-#if defined(CONFIG_MMU_NOTIFIER) && defined(KVM_ARCH_WANT_MMU_NOTIFIER)
-	return READ_ONCE(kvm->mmu_invalidate_in_progress) != 0;
-#else
-	return false;
-#endif
-#else
-#if defined(CONFIG_MMU_NOTIFIER) && defined(KVM_ARCH_WANT_MMU_NOTIFIER)
-	return READ_ONCE(kvm->mmu_notifier_count) != 0;
-#else
-	return false;
-#endif
 #endif
 }
 NOKPROBE_SYMBOL(kvm_tlb_invalidating);
 
-/* Skipped, a flush returns 0 (the arch range function: "flushed") or nothing. */
-static int kvm_tlb_flush(struct pt_regs *regs, u32 hook, const char *what, u64 pages)
+/*
+ * For both hooks (the hook's data: 0 the whole VM, 1 a range). Skipped, a
+ * flush returns 0 (the arch range function: "flushed") or nothing.
+ */
+static int kvm_tlb_flush_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct kvm *kvm = (struct kvm *)regs_get_kernel_argument(regs, 0);
+	u32 hook = kvmfi_hook_data(p);
 	struct kvmfi_fault *f;
 	int skipped = 0;
 
@@ -84,26 +87,16 @@ static int kvm_tlb_flush(struct pt_regs *regs, u32 hook, const char *what, u64 p
 	f = kvmfi_enter();
 	if (f && !kvm_tlb_invalidating(kvm) && kvmfi_decide(f, 1)) {
 		/* Event: value = pages of a ranged flush (0: the whole VM), detail = first gfn. */
-		kvmfi_injected_detail(f, hook, what, pages, hook ? regs_get_kernel_argument(regs, 1) : 0, 0);
+		kvmfi_injected_detail(f, hook, hook ? "range-skipped" : "flush-skipped",
+				      hook ? regs_get_kernel_argument(regs, 2) : 0,
+				      hook ? regs_get_kernel_argument(regs, 1) : 0, 0);
 		kvmfi_skip(regs, 0);
 		skipped = 1;
 	}
 	rcu_read_unlock();
 	return skipped;
 }
-NOKPROBE_SYMBOL(kvm_tlb_flush);
-
-static int kvm_tlb_flush_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	return kvm_tlb_flush(regs, 0, "flush-skipped", 0);
-}
 NOKPROBE_SYMBOL(kvm_tlb_flush_pre);
-
-static int kvm_tlb_range_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	return kvm_tlb_flush(regs, 1, "range-skipped", regs_get_kernel_argument(regs, 2));
-}
-NOKPROBE_SYMBOL(kvm_tlb_range_pre);
 
 static int kvm_tlb_validate(struct kvmfi_fault *f)
 {
@@ -115,7 +108,7 @@ static int kvm_tlb_validate(struct kvmfi_fault *f)
 static struct kvmfi_hook kvm_tlb_hooks[] = {
 	{ .symbol = symbol, .pre = kvm_tlb_flush_pre },
 	/* absent before 6.6: the tool then names kvm_flush_remote_tlbs, skipped as a duplicate */
-	{ .symbol = range_symbol, .pre = kvm_tlb_range_pre, .optional = true },
+	{ .symbol = range_symbol, .pre = kvm_tlb_flush_pre, .data = 1, .optional = true },
 };
 
 KVMFI_MODULE("kvmfi: suppress KVM's remote TLB flushes for the VMs of a chosen VMM",

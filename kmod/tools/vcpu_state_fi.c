@@ -248,7 +248,6 @@ static int state_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	rcu_read_lock();
 	f = kvmfi_enter();
 	if (f) {
-		c->vcpu = (void *)regs_get_kernel_argument(regs, 0);
 #if defined(CONFIG_X86_64)
 		c->where = regs_get_kernel_argument(regs, 1);
 		ignore = 0;
@@ -260,6 +259,7 @@ static int state_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 			ignore = 0;
 		}
 #endif
+		c->vcpu = (void *)regs_get_kernel_argument(regs, 0);
 	}
 	rcu_read_unlock();
 	return ignore;
@@ -271,10 +271,8 @@ static int state_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct state_call *c = (struct state_call *)ri->data;
 	struct kvmfi_fault *f;
 
-	if (regs_return_value(regs) != 0)
-		return 0;
 	rcu_read_lock();
-	f = rcu_dereference(kvmfi.fault);	/* scope was checked at entry */
+	f = kvmfi_enter_return(regs);
 	if (f && kvmfi_decide(f, 1)) {
 #if defined(CONFIG_X86_64)
 		u64 reg = state_args(&f->arm)->reg;
@@ -324,7 +322,6 @@ static int state_validate(struct kvmfi_fault *f)
 
 static int state_legacy_request(struct kvmfi_arm *req)
 {
-	req->times = kvmfi_knob("times");
 	req->mode = KVMFI_VCPU_STATE_MODE_FLIP;
 	state_args(req)->reg = STATE_LEGACY_REG;
 	return 0;
