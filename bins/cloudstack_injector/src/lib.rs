@@ -1,17 +1,19 @@
 //! cloudstack_injector: faults for the CloudStack daemons of this node,
 //! every one journaled before it is applied and undone by `recover`.
 //!
-//! The clap definition is [`command()`] (the man page is generated from
-//! it); [`run`] is the whole tool, called by the one-line `main.rs`: one
-//! match over every subcommand, handing each to the module of its
-//! capability: `sysvm` (system VMs through virsh), `network` (blocks, the
-//! agent's link, migration ports, the API delay), `db` (connection limits,
-//! table lock) and `storage` (read-only, unmount, fill). Crash, hang and
-//! resume of a daemon, and the CPU and memory stressors, are the shared
-//! injector's.
+//! The command line's skeleton is the shared daemon injector's
+//! ([`kvmfi::injector::daemon_tool`]); its words are in `doc`.
+//! [`CloudStack`]'s `run` is the whole tool, called by the one-line
+//! `main.rs`: one match over every subcommand, handing each to the module
+//! of its capability: `sysvm` (system VMs through virsh), `network`
+//! (blocks, the agent's link, migration ports, the API delay), `db`
+//! (connection limits, table lock) and `storage` (read-only, unmount,
+//! fill). Crash, hang and resume of a daemon, and the CPU and memory
+//! stressors, are the shared injector's.
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use kvmfi::injector::{self, stress, Component, DaemonCmd, DaemonOpts};
+use clap::{Args, Subcommand, ValueEnum};
+use kvmfi::injector::daemon_tool::{DaemonInjector, InjectorCmd, Invocation};
+use kvmfi::injector::{stress, Component, DaemonCmd};
 use kvmfi::host::firewall::parse_ip;
 use kvmfi::host::sql::{self, DbOpts};
 use kvmfi::Result;
@@ -19,6 +21,7 @@ use std::path::PathBuf;
 use sysvm::{Sysvm, Virsh, VmOp};
 
 mod db;
+mod doc;
 mod network;
 mod storage;
 mod sysvm;
@@ -26,92 +29,18 @@ mod sysvm;
 /// The tool's name in messages and in the journal.
 pub const TOOL: &str = "cloudstack_injector";
 
-const AFTER_LONG_HELP: &str = "\
-COMPONENTS:
-  ms       management server  org.apache.cloudstack.ServerDaemon
-  agent    KVM agent          com.cloud.agent.AgentShell
-  usage    usage server       com.cloud.usage.UsageServer
-  mysql    database           mysqld or mariadbd
-  nfs      NFS server         nfsd kernel threads (recover runs rpc.nfsd N)
-  libvirt  libvirt daemon     libvirtd
-  ssvm     secondary storage VM  libvirt domain s-N-VM  (crash/hang/resume = sysvm-crash/hang/resume ssvm)
-  cpvm     console proxy VM      libvirt domain v-N-VM
-  vr       virtual router        libvirt domain r-N-VM
-JVMs are found in /proc by their exact main class (--main-class COMP=CLASS changes the table), the others by command name.
-
-UNDO:
-Every change is written to the journal, with how to undo it, before it is made (fsync'ed). 'recover' undoes everything still in force, newest first, even after the injector was killed half-way; undo steps are idempotent, so a second 'recover' does nothing. 'status' shows what is in force; 'recover ID' undoes one fault.
-crash: the journal keeps the daemon's argv, working directory, environment, uid and gid; 'recover' starts it again the same way (unless a process with the same command line already runs). hang: SIGCONT goes only to the very process that was stopped (pid and start time must match).
-api-delay: kvmfi's own root qdisc (prio, handle 4b46:) with netem on its own band and u32 filters on the source port; refused if the device already has someone else's root qdisc. The undo deletes the root qdisc only while its handle is still 4b46:. Needs the sch_prio and sch_netem kernel modules.
-db-limit: reads the current values first (GLOBAL max_connections, each account's MAX_USER_CONNECTIONS) and db-restore or recover sets exactly those back; only what db-limit changed is touched. The default is MAX_USER_CONNECTIONS 1 for every account of the cloud user; --max-connections 5 does what the original tool did.
-storage-ro: a mount point is made read-only by a bind remount of that mount point only (other mounts of the same file system stay writable; its other flags are kept); a directory that is an NFS export is re-exported 'ro' with exportfs, and storage-rw puts the previous export options back.
-agent-disconnect: DROP of TCP port 8250, both directions, in nftables table 'inet kvmfi' (iptables chain KVMFI when nft is absent); nothing else is touched. With IP, only the port towards that address; agent-reconnect [IP] undoes those.
-api-delay now takes one band of kvmfi's root qdisc (16 bands), so it coexists with hadoop_injector's netem faults on the same device.
-sysvm-crash|sysvm-hang TYPE: virsh destroy|suspend of the running system VMs of that TYPE only (s-N-VM, v-N-VM, r-N-VM; the original ignored the type); recover starts a domain again only while it is shut off, resumes it only while it is paused.
-network IP [PORT]: DROP of everything to and from IP (or TCP PORT only); network-clear IP undoes both.
-db-lock: LOCK TABLES cloud.vm_instance WRITE from a client session held open by a detached helper (tagged --kvmfi-tag=kvmfi-ID-N) until db-unlock or recover kills it (the original's lock ended at once).
-storage-umount MP: umount; recover mounts the same source with the same type and options unless something is mounted there; refused for tmpfs-like and bind mounts, which could not be mounted again. storage-fill MP: one file kvmfi-fill-ID taking all free space but --keep-free MB (or --size MB); storage-clean or recover deletes it.
-cpu-stress, mem-stress: a detached helper busy-loops THR threads for SEC seconds, or holds MB of locked memory (at most 90% of MemAvailable); recover and mem-stress-clear kill it.
-vm-migrate-fail: DROP of TCP 49152-49215 (libvirt's migration data ports, --ports) both ways; vm-op-clear undoes it.
-
-EXIT STATUS:
-  0  success (also when the output pipe was closed by the reader)
-  1  the operation failed (a command, the server or the kernel refused it)
-  2  usage error: bad command, component, number or path; nothing changed
-  3  not root (every command but list, status and --dry-run needs root)
-  4  a host tool or kernel module is missing (nft or iptables, tc, sch_netem, mariadb/mysql client, exportfs, virsh, mountpoint)
-  5  the daemon or database server is not running or not reachable, or no such fault id
-
-ENVIRONMENT:
-  KVMFI_STATE_DIR             journal directory (default /var/lib/kvmfi/journal)
-  KVMFI_FIREWALL=iptables     use the iptables fallback even where nft exists
-  LIBVIRT_DEFAULT_URI         virsh's connection when --virsh-uri is not given
-  KVMFI_TEST_DIE_AFTER_APPLY  TEST ONLY: 1 makes the tool SIGKILL itself right after applying a change
-
-FILES:
-  /var/lib/kvmfi/journal/journal.jsonl  the journal: JSON lines, mode 0600 (it may hold a daemon's environment)
-  /var/lib/kvmfi/journal/lock           flock that serializes concurrent invocations
-  /var/lib/kvmfi/journal/logs/          output of daemons restarted by recover
-  /var/lib/nfs/etab                     NFS exports, read by storage-ro
-
-EXAMPLES:
-  cloudstack_injector db-limit --db-socket /run/mysqld/mysqld.sock; cloudstack_injector db-restore
-  cloudstack_injector storage-ro /mnt/primary && sleep 60 && cloudstack_injector storage-rw /mnt/primary
-  cloudstack_injector --dry-run api-delay 200 --dev eth0
-  cloudstack_injector sysvm-crash cpvm; cloudstack_injector recover
-  cloudstack_injector db-lock && sleep 60 && cloudstack_injector db-unlock
-  cloudstack_injector network 10.0.0.5 8250; cloudstack_injector network-clear 10.0.0.5
-";
-
-/// Inject faults into the CloudStack daemons of this node, always undoably.
-#[derive(Parser, Debug)]
-#[command(
-    name = "cloudstack_injector",
-    version,
-    about = "Inject faults into the CloudStack daemons of this node; journaled, undone by 'recover'",
-    long_about = "Inject faults into the CloudStack daemons of this node: crash, hang and resume a \
-daemon, delay the management server's API, limit the cloud database's connections, make primary \
-storage read-only, cut the agent's link to the management server; crash, pause and resume system VMs \
-by type, block a peer, lock the vm_instance table, unmount or fill primary storage, stress CPU and \
-memory, make VM migrations fail. Every change is journaled \
-before it is made, so 'recover' can always undo it, even after the injector itself was killed.",
-    after_long_help = AFTER_LONG_HELP
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub daemon: DaemonOpts,
+/// cloudstack_injector's own options (before the subcommand; every
+/// subcommand takes them too).
+#[derive(Args, Debug)]
+pub struct Opts {
     /// libvirt connection URI for the system VM commands (default: virsh's own, $LIBVIRT_DEFAULT_URI)
     #[arg(long, value_name = "URI", global = true)]
     pub virsh_uri: Option<String>,
-    #[command(subcommand)]
-    pub cmd: Cmd,
 }
 
-/// The subcommands.
+/// cloudstack_injector's own subcommands (after list, crash, hang and resume).
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    #[command(flatten)]
-    Daemon(injector::DaemonCmd<Comp>),
     /// Delay the API's answers: netem on traffic leaving from the API port
     ApiDelay {
         /// Delay in milliseconds (1 to 60000)
@@ -274,8 +203,6 @@ pub enum Cmd {
     },
     /// Undo the VM operation faults (vm-migrate-fail)
     VmOpClear,
-    #[command(flatten)]
-    Journal(injector::JournalCmd),
 }
 
 /// CloudStack daemons.
@@ -318,73 +245,77 @@ impl Comp {
     }
 }
 
-/// The default component table.
-pub fn components() -> Vec<Component> {
-    let mut nfs = Component::command("nfs", &["nfsd"]);
-    nfs.restart_command = Some(vec!["rpc.nfsd".into(), "{count}".into()]);
-    vec![
-        Component::java("ms", &["org.apache.cloudstack.ServerDaemon"]),
-        Component::java("agent", &["com.cloud.agent.AgentShell"]),
-        Component::java("usage", &["com.cloud.usage.UsageServer"]),
-        Component::command("mysql", &["mysqld", "mariadbd"]),
-        nfs,
-        Component::command("libvirt", &["libvirtd"]),
-    ]
-}
+/// The tool, for the shared skeleton ([`kvmfi::injector::daemon_tool`]).
+pub struct CloudStack;
 
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    let cmd = DaemonOpts::with_example(Cli::command(), "ms=org.example.Server");
-    kvmfi::cliparse::edit_subcommand(cmd, "list", |c| c.about(LIST_ABOUT))
-}
+impl DaemonInjector for CloudStack {
+    const TOOL: &'static str = TOOL;
+    type Comp = Comp;
 
-/// `list`'s help: which daemons it lists.
-const LIST_ABOUT: &str = "List the CloudStack daemons running on this node: component, pid, state, main class or command";
+    /// The default component table.
+    fn components() -> Vec<Component> {
+        let mut nfs = Component::command("nfs", &["nfsd"]);
+        nfs.restart_command = Some(vec!["rpc.nfsd".into(), "{count}".into()]);
+        vec![
+            Component::java("ms", &["org.apache.cloudstack.ServerDaemon"]),
+            Component::java("agent", &["com.cloud.agent.AgentShell"]),
+            Component::java("usage", &["com.cloud.usage.UsageServer"]),
+            Component::command("mysql", &["mysqld", "mariadbd"]),
+            nfs,
+            Component::command("libvirt", &["libvirtd"]),
+        ]
+    }
 
-/// Runs the tool on `args` (argv[0] included).
-pub fn run(args: impl kvmfi::cliparse::Argv) -> Result<()> {
-    let Some(cli) = kvmfi::cliparse::parse_or_helper::<Cli>(command(), args, stress::HELPER_ARG, stress::helper_main)? else { return Ok(()) };
-    let mut table = components();
-    let ctx = cli.daemon.ctx(TOOL, &mut table)?;
-    let comp = |c: Comp| -> &Component { table.iter().find(|t| t.name == c.name()).expect("every Comp is in the table") };
-    let virsh = Virsh { uri: cli.virsh_uri.clone() };
-    match cli.cmd {
-        Cmd::Daemon(DaemonCmd::List { json }) => {
-            ctx.list(&table, json)?;
-            sysvm::list_sysvms(&virsh, json)
+    type Opts = Opts;
+    type Cmd = Cmd;
+
+    fn run(Invocation { ctx, table, opts, cmd }: Invocation<Self>) -> Result<()> {
+        let comp = |c: Comp| -> &Component { table.iter().find(|t| t.name == c.name()).expect("every Comp is in the table") };
+        let virsh = Virsh { uri: opts.virsh_uri };
+        match cmd {
+            InjectorCmd::Daemon(cmd) => match cmd {
+                DaemonCmd::List { json } => {
+                    ctx.list(&table, json)?;
+                    sysvm::list_sysvms(&virsh, json)
+                }
+                DaemonCmd::Crash { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Crash),
+                DaemonCmd::Hang { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Hang),
+                DaemonCmd::Resume { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) } => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Resume),
+                DaemonCmd::Crash { component } => ctx.crash(comp(component)),
+                DaemonCmd::Hang { component } => ctx.hang(comp(component)),
+                DaemonCmd::Resume { component } => ctx.resume(comp(component)),
+            },
+            InjectorCmd::Own(cmd) => match cmd {
+                Cmd::SysvmCrash { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Crash),
+                Cmd::SysvmHang { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Hang),
+                Cmd::SysvmResume { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Resume),
+                Cmd::ApiDelay { ms, dev, port } => network::api_delay(&ctx, ms, dev, port),
+                Cmd::ApiDelayClear => ctx.clear("api-delay", "*"),
+                Cmd::Network { ip, port } => network::block(&ctx, ip, port),
+                Cmd::NetworkClear { ip } => network::block_clear(&ctx, ip),
+                Cmd::AgentDisconnect { ip, port } => network::agent_disconnect(&ctx, ip, port),
+                Cmd::AgentReconnect { ip, port } => network::agent_reconnect(&ctx, ip, port),
+                Cmd::VmMigrateFail { ports } => network::vm_migrate_fail(&ctx, ports),
+                Cmd::VmOpClear => network::vm_op_clear(&ctx),
+                Cmd::DbLimit { user_connections, max_connections, db_user, db } => {
+                    db::db_limit(&ctx, user_connections, max_connections, &db_user, &db)
+                }
+                Cmd::DbRestore { db: _ } => ctx.clear("db-limit", "cloud-db"),
+                Cmd::DbLock { db_name, table, db } => db::db_lock(&ctx, &db_name, &table, &db),
+                Cmd::DbUnlock => ctx.clear("db-lock", "cloud-db"),
+                Cmd::StorageRo { path } => storage::storage_ro(&ctx, &path),
+                Cmd::StorageRw { path } => storage::storage_rw(&ctx, &path),
+                Cmd::StorageUmount { mp } => storage::storage_umount(&ctx, &mp),
+                Cmd::StorageFill { mp, size, keep_free } => storage::storage_fill(&ctx, &mp, size, keep_free),
+                Cmd::StorageClean { mp } => storage::storage_clean(&ctx, &mp),
+                Cmd::CpuStress { secs, threads } => ctx.inject(|id| stress::cpu_stress(id, "local", secs, threads)),
+                Cmd::CpuStressClear => ctx.clear("cpu-stress", "local"),
+                Cmd::MemStress { mb } => ctx.inject(|id| stress::mem_stress(id, "local", mb)),
+                Cmd::MemStressClear => ctx.clear("mem-stress", "local"),
+            },
+            InjectorCmd::Journal(j) => j.run(&ctx),
         }
-        Cmd::Daemon(DaemonCmd::Crash { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Crash),
-        Cmd::Daemon(DaemonCmd::Hang { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Hang),
-        Cmd::Daemon(DaemonCmd::Resume { component: c @ (Comp::Ssvm | Comp::Cpvm | Comp::Vr) }) => sysvm::sysvm(&ctx, &virsh, Sysvm::of(c), VmOp::Resume),
-        Cmd::Daemon(DaemonCmd::Crash { component }) => ctx.crash(comp(component)),
-        Cmd::Daemon(DaemonCmd::Hang { component }) => ctx.hang(comp(component)),
-        Cmd::Daemon(DaemonCmd::Resume { component }) => ctx.resume(comp(component)),
-        Cmd::SysvmCrash { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Crash),
-        Cmd::SysvmHang { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Hang),
-        Cmd::SysvmResume { sysvm } => sysvm::sysvm(&ctx, &virsh, sysvm, VmOp::Resume),
-        Cmd::ApiDelay { ms, dev, port } => network::api_delay(&ctx, ms, dev, port),
-        Cmd::ApiDelayClear => ctx.clear("api-delay", "*"),
-        Cmd::Network { ip, port } => network::block(&ctx, ip, port),
-        Cmd::NetworkClear { ip } => network::block_clear(&ctx, ip),
-        Cmd::AgentDisconnect { ip, port } => network::agent_disconnect(&ctx, ip, port),
-        Cmd::AgentReconnect { ip, port } => network::agent_reconnect(&ctx, ip, port),
-        Cmd::VmMigrateFail { ports } => network::vm_migrate_fail(&ctx, ports),
-        Cmd::VmOpClear => network::vm_op_clear(&ctx),
-        Cmd::DbLimit { user_connections, max_connections, db_user, db } => {
-            db::db_limit(&ctx, user_connections, max_connections, &db_user, &db)
-        }
-        Cmd::DbRestore { db: _ } => ctx.clear("db-limit", "cloud-db"),
-        Cmd::DbLock { db_name, table, db } => db::db_lock(&ctx, &db_name, &table, &db),
-        Cmd::DbUnlock => ctx.clear("db-lock", "cloud-db"),
-        Cmd::StorageRo { path } => storage::storage_ro(&ctx, &path),
-        Cmd::StorageRw { path } => storage::storage_rw(&ctx, &path),
-        Cmd::StorageUmount { mp } => storage::storage_umount(&ctx, &mp),
-        Cmd::StorageFill { mp, size, keep_free } => storage::storage_fill(&ctx, &mp, size, keep_free),
-        Cmd::StorageClean { mp } => storage::storage_clean(&ctx, &mp),
-        Cmd::CpuStress { secs, threads } => ctx.inject(|id| stress::cpu_stress(id, "local", secs, threads)),
-        Cmd::CpuStressClear => ctx.clear("cpu-stress", "local"),
-        Cmd::MemStress { mb } => ctx.inject(|id| stress::mem_stress(id, "local", mb)),
-        Cmd::MemStressClear => ctx.clear("mem-stress", "local"),
-        Cmd::Journal(j) => j.run(&ctx),
     }
 }
+
+kvmfi::daemon_injector_entry_points!(CloudStack);

@@ -5,7 +5,8 @@
 //! one PLAN faults (the steps to apply and to undo, handed to the journal):
 //! `network` (firewall blocks, api delay), `netem` (delay, loss, reorder
 //! bands), `stress` (CPU, memory, fill files and their helpers); `remote`
-//! finds other nodes and reaches them over ssh.
+//! finds other nodes and reaches them over ssh. `daemon_tool` is the
+//! skeleton of a daemon injector's command line and help text.
 
 use crate::error::{Error, Result};
 use crate::host::firewall;
@@ -17,6 +18,7 @@ use clap::Args;
 use network::Target;
 use serde::Serialize;
 
+pub mod daemon_tool;
 pub mod netem;
 pub mod network;
 pub mod remote;
@@ -137,8 +139,8 @@ impl DaemonOpts {
 /// `list`, `crash`, `hang` and `resume` of the daemons `C` (an injector's
 /// component enum): what every daemon injector does to its daemons,
 /// flattened into its subcommands first so that help and man pages keep
-/// their order. The injector's `command()` names its daemons in `list`'s
-/// help ([`crate::cliparse::edit_subcommand`]).
+/// their order. The injector's [`daemon_tool::Doc::list_about`] names its
+/// daemons in `list`'s help.
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum DaemonCmd<C: clap::ValueEnum + Clone + Send + Sync + 'static> {
     /// List the daemons running on this node
