@@ -12,8 +12,8 @@
 //! stressors, are the shared injector's.
 
 use clap::{Args, Subcommand, ValueEnum};
-use kvmfi::injector::daemon_tool::{DaemonInjector, InjectorCmd, Invocation};
-use kvmfi::injector::{stress, Component, DaemonCmd};
+use kvmfi::injector::daemon_tool::{DaemonCmd, DaemonInjector, InjectorCmd, Invocation};
+use kvmfi::injector::{stress, Component};
 use kvmfi::host::firewall::parse_ip;
 use kvmfi::host::sql::{self, DbOpts};
 use kvmfi::Result;

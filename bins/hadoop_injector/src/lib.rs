@@ -14,9 +14,9 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use daemons::Launchers;
-use kvmfi::injector::daemon_tool::{DaemonInjector, InjectorCmd, Invocation};
+use kvmfi::injector::daemon_tool::{DaemonCmd, DaemonInjector, InjectorCmd, Invocation};
 use kvmfi::injector::remote::Ssh;
-use kvmfi::injector::{Component, Ctx, DaemonCmd};
+use kvmfi::injector::{Component, Ctx};
 use kvmfi::host::firewall::parse_ip;
 use kvmfi::injector::network::Target;
 use kvmfi::Result;

@@ -13,11 +13,101 @@
 
 use crate::cliparse::{self, Argv};
 use crate::error::Result;
-use crate::injector::{stress, Component, Ctx, DaemonCmd, DaemonOpts, JournalCmd};
+use crate::injector::component::{override_classes, Component};
+use crate::injector::ctx::{Common, Ctx, RecoverArgs, StatusArgs};
+use crate::injector::stress;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// The clap command type, for [`crate::daemon_injector_entry_points`].
 pub use clap::Command;
+
+/// Options every daemon injector has: [`Common`] and `--main-class`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DaemonOpts {
+    #[command(flatten)]
+    pub common: Common,
+    /// Recognise component COMP by this Java main class instead (repeatable;
+    /// several classes separated by commas)
+    #[arg(long, value_name = "COMP=CLASS", global = true)]
+    pub main_class: Vec<String>,
+}
+
+impl DaemonOpts {
+    /// `--main-class`'s help in `cmd`, with an example of the injector's own
+    /// components (`nn=org.example.NameNode`).
+    pub fn with_example(cmd: clap::Command, example: &str) -> clap::Command {
+        // `mut_args` keeps the option where it stands (`mut_arg` moves it last).
+        cmd.mut_args(|a| {
+            if a.get_id() != "main_class" {
+                return a;
+            }
+            a.help(format!(
+                "Recognise component COMP by this Java main class instead (repeatable; several classes separated by \
+                 commas), e.g. {example}"
+            ))
+        })
+    }
+
+    /// Injector `tool`'s context, and its component `table` with the
+    /// `--main-class` overrides applied.
+    pub fn ctx(&self, tool: &'static str, table: &mut [Component]) -> Result<Ctx> {
+        override_classes(table, &self.main_class)?;
+        Ok(Ctx { tool, dry_run: self.common.dry_run })
+    }
+}
+
+/// `list`, `crash`, `hang` and `resume` of the daemons `C` (an injector's
+/// component enum): what every daemon injector does to its daemons,
+/// flattened into its subcommands first so that help and man pages keep
+/// their order. The injector's [`Doc::list_about`] names its
+/// daemons in `list`'s help.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum DaemonCmd<C: clap::ValueEnum + Clone + Send + Sync + 'static> {
+    /// List the daemons running on this node
+    List {
+        /// One JSON object per line instead of tab-separated fields
+        #[arg(long)]
+        json: bool,
+    },
+    /// Kill a daemon with SIGKILL ('recover' starts it again)
+    Crash {
+        /// The daemon
+        #[arg(value_enum)]
+        component: C,
+    },
+    /// Freeze a daemon with SIGSTOP
+    Hang {
+        /// The daemon
+        #[arg(value_enum)]
+        component: C,
+    },
+    /// Resume a frozen daemon with SIGCONT
+    Resume {
+        /// The daemon
+        #[arg(value_enum)]
+        component: C,
+    },
+}
+
+/// `status` and `recover`, the journal's subcommands a daemon injector ends
+/// with (flattened last).
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum JournalCmd {
+    /// Show the faults in force: id, tool, kind, target, state, since (unix time), description
+    Status(StatusArgs),
+    /// Undo every fault in force (newest first), or only fault ID
+    Recover(RecoverArgs),
+}
+
+impl JournalCmd {
+    /// Runs `status` or `recover` for `ctx`'s tool.
+    pub fn run(&self, ctx: &Ctx) -> Result<()> {
+        match self {
+            JournalCmd::Status(a) => ctx.status(a),
+            JournalCmd::Recover(a) => ctx.recover(a),
+        }
+    }
+}
 
 /// The words of an injector's help and man page that are its own.
 #[derive(Debug, Clone, Copy)]
