@@ -27,7 +27,8 @@ pub const HELPER_ARG: &str = "--kvmfi-helper";
 /// Most bad sectors dm-dust is given one message each for.
 pub const MAX_DUST_SECTORS: u64 = 65_536;
 
-const AFTER_LONG_HELP: &str = "\
+const AFTER_LONG_HELP: &str = concat!(
+    "\
 HOW IT WORKS:
 An image file is bound to a free loop device (LOOP_CONFIGURE with autoclear, so the loop device goes away with the last user); a block device is used as it is (it must not be mounted). On top, disk-fi creates the device-mapper device kvmfi-ID (ID = the fault id in the journal) and prints its path, /dev/dm-N: point the VM, or mount the file system, there. Everything goes through the device-mapper and loop ioctls (no dmsetup or losetup needed); dm-mod, dm-flakey, dm-delay and loop are loaded with modprobe when missing.
 badblocks: the sectors listed fail with EIO. --io both (default): a table of linear segments and error segments, so reads AND writes of those sectors fail. --io write: flakey segments that are always down with error_writes (writes fail, reads pass). --io read: dm-dust where the kernel has it (reads fail; a write to a bad sector heals it, as a disk that remaps it), else flakey segments with error_reads (Linux 6.6 and later); on a kernel with neither (Debian 6.1: CONFIG_DM_DUST is off, dm-flakey has no error_reads) it is refused with exit 4. Sectors are 512 bytes; an I/O that touches a bad sector fails whole.
@@ -49,9 +50,10 @@ EXIT STATUS:
   5  no such fault or device
 
 ENVIRONMENT:
-  KVMFI_STATE_DIR             journal directory (default /var/lib/kvmfi/journal)
-  KVMFI_TEST_DIE_AFTER_APPLY  TEST ONLY: 1 makes the tool SIGKILL itself right after applying a change
-
+",
+    kvmfi::injector_help!(KVMFI_STATE_DIR),
+    kvmfi::injector_help!(KVMFI_TEST_DIE_AFTER_APPLY),
+    "
 FILES:
   /dev/mapper/control                   the device-mapper control device
   /dev/loop-control                     the loop control device
@@ -63,7 +65,8 @@ EXAMPLES:
   disk-fi flaky /dev/vdb --up 20 --down 5 --mode error-writes
   disk-fi delay vm.img --read-ms 50 --write-ms 200 --duration 2m --wait
   disk-fi list; disk-fi off 3; disk-fi recover
-";
+",
+);
 
 /// Faults under a VM's disk through device-mapper, always undoable.
 #[derive(Parser, Debug)]
