@@ -156,8 +156,6 @@ static int mem_validate(struct kvmfi_fault *f)
 
 		if (pos != KVMFI_MEMSLOT_POS_ADDR || type < KVMFI_BITOP_FLIP || type > KVMFI_BITOP_CLEAR)
 			return -EINVAL;
-	} else if (f->arm.mode != KVMFI_MEMSLOT_MODE_FAIL) {
-		return -EINVAL;
 	}
 	if (a->gfn_end && a->gfn_first >= a->gfn_end)
 		return -EINVAL;
@@ -211,7 +209,7 @@ KVMFI_MODULE("kvmfi: KVM memory regions or guest-frame translations fail for a c
 	.tag = "[ARM-Mem-Fi]",
 	KVMFI_HOOKS(mem_hooks),
 	.default_error = ENOMEM,
-	.validate = mem_validate,
+	KVMFI_REQUEST(KVMFI_MEMSLOT_MODE_CORRUPT, mem_validate),
 	KVMFI_LEGACY("memory-manage-fi", mem_legacy_request,
 		{ .name = "class", .min = 1, .max = 2, .value = 1 },
 		KVMFI_TIMES_KNOB_NAMED("time"),

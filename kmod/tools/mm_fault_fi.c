@@ -91,8 +91,6 @@ static int pt_load_validate(struct kvmfi_fault *f)
 {
 	const struct kvmfi_mm_fault_args *a = pt_load_args(&f->arm);
 
-	if (f->arm.mode >= ARRAY_SIZE(pt_load_results))
-		return -EINVAL;
 	/* The address range, end exclusive; 0..0 = every address. */
 	if (a->addr_end && a->addr_start >= a->addr_end)
 		return -EINVAL;
@@ -112,7 +110,7 @@ static int pt_load_legacy_request(struct kvmfi_arm *req)
 KVMFI_MODULE("kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)",
 	.tag = "[ARM-Mem-Fi]",
 	KVMFI_PRE_HOOK(symbol, pt_load_pre),
-	.validate = pt_load_validate,
+	KVMFI_REQUEST(ARRAY_SIZE(pt_load_results) - 1, pt_load_validate),
 	KVMFI_LEGACY_LEASED("pt-load-fi", pt_load_legacy_request,
 		KVMFI_TIMES_KNOB,
 		{ .name = "type", .min = 0, .max = INT_MAX, .value = 1 }));

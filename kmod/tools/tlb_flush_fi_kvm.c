@@ -98,13 +98,6 @@ static int kvm_tlb_flush_pre(struct kprobe *p, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(kvm_tlb_flush_pre);
 
-static int kvm_tlb_validate(struct kvmfi_fault *f)
-{
-	if (f->arm.mode != KVMFI_TLB_FLUSH_MODE_KVM_REMOTE || !kvmfi_all_zero(f->arm.arg, sizeof(f->arm.arg)))
-		return -EINVAL;
-	return 0;
-}
-
 static struct kvmfi_hook kvm_tlb_hooks[] = {
 	{ .symbol = symbol, .pre = kvm_tlb_flush_pre },
 	/* absent before 6.6: the tool then names kvm_flush_remote_tlbs, skipped as a duplicate */
@@ -114,4 +107,4 @@ static struct kvmfi_hook kvm_tlb_hooks[] = {
 KVMFI_MODULE("kvmfi: suppress KVM's remote TLB flushes for the VMs of a chosen VMM",
 	.tag = "[KVM-TLB-Fi]",
 	KVMFI_HOOKS(kvm_tlb_hooks),
-	.validate = kvm_tlb_validate);
+	KVMFI_REQUEST_NO_ARGS(KVMFI_TLB_FLUSH_MODE_KVM_REMOTE));
