@@ -35,7 +35,7 @@ pub fn resolve(tgt: &str, conf: Option<&Path>) -> Result<Resolved> {
         let port = nodes.iter().find(|n| n.address.parse::<IpAddr>().ok() == Some(ip)).map(|n| n.port);
         return Ok(Resolved { name: tgt.into(), ip, ssh_port: port });
     }
-    if tgt.is_empty() || tgt.len() > 253 || !tgt.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+    if !crate::cliparse::is_plain_word(tgt, 253, "-._") {
         return Err(Error::usage(format!("'{tgt}' is neither an IP address nor a node name")));
     }
     if let Some(n) = nodes.iter().find(|n| n.name == tgt) {

@@ -71,14 +71,12 @@ pub fn choose(hook: &str, candidates: &[&str], present: &BTreeSet<String>) -> Re
 /// A kernel function name as /proc/kallsyms spells it (clones too:
 /// `name.part.0`), for an option naming the function to probe.
 pub fn parse_function(text: &str) -> std::result::Result<String, String> {
-    let ok = text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        && text.len() <= 256;
-    if ok {
-        Ok(text.to_string())
-    } else {
-        Err(format!("'{text}' is not a kernel function name (letters, digits, '_' and '.', as in /proc/kallsyms)"))
+    const WHAT: &str = "a kernel function name (letters, digits, '_' and '.', as in /proc/kallsyms)";
+    let name = crate::cliparse::plain_word(text, 256, "_.", WHAT)?;
+    if name.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return Err(format!("'{text}' is not {WHAT}"));
     }
+    Ok(name)
 }
 
 #[cfg(test)]
