@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn names() {
-        let d = crate::testutil::TempFile::new("cc", "# c\nmaster,127.0.0.1,22,NameNode\nslave1, localhost ,2221,DataNode # x\n");
+        let d = crate::testutil::TempPath::file("cc", "# c\nmaster,127.0.0.1,22,NameNode\nslave1, localhost ,2221,DataNode # x\n");
         let r = resolve("slave1", Some(&*d)).unwrap();
         assert_eq!((r.ip.to_string(), r.ssh_port), ("127.0.0.1".to_string(), Some(2221)));
         assert_eq!(resolve("127.0.0.1", Some(&*d)).unwrap().ssh_port, Some(22));
