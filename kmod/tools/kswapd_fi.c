@@ -54,8 +54,7 @@ static int kswapd_fi_pre(struct kprobe *p, struct pt_regs *regs)
 		if (f->arm.mode == KVMFI_KSWAPD_MODE_SKIP) {
 			/* Event: value = 0 (nothing reclaimed), detail = node. */
 			kvmfi_injected_detail(f, 0, "skip", 0, node, 0);
-			kvmfi_skip(regs, 0);
-			skipped = 1;
+			skipped = kvmfi_skip(regs, 0);
 		} else {
 			ms = a->delay_ms;
 			/* Event: value = the delay in ms, detail = node. */

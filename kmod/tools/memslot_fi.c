@@ -136,8 +136,7 @@ static int mem_gfn_pre(struct kprobe *p, struct pt_regs *regs)
 			kvmfi_injected(f, "gfn now", ngfn);
 		} else {
 			kvmfi_injected(f, "no memory for gfn", gfn);
-			kvmfi_skip(regs, gfn_returns_pfn() ? (long)KVM_PFN_ERR_FAULT : (long)KVM_HVA_ERR_BAD);
-			skipped = 1;
+			skipped = kvmfi_skip(regs, gfn_returns_pfn() ? (long)KVM_PFN_ERR_FAULT : (long)KVM_HVA_ERR_BAD);
 		}
 	}
 	rcu_read_unlock();

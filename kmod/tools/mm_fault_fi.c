@@ -79,8 +79,7 @@ static int pt_load_pre(struct kprobe *p, struct pt_regs *regs)
 					    kvmfi.ops->tag, address, flags,
 					    (flags & FAULT_FLAG_USER) ? "user" : "kernel",
 					    pt_load_results[f->arm.mode].what);
-		kvmfi_skip(regs, (__force long)pt_load_results[f->arm.mode].ret);
-		skipped = 1;
+		skipped = kvmfi_skip(regs, (__force long)pt_load_results[f->arm.mode].ret);
 	}
 	rcu_read_unlock();
 	return skipped;

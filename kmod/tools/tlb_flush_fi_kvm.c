@@ -90,8 +90,7 @@ static int kvm_tlb_flush_pre(struct kprobe *p, struct pt_regs *regs)
 		kvmfi_injected_detail(f, hook, hook ? "range-skipped" : "flush-skipped",
 				      hook ? regs_get_kernel_argument(regs, 2) : 0,
 				      hook ? regs_get_kernel_argument(regs, 1) : 0, 0);
-		kvmfi_skip(regs, 0);
-		skipped = 1;
+		skipped = kvmfi_skip(regs, 0);
 	}
 	rcu_read_unlock();
 	return skipped;
