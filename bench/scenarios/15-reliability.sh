@@ -44,6 +44,19 @@ for ko in /kmods/*.ko; do
     want=$(echo $knobs | sed 's#[^ ][^ ]*#EPERM#g; s/ /,/g')
     # shellcheck disable=SC2086 # one argument per knob
     expect_eq "rel.perm.$m.no-cap-sys-admin" "$(fi-probe nocap /dev/kvmfi/$name $knobs)" "open=EPERM ioctl=EPERM knob=$want"
+    # the core refuses a mode the module does not take: the one past its
+    # last (kvm-tlb-fi takes mode 1 only: its 0), and far past it; where zero
+    # module arguments are valid, its last mode is taken
+    taken="" refused=2
+    case $m in
+        kvm-tlb-fi) refused=0 ;; pt-update-fi) refused=1 ;; kvm-state-fi) refused=3 ;;
+        vm-migration-fi) refused=4 ;; func-fail-fi | pt-load-fi) taken=2 refused=3 ;;
+        file-read-fi | file-write-fi) taken=1 ;;
+    esac
+    want="$refused=EINVAL 63=EINVAL 64=EINVAL 4294967295=EINVAL"
+    [ -n "$taken" ] && want="$taken=ok $want"
+    # shellcheck disable=SC2086 # $taken is empty or one mode
+    expect_eq "rel.mode.$m" "$(fi-probe arm-mode "/dev/kvmfi/$name" $taken $refused 63 64 4294967295)" "$want"
     start=$(date +%s)
     out=$(fi-probe ioctl-fuzz "/dev/kvmfi/$name" --count $FUZZ --threads 4 --seed $$ --alarm 600)
     secs=$(($(date +%s) - start))

@@ -178,8 +178,7 @@ static __always_inline int kvmfi_skip_return(struct kvmfi_fault *f, struct pt_re
 					     const char *what, long retval)
 {
 	kvmfi_injected(f, what, retval);
-	kvmfi_skip(regs, retval);
-	return 1;
+	return kvmfi_skip(regs, retval);
 }
 
 /* The errno of the armed fault as a negative return value. */

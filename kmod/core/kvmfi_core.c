@@ -339,13 +339,22 @@ static int kvmfi_resolve_path(struct kvmfi_fault *f, int fd)
 	return 0;
 }
 
+/* Whether the module takes @mode (its ops' modes; none declared = mode 0 only). */
+static bool kvmfi_mode_taken(u32 mode)
+{
+	u64 modes = kvmfi.ops->modes ?: BIT_ULL(0);
+
+	return mode < 64 && (modes & BIT_ULL(mode));
+}
+
 /* Validates @req, resolves its references and builds a fault (not yet published). */
 static int kvmfi_build_fault(const struct kvmfi_arm *req, struct kvmfi_fault **out)
 {
 	struct kvmfi_fault *f;
 	int err;
 
-	if (req->filter & ~KVMFI_FILTER_ALL || req->flags & ~KVMFI_ARM_FLAGS_ALL ||
+	if (!kvmfi_mode_taken(req->mode) ||
+	    req->filter & ~KVMFI_FILTER_ALL || req->flags & ~KVMFI_ARM_FLAGS_ALL ||
 	    req->probability > 100 || req->times < -1 || req->verbose > 2 ||
 	    req->error < 0 || req->error > MAX_ERRNO ||
 	    req->duration_ms > 366ULL * 24 * 3600 * 1000 ||

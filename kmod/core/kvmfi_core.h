@@ -83,6 +83,8 @@ struct kvmfi_ops {
 	struct kvmfi_hook *hooks;
 	unsigned int nr_hooks;
 	int default_error;		/* errno used when the request leaves it 0 */
+	/* The kvmfi_arm.mode values it takes, a bit each (0 = mode 0 only). */
+	u64 modes;
 	/* Checks and resolves module-specific fields of a request (process context). */
 	int (*validate)(struct kvmfi_fault *f);
 	/* Releases what validate() took. */
@@ -108,6 +110,13 @@ static char name[KSYM_NAME_LEN] = function;				\
 module_param_string(name, name, sizeof(name), 0444);			\
 MODULE_PARM_DESC(name, description)
 
+/*
+ * In a module's ops: the request it takes: kvmfi_arm.mode 0 to @last (the
+ * core refuses the others), and @check for the rest of it (NULL: nothing).
+ */
+#define KVMFI_REQUEST(last, check)	.modes = GENMASK_ULL((last), 0), .validate = (check)
+/* The same for a module that takes one mode, @mode, and no arguments. */
+#define KVMFI_REQUEST_NO_ARGS(mode)	.modes = BIT_ULL(mode), .validate = kvmfi_validate_no_args
 /* In a module's ops: its hooks, and its legacy /proc directory with knobs. */
 #define KVMFI_HOOKS(table)	.hooks = (table), .nr_hooks = ARRAY_SIZE(table)
 /* In a module's ops: its one hook, a kprobe on @function calling @handler. */
@@ -169,5 +178,11 @@ MODULE_AUTHOR("kvmfi developers")
 
 /* True when the @size bytes at @p are all zero (reserved fields). */
 #define kvmfi_all_zero(p, size) (!memchr_inv((p), 0, (size)))
+
+/* The validate() of a module that takes no arguments: every arg[] is zero. */
+static inline int kvmfi_validate_no_args(struct kvmfi_fault *f)
+{
+	return kvmfi_all_zero(f->arm.arg, sizeof(f->arm.arg)) ? 0 : -EINVAL;
+}
 
 #endif /* KVMFI_CORE_H */

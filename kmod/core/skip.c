@@ -25,10 +25,10 @@ NOKPROBE_SYMBOL(kvmfi_ret_stub);
 /*
  * Make the probed function return @retval to its caller without running its
  * body. Only valid from a kprobe pre-handler at the function's entry, which
- * must then return 1. A kretprobe cannot do this: it rewrites the value only
- * after the body has already had its effects.
+ * must then return 1: the value returned here. A kretprobe cannot do this: it
+ * rewrites the value only after the body has already had its effects.
  */
-static __always_inline void kvmfi_skip(struct pt_regs *regs, long retval)
+static __always_inline int kvmfi_skip(struct pt_regs *regs, long retval)
 {
 	regs_set_return_value(regs, retval);
 #if defined(CONFIG_X86_64)
@@ -38,4 +38,5 @@ static __always_inline void kvmfi_skip(struct pt_regs *regs, long retval)
 #else
 #error "kvmfi: skipping a function is implemented for x86_64 and arm64 only"
 #endif
+	return 1;
 }

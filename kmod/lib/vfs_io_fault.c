@@ -38,11 +38,6 @@ static int file_fi_pre(struct kprobe *p, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(file_fi_pre);
 
-static int file_fi_validate(struct kvmfi_fault *f)
-{
-	return f->arm.mode <= KVMFI_VFS_MODE_EMPTY ? 0 : -EINVAL;
-}
-
 static int file_fi_legacy_request(struct kvmfi_arm *req)
 {
 	if (kvmfi_knob("type") == 0) {
@@ -58,7 +53,7 @@ KVMFI_MODULE(FILE_FI_DESCRIPTION,
 	.tag = FILE_FI_TAG,
 	KVMFI_PRE_HOOK(symbol, file_fi_pre),
 	.default_error = FILE_FI_DEFAULT_ERROR,
-	.validate = file_fi_validate,
+	KVMFI_REQUEST(KVMFI_VFS_MODE_EMPTY, NULL),
 	KVMFI_LEGACY(FILE_FI_LEGACY_DIR, file_fi_legacy_request,
 		KVMFI_TIMES_KNOB,
 		{ .name = "type", .min = 0, .max = 1, .value = 0 }));

@@ -223,7 +223,7 @@ static int cpu_reg_validate(struct kvmfi_fault *f)
 	u64 reg = a->reg, bit = a->bit;
 	unsigned int i;
 
-	if (f->arm.mode > KVMFI_CPU_REG_MODE_SET || !kvmfi_all_zero(a->reserved, sizeof(a->reserved)))
+	if (!kvmfi_all_zero(a->reserved, sizeof(a->reserved)))
 		return -EINVAL;
 	if (!(reg < CPU_REG_NR_GPR || reg == KVMFI_CPU_REG_SP || reg == KVMFI_CPU_REG_PC ||
 	      reg == KVMFI_CPU_REG_FLAGS || reg == KVMFI_CPU_REG_RANDOM))
@@ -266,7 +266,7 @@ static int cpu_reg_legacy_request(struct kvmfi_arm *req)
 KVMFI_MODULE("kvmfi: corrupt a register of the threads and processes a target creates, before they first run",
 	.tag = "[CPU-Fi]",
 	KVMFI_PRE_HOOK(symbol, cpu_reg_pre),
-	.validate = cpu_reg_validate,
+	KVMFI_REQUEST(KVMFI_CPU_REG_MODE_SET, cpu_reg_validate),
 	KVMFI_LEGACY_LEASED("cpu-general-fi", cpu_reg_legacy_request,
 		KVMFI_TIMES_KNOB,
 		{ .name = "aim", .min = 1, .max = 1023, .value = 512 },

@@ -279,8 +279,7 @@ static int mig_validate(struct kvmfi_fault *f)
 	const struct kvmfi_dirty_log_args *a = mig_args(&f->arm);
 	struct mig_state *st;
 
-	if (f->arm.mode & ~(KVMFI_DIRTY_LOG_RANDOM | KVMFI_DIRTY_LOG_ADD) ||
-	    !a->ppm || a->ppm > KVMFI_DIRTY_LOG_PPM || a->slot > U32_MAX + 1ULL)
+	if (!a->ppm || a->ppm > KVMFI_DIRTY_LOG_PPM || a->slot > U32_MAX + 1ULL)
 		return -EINVAL;
 	st = kzalloc(sizeof(*st), GFP_KERNEL);
 	if (!st)
@@ -325,7 +324,7 @@ KVMFI_MODULE("kvmfi: KVM_GET_DIRTY_LOG bitmaps lose (or gain) a chosen share of 
 	.tag = "[ARM-Mig-Fi]",
 	KVMFI_HOOKS(mig_hooks),
 	.default_error = EIO,
-	.validate = mig_validate,
+	KVMFI_REQUEST(KVMFI_DIRTY_LOG_RANDOM | KVMFI_DIRTY_LOG_ADD, mig_validate),	/* any mix of the flags */
 	.release = mig_release,
 	.legacy_dir = "vm-migration-fi",
 	.legacy_request = mig_legacy_request);

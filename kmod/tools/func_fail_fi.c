@@ -35,11 +35,6 @@ static int func_fail_pre(struct kprobe *p, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(func_fail_pre);
 
-static int func_fail_validate(struct kvmfi_fault *f)
-{
-	return f->arm.mode <= KVMFI_FUNC_FAIL_MODE_VALUE ? 0 : -EINVAL;
-}
-
 static int func_fail_setup(void)
 {
 	if (!symbol[0]) {
@@ -54,4 +49,4 @@ KVMFI_MODULE("kvmfi: make any probe-able kernel function return an error for a s
 	.tag = "[Func-Fi]",
 	KVMFI_PRE_HOOK(symbol, func_fail_pre),
 	.default_error = ENOMEM,
-	.validate = func_fail_validate);
+	KVMFI_REQUEST(KVMFI_FUNC_FAIL_MODE_VALUE, NULL));

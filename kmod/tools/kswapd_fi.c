@@ -54,8 +54,7 @@ static int kswapd_fi_pre(struct kprobe *p, struct pt_regs *regs)
 		if (f->arm.mode == KVMFI_KSWAPD_MODE_SKIP) {
 			/* Event: value = 0 (nothing reclaimed), detail = node. */
 			kvmfi_injected_detail(f, 0, "skip", 0, node, 0);
-			kvmfi_skip(regs, 0);
-			skipped = 1;
+			skipped = kvmfi_skip(regs, 0);
 		} else {
 			ms = a->delay_ms;
 			/* Event: value = the delay in ms, detail = node. */
@@ -73,7 +72,7 @@ static int kswapd_fi_validate(struct kvmfi_fault *f)
 {
 	const struct kvmfi_kswapd_args *a = kswapd_args(&f->arm);
 
-	if (f->arm.mode > KVMFI_KSWAPD_MODE_SKIP || a->who > KVMFI_KSWAPD_WHO_DIRECT)
+	if (a->who > KVMFI_KSWAPD_WHO_DIRECT)
 		return -EINVAL;
 	if (f->arm.mode == KVMFI_KSWAPD_MODE_DELAY &&
 	    (a->delay_ms < 1 || a->delay_ms > KVMFI_KSWAPD_MAX_DELAY_MS))
@@ -99,5 +98,5 @@ static int kswapd_fi_legacy_request(struct kvmfi_arm *req)
 KVMFI_MODULE("kvmfi: delay or skip memory reclaim (shrink_node) for kswapd or a chosen process or cgroup",
 	.tag = "[ARM-Kswapd-Fi]",
 	KVMFI_PRE_HOOK(symbol, kswapd_fi_pre),
-	.validate = kswapd_fi_validate,
+	KVMFI_REQUEST(KVMFI_KSWAPD_MODE_SKIP, kswapd_fi_validate),
 	KVMFI_LEGACY_LEASED("kswapd-fi", kswapd_fi_legacy_request, KVMFI_TIMES_KNOB));

@@ -72,7 +72,7 @@ static int res_validate(struct kvmfi_fault *f)
 			return -EINVAL;
 		return 0;
 	}
-	if (f->arm.mode != KVMFI_KVM_IOCTL_MODE_ERROR || pos || type)
+	if (pos || type)
 		return -EINVAL;
 	return 0;
 }
@@ -103,7 +103,7 @@ KVMFI_MODULE("kvmfi: chosen KVM VM and vCPU ioctls fail for a chosen VMM",
 	.tag = "[ARM-Res-Fi]",
 	KVMFI_HOOKS(res_hooks),
 	.default_error = EPERM,
-	.validate = res_validate,
+	KVMFI_REQUEST(KVMFI_KVM_IOCTL_MODE_CORRUPT, res_validate),
 	KVMFI_LEGACY("resource", res_legacy_request,
 		KVMFI_TIMES_KNOB_NAMED("time"),
 		{ .name = "position", .min = 1, .max = 2, .value = 1 },

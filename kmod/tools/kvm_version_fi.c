@@ -70,8 +70,6 @@ static int ver_validate(struct kvmfi_fault *f)
 	const struct kvmfi_kvm_version_args *a = ver_args(&f->arm);
 	unsigned int i;
 
-	if (f->arm.mode > KVMFI_KVM_VERSION_MODE_ERROR)
-		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(a->cap); i++)
 		if (a->cap[i] & ~(KVMFI_KVM_VERSION_CAP_VALID | U32_MAX))
 			return -EINVAL;
@@ -95,5 +93,5 @@ KVMFI_MODULE("kvmfi: fake KVM API version, or chosen /dev/kvm ioctls fail",
 	.tag = "[ARM-Ver-Fi]",
 	KVMFI_PRE_HOOK(symbol, ver_pre),
 	.default_error = ENOMEM,
-	.validate = ver_validate,
+	KVMFI_REQUEST(KVMFI_KVM_VERSION_MODE_ERROR, ver_validate),
 	KVMFI_LEGACY("kvm-version-fi", ver_legacy_request, KVMFI_TIMES_KNOB));

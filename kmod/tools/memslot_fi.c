@@ -136,8 +136,7 @@ static int mem_gfn_pre(struct kprobe *p, struct pt_regs *regs)
 			kvmfi_injected(f, "gfn now", ngfn);
 		} else {
 			kvmfi_injected(f, "no memory for gfn", gfn);
-			kvmfi_skip(regs, gfn_returns_pfn() ? (long)KVM_PFN_ERR_FAULT : (long)KVM_HVA_ERR_BAD);
-			skipped = 1;
+			skipped = kvmfi_skip(regs, gfn_returns_pfn() ? (long)KVM_PFN_ERR_FAULT : (long)KVM_HVA_ERR_BAD);
 		}
 	}
 	rcu_read_unlock();
@@ -156,8 +155,6 @@ static int mem_validate(struct kvmfi_fault *f)
 
 		if (pos != KVMFI_MEMSLOT_POS_ADDR || type < KVMFI_BITOP_FLIP || type > KVMFI_BITOP_CLEAR)
 			return -EINVAL;
-	} else if (f->arm.mode != KVMFI_MEMSLOT_MODE_FAIL) {
-		return -EINVAL;
 	}
 	if (a->gfn_end && a->gfn_first >= a->gfn_end)
 		return -EINVAL;
@@ -211,7 +208,7 @@ KVMFI_MODULE("kvmfi: KVM memory regions or guest-frame translations fail for a c
 	.tag = "[ARM-Mem-Fi]",
 	KVMFI_HOOKS(mem_hooks),
 	.default_error = ENOMEM,
-	.validate = mem_validate,
+	KVMFI_REQUEST(KVMFI_MEMSLOT_MODE_CORRUPT, mem_validate),
 	KVMFI_LEGACY("memory-manage-fi", mem_legacy_request,
 		{ .name = "class", .min = 1, .max = 2, .value = 1 },
 		KVMFI_TIMES_KNOB_NAMED("time"),

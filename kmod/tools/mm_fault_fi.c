@@ -79,8 +79,7 @@ static int pt_load_pre(struct kprobe *p, struct pt_regs *regs)
 					    kvmfi.ops->tag, address, flags,
 					    (flags & FAULT_FLAG_USER) ? "user" : "kernel",
 					    pt_load_results[f->arm.mode].what);
-		kvmfi_skip(regs, (__force long)pt_load_results[f->arm.mode].ret);
-		skipped = 1;
+		skipped = kvmfi_skip(regs, (__force long)pt_load_results[f->arm.mode].ret);
 	}
 	rcu_read_unlock();
 	return skipped;
@@ -91,8 +90,6 @@ static int pt_load_validate(struct kvmfi_fault *f)
 {
 	const struct kvmfi_mm_fault_args *a = pt_load_args(&f->arm);
 
-	if (f->arm.mode >= ARRAY_SIZE(pt_load_results))
-		return -EINVAL;
 	/* The address range, end exclusive; 0..0 = every address. */
 	if (a->addr_end && a->addr_start >= a->addr_end)
 		return -EINVAL;
@@ -112,7 +109,7 @@ static int pt_load_legacy_request(struct kvmfi_arm *req)
 KVMFI_MODULE("kvmfi: make the page faults of a chosen process fail (SIGSEGV, SIGBUS or OOM)",
 	.tag = "[ARM-Mem-Fi]",
 	KVMFI_PRE_HOOK(symbol, pt_load_pre),
-	.validate = pt_load_validate,
+	KVMFI_REQUEST(ARRAY_SIZE(pt_load_results) - 1, pt_load_validate),
 	KVMFI_LEGACY_LEASED("pt-load-fi", pt_load_legacy_request,
 		KVMFI_TIMES_KNOB,
 		{ .name = "type", .min = 0, .max = INT_MAX, .value = 1 }));

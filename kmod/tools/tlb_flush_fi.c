@@ -92,17 +92,10 @@ static int pt_update_pre(struct kprobe *p, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(pt_update_pre);
 
-static int pt_update_validate(struct kvmfi_fault *f)
-{
-	if (f->arm.mode != KVMFI_TLB_FLUSH_MODE_LOSE || !kvmfi_all_zero(f->arm.arg, sizeof(f->arm.arg)))
-		return -EINVAL;
-	return 0;
-}
-
 KVMFI_MODULE(PT_UPDATE_DESCRIPTION,
 	.tag = "[PT-Fi]",
 	KVMFI_PRE_HOOK(symbol, pt_update_pre),
-	.validate = pt_update_validate,
+	KVMFI_REQUEST_NO_ARGS(KVMFI_TLB_FLUSH_MODE_LOSE),
 	KVMFI_LEGACY_LEASED("pt-update-fi", NULL, KVMFI_TIMES_KNOB),
 	/* the original armed on any non-zero value */
 	.legacy_signal_nonzero = true);

@@ -90,20 +90,12 @@ static int kvm_tlb_flush_pre(struct kprobe *p, struct pt_regs *regs)
 		kvmfi_injected_detail(f, hook, hook ? "range-skipped" : "flush-skipped",
 				      hook ? regs_get_kernel_argument(regs, 2) : 0,
 				      hook ? regs_get_kernel_argument(regs, 1) : 0, 0);
-		kvmfi_skip(regs, 0);
-		skipped = 1;
+		skipped = kvmfi_skip(regs, 0);
 	}
 	rcu_read_unlock();
 	return skipped;
 }
 NOKPROBE_SYMBOL(kvm_tlb_flush_pre);
-
-static int kvm_tlb_validate(struct kvmfi_fault *f)
-{
-	if (f->arm.mode != KVMFI_TLB_FLUSH_MODE_KVM_REMOTE || !kvmfi_all_zero(f->arm.arg, sizeof(f->arm.arg)))
-		return -EINVAL;
-	return 0;
-}
 
 static struct kvmfi_hook kvm_tlb_hooks[] = {
 	{ .symbol = symbol, .pre = kvm_tlb_flush_pre },
@@ -114,4 +106,4 @@ static struct kvmfi_hook kvm_tlb_hooks[] = {
 KVMFI_MODULE("kvmfi: suppress KVM's remote TLB flushes for the VMs of a chosen VMM",
 	.tag = "[KVM-TLB-Fi]",
 	KVMFI_HOOKS(kvm_tlb_hooks),
-	.validate = kvm_tlb_validate);
+	KVMFI_REQUEST_NO_ARGS(KVMFI_TLB_FLUSH_MODE_KVM_REMOTE));

@@ -307,8 +307,6 @@ static int state_validate(struct kvmfi_fault *f)
 {
 	u64 reg = state_args(&f->arm)->reg;
 
-	if (f->arm.mode > KVMFI_VCPU_STATE_MODE_FLIP)
-		return -EINVAL;
 #if defined(CONFIG_X86_64)
 	if (reg % sizeof(u64) || reg >= sizeof(struct kvm_regs))
 		return -EINVAL;
@@ -356,5 +354,5 @@ KVMFI_MODULE("kvmfi: falsify the vCPU registers a VMM reads, the guest's state u
 	.tag = "[ARM-State-Fi]",
 	KVMFI_HOOKS(state_hooks),
 	.default_error = EIO,
-	.validate = state_validate,
+	KVMFI_REQUEST(KVMFI_VCPU_STATE_MODE_FLIP, state_validate),
 	KVMFI_LEGACY("kvm-state-fi", state_legacy_request, KVMFI_TIMES_KNOB));

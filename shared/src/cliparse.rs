@@ -73,6 +73,23 @@ pub fn parse_or_helper<C: FromArgMatches>(
     parse_into(cmd, args)
 }
 
+/// Whether `text` is a plain word: 1 to `max_len` ASCII letters, digits
+/// and characters of `punctuation`, so that a shell, SQL or a path reads
+/// it as the one word it is.
+pub fn is_plain_word(text: &str, max_len: usize, punctuation: &str) -> bool {
+    !text.is_empty() && text.len() <= max_len && text.chars().all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
+}
+
+/// `text` when it is a plain word ([`is_plain_word`]), else the error
+/// "'TEXT' is not WHAT" for a value parser.
+pub fn plain_word(text: &str, max_len: usize, punctuation: &str, what: &str) -> std::result::Result<String, String> {
+    if is_plain_word(text, max_len, punctuation) {
+        Ok(text.to_string())
+    } else {
+        Err(format!("'{text}' is not {what}"))
+    }
+}
+
 /// Folds clap's multi-line error into one line: the message, the list of
 /// possible values or the tip, and the pointer to `--help`.
 pub fn one_line(text: &str) -> String {
@@ -116,6 +133,25 @@ pub fn edit_subcommand(cmd: Command, name: &str, f: impl Fn(Command) -> Command)
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plain_words() {
+        use super::{is_plain_word, plain_word};
+        assert!(is_plain_word("node-1.example_x", 64, "-._"));
+        assert!(!is_plain_word("", 64, "-._"), "empty");
+        assert!(!is_plain_word("abc", 2, ""), "too long");
+        for bad in ["a b", "a;b", "a'b", "a/b", "ä"] {
+            assert!(!is_plain_word(bad, 64, "-._"), "{bad}");
+        }
+        assert_eq!(plain_word("cloud", 80, "_-.$", "a user"), Ok("cloud".to_string()));
+        assert_eq!(plain_word("x'y", 80, "_-.$", "a user"), Err("'x'y' is not a user".to_string()));
+        // The kernel function names of func-fail-fi and kvmfi-check.
+        let f = crate::kernel::kallsyms::parse_function;
+        assert!(f("do_sys_openat2").is_ok() && f("_x.part.0").is_ok());
+        for bad in ["", "1abc", ".x", "a-b", &"a".repeat(257)] {
+            assert!(f(bad).unwrap_err().contains("is not a kernel function name"), "{bad}");
+        }
+    }
+
     #[test]
     fn folds() {
         let t = "error: invalid value 'xx' for '<COMPONENT>'\n  [possible values: nn, dn]\n\nFor more information, try '--help'.\n";

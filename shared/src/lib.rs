@@ -24,29 +24,46 @@ pub use error::{Error, Result};
 pub(crate) mod testutil {
     use std::path::{Path, PathBuf};
 
-    /// A file in the temporary directory, named after the test and this
-    /// process so that parallel runs do not collide; removed when dropped,
-    /// also when the test fails.
-    pub struct TempFile(PathBuf);
+    /// A file, or a fresh and empty directory, in the temporary directory,
+    /// named after the test and this process so that parallel runs do not
+    /// collide; removed (a directory with all it holds) when dropped, also
+    /// when the test fails.
+    pub struct TempPath {
+        path: PathBuf,
+        dir: bool,
+    }
 
-    impl TempFile {
-        pub fn new(name: &str, content: &str) -> TempFile {
-            let path = std::env::temp_dir().join(format!("kvmfi-{name}-{}", std::process::id()));
+    impl TempPath {
+        fn named(name: &str) -> PathBuf {
+            std::env::temp_dir().join(format!("kvmfi-{name}-{}", std::process::id()))
+        }
+
+        /// A file holding `content`.
+        pub fn file(name: &str, content: &str) -> TempPath {
+            let path = Self::named(name);
             std::fs::write(&path, content).unwrap();
-            TempFile(path)
+            TempPath { path, dir: false }
+        }
+
+        /// An empty directory.
+        pub fn dir(name: &str) -> TempPath {
+            let path = Self::named(name);
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            TempPath { path, dir: true }
         }
     }
 
-    impl std::ops::Deref for TempFile {
+    impl std::ops::Deref for TempPath {
         type Target = Path;
         fn deref(&self) -> &Path {
-            &self.0
+            &self.path
         }
     }
 
-    impl Drop for TempFile {
+    impl Drop for TempPath {
         fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
+            let _ = if self.dir { std::fs::remove_dir_all(&self.path) } else { std::fs::remove_file(&self.path) };
         }
     }
 }

@@ -220,3 +220,41 @@ pub fn run(dev: &str, count: u64, threads: u64, seed: u64) -> Result<String, Str
         c.unexpected_errno.load(Ordering::Relaxed)
     ))
 }
+
+/// `fi-probe arm-mode DEV MODE...`: one ARM request per MODE, otherwise
+/// valid (module arguments zero) and scoped to a sleeping child; disarms
+/// what was accepted. Prints `MODE=ok` or `MODE=ERRNO` for each.
+pub fn arm_modes(dev: &str, modes: &[String]) -> Result<String, String> {
+    let path = std::ffi::CString::new(dev).map_err(|_| "NUL in path")?;
+    // SAFETY: valid NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("open {dev}: {}", std::io::Error::last_os_error()));
+    }
+    let mut child = std::process::Command::new("sleep").arg("600").spawn().map_err(|e| format!("sleep: {e}"))?;
+    let mut out = Vec::new();
+    for m in modes {
+        let mode: u32 = m.parse().map_err(|_| format!("'{m}' is not a mode number"))?;
+        // struct kvmfi_arm: size, filter PID, pid, times 1, mode; the rest 0.
+        let mut buf = [0u8; ARM_SIZE as usize];
+        buf[0..4].copy_from_slice(&(ARM_SIZE as u32).to_ne_bytes());
+        buf[4..8].copy_from_slice(&FILTER_PID.to_ne_bytes());
+        buf[8..12].copy_from_slice(&(child.id() as i32).to_ne_bytes());
+        buf[48..56].copy_from_slice(&1i64.to_ne_bytes());
+        buf[76..80].copy_from_slice(&mode.to_ne_bytes());
+        // SAFETY: buf is ARM_SIZE bytes, the size the command declares.
+        let r = unsafe { libc::ioctl(fd, ioc(3, 0x01, ARM_SIZE) as _, buf.as_mut_ptr()) };
+        if r == 0 {
+            out.push(format!("{mode}=ok"));
+            // SAFETY: KVMFI_IOC_DISARM takes no argument.
+            unsafe { libc::ioctl(fd, ioc(0, 0x02, 0) as _, 0) };
+        } else {
+            out.push(format!("{mode}={}", crate::errno_name(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // SAFETY: closing our own descriptor.
+    unsafe { libc::close(fd) };
+    Ok(out.join(" "))
+}

@@ -153,6 +153,7 @@ fn usage() -> ExitCode {
          \x20      fi-probe kvm-check [--dev /dev/kvm]\n\
          \x20      fi-probe errno NAME_OR_NUMBER\n\
          \x20      fi-probe nocap DEV [KNOB...]   (root: what the module refuses without CAP_SYS_ADMIN)\n\
+         \x20      fi-probe arm-mode DEV MODE...  (ARM with each mode, scoped to a sleeper: ok or the errno)\n\
          common: --alarm SECS (default 60, 0 = none)"
     );
     ExitCode::from(2)
@@ -486,8 +487,9 @@ fn main() -> ExitCode {
             None => usage(),
         };
     }
-    if sub == "nocap" {
-        return match cmd_nocap(rest) {
+    if sub == "nocap" || sub == "arm-mode" {
+        let done = if sub == "nocap" { cmd_nocap(rest) } else { fuzz::arm_modes(rest.first().map_or("", |d| d.as_str()), rest.get(1..).unwrap_or(&[])) };
+        return match done {
             Ok(line) => {
                 println!("{line}");
                 ExitCode::SUCCESS

@@ -273,11 +273,7 @@ fn vm_menu(ctx: &mut Ctx) -> Flow {
     ];
     submenu(ctx, "VM fault injection (on KVMHost nodes)", &items, |ctx, i| {
         let name = ask_value("QEMU process name [Enter = qemu-system-x86_64]: ", Some("qemu-system-x86_64"), |t| {
-            if t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-                Ok(t.to_string())
-            } else {
-                Err(format!("'{t}' is not a process name"))
-            }
+            kvmfi::cliparse::plain_word(t, usize::MAX, "-_.", "a process name")
         });
         let a: Vec<String> = match i {
             0..=2 => {

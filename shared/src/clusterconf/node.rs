@@ -88,7 +88,7 @@ pub fn canonical_role(role: &str) -> Option<&'static str> {
 }
 
 pub(crate) fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    crate::cliparse::is_plain_word(s, 64, "._-")
 }
 
 pub(crate) fn valid_host(s: &str) -> bool {

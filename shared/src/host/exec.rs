@@ -67,9 +67,7 @@ impl Output {
 
 /// Quotes one word for display as a shell command.
 pub fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
+    if crate::cliparse::is_plain_word(word, usize::MAX, "-_./=:,+@%") {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))

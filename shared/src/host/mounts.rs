@@ -133,7 +133,7 @@ pub fn readonly_options(opts: &str) -> String {
 mod tests {
     #[test]
     fn exports() {
-        let d = crate::testutil::TempFile::new("etab", "/srv/primary\t*(rw,sync,wdelay,no_root_squash)\n/other\t10.0.0.0/8(rw)\n");
+        let d = crate::testutil::TempPath::file("etab", "/srv/primary\t*(rw,sync,wdelay,no_root_squash)\n/other\t10.0.0.0/8(rw)\n");
         let e = nfs_exports(&d, Path::new("/srv/primary"));
         assert_eq!(e, vec![("*".to_string(), "rw,sync,wdelay,no_root_squash".to_string())]);
         assert_eq!(readonly_options(&e[0].1), "ro,sync,wdelay,no_root_squash");

@@ -94,11 +94,7 @@ pub fn quote(s: &str) -> String {
 
 /// Checks a database user name given on the command line.
 pub fn parse_user(text: &str) -> std::result::Result<String, String> {
-    if !text.is_empty() && text.len() <= 80 && text.chars().all(|c| c.is_ascii_alphanumeric() || "_-.$".contains(c)) {
-        Ok(text.to_string())
-    } else {
-        Err(format!("'{text}' is not a database user name (letters, digits, _ - . $)"))
-    }
+    crate::cliparse::plain_word(text, 80, "_-.$", "a database user name (letters, digits, _ - . $)")
 }
 
 #[cfg(test)]

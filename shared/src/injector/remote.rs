@@ -35,7 +35,7 @@ pub fn resolve(tgt: &str, conf: Option<&Path>) -> Result<Resolved> {
         let port = nodes.iter().find(|n| n.address.parse::<IpAddr>().ok() == Some(ip)).map(|n| n.port);
         return Ok(Resolved { name: tgt.into(), ip, ssh_port: port });
     }
-    if tgt.is_empty() || tgt.len() > 253 || !tgt.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+    if !crate::cliparse::is_plain_word(tgt, 253, "-._") {
         return Err(Error::usage(format!("'{tgt}' is neither an IP address nor a node name")));
     }
     if let Some(n) = nodes.iter().find(|n| n.name == tgt) {
@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn names() {
-        let d = crate::testutil::TempFile::new("cc", "# c\nmaster,127.0.0.1,22,NameNode\nslave1, localhost ,2221,DataNode # x\n");
+        let d = crate::testutil::TempPath::file("cc", "# c\nmaster,127.0.0.1,22,NameNode\nslave1, localhost ,2221,DataNode # x\n");
         let r = resolve("slave1", Some(&*d)).unwrap();
         assert_eq!((r.ip.to_string(), r.ssh_port), ("127.0.0.1".to_string(), Some(2221)));
         assert_eq!(resolve("127.0.0.1", Some(&*d)).unwrap().ssh_port, Some(22));

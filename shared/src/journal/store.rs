@@ -414,13 +414,8 @@ pub fn print_entries<S: Serialize>(entries: &[Entry<S>], json: bool) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::TempPath;
     use crate::undo::Step;
-
-    fn tmpdir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("kvmfi-journal-test-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        d
-    }
 
     fn file_fault(path: &Path) -> Fault<Step> {
         Fault {
@@ -434,8 +429,8 @@ mod tests {
 
     #[test]
     fn apply_undo_compact() {
-        let d = tmpdir("a");
-        let marker = d.with_extension("marker");
+        let d = TempPath::dir("journal-test-a");
+        let marker = d.join("marker");
         let mut j: Journal<Step> = Journal::open_in(&d, "t").unwrap();
         let id = j.next_id().unwrap();
         j.apply(id, file_fault(&marker)).unwrap();
@@ -450,13 +445,11 @@ mod tests {
         // A second recover is a no-op; ids are never reused.
         assert!(j.undo_where(|_| true).unwrap().is_empty());
         assert_eq!(j.next_id().unwrap(), id + 1);
-        let _ = fs::remove_dir_all(&d);
     }
 
     #[test]
     fn torn_line_and_pending() {
-        let d = tmpdir("b");
-        fs::create_dir_all(&d).unwrap();
+        let d = TempPath::dir("journal-test-b");
         let marker = d.join("m");
         let undo = serde_json::to_string(&vec![Step::WriteFile { path: marker.display().to_string(), content: None }]).unwrap();
         fs::write(
@@ -477,7 +470,6 @@ mod tests {
         let undone = j.undo_where(|_| true).unwrap();
         assert_eq!(undone.iter().map(|e| e.id).collect::<Vec<_>>(), vec![5, 4]);
         assert!(!marker.exists());
-        let _ = fs::remove_dir_all(&d);
     }
 
     /// CI seed 251995913: a torn line in an empty journal, "repaired" with a
@@ -486,8 +478,7 @@ mod tests {
     /// emptied, so a second recover stays silent.
     #[test]
     fn torn_tail_is_cut_not_kept() {
-        let d = tmpdir("d");
-        fs::create_dir_all(&d).unwrap();
+        let d = TempPath::dir("journal-test-d");
         let path = d.join("journal.jsonl");
         fs::write(&path, "{\"op\":\"beg").unwrap();
         drop(Journal::<Step>::open_in(&d, "t").unwrap());
@@ -495,13 +486,12 @@ mod tests {
         fs::write(&path, "{\"op\":\"beg\n{\"op\"").unwrap();
         drop(Journal::<Step>::open_in(&d, "t").unwrap());
         assert_eq!(fs::metadata(&path).unwrap().len(), 0);
-        let _ = fs::remove_dir_all(&d);
     }
 
     #[test]
     fn failed_apply_rolls_back() {
-        let d = tmpdir("c");
-        let marker = d.with_extension("m2");
+        let d = TempPath::dir("journal-test-c");
+        let marker = d.join("m2");
         let mut j: Journal<Step> = Journal::open_in(&d, "t").unwrap();
         let id = j.next_id().unwrap();
         let mut f = file_fault(&marker);
@@ -509,6 +499,5 @@ mod tests {
         assert!(j.apply(id, f).is_err());
         assert!(!marker.exists());
         assert!(j.entries().unwrap().is_empty());
-        let _ = fs::remove_dir_all(&d);
     }
 }

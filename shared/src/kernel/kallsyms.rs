@@ -71,28 +71,25 @@ pub fn choose(hook: &str, candidates: &[&str], present: &BTreeSet<String>) -> Re
 /// A kernel function name as /proc/kallsyms spells it (clones too:
 /// `name.part.0`), for an option naming the function to probe.
 pub fn parse_function(text: &str) -> std::result::Result<String, String> {
-    let ok = text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        && text.len() <= 256;
-    if ok {
-        Ok(text.to_string())
-    } else {
-        Err(format!("'{text}' is not a kernel function name (letters, digits, '_' and '.', as in /proc/kallsyms)"))
+    const WHAT: &str = "a kernel function name (letters, digits, '_' and '.', as in /proc/kallsyms)";
+    let name = crate::cliparse::plain_word(text, 256, "_.", WHAT)?;
+    if name.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return Err(format!("'{text}' is not {WHAT}"));
     }
+    Ok(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     #[test]
     fn finds_text_symbols_only() {
-        let mut f = tempfile_like();
-        writeln!(f.1, "ffffffff81000000 T vfs_read").unwrap();
-        writeln!(f.1, "ffffffff81000010 D vfs_write").unwrap();
-        writeln!(f.1, "ffffffff81000020 t kvm_vm_ioctl\t[kvm]").unwrap();
-        let got = present_in(&f.0, &["vfs_read", "vfs_write", "kvm_vm_ioctl", "nope"]).unwrap();
+        let f = crate::testutil::TempPath::file(
+            "kallsyms",
+            "ffffffff81000000 T vfs_read\nffffffff81000010 D vfs_write\nffffffff81000020 t kvm_vm_ioctl\t[kvm]\n",
+        );
+        let got = present_in(&f, &["vfs_read", "vfs_write", "kvm_vm_ioctl", "nope"]).unwrap();
         assert!(got.contains("vfs_read"));
         assert!(!got.contains("vfs_write"));
         assert!(got.contains("kvm_vm_ioctl"));
@@ -100,11 +97,5 @@ mod tests {
         assert_eq!(chosen, "kvm_vm_ioctl");
         let err = choose("read", &["a", "b"], &got).unwrap_err().to_string();
         assert!(err.contains("tried: a, b"), "{err}");
-    }
-
-    fn tempfile_like() -> (std::path::PathBuf, File) {
-        let path = std::env::temp_dir().join(format!("kvmfi-kallsyms-{}", std::process::id()));
-        let f = File::create(&path).unwrap();
-        (path, f)
     }
 }
