@@ -65,6 +65,11 @@ hold_cloud() {
   done
   wait_until 15 cloud_sessions_at_least "$1" || { fail "only $(cloud_sessions) of $1 cloud sessions came up"; return 1; }
 }
+a_holder_exited() {
+  local p
+  for p in "${HOLDERS[@]}"; do kill -0 "$p" 2>/dev/null || return 0; done
+  return 1
+}
 cloud_sessions() { db "SELECT COUNT(*) FROM information_schema.processlist WHERE User='cloud'"; }
 cloud_sessions_at_least() { (($(cloud_sessions) >= $1)); }
 no_cloud_sessions() { (($(cloud_sessions) == 0)); }
@@ -103,13 +108,14 @@ test_db_limit_global() {
   "$CI_" db-limit --max-connections 5 --db-socket "$SOCK" || return 1
   [[ "$(db "SELECT @@GLOBAL.max_connections")" == 10 ]] || { fail "max_connections not lowered"; return 1; }
   # 12 sessions for 10 slots, and no polling by root meanwhile (it would
-  # take a slot too): then the server is full and one more must be refused.
+  # take a slot too). The first client refused proves the server full, with
+  # ten sessions that sleep on: then one more must be refused too.
   local i
   for ((i = 0; i < 12; i++)); do
     cloud_sql "SELECT SLEEP(60)" >/dev/null 2>&1 &
     HOLDERS+=($!)
   done
-  sleep 3
+  wait_until 30 a_holder_exited || { release_cloud; fail "all 12 sessions of 10 slots were accepted"; return 1; }
   err="$(cloud_sql "SELECT 1" 2>&1)" && { release_cloud; fail "an 11th connection was accepted"; return 1; }
   release_cloud
   grep -q "ERROR 1040" <<<"$err" || { fail "wrong error: $err"; return 1; }
