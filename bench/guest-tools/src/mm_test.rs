@@ -18,8 +18,9 @@
 //! * `mm-test read-into --addr A --pages N FILE` maps N fresh pages at A and
 //!   read(2)s FILE into them, so the kernel itself faults the pages in;
 //!   prints `read=BYTES errno=none` or `read=-1 errno=NAME`.
-//! * `mm-test hog --mb N [--hold-ms M]` maps N MiB of anonymous memory,
-//!   writes every page and keeps it M ms longer; prints `hogged=N ms=T`.
+//! * `mm-test hog --mb N [--hold-ms M]` maps N MiB of anonymous memory in
+//!   base pages, writes every page and keeps it M ms longer; prints
+//!   `hogged=N ms=T`.
 //! * `mm-test dentries [--count N] [DIR]` looks up N names that do not exist
 //!   in DIR (default /sys/kernel): each lookup leaves a negative dentry, a
 //!   small, reclaimable, memory-cgroup-charged kernel object, so a memory
@@ -265,6 +266,12 @@ fn cmd_hog(o: &Opts) -> Result<String, String> {
     let start = Instant::now();
     let pages = o.mb * 256;
     let p = map_at(0, pages)?;
+    // Base pages, as an ordinary allocation takes them: a transparent huge
+    // page fault (defrag "madvise", the default) never wakes kswapd and may
+    // take memory down to the min watermark, so a hog of THPs would not show
+    // what kswapd does below the low one.
+    // SAFETY: advice on the mapping just created, which holds nothing yet.
+    unsafe { libc::madvise(p as *mut libc::c_void, pages * PAGE, libc::MADV_NOHUGEPAGE) };
     for i in 0..pages {
         // SAFETY: within the mapping just created.
         unsafe { std::ptr::write_volatile(p.add(i * PAGE), (i % 251) as u8 + 1) };
